@@ -1,0 +1,4 @@
+import { BenchSuite } from './suite';
+
+/** Every benchmark suite, in the order `reader-sim bench` runs them. */
+export const suites: BenchSuite[] = [];

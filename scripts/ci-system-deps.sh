@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Debian packages the test suite uses beyond Node: tshark (btsnoop captures are checked
+# with it). Installs only what is missing; needs root (CI and the dev machines are root).
+set -euo pipefail
+need=()
+command -v tshark >/dev/null 2>&1 || need+=(tshark)
+[ ${#need[@]} -eq 0 ] && { echo "system packages present"; exit 0; }
+if [ "$(id -u)" != 0 ]; then
+  echo "missing ${need[*]} and not root: tests that need them will fail" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+echo "installed ${need[*]}"
