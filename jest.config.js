@@ -1,6 +1,6 @@
 // Unit, property and power-loss suites share one transform: ts-jest without type-checking
 // (tsc --noEmit checks types once for the whole tree in CI).
-const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] };
+const transform = { '^.+\\.ts$': 'ts-jest' };
 const common = { testEnvironment: 'node', transform, moduleFileExtensions: ['ts', 'js', 'json'] };
 
 module.exports = {
