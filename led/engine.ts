@@ -1,0 +1,174 @@
+import { EventEmitter } from 'node:events';
+import type { Clock, Timer } from '../firmware/clock';
+import { isSituation, SITUATIONS, type LedColor, type Situation } from './model';
+import { layerOutput, nextLayerChange, type Layer } from './pattern';
+
+export interface IndicatorOutput {
+  color: LedColor;
+  buzzer: boolean;
+}
+
+/** Hardware (or a test) behind the engine; called once per change of the visible output. */
+export interface IndicatorDriver {
+  show(output: IndicatorOutput, at: number): void;
+}
+
+export type IndicatorChange = IndicatorOutput & { at: number };
+
+/** Which layer is on show, for status pages and the host API. */
+export interface IndicatorStatus {
+  permanent: Situation | undefined;
+  temporary: Situation | undefined;
+  alarm: boolean;
+  visible: Situation | undefined;
+  output: IndicatorOutput;
+}
+
+/**
+ * The LED + buzzer pattern engine (OSDP style): a permanent state, a temporary state with a
+ * count or timer, and an alarm. Priorities, highest first:
+ *   1. alarm      - setAlarm(true), or a permanent state of 'alarm' (door forced / held open
+ *                   must not be hidden by a badge read);
+ *   2. temporary  - until its count or timer ends, clearTemporary(), or a newer temporary;
+ *   3. permanent  - idle, unlocked, lockdown, enroll, ...
+ * A hidden temporary keeps running on its own timer, so it reappears only if it has time
+ * left when the alarm clears. Each layer's pattern is timed from the moment it was set.
+ * All timing is on the injected Clock; one timer is pending at most.
+ *
+ * Events: 'change' (IndicatorChange) on every change of colour or buzzer;
+ *         'driver-error' (error) when a driver throws (the engine keeps running).
+ */
+export class IndicatorEngine extends EventEmitter {
+  private permanent: Layer | undefined;
+  private temporary: Layer | undefined;
+  private alarm: Layer | undefined;
+  private output: IndicatorOutput = { color: 'off', buzzer: false };
+  private timer: Timer | undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly drivers: IndicatorDriver[],
+  ) {
+    super();
+  }
+
+  /** The base state. Setting the same situation again keeps its blink phase. */
+  setPermanent(situation: Situation): void {
+    checkSituation(situation);
+    if (this.permanent?.situation === situation) return;
+    this.permanent = layer(situation, this.clock.now());
+    this.update();
+  }
+
+  /**
+   * Shows a situation over the permanent one, replacing any temporary on show. Its end: the
+   * given duration, else the table's count of blinks, else the table's timer.
+   */
+  showTemporary(situation: Situation, durationMs?: number): void {
+    checkSituation(situation);
+    if (durationMs !== undefined && !(Number.isFinite(durationMs) && durationMs > 0)) {
+      throw new RangeError(`durationMs must be a positive number of ms, got ${durationMs}`);
+    }
+    const now = this.clock.now();
+    const entry = SITUATIONS[situation];
+    const cycleMs = entry.led.onMs + entry.led.offMs;
+    const length =
+      durationMs ??
+      (entry.ledCount !== undefined && entry.led.offMs > 0
+        ? entry.ledCount * cycleMs
+        : entry.durationMs);
+    if (length === undefined) {
+      throw new RangeError(`'${situation}' has no count or timer: pass durationMs`);
+    }
+    this.temporary = { ...layer(situation, now), endsAt: now + length };
+    this.update();
+  }
+
+  clearTemporary(): void {
+    if (!this.temporary) return;
+    this.temporary = undefined;
+    this.update();
+  }
+
+  /** The alarm layer (door forced / held open): outranks everything until cleared. */
+  setAlarm(active: boolean): void {
+    if (active === (this.alarm !== undefined)) return;
+    this.alarm = active ? layer('alarm', this.clock.now()) : undefined;
+    this.update();
+  }
+
+  current(): IndicatorOutput {
+    return { ...this.output };
+  }
+
+  status(): IndicatorStatus {
+    this.dropExpired(this.clock.now());
+    return {
+      permanent: this.permanent?.situation,
+      temporary: this.temporary?.situation,
+      alarm: this.alarm !== undefined,
+      visible: this.visible()?.situation,
+      output: this.current(),
+    };
+  }
+
+  /** Stops the timer (shutdown); the output stays as it is. */
+  stop(): void {
+    this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private visible(): Layer | undefined {
+    if (this.alarm) return this.alarm;
+    if (this.permanent?.situation === 'alarm') return this.permanent;
+    return this.temporary ?? this.permanent;
+  }
+
+  private dropExpired(now: number): void {
+    if (this.temporary?.endsAt !== undefined && this.temporary.endsAt <= now) {
+      this.temporary = undefined;
+    }
+  }
+
+  /** Re-evaluates the visible output at now, tells the drivers if it changed, re-arms the timer. */
+  private update(): void {
+    const now = this.clock.now();
+    this.dropExpired(now);
+    const shown = this.visible();
+    const next: IndicatorOutput = shown ? layerOutput(shown, now) : { color: 'off', buzzer: false };
+    if (next.color !== this.output.color || next.buzzer !== this.output.buzzer) {
+      this.output = next;
+      this.publish(now);
+    }
+    this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    const due = shown ? nextLayerChange(shown, now) : undefined;
+    if (due !== undefined) {
+      this.timer = this.clock.setTimeout(() => {
+        this.timer = undefined;
+        this.update();
+      }, due - now);
+    }
+  }
+
+  private publish(at: number): void {
+    const output = this.current();
+    for (const driver of this.drivers) {
+      try {
+        driver.show({ ...output }, at);
+      } catch (error) {
+        this.emit('driver-error', error);
+      }
+    }
+    this.emit('change', { ...output, at } satisfies IndicatorChange);
+  }
+}
+
+function layer(situation: Situation, startedAt: number): Layer {
+  const entry = SITUATIONS[situation];
+  return { situation, startedAt, led: entry.led, buzzer: entry.buzzer };
+}
+
+function checkSituation(situation: string): asserts situation is Situation {
+  if (!isSituation(situation)) throw new RangeError(`unknown indicator situation '${situation}'`);
+}
