@@ -1,0 +1,344 @@
+import { EventEmitter } from 'node:events';
+import type { IndicatorEngine } from '../led';
+import { Credential, NewEvent } from '../storage/model';
+import type { AccessPointController } from './access-point';
+import { Clock, Timer } from './clock';
+import { ReaderConfig } from './config';
+import { Decision, DecisionContext, decide, malformation } from './decision';
+import type { DoorController } from './door';
+import { KeypadGuard } from './keypad-guard';
+import { ReaderLog, SILENT_LOG } from './log';
+import { pinLookupValue, verifySecondFactorPin } from './pin';
+import { Presentation } from './presentation';
+import { ReaderStoreView } from './reader-store';
+
+export interface ReaderParts {
+  clock: Clock;
+  store: ReaderStoreView;
+  indicator: Pick<IndicatorEngine, 'showTemporary'>;
+  door: Pick<DoorController, 'momentaryUnlock'>;
+  config: ReaderConfig;
+  accessPoint: Pick<AccessPointController, 'isLockdown' | 'setEnrollMode'>;
+  log?: ReaderLog;
+}
+
+export interface PresentationResult {
+  decision: Decision;
+  /** The event as committed to flash (absent when the commit failed). */
+  event?: NewEvent;
+  /** Why the commit failed: nothing was actuated. */
+  error?: string;
+}
+
+export interface RawData {
+  userId: string;
+  deviceId: string;
+  publicKey?: string;
+  at: number;
+}
+
+interface PinWait {
+  deliver(digits: string | undefined): void;
+  result: Promise<PresentationResult>;
+}
+
+/**
+ * The decision loop. Presentations are handled one at a time in arrival order:
+ *   processing LED -> look up -> decide (pure) -> [wait for PIN -> decide again]
+ *   -> grant: store.recordGrant (event + use debit, durable) THEN door.momentaryUnlock
+ *      deny:  store.events.append (durable)
+ *   -> granted / denied LED.
+ * A keypad entry goes to the badge waiting for its PIN, if one is; otherwise it is a
+ * PIN-only presentation of its own.
+ *
+ * Events: 'decision' ({ presentation, result }) after each commit; 'raw-data' (RawData) when
+ * enroll mode captures a phone; 'enroll' ({ userId, active }) when enroll mode starts/ends.
+ */
+export class Reader extends EventEmitter {
+  private tail: Promise<unknown> = Promise.resolve();
+  private closing = false;
+  private pinWait: PinWait | undefined;
+  private enrollment: { userId: string; timer: Timer } | undefined;
+  private readonly guard = new KeypadGuard();
+  private readonly log: ReaderLog;
+
+  constructor(private readonly parts: ReaderParts) {
+    super();
+    this.log = parts.log ?? SILENT_LOG;
+  }
+
+  /** Queues a presentation; resolves once its event is durable and the outputs are driven. */
+  present(presentation: Presentation): Promise<PresentationResult> {
+    if (this.closing) return Promise.reject(new Error('reader is shutting down'));
+    const run = this.tail.then(() => this.process(presentation));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Digits entered on the keypad ('#'): the waiting badge's PIN, or a PIN-only credential. */
+  keypadEntry(digits: string): Promise<PresentationResult> {
+    const wait = this.pinWait;
+    if (wait) {
+      this.pinWait = undefined;
+      wait.deliver(digits);
+      return wait.result;
+    }
+    return this.present({
+      kind: 'pin',
+      value: digits,
+      source: 'keypad',
+      accessPointId: this.parts.config.get().accessPointId,
+      at: this.parts.clock.now(),
+    });
+  }
+
+  /** Host: capture the next phone as raw data for this user (times out per config). */
+  enroll(userId: string): void {
+    if (typeof userId !== 'string' || userId.length === 0)
+      throw new RangeError('enroll needs a user id');
+    const { clock, config } = this.parts;
+    this.endEnroll();
+    const timer = clock.setTimeout(() => {
+      this.endEnroll();
+      this.commitEvent({ ts: clock.now(), type: 'enroll', detail: { userId, result: 'timeout' } });
+    }, config.get().enrollTimeoutMs);
+    this.enrollment = { userId, timer };
+    this.parts.accessPoint.setEnrollMode(true);
+    this.emit('enroll', { userId, active: true });
+  }
+
+  get enrolling(): string | undefined {
+    return this.enrollment?.userId;
+  }
+
+  /** Whether a badge is waiting for its PIN. */
+  get awaitingPin(): boolean {
+    return this.pinWait !== undefined;
+  }
+
+  /** Takes no more presentations, ends a PIN wait (pin_required) and waits for the commit in flight. */
+  async close(): Promise<void> {
+    this.closing = true;
+    const wait = this.pinWait;
+    this.pinWait = undefined;
+    wait?.deliver(undefined);
+    if (this.enrollment) this.endEnroll();
+    await this.tail;
+  }
+
+  private endEnroll(): void {
+    if (!this.enrollment) return;
+    const { userId, timer } = this.enrollment;
+    this.parts.clock.clearTimeout(timer);
+    this.enrollment = undefined;
+    this.parts.accessPoint.setEnrollMode(false);
+    this.emit('enroll', { userId, active: false });
+  }
+
+  private async process(p: Presentation): Promise<PresentationResult> {
+    this.parts.indicator.showTemporary('processing');
+    const credential = this.lookup(p);
+    let decision = decide(p, this.context(credential));
+    if (decision.outcome === 'need_pin') {
+      let answer: (result: PresentationResult) => void = () => {};
+      const answered = new Promise<PresentationResult>((resolve) => (answer = resolve));
+      const digits = p.pin ?? (await this.waitForPin(answered));
+      const pinCheck =
+        digits === undefined
+          ? 'timeout'
+          : verifySecondFactorPin(digits, credential!.pinHash!)
+            ? 'match'
+            : 'mismatch';
+      // Decide again at the time the PIN arrived: the credential may have expired meanwhile.
+      decision = decide(p, this.context(credential, pinCheck));
+      if (pinCheck === 'mismatch') this.keypadWrong();
+      if (pinCheck === 'match') this.guard.right();
+      const result = this.commit(p, decision, credential);
+      answer(result);
+      return result;
+    } else if (p.source === 'keypad') {
+      if (
+        decision.outcome === 'deny' &&
+        (decision.reason === 'unknown_credential' || decision.reason === 'bad_request')
+      ) {
+        this.keypadWrong();
+      } else if (decision.outcome !== 'deny' || decision.reason !== 'keypad_locked_out') {
+        this.guard.right();
+      }
+    }
+    return this.commit(p, decision, credential);
+  }
+
+  private keypadWrong(): void {
+    const { pinAttemptsBeforeLockout, keypadLockoutMs } = this.parts.config.get();
+    this.guard.wrong(this.parts.clock.now(), pinAttemptsBeforeLockout, keypadLockoutMs);
+  }
+
+  private lookup(p: Presentation): Credential | undefined {
+    if (malformation(p)) return undefined;
+    const value =
+      p.kind === 'pin' ? pinLookupValue(p.value, this.parts.config.get().pinKey) : p.value;
+    return this.parts.store.database.findCredential(p.kind, value);
+  }
+
+  private context(
+    credential: Credential | undefined,
+    pinCheck?: DecisionContext['pinCheck'],
+  ): DecisionContext {
+    const { store, clock, accessPoint, config } = this.parts;
+    const db = store.database;
+    const schedule =
+      credential?.scheduleId !== undefined ? db.schedule(credential.scheduleId) : undefined;
+    return {
+      now: clock.now(),
+      credential,
+      user: credential ? db.user(credential.userId) : undefined,
+      schedule,
+      holidays: schedule ? db.holidays() : [],
+      usesSoFar: credential ? db.usesOf(credential.id) : 0,
+      lockdown: accessPoint.isLockdown(),
+      enrollMode: this.enrollment !== undefined,
+      minRssi: config.minRssi(),
+      keypadLockedUntil: this.guard.lockedUntilTime(),
+      pinCheck,
+    };
+  }
+
+  /** Resolves with the digits, or undefined at the PIN timeout (or shutdown). */
+  private waitForPin(answered: Promise<PresentationResult>): Promise<string | undefined> {
+    const { clock, config } = this.parts;
+    return new Promise((resolve) => {
+      let settled = false;
+      const finish = (digits: string | undefined) => {
+        if (settled) return;
+        settled = true;
+        clock.clearTimeout(timer);
+        resolve(digits);
+      };
+      const timer = clock.setTimeout(() => {
+        if (this.pinWait?.deliver === finish) this.pinWait = undefined;
+        finish(undefined);
+      }, config.get().pinTimeoutMs);
+      // The keypad entry that brings the digits answers with this presentation's result.
+      this.pinWait = { deliver: finish, result: answered };
+    });
+  }
+
+  private commit(
+    p: Presentation,
+    decision: Decision,
+    credential: Credential | undefined,
+  ): PresentationResult {
+    const { clock, store, door, indicator, config } = this.parts;
+    const cfg = config.get();
+    const base: NewEvent = {
+      ts: clock.now(),
+      type: decision.outcome === 'capture' ? 'enroll' : 'access',
+      accessPointId: p.accessPointId ?? cfg.accessPointId,
+      kind: p.kind,
+      detail: presentationDetail(p),
+    };
+    let result: PresentationResult;
+    try {
+      switch (decision.outcome) {
+        case 'capture': {
+          const userId = this.enrollment!.userId;
+          const raw: RawData = { userId, deviceId: p.value, publicKey: p.publicKey, at: base.ts };
+          const event: NewEvent = {
+            ...base,
+            userId,
+            detail: { rawData: { deviceId: p.value, publicKey: p.publicKey } },
+          };
+          store.events.append(event);
+          this.endEnroll();
+          indicator.showTemporary('enrolled');
+          this.emit('raw-data', raw);
+          result = { decision, event };
+          break;
+        }
+        case 'grant': {
+          const event: NewEvent = {
+            ...base,
+            decision: 'grant',
+            reason: 'granted',
+            credentialId: decision.credentialId,
+            userId: decision.userId,
+          };
+          // Durable first: a power cut after this line never loses the debit or the event.
+          store.recordGrant(event, decision.credentialId);
+          door.momentaryUnlock({ extended: decision.extendedUnlock });
+          indicator.showTemporary(
+            'granted',
+            decision.extendedUnlock ? cfg.extendedUnlockMs : cfg.unlockMs,
+          );
+          result = { decision, event };
+          break;
+        }
+        case 'deny':
+        case 'need_pin': {
+          const reason = decision.reason;
+          const event: NewEvent = {
+            ...base,
+            decision: 'deny',
+            reason,
+            credentialId: decision.credentialId ?? credential?.id,
+            userId: decision.credentialId ? decision.userId : undefined,
+          };
+          store.events.append(event);
+          indicator.showTemporary('denied');
+          result = { decision, event };
+          break;
+        }
+      }
+    } catch (err) {
+      // The flash refused the commit: nothing is actuated, the reader keeps running.
+      const error = err instanceof Error ? err.message : String(err);
+      this.log.error(
+        { err: error, reason: 'reason' in decision ? decision.reason : 'capture' },
+        'commit failed',
+      );
+      indicator.showTemporary('denied');
+      result = { decision, error };
+    }
+    this.log.info(
+      {
+        decision: decision.outcome,
+        reason: 'reason' in decision ? decision.reason : undefined,
+        kind: p.kind,
+        source: p.source,
+      },
+      'presentation',
+    );
+    this.emit('decision', { presentation: redact(p), result });
+    return result;
+  }
+
+  private commitEvent(event: NewEvent): void {
+    try {
+      this.parts.store.events.append(event);
+    } catch (err) {
+      this.log.error(
+        { err: err instanceof Error ? err.message : String(err), type: event.type },
+        'event append failed',
+      );
+    }
+  }
+}
+
+/** What an event may say about the presentation: never PIN digits. */
+function presentationDetail(p: Presentation): Record<string, unknown> {
+  const detail: Record<string, unknown> = { source: p?.source };
+  if (p?.rssi !== undefined) detail.rssi = p.rssi;
+  if ((p?.kind === 'badge' || p?.kind === 'mobile') && typeof p.value === 'string') {
+    detail.presented = p.value.slice(0, 128);
+  }
+  return detail;
+}
+
+function redact(p: Presentation): Presentation {
+  if (typeof p !== 'object' || p === null) return p;
+  const copy = { ...p };
+  if (copy.kind === 'pin') copy.value = '****';
+  if (copy.pin !== undefined) copy.pin = '****';
+  return copy;
+}

@@ -1,0 +1,74 @@
+import cron, { ScheduledTask } from 'node-cron';
+import { Holiday, Schedule } from '../storage/model';
+import { Clock, Timer } from './clock';
+import { EDGE_HORIZON_MS, nextScheduleEdge, parseHhmm } from './schedule';
+
+/**
+ * Wakes the access point at a schedule's window edges. The state itself is always
+ * recomputed from the windows (isScheduleOpen) when woken; these only decide *when*.
+ *
+ * Two drivers, picked by the composition root:
+ * - CronEdges (SystemClock): node-cron jobs at every window boundary in the schedule's time
+ *   zone, plus an hourly tick that catches DST gaps (a 02:30 job on a spring-forward day
+ *   never fires) and clock offsets set by a host time sync.
+ * - ClockEdges (VirtualClock, tests, benchmarks): computes the next edge and sets one
+ *   clock.setTimeout for it, so a simulated day is deterministic and runs in milliseconds.
+ */
+export interface ScheduleEdges {
+  arm(schedule: Schedule, holidays: readonly Holiday[], onEdge: () => void): void;
+  disarm(): void;
+}
+
+export class ClockEdges implements ScheduleEdges {
+  private timer: Timer | undefined;
+
+  constructor(private readonly clock: Clock) {}
+
+  arm(schedule: Schedule, holidays: readonly Holiday[], onEdge: () => void): void {
+    this.disarm();
+    const now = this.clock.now();
+    const edge = nextScheduleEdge(schedule, holidays, now);
+    // No edge within the horizon: wake at the horizon and look again.
+    const delay = edge === undefined ? EDGE_HORIZON_MS : edge - now;
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      onEdge();
+    }, delay);
+  }
+
+  disarm(): void {
+    this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+export class CronEdges implements ScheduleEdges {
+  private tasks: ScheduledTask[] = [];
+
+  arm(schedule: Schedule, _holidays: readonly Holiday[], onEdge: () => void): void {
+    this.disarm();
+    const minutes = new Set<number>([0]);
+    for (const w of [...schedule.windows, ...(schedule.holidayWindows ?? [])]) {
+      for (const hhmm of [w.start, w.end]) {
+        const m = parseHhmm(hhmm);
+        if (!Number.isNaN(m)) minutes.add(m % (24 * 60));
+      }
+    }
+    const expressions = new Set<string>(['0 * * * *']);
+    for (const m of minutes) expressions.add(`${m % 60} ${Math.floor(m / 60)} * * *`);
+    for (const expression of expressions) {
+      this.tasks.push(
+        cron.schedule(expression, () => onEdge(), {
+          timezone: schedule.timeZone,
+          name: `schedule ${schedule.id} ${expression}`,
+          noOverlap: true,
+        }),
+      );
+    }
+  }
+
+  disarm(): void {
+    for (const task of this.tasks) void task.destroy();
+    this.tasks = [];
+  }
+}
