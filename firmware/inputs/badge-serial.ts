@@ -1,0 +1,141 @@
+import { EventEmitter } from 'node:events';
+import type { SerialPort } from 'serialport';
+import type { Clock } from '../clock';
+import type { BadFrameReason, BadgeFormat, BadgeFrame, BadgeParser } from './frame';
+import { IsonasAsciiParser } from './isonas-ascii';
+import { Rdm6300Parser } from './rdm6300';
+import { closeSerialPort, openSerialPort, type SerialLineOptions } from './serial-port';
+
+export type { BadgeFormat } from './frame';
+
+export interface BadgeRead {
+  value: string;
+  format: BadgeFormat;
+  /** Clock time of the read (when a clock was given). */
+  at?: number;
+}
+
+export interface BadFrameReport {
+  reason: BadFrameReason;
+  bytes: Buffer;
+  at?: number;
+}
+
+export interface BadgeSerialOptions extends SerialLineOptions {
+  format: BadgeFormat;
+  /** Stamps reads with the reader's time and enables repeat suppression. */
+  clock?: Clock;
+  /**
+   * Modules repeat a card's frame while it stays in the field: the same value within this
+   * many ms of its last read is dropped (counted in `repeats`). 0 (default) keeps every read.
+   */
+  repeatSuppressMs?: number;
+}
+
+export function createBadgeParser(format: BadgeFormat): BadgeParser {
+  switch (format) {
+    case 'isonas-ascii':
+      return new IsonasAsciiParser();
+    case 'rdm6300':
+      return new Rdm6300Parser();
+    default:
+      throw new RangeError(`unknown badge format '${String(format)}'`);
+  }
+}
+
+/**
+ * A serial badge reader. Events: 'badge' (BadgeRead), 'bad-frame' (BadFrameReport),
+ * 'port-error' (Error: the port failed; the process keeps running), 'closed' ().
+ * Bad frames are counted, never turned into badges.
+ */
+export class BadgeSerialInput extends EventEmitter {
+  private readonly parser: BadgeParser;
+  private port: SerialPort | undefined;
+  private opening = false;
+  private badFrameCount = 0;
+  private repeatCount = 0;
+  private lastRead: { value: string; at: number } | undefined;
+
+  constructor(private readonly options: BadgeSerialOptions) {
+    super();
+    this.parser = createBadgeParser(options.format);
+    const suppress = options.repeatSuppressMs ?? 0;
+    if (!Number.isFinite(suppress) || suppress < 0) {
+      throw new RangeError(`repeatSuppressMs must be >= 0, got ${suppress}`);
+    }
+    if (suppress > 0 && !options.clock) throw new RangeError('repeatSuppressMs needs a clock');
+  }
+
+  get badFrames(): number {
+    return this.badFrameCount;
+  }
+
+  /** Reads dropped as repeats of the card still in the field. */
+  get repeats(): number {
+    return this.repeatCount;
+  }
+
+  get isOpen(): boolean {
+    return this.port?.isOpen === true;
+  }
+
+  async open(): Promise<void> {
+    if (this.port || this.opening)
+      throw new Error(`badge reader ${this.options.path} is already open`);
+    this.opening = true;
+    let port: SerialPort;
+    try {
+      port = await openSerialPort(this.options);
+    } finally {
+      this.opening = false;
+    }
+    this.port = port;
+    port.on('data', (chunk: Buffer) => this.receive(chunk));
+    port.on('error', (error: Error) => this.emit('port-error', error));
+    port.on('close', () => {
+      this.port = undefined;
+      this.deliver(this.parser.flush());
+      this.emit('closed');
+    });
+  }
+
+  async close(): Promise<void> {
+    const port = this.port;
+    if (!port) return;
+    await closeSerialPort(port);
+  }
+
+  /** Bytes as they came off the wire (also used directly by the sim's badge writer). */
+  receive(chunk: Buffer): void {
+    this.deliver(this.parser.push(chunk));
+  }
+
+  private deliver(frames: BadgeFrame[]): void {
+    const at = this.options.clock?.now();
+    for (const frame of frames) {
+      if (frame.kind === 'bad-frame') {
+        this.badFrameCount++;
+        this.emit('bad-frame', {
+          reason: frame.reason,
+          bytes: frame.bytes,
+          at,
+        } satisfies BadFrameReport);
+        continue;
+      }
+      if (this.isRepeat(frame.value, at)) {
+        this.repeatCount++;
+        continue;
+      }
+      this.emit('badge', { value: frame.value, format: frame.format, at } satisfies BadgeRead);
+    }
+  }
+
+  private isRepeat(value: string, at: number | undefined): boolean {
+    const window = this.options.repeatSuppressMs ?? 0;
+    if (window <= 0 || at === undefined) return false;
+    const last = this.lastRead;
+    // Every read refreshes the window: a card held in the field stays one read.
+    this.lastRead = { value, at };
+    return last !== undefined && last.value === value && at - last.at < window;
+  }
+}

@@ -1,0 +1,188 @@
+import { MockBinding, type MockPortBinding } from '@serialport/binding-mock';
+import { VirtualClock } from '../../firmware/clock';
+import {
+  BadgeSerialInput,
+  type BadFrameReport,
+  type BadgeRead,
+} from '../../firmware/inputs/badge-serial';
+import { rdm6300Frame } from '../../firmware/inputs/rdm6300';
+
+/** Waits (in real time: serial I/O is asynchronous) until check() holds. */
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** The mock port's far end, as the badge module would drive it. */
+function wire(input: BadgeSerialInput): MockPortBinding {
+  const port = (input as unknown as { port: { port: MockPortBinding } }).port;
+  return port.port;
+}
+
+function collect(input: BadgeSerialInput) {
+  const badges: BadgeRead[] = [];
+  const bad: BadFrameReport[] = [];
+  input.on('badge', (read: BadgeRead) => badges.push(read));
+  input.on('bad-frame', (report: BadFrameReport) => bad.push(report));
+  return { badges, bad };
+}
+
+describe('BadgeSerialInput over the real SerialPort class (mock binding)', () => {
+  beforeEach(() => {
+    MockBinding.createPort('/dev/ttyBADGE', { echo: false, record: false });
+  });
+  afterEach(() => MockBinding.reset());
+
+  test('ISONAS ASCII at 9600 8N1: badges read, bad lines counted, never read as badges', async () => {
+    const input = new BadgeSerialInput({
+      path: '/dev/ttyBADGE',
+      format: 'isonas-ascii',
+      binding: MockBinding,
+    });
+    const { badges, bad } = collect(input);
+    await input.open();
+    expect(input.isOpen).toBe(true);
+    const far = wire(input);
+    expect(far.openOptions).toMatchObject({
+      baudRate: 9600,
+      dataBits: 8,
+      parity: 'none',
+      stopBits: 1,
+    });
+    far.emitData(Buffer.from('123'));
+    far.emitData(Buffer.from('45\r\n9\r\nabc\r\n'));
+    far.emitData(Buffer.from('987654321\r\n'));
+    await until(() => badges.length === 2 && bad.length === 2, 'two badges and two bad frames');
+    expect(badges.map((read) => [read.value, read.format])).toEqual([
+      ['12345', 'isonas-ascii'],
+      ['987654321', 'isonas-ascii'],
+    ]);
+    expect(bad.map((report) => [report.reason, report.bytes.toString()])).toEqual([
+      ['wrong-length', '9'],
+      ['non-digit', 'abc'],
+    ]);
+    expect(input.badFrames).toBe(2);
+    await input.close();
+    expect(input.isOpen).toBe(false);
+  });
+
+  test('RDM6300 frames split across chunks with garbage between them', async () => {
+    const clock = new VirtualClock(Date.UTC(2026, 0, 5, 8));
+    const input = new BadgeSerialInput({
+      path: '/dev/ttyBADGE',
+      format: 'rdm6300',
+      binding: MockBinding,
+      clock,
+    });
+    const { badges, bad } = collect(input);
+    await input.open();
+    const far = wire(input);
+    const frame = rdm6300Frame('0A1B2C3D4E');
+    far.emitData(frame.subarray(0, 5));
+    far.emitData(Buffer.concat([frame.subarray(5), Buffer.from('\xff\xfe', 'latin1')]));
+    far.emitData(Buffer.from('\x02' + '0A1B2C3D4E00' + '\x03', 'latin1')); // bad checksum
+    far.emitData(rdm6300Frame('FFFFFFFFFF'));
+    await until(() => badges.length === 2 && bad.length === 2, 'two badges and two bad frames');
+    expect(badges).toEqual([
+      { value: 'hex:0A1B2C3D4E', format: 'rdm6300', at: clock.now() },
+      { value: 'hex:FFFFFFFFFF', format: 'rdm6300', at: clock.now() },
+    ]);
+    expect(bad.map((report) => report.reason)).toEqual(['garbage', 'bad-checksum']);
+    expect(input.badFrames).toBe(2);
+    await input.close();
+  });
+
+  test('closing the port reports a half-received frame as truncated', async () => {
+    const input = new BadgeSerialInput({
+      path: '/dev/ttyBADGE',
+      format: 'rdm6300',
+      binding: MockBinding,
+    });
+    const { badges, bad } = collect(input);
+    const closed = new Promise((resolve) => input.once('closed', resolve));
+    await input.open();
+    wire(input).emitData(Buffer.from('\x020A1B', 'latin1'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await input.close();
+    await closed;
+    expect(badges).toEqual([]);
+    expect(bad.map((report) => report.reason)).toEqual(['truncated']);
+  });
+
+  test('a missing port rejects open() with the path in the error; the input can retry', async () => {
+    const input = new BadgeSerialInput({
+      path: '/dev/ttyNONE',
+      format: 'isonas-ascii',
+      binding: MockBinding,
+    });
+    await expect(input.open()).rejects.toThrow(/ttyNONE/);
+    expect(input.isOpen).toBe(false);
+    MockBinding.createPort('/dev/ttyNONE', { echo: false, record: false });
+    await input.open();
+    expect(input.isOpen).toBe(true);
+    await input.close();
+  });
+
+  test('opening twice is refused', async () => {
+    const input = new BadgeSerialInput({
+      path: '/dev/ttyBADGE',
+      format: 'isonas-ascii',
+      binding: MockBinding,
+    });
+    const first = input.open();
+    await expect(input.open()).rejects.toThrow(/already open/);
+    await first;
+    await expect(input.open()).rejects.toThrow(/already open/);
+    await input.close();
+  });
+
+  test('bad options are refused up front', () => {
+    expect(
+      () =>
+        new BadgeSerialInput({ path: '/dev/x', format: 'wiegand' as never, binding: MockBinding }),
+    ).toThrow(/unknown badge format/);
+    expect(
+      () => new BadgeSerialInput({ path: '/dev/x', format: 'rdm6300', repeatSuppressMs: 500 }),
+    ).toThrow(/needs a clock/);
+  });
+
+  test('a bad baud rate rejects open()', async () => {
+    const input = new BadgeSerialInput({
+      path: '/dev/ttyBADGE',
+      format: 'rdm6300',
+      baudRate: -1,
+      binding: MockBinding,
+    });
+    await expect(input.open()).rejects.toThrow(RangeError);
+  });
+});
+
+describe('BadgeSerialInput repeat suppression', () => {
+  test('a card held in the field is one read; it reads again after the window', () => {
+    const clock = new VirtualClock(0);
+    const input = new BadgeSerialInput({
+      path: '/dev/unused',
+      format: 'rdm6300',
+      clock,
+      repeatSuppressMs: 1000,
+    });
+    const { badges } = collect(input);
+    const card = rdm6300Frame('0A1B2C3D4E');
+    for (let i = 0; i < 5; i++) {
+      input.receive(card);
+      clock.advance(300);
+    }
+    input.receive(rdm6300Frame('FFFFFFFFFF'));
+    clock.advance(1000);
+    input.receive(card);
+    expect(badges.map((read) => [read.at, read.value])).toEqual([
+      [0, 'hex:0A1B2C3D4E'],
+      [1500, 'hex:FFFFFFFFFF'],
+      [2500, 'hex:0A1B2C3D4E'],
+    ]);
+    expect(input.repeats).toBe(4);
+  });
+});
