@@ -6,3 +6,5 @@ export {
   statusLine,
   type ConsoleIndicatorOptions,
 } from './drivers/console';
+export { TwoLedIndicatorDriver, type IndicatorLine, type OutputLines } from './drivers/lines';
+export { situationTable } from './describe';

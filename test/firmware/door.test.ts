@@ -2,6 +2,7 @@ import { VirtualClock } from '../../firmware/clock';
 import {
   DEFAULT_DOOR_CONFIG,
   DoorController,
+  RecordingRelayDriver,
   type DoorAlarm,
   type DoorConfig,
   type RelayState,
@@ -484,5 +485,19 @@ describe('DoorController: configuration', () => {
     expect(clock.pendingCount).toBe(2);
     door.stop();
     expect(clock.pendingCount).toBe(0);
+  });
+
+  test('RecordingRelayDriver keeps every coil write with its clock time', () => {
+    const clock = new VirtualClock(T0);
+    const relay = new RecordingRelayDriver(clock);
+    expect(relay.energized).toBeUndefined();
+    const door = new DoorController(clock, relay, { ...BASE, failSafe: true });
+    clock.advance(10);
+    door.momentaryUnlock();
+    expect(relay.writes()).toEqual([
+      { at: T0, energized: true },
+      { at: T0 + 10, energized: false },
+    ]);
+    expect(relay.energized).toBe(false);
   });
 });
