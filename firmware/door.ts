@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Clock, Timer } from './clock';
+import type { Clock, ClockChange, Timer } from './clock';
 
 /** The lock relay coil. energized means current flows; what that does depends on the lock type. */
 export interface RelayDriver {
@@ -134,6 +134,15 @@ export class DoorController extends EventEmitter {
   /** When the held-open clock started for the current opening; undefined = not running. */
   private heldFrom: number | undefined;
   private heldTimer: Timer | undefined;
+  /**
+   * Unlock and held-open times are kept in wall-clock ms; a clock set (host time sync) moves
+   * them along so a running unlock neither stretches nor ends early. Pending timers are
+   * relative delays and need nothing.
+   */
+  private readonly onClockChange = ({ from, to }: ClockChange) => {
+    if (this.momentary) this.momentary.startedAt += to - from;
+    if (this.heldFrom !== undefined) this.heldFrom += to - from;
+  };
 
   constructor(
     private readonly clock: Clock,
@@ -142,6 +151,7 @@ export class DoorController extends EventEmitter {
   ) {
     super();
     this.config = { ...DEFAULT_DOOR_CONFIG, ...checkDoorConfig(config, true) };
+    clock.on('change', this.onClockChange);
     // Drive the coil to 'locked' at boot: the relay's power-up state is not ours to trust.
     this.driveRelay();
   }
@@ -267,11 +277,12 @@ export class DoorController extends EventEmitter {
     return { ...this.config };
   }
 
-  /** Stops timers (shutdown); the relay keeps its state. */
+  /** Stops timers and the clock listener (shutdown); the relay keeps its state. */
   stop(): void {
     if (this.momentary) this.clock.clearTimeout(this.momentary.timer);
     this.momentary = undefined;
     this.stopHeldClock();
+    this.clock.off('change', this.onClockChange);
   }
 
   private startMomentary(extended: boolean): void {

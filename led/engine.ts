@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Clock, Timer } from '../firmware/clock';
+import type { Clock, ClockChange, Timer } from '../firmware/clock';
 import { isSituation, SITUATIONS, type LedColor, type Situation } from './model';
 import { layerOutput, nextLayerChange, type Layer } from './pattern';
 
@@ -44,12 +44,22 @@ export class IndicatorEngine extends EventEmitter {
   private alarm: Layer | undefined;
   private output: IndicatorOutput = { color: 'off', buzzer: false };
   private timer: Timer | undefined;
+  /** Layers are timed in wall-clock ms: a clock set (host time sync) moves them along. */
+  private readonly onClockChange = ({ from, to }: ClockChange) => {
+    for (const shown of [this.permanent, this.temporary, this.alarm]) {
+      if (!shown) continue;
+      shown.startedAt += to - from;
+      if (shown.endsAt !== undefined) shown.endsAt += to - from;
+    }
+    this.update();
+  };
 
   constructor(
     private readonly clock: Clock,
     private readonly drivers: IndicatorDriver[],
   ) {
     super();
+    clock.on('change', this.onClockChange);
   }
 
   /** The base state. Setting the same situation again keeps its blink phase. */
@@ -112,10 +122,11 @@ export class IndicatorEngine extends EventEmitter {
     };
   }
 
-  /** Stops the timer (shutdown); the output stays as it is. */
+  /** Stops the timer and clock listener (shutdown); the output stays as it is. */
   stop(): void {
     this.clock.clearTimeout(this.timer);
     this.timer = undefined;
+    this.clock.off('change', this.onClockChange);
   }
 
   private visible(): Layer | undefined {

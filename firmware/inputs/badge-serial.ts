@@ -136,6 +136,8 @@ export class BadgeSerialInput extends EventEmitter {
     const last = this.lastRead;
     // Every read refreshes the window: a card held in the field stays one read.
     this.lastRead = { value, at };
-    return last !== undefined && last.value === value && at - last.at < window;
+    // A clock set backwards (host time sync) must not turn every read into a repeat.
+    const since = last !== undefined && last.value === value ? at - last.at : -1;
+    return since >= 0 && since < window;
   }
 }

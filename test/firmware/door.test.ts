@@ -501,3 +501,31 @@ describe('DoorController: configuration', () => {
     expect(relay.energized).toBe(false);
   });
 });
+
+describe('DoorController: wall-clock changes (host time sync)', () => {
+  test('a clock set back during an unlock neither stretches nor cuts it', () => {
+    const { clock, door } = rig();
+    door.momentaryUnlock();
+    clock.advance(2000);
+    clock.set(clock.now() - 3_600_000);
+    expect(door.status().momentaryUntil).toBe(clock.now() + 3000);
+    door.configure({ heldOpenMs: 20_000 }); // re-timing after the jump keeps the same end
+    clock.advance(2999);
+    expect(door.status().relay).toBe('unlocked');
+    clock.advance(1);
+    expect(door.status().relay).toBe('locked');
+  });
+
+  test('a clock set forward does not raise the held-open alarm early', () => {
+    const { clock, door } = rig();
+    door.momentaryUnlock();
+    door.doorContact(true);
+    clock.advance(10_000);
+    clock.set(clock.now() + 86_400_000);
+    door.configure({ heldOpenMs: 25_000 });
+    clock.advance(14_999);
+    expect(door.status().heldOpen).toBe(false);
+    clock.advance(1);
+    expect(door.status().heldOpen).toBe(true);
+  });
+});

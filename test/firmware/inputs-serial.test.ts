@@ -186,3 +186,19 @@ describe('BadgeSerialInput repeat suppression', () => {
     expect(input.repeats).toBe(4);
   });
 });
+
+test('a clock set backwards does not turn later reads into repeats', () => {
+  const clock = new VirtualClock(10_000_000);
+  const input = new BadgeSerialInput({
+    path: '/dev/unused',
+    format: 'isonas-ascii',
+    clock,
+    repeatSuppressMs: 1000,
+  });
+  const { badges } = collect(input);
+  input.receive(Buffer.from('1234\r\n'));
+  clock.set(clock.now() - 3_600_000);
+  clock.advance(2000);
+  input.receive(Buffer.from('1234\r\n'));
+  expect(badges).toHaveLength(2);
+});

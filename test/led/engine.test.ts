@@ -322,3 +322,34 @@ describe('IndicatorEngine: drivers and events', () => {
     expect(redGreenLines('off')).toEqual({ red: false, green: false });
   });
 });
+
+describe('IndicatorEngine: wall-clock changes (host time sync)', () => {
+  test.each([
+    ['back an hour', -3_600_000],
+    ['forward a day', 86_400_000],
+  ])('setting the clock %s neither stretches nor cuts a temporary or a blink', (_name, jump) => {
+    const { clock, engine, recording } = rig();
+    engine.setPermanent('lockdown');
+    engine.showTemporary('granted', 5000);
+    clock.advance(2000);
+    clock.set(clock.now() + jump);
+    const origin = clock.now() - 2000; // the grant began 2000 ms before, in the new time
+    const before = recording.timeline().length;
+    clock.advance(3100);
+    const after = recording.relativeTimeline(origin).slice(before);
+    // granted ends 5000 ms after it began; lockdown's 100/100 phase carries on from its start
+    expect(after.map((step) => [step.at, step.color])).toEqual([
+      [5000, 'red'],
+      [5100, 'off'],
+    ]);
+  });
+
+  test('stop() also detaches from clock changes', () => {
+    const { clock, engine, recording } = rig();
+    engine.setPermanent('lockdown');
+    engine.stop();
+    clock.set(clock.now() + 150);
+    expect(recording.timeline()).toHaveLength(1);
+    expect(clock.listenerCount('change')).toBe(0);
+  });
+});
