@@ -1,0 +1,34 @@
+# Headless reader: the sim profile on the virtual BLE controller, JSON logs, data on a volume.
+#   podman build -t reader-sim .    (or docker build; see README "Docker")
+#   podman run --rm -p 8080:8080 -v reader-data:/data reader-sim
+
+# --- build: native modules (HCI socket, serialport, cbor-extract) and tsc ---------------
+FROM node:20-bookworm-slim AS build
+# Only set where the build needs a local CA bundle (see shared/tools/podman-node-base.sh).
+ARG npm_config_cafile
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm install --no-fund --no-audit
+COPY tsconfig.json tsconfig.build.json ./
+COPY firmware firmware
+COPY led led
+COPY ble ble
+COPY storage storage
+COPY scripts scripts
+RUN npm run build && npm prune --omit=dev --no-fund --no-audit
+
+# --- runtime -----------------------------------------------------------------------------
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules node_modules
+COPY --from=build /app/dist dist
+COPY bin bin
+RUN mkdir -p /data && chown node:node /data
+USER node
+VOLUME ["/data"]
+CMD ["node", "bin/reader-sim.js", "start", "--data", "/data"]
