@@ -1,0 +1,224 @@
+import { StoreError } from './errors';
+import { CREDENTIAL_KINDS, Credential, CredentialKind } from './model';
+
+/*
+ * Payload encodings. Credentials are a compact binary record with the lookup keys first,
+ * so mount can hash (kind, value) and id straight from flash bytes; the small entities
+ * (users, schedules, holidays, access points, events, config) are JSON.
+ *
+ * credential: gen u32 | kind u8 | flags u8 | str value | str id | str userId
+ *             | [start f64] [end f64] [useLimit u32] | u16 n, n * str accessPoint
+ *             | [str scheduleId] [str pinHash] [str publicKey]        (str = u16 length + UTF-8)
+ * entity:     gen u32 | str id | JSON
+ * tombstone:  gen u32 | type u8 | 0 u8 | str id
+ * uses:       gen u32 | count u32 | str credentialId
+ */
+const ENABLED = 1;
+const START = 2;
+const END = 4;
+const USE_LIMIT = 8;
+const SCHEDULE = 16;
+const PIN_HASH = 32;
+const PUBLIC_KEY = 64;
+
+export function kindCode(kind: CredentialKind): number {
+  const code = CREDENTIAL_KINDS.indexOf(kind);
+  if (code < 0) throw new StoreError(`unknown credential kind '${String(kind)}'`);
+  return code;
+}
+
+class Writer {
+  buf: Buffer;
+  at = 0;
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+  private room(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n));
+    this.buf.copy(bigger, 0, 0, this.at);
+    this.buf = bigger;
+  }
+  u8(v: number): void {
+    this.room(1);
+    this.buf[this.at++] = v;
+  }
+  u16(v: number): void {
+    this.room(2);
+    this.buf.writeUInt16LE(v, this.at);
+    this.at += 2;
+  }
+  u32(v: number): void {
+    this.room(4);
+    this.buf.writeUInt32LE(v >>> 0, this.at);
+    this.at += 4;
+  }
+  f64(v: number): void {
+    this.room(8);
+    this.buf.writeDoubleLE(v, this.at);
+    this.at += 8;
+  }
+  str(s: string): void {
+    const n = Buffer.byteLength(s, 'utf8');
+    if (n > 0xffff) throw new StoreError(`string of ${n} bytes is too long to store`);
+    this.room(2 + n);
+    this.buf.writeUInt16LE(n, this.at);
+    this.buf.write(s, this.at + 2, n, 'utf8');
+    this.at += 2 + n;
+  }
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.at);
+  }
+}
+
+class Reader {
+  at: number;
+  constructor(
+    readonly buf: Buffer,
+    at = 0,
+  ) {
+    this.at = at;
+  }
+  u8(): number {
+    return this.buf[this.at++]!;
+  }
+  u16(): number {
+    const v = this.buf.readUInt16LE(this.at);
+    this.at += 2;
+    return v;
+  }
+  u32(): number {
+    const v = this.buf.readUInt32LE(this.at);
+    this.at += 4;
+    return v;
+  }
+  f64(): number {
+    const v = this.buf.readDoubleLE(this.at);
+    this.at += 8;
+    return v;
+  }
+  str(): string {
+    const n = this.u16();
+    const s = this.buf.toString('utf8', this.at, this.at + n);
+    this.at += n;
+    return s;
+  }
+}
+
+export function encodeCredential(gen: number, c: Credential): Buffer {
+  const w = new Writer(96);
+  w.u32(gen);
+  w.u8(kindCode(c.kind));
+  let flags = c.enabled ? ENABLED : 0;
+  if (c.start !== undefined) flags |= START;
+  if (c.end !== undefined) flags |= END;
+  if (c.useLimit !== undefined) flags |= USE_LIMIT;
+  if (c.scheduleId !== undefined) flags |= SCHEDULE;
+  if (c.pinHash !== undefined) flags |= PIN_HASH;
+  if (c.publicKey !== undefined) flags |= PUBLIC_KEY;
+  w.u8(flags);
+  w.str(c.value);
+  w.str(c.id);
+  w.str(c.userId);
+  if (c.start !== undefined) w.f64(c.start);
+  if (c.end !== undefined) w.f64(c.end);
+  if (c.useLimit !== undefined) w.u32(c.useLimit);
+  w.u16(c.accessPoints.length);
+  for (const ap of c.accessPoints) w.str(ap);
+  if (c.scheduleId !== undefined) w.str(c.scheduleId);
+  if (c.pinHash !== undefined) w.str(c.pinHash);
+  if (c.publicKey !== undefined) w.str(c.publicKey);
+  return w.bytes();
+}
+
+export function decodeCredential(p: Buffer): Credential {
+  const r = new Reader(p, 4);
+  const kind = CREDENTIAL_KINDS[r.u8()];
+  if (!kind) throw new StoreError('credential record has an unknown kind');
+  const flags = r.u8();
+  const value = r.str();
+  const id = r.str();
+  const userId = r.str();
+  const c: Credential = {
+    id,
+    userId,
+    kind,
+    value,
+    enabled: (flags & ENABLED) !== 0,
+    accessPoints: [],
+  };
+  if (flags & START) c.start = r.f64();
+  if (flags & END) c.end = r.f64();
+  if (flags & USE_LIMIT) c.useLimit = r.u32();
+  const n = r.u16();
+  for (let i = 0; i < n; i++) c.accessPoints.push(r.str());
+  if (flags & SCHEDULE) c.scheduleId = r.str();
+  if (flags & PIN_HASH) c.pinHash = r.str();
+  if (flags & PUBLIC_KEY) c.publicKey = r.str();
+  return c;
+}
+
+/** Where the keys of a credential payload sit: value at [valueStart, valueEnd), id after. */
+export function credentialKeys(p: Buffer): {
+  kind: number;
+  valueStart: number;
+  valueEnd: number;
+  idStart: number;
+  idEnd: number;
+} {
+  const kind = p[4]!;
+  const valueStart = 8;
+  const valueEnd = valueStart + p.readUInt16LE(6);
+  const idStart = valueEnd + 2;
+  const idEnd = idStart + p.readUInt16LE(valueEnd);
+  return { kind, valueStart, valueEnd, idStart, idEnd };
+}
+
+export function encodeEntity(gen: number, id: string, value: unknown): Buffer {
+  const w = new Writer(64);
+  w.u32(gen);
+  w.str(id);
+  const json = Buffer.from(JSON.stringify(value), 'utf8');
+  const out = Buffer.allocUnsafe(w.at + json.length);
+  w.bytes().copy(out);
+  json.copy(out, w.at);
+  return out;
+}
+
+/** id range of an entity, tombstone or uses payload (they share "gen, ..., str id" framing). */
+export function entityIdRange(p: Buffer, idAt: number): [number, number] {
+  const n = p.readUInt16LE(idAt);
+  return [idAt + 2, idAt + 2 + n];
+}
+
+export function decodeEntity<T>(p: Buffer): T {
+  const [, end] = entityIdRange(p, 4);
+  return JSON.parse(p.toString('utf8', end)) as T;
+}
+
+export function encodeTombstone(gen: number, type: number, id: string): Buffer {
+  const w = new Writer(16 + id.length);
+  w.u32(gen);
+  w.u8(type);
+  w.u8(0);
+  w.str(id);
+  return w.bytes();
+}
+
+export function encodeUses(gen: number, count: number, credentialId: string): Buffer {
+  const w = new Writer(12 + credentialId.length);
+  w.u32(gen);
+  w.u32(count);
+  w.str(credentialId);
+  return w.bytes();
+}
+
+export function encodeU32s(...values: number[]): Buffer {
+  const b = Buffer.allocUnsafe(values.length * 4);
+  values.forEach((v, i) => b.writeUInt32LE(v >>> 0, i * 4));
+  return b;
+}
+
+export function encodeJson(value: unknown): Buffer {
+  return Buffer.from(JSON.stringify(value), 'utf8');
+}

@@ -1,0 +1,516 @@
+import * as fs from 'node:fs';
+import { crc32 } from './crc32';
+import { StoreError } from './errors';
+import { PowerCut, seededRandom, tear } from './power-cut';
+
+/** Geometry of the emulated NOR part. */
+export interface FlashGeometry {
+  /** Program unit: one program never crosses a page. */
+  pageSize: number;
+  /** Erase unit. */
+  sectorSize: number;
+  sectorCount: number;
+  /** Programs start and end on multiples of this. */
+  writeAlign: number;
+  /** Erase cycles after which a sector is worn (program/erase fail). */
+  endurance: number;
+}
+
+/** 64 MiB of 4 KiB sectors and 256 B pages, 100,000 cycles (STORAGE.md). */
+export const DEFAULT_GEOMETRY: FlashGeometry = {
+  pageSize: 256,
+  sectorSize: 4096,
+  sectorCount: 16384,
+  writeAlign: 4,
+  endurance: 100_000,
+};
+
+/** Page program and 4 KiB sector erase times of a typical serial NOR part. */
+export interface FlashTiming {
+  programMs: number;
+  eraseMs: number;
+  /** Called with the modelled duration of each operation (e.g. to advance a VirtualClock). */
+  onBusy?: (ms: number) => void;
+}
+export const TYPICAL_TIMING: FlashTiming = { programMs: 0.4, eraseMs: 45 };
+
+export interface FlashStats {
+  /** Program and erase operations so far (the index space of PowerCut.at). */
+  operations: number;
+  programs: number;
+  erases: number;
+  bytesProgrammed: number;
+  /** Modelled flash time (0 unless a timing model is on). */
+  busyMs: number;
+  /** Attempts to program a 0 bit back to 1 (each also threw). */
+  violations: number;
+}
+
+export interface FlashOperation {
+  kind: 'program' | 'erase';
+  index: number;
+  address: number;
+  length: number;
+}
+
+/** The hardware the store runs on: strict NOR semantics, see STORAGE.md. */
+export interface FlashDevice {
+  readonly geometry: FlashGeometry;
+  /** Bytes of data (sectorSize * sectorCount). */
+  readonly size: number;
+  readonly stats: FlashStats;
+  readonly powered: boolean;
+  /** A copy of length bytes at address. */
+  read(address: number, length: number): Buffer;
+  /** new = old & data; page-bounded, aligned, never 0 -> 1. */
+  program(address: number, data: Uint8Array): void;
+  /** Sets the whole sector to 0xFF and counts the cycle. */
+  erase(sector: number): void;
+  eraseCount(sector: number): number;
+  /** Everything programmed so far survives a crash of the process (fdatasync). */
+  sync(): void;
+  /** Arms (or clears) a power cut at an operation index. */
+  armPowerCut(cut: PowerCut | undefined): void;
+  /** Power returns after a cut: the device accepts operations again. */
+  powerOn(): void;
+  /** Observer of every operation before it runs (tests count and classify them). */
+  onOperation?: (op: FlashOperation) => void;
+  close(): void;
+}
+
+export class FlashError extends StoreError {
+  override readonly name: string = 'FlashError';
+}
+/** Thrown by the operation power failed in, and by every operation until powerOn(). */
+export class PowerLossError extends FlashError {
+  override readonly name = 'PowerLossError';
+}
+export class WornSectorError extends FlashError {
+  override readonly name = 'WornSectorError';
+}
+
+export function validateGeometry(g: FlashGeometry): void {
+  const pow2 = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+  if (!pow2(g.pageSize) || !pow2(g.sectorSize) || !pow2(g.writeAlign)) {
+    throw new FlashError('flash geometry: page, sector and write alignment must be powers of two');
+  }
+  if (g.sectorSize % g.pageSize !== 0 || g.pageSize % g.writeAlign !== 0) {
+    throw new FlashError('flash geometry: sector must be whole pages, page whole write units');
+  }
+  if (
+    !Number.isInteger(g.sectorCount) ||
+    g.sectorCount < 4 ||
+    g.sectorCount * g.sectorSize > 2 ** 31
+  ) {
+    throw new FlashError('flash geometry: 4 sectors to 2 GiB');
+  }
+  if (!Number.isInteger(g.endurance) || g.endurance < 1) {
+    throw new FlashError('flash geometry: endurance must be a positive integer');
+  }
+}
+
+/** Strict NOR behaviour over a medium (RAM or a file) that only stores bytes. */
+abstract class NorFlash implements FlashDevice {
+  readonly size: number;
+  readonly stats: FlashStats = {
+    operations: 0,
+    programs: 0,
+    erases: 0,
+    bytesProgrammed: 0,
+    busyMs: 0,
+    violations: 0,
+  };
+  onOperation?: (op: FlashOperation) => void;
+  private cut: PowerCut | undefined;
+  private isPowered = true;
+
+  protected constructor(
+    readonly geometry: FlashGeometry,
+    private readonly timing: FlashTiming | undefined,
+  ) {
+    validateGeometry(geometry);
+    this.size = geometry.sectorSize * geometry.sectorCount;
+  }
+
+  get powered(): boolean {
+    return this.isPowered;
+  }
+
+  protected abstract readCells(address: number, into: Uint8Array): void;
+  protected abstract writeCells(address: number, bytes: Uint8Array): void;
+  protected abstract storeEraseCount(sector: number, count: number): void;
+  abstract eraseCount(sector: number): number;
+  abstract sync(): void;
+  abstract close(): void;
+
+  read(address: number, length: number): Buffer {
+    this.checkPowered();
+    if (address < 0 || length < 0 || address + length > this.size) {
+      throw new FlashError(`read of ${length} B at ${address} is outside the ${this.size} B part`);
+    }
+    const out = Buffer.allocUnsafe(length);
+    this.readCells(address, out);
+    return out;
+  }
+
+  program(address: number, data: Uint8Array): void {
+    this.checkPowered();
+    const { pageSize, writeAlign, sectorSize } = this.geometry;
+    const length = data.length;
+    if (length === 0 || address < 0 || address + length > this.size) {
+      throw new FlashError(`program of ${length} B at ${address} is outside the part`);
+    }
+    if (address % writeAlign !== 0 || length % writeAlign !== 0) {
+      throw new FlashError(`program at ${address} (${length} B) is not ${writeAlign}-byte aligned`);
+    }
+    if (Math.floor(address / pageSize) !== Math.floor((address + length - 1) / pageSize)) {
+      throw new FlashError(`program at ${address} (${length} B) crosses a page boundary`);
+    }
+    const sector = Math.floor(address / sectorSize);
+    this.checkWear(sector);
+    const old = Buffer.allocUnsafe(length);
+    this.readCells(address, old);
+    for (let i = 0; i < length; i++) {
+      if (~old[i]! & data[i]! & 0xff) {
+        this.stats.violations++;
+        throw new FlashError(`program at ${address + i} would turn a 0 bit back to 1`);
+      }
+    }
+    const target = Buffer.allocUnsafe(length);
+    for (let i = 0; i < length; i++) target[i] = old[i]! & data[i]!;
+    this.beginOperation('program', address, length, old, target);
+    this.writeCells(address, target);
+    this.stats.programs++;
+    this.stats.bytesProgrammed += length;
+    this.spend(this.timing?.programMs);
+  }
+
+  erase(sector: number): void {
+    this.checkPowered();
+    const { sectorSize, sectorCount } = this.geometry;
+    if (!Number.isInteger(sector) || sector < 0 || sector >= sectorCount) {
+      throw new FlashError(`erase of sector ${sector}: no such sector (0..${sectorCount - 1})`);
+    }
+    this.checkWear(sector);
+    const address = sector * sectorSize;
+    const target = Buffer.alloc(sectorSize, 0xff);
+    if (this.cut && this.cut.at === this.stats.operations) {
+      const old = Buffer.allocUnsafe(sectorSize);
+      this.readCells(address, old);
+      this.beginOperation('erase', address, sectorSize, old, target);
+    } else {
+      this.beginOperation('erase', address, sectorSize, undefined, target);
+    }
+    this.writeCells(address, target);
+    this.storeEraseCount(sector, this.eraseCount(sector) + 1);
+    this.stats.erases++;
+    this.spend(this.timing?.eraseMs);
+  }
+
+  armPowerCut(cut: PowerCut | undefined): void {
+    this.cut = cut;
+  }
+
+  powerOn(): void {
+    this.isPowered = true;
+    this.cut = undefined;
+  }
+
+  private checkPowered(): void {
+    if (!this.isPowered) throw new PowerLossError('flash is unpowered (power cut); remount');
+  }
+
+  private checkWear(sector: number): void {
+    const count = this.eraseCount(sector);
+    if (count >= this.geometry.endurance) {
+      throw new WornSectorError(
+        `sector ${sector} is worn out (${count} erase cycles, endurance ${this.geometry.endurance})`,
+      );
+    }
+  }
+
+  /** Counts the operation and, when a cut is armed for it, leaves the torn state and fails. */
+  private beginOperation(
+    kind: 'program' | 'erase',
+    address: number,
+    length: number,
+    old: Uint8Array | undefined,
+    target: Uint8Array,
+  ): void {
+    const index = this.stats.operations++;
+    this.onOperation?.({ kind, index, address, length });
+    const cut = this.cut;
+    if (!cut || cut.at !== index || !old) return;
+    const random = seededRandom(cut.seed ?? index * 2654435761);
+    const model = cut.model === 'interrupted-erase' && kind === 'program' ? 'none' : cut.model;
+    this.writeCells(address, tear(model, old, target, this.geometry.pageSize, random));
+    this.isPowered = false;
+    throw new PowerLossError(`power cut during ${kind} #${index} (${cut.model})`);
+  }
+
+  private spend(ms: number | undefined): void {
+    if (ms === undefined) return;
+    this.stats.busyMs += ms;
+    this.timing?.onBusy?.(ms);
+  }
+}
+
+export interface MemoryFlashOptions {
+  geometry?: Partial<FlashGeometry>;
+  timing?: FlashTiming;
+}
+
+/** An image in RAM: tests, property runs and power-cut sweeps (snapshot() clones it). */
+export class MemoryFlash extends NorFlash {
+  private readonly cells: Buffer;
+  private readonly counts: Uint32Array;
+
+  constructor(options: MemoryFlashOptions = {}) {
+    super({ ...DEFAULT_GEOMETRY, ...options.geometry }, options.timing);
+    this.cells = Buffer.alloc(this.size, 0xff);
+    this.counts = new Uint32Array(this.geometry.sectorCount);
+  }
+
+  /** An independent copy of the cells and erase counters (stats start at zero). */
+  snapshot(): MemoryFlash {
+    const copy = new MemoryFlash({ geometry: this.geometry });
+    this.cells.copy(copy.cells);
+    copy.counts.set(this.counts);
+    return copy;
+  }
+
+  /** The raw cells (tests flip bits here to model corruption). */
+  get image(): Buffer {
+    return this.cells;
+  }
+
+  eraseCount(sector: number): number {
+    return this.counts[sector] ?? 0;
+  }
+  protected readCells(address: number, into: Uint8Array): void {
+    this.cells.copy(into, 0, address, address + into.length);
+  }
+  protected writeCells(address: number, bytes: Uint8Array): void {
+    this.cells.set(bytes, address);
+  }
+  protected storeEraseCount(sector: number, count: number): void {
+    this.counts[sector] = count;
+  }
+  sync(): void {}
+  close(): void {}
+}
+
+/*
+ * File image layout: a 4 KiB descriptor (magic, format, geometry, CRC), then the
+ * per-sector erase counters (u32 LE, padded to 4 KiB), then the data cells.
+ */
+export const IMAGE_MAGIC = 'RSIMNOR1';
+const IMAGE_FORMAT = 1;
+const DESCRIPTOR_BYTES = 4096;
+const RUN_BYTES = 1 << 20;
+
+function countersBytes(sectorCount: number): number {
+  return Math.ceil((sectorCount * 4) / DESCRIPTOR_BYTES) * DESCRIPTOR_BYTES;
+}
+
+export interface FileFlashOptions extends MemoryFlashOptions {
+  /** Create the image when the file does not exist (default true). */
+  create?: boolean;
+  /** Open without write access (fsck, inspect). */
+  readOnly?: boolean;
+}
+
+/**
+ * An image in a file. Reads are pread (the page cache keeps them fast, and RSS stays small
+ * at 256 MiB); consecutive programs are combined into one pwrite; sync() is fdatasync.
+ */
+export class FileFlash extends NorFlash {
+  private fd: number;
+  private readonly counts: Uint32Array;
+  private readonly dataOffset: number;
+  private readonly run = Buffer.allocUnsafe(RUN_BYTES);
+  private runStart = 0;
+  private runLength = 0;
+
+  private constructor(
+    fd: number,
+    geometry: FlashGeometry,
+    counts: Uint32Array,
+    timing: FlashTiming | undefined,
+    private readonly readOnly: boolean,
+  ) {
+    super(geometry, timing);
+    this.fd = fd;
+    this.counts = counts;
+    this.dataOffset = DESCRIPTOR_BYTES + countersBytes(geometry.sectorCount);
+  }
+
+  static open(path: string, options: FileFlashOptions = {}): FileFlash {
+    if (!fs.existsSync(path)) {
+      if (options.create === false || options.readOnly) {
+        throw new FlashError(`no flash image at ${path}`);
+      }
+      return FileFlash.create(path, { ...DEFAULT_GEOMETRY, ...options.geometry }, options.timing);
+    }
+    const fd = fs.openSync(path, options.readOnly ? 'r' : 'r+');
+    try {
+      const geometry = readDescriptor(fd, path);
+      const counters = countersBytes(geometry.sectorCount);
+      const expected = DESCRIPTOR_BYTES + counters + geometry.sectorCount * geometry.sectorSize;
+      const actual = fs.fstatSync(fd).size;
+      if (actual !== expected) {
+        throw new FlashError(
+          `flash image ${path} is truncated or padded: ${actual} bytes, geometry needs ${expected}`,
+        );
+      }
+      const raw = Buffer.alloc(geometry.sectorCount * 4);
+      fs.readSync(fd, raw, 0, raw.length, DESCRIPTOR_BYTES);
+      const counts = new Uint32Array(geometry.sectorCount);
+      for (let s = 0; s < counts.length; s++) counts[s] = raw.readUInt32LE(s * 4);
+      return new FileFlash(fd, geometry, counts, options.timing, options.readOnly ?? false);
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
+    }
+  }
+
+  private static create(path: string, geometry: FlashGeometry, timing?: FlashTiming): FileFlash {
+    validateGeometry(geometry);
+    const descriptor = Buffer.alloc(DESCRIPTOR_BYTES, 0);
+    descriptor.write(IMAGE_MAGIC, 0, 'latin1');
+    const fields = [
+      IMAGE_FORMAT,
+      geometry.pageSize,
+      geometry.sectorSize,
+      geometry.sectorCount,
+      geometry.writeAlign,
+      geometry.endurance,
+    ];
+    fields.forEach((v, i) => descriptor.writeUInt32LE(v, 8 + i * 4));
+    descriptor.writeUInt32LE(crc32(descriptor, 0, 32), 32);
+    const tmp = `${path}.new`;
+    const fd = fs.openSync(tmp, 'w+');
+    fs.writeSync(fd, descriptor, 0, descriptor.length, 0);
+    fs.writeSync(
+      fd,
+      Buffer.alloc(countersBytes(geometry.sectorCount), 0),
+      0,
+      undefined,
+      DESCRIPTOR_BYTES,
+    );
+    // Fresh NOR reads as erased: fill the cells with 0xFF a megabyte at a time.
+    const dataOffset = DESCRIPTOR_BYTES + countersBytes(geometry.sectorCount);
+    const total = geometry.sectorCount * geometry.sectorSize;
+    const ones = Buffer.alloc(Math.min(total, 1 << 20), 0xff);
+    for (let done = 0; done < total; done += ones.length) {
+      fs.writeSync(fd, ones, 0, Math.min(ones.length, total - done), dataOffset + done);
+    }
+    fs.fdatasyncSync(fd);
+    fs.closeSync(fd);
+    fs.renameSync(tmp, path);
+    return FileFlash.open(path, { timing });
+  }
+
+  eraseCount(sector: number): number {
+    return this.counts[sector] ?? 0;
+  }
+
+  protected readCells(address: number, into: Uint8Array): void {
+    let done = 0;
+    while (done < into.length) {
+      const n = fs.readSync(
+        this.fd,
+        into,
+        done,
+        into.length - done,
+        this.dataOffset + address + done,
+      );
+      if (n === 0) throw new FlashError(`flash image ended at ${address + done}`);
+      done += n;
+    }
+    // Programs not yet written out sit in the run buffer.
+    const from = Math.max(address, this.runStart);
+    const to = Math.min(address + into.length, this.runStart + this.runLength);
+    if (to > from)
+      into.set(this.run.subarray(from - this.runStart, to - this.runStart), from - address);
+  }
+
+  protected writeCells(address: number, bytes: Uint8Array): void {
+    this.assertWritable();
+    const end = this.runStart + this.runLength;
+    if (this.runLength > 0 && address >= this.runStart && address + bytes.length <= end) {
+      this.run.set(bytes, address - this.runStart);
+      return;
+    }
+    if (this.runLength > 0 && address === end && this.runLength + bytes.length <= RUN_BYTES) {
+      this.run.set(bytes, this.runLength);
+      this.runLength += bytes.length;
+      return;
+    }
+    this.flushRun();
+    if (bytes.length > RUN_BYTES) {
+      fs.writeSync(this.fd, bytes, 0, bytes.length, this.dataOffset + address);
+      return;
+    }
+    this.runStart = address;
+    this.run.set(bytes, 0);
+    this.runLength = bytes.length;
+  }
+
+  protected storeEraseCount(sector: number, count: number): void {
+    this.assertWritable();
+    this.counts[sector] = count;
+    const raw = Buffer.allocUnsafe(4);
+    raw.writeUInt32LE(count, 0);
+    fs.writeSync(this.fd, raw, 0, 4, DESCRIPTOR_BYTES + sector * 4);
+  }
+
+  sync(): void {
+    if (this.readOnly) return;
+    this.flushRun();
+    fs.fdatasyncSync(this.fd);
+  }
+
+  close(): void {
+    if (this.fd < 0) return;
+    if (!this.readOnly) this.flushRun();
+    fs.closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  private flushRun(): void {
+    if (this.runLength === 0) return;
+    fs.writeSync(this.fd, this.run, 0, this.runLength, this.dataOffset + this.runStart);
+    this.runLength = 0;
+  }
+
+  private assertWritable(): void {
+    if (this.readOnly) throw new FlashError('flash image is open read-only');
+  }
+}
+
+function readDescriptor(fd: number, path: string): FlashGeometry {
+  const d = Buffer.alloc(64);
+  const n = fs.readSync(fd, d, 0, 64, 0);
+  if (n < 36 || d.toString('latin1', 0, 8) !== IMAGE_MAGIC) {
+    throw new FlashError(`${path} is not a reader-sim flash image (wrong magic)`);
+  }
+  if (d.readUInt32LE(32) !== crc32(d, 0, 32)) {
+    throw new FlashError(`${path}: flash image descriptor is damaged (CRC mismatch)`);
+  }
+  const format = d.readUInt32LE(8);
+  if (format !== IMAGE_FORMAT) {
+    throw new FlashError(
+      `${path}: flash image format ${format} is not supported (want ${IMAGE_FORMAT})`,
+    );
+  }
+  const geometry: FlashGeometry = {
+    pageSize: d.readUInt32LE(12),
+    sectorSize: d.readUInt32LE(16),
+    sectorCount: d.readUInt32LE(20),
+    writeAlign: d.readUInt32LE(24),
+    endurance: d.readUInt32LE(28),
+  };
+  validateGeometry(geometry);
+  return geometry;
+}

@@ -1,0 +1,581 @@
+import { CorruptImageError, StoreError, StoreFullError } from './errors';
+import { FlashDevice } from './flash-device';
+import {
+  FLAG_COMMIT,
+  FLAG_RESYNC,
+  NO_PREVIOUS,
+  RECORD_HEADER_BYTES,
+  RecordType,
+  SECTOR_HEADER_BYTES,
+  SELF_COMMITTED,
+  encodeRecordHeader,
+  encodeSectorHeader,
+  paddedLength,
+  parseSectorHeader,
+} from './record';
+import { SectorWalk, erasedFrom, walkSector } from './sector-walk';
+
+/** A record as the log hands it to its owner; payload is a view valid during the call. */
+export interface LogRecord {
+  type: number;
+  flags: number;
+  txn: number;
+  address: number;
+  total: number;
+  payload: Buffer;
+}
+
+/** The layer above (the typed stores): replays records and says which are still needed. */
+export interface LogOwner {
+  replay(record: LogRecord): void;
+  commit(txn: number): void;
+  abort(txn: number): void;
+  isLive(record: LogRecord): boolean;
+  moved(record: LogRecord, to: number): void;
+}
+
+/** Erased sectors kept in reserve so an interrupted garbage collection can always be redone. */
+export const RESERVE_SECTORS = 3;
+
+type SectorState = 'erased' | 'used' | 'dirty';
+
+/** A problem mount found and repaired (or, for fsck, would repair). */
+export interface MountNote {
+  sector: number;
+  message: string;
+}
+
+export interface MountReport {
+  notes: MountNote[];
+  recordsReplayed: number;
+  sectorsScanned: number;
+}
+
+/**
+ * The log-structured store: sectors opened in sequence, records appended with a commit
+ * header, transactions, garbage collection of the oldest sector, mount and recovery.
+ * See README.md for the format and invariants.
+ */
+export class FlashLog {
+  readonly sectorSize: number;
+  readonly sectorCount: number;
+  /** Live bytes per sector (records the owner still needs). */
+  readonly live: Uint32Array;
+  private readonly state: SectorState[];
+  private readonly seqOf: Float64Array;
+  /** Sectors in use, oldest first. */
+  private order: number[] = [];
+  private erased = 0;
+  private head = -1;
+  private headOffset = SECTOR_HEADER_BYTES;
+  private headValidEnd = SECTOR_HEADER_BYTES;
+  private nextSeq = 1;
+  private lowSeq = 1;
+  private nextTxn = 1;
+  private tailAddress = -1;
+  private tailTotal = 0;
+  private resync = false;
+  /** Unprogrammed bytes of the head sector, [stageFrom, headOffset). */
+  private readonly stage: Buffer;
+  private stageFrom = SECTOR_HEADER_BYTES;
+  private openTxn: { txn: number; fromSeq: number } | undefined;
+  private collecting = false;
+  private owner: LogOwner | undefined;
+
+  constructor(readonly device: FlashDevice) {
+    this.sectorSize = device.geometry.sectorSize;
+    this.sectorCount = device.geometry.sectorCount;
+    this.live = new Uint32Array(this.sectorCount);
+    this.state = new Array<SectorState>(this.sectorCount).fill('erased');
+    this.seqOf = new Float64Array(this.sectorCount);
+    this.stage = Buffer.alloc(this.sectorSize, 0xff);
+    if (this.sectorCount <= RESERVE_SECTORS + 1) {
+      throw new StoreError(`a store needs more than ${RESERVE_SECTORS + 1} sectors`);
+    }
+  }
+
+  // ---- mount ---------------------------------------------------------------------------
+
+  /** Scans the image, replays committed records into owner, repairs interrupted work. */
+  mount(owner: LogOwner, options: { repair: boolean } = { repair: true }): MountReport {
+    this.owner = owner;
+    const notes: MountNote[] = [];
+    const headers = this.readSectorHeaders(notes);
+    const tail = this.findTail(headers);
+    this.lowSeq = tail?.lowSeq ?? (headers.length ? headers[0]!.seq : 1);
+    const erasing = tail?.erasing ?? -1;
+
+    // Sectors below the tail's lowSeq were collected; at most the one being erased may remain.
+    const inRange = headers.filter((h) => h.seq >= this.lowSeq);
+    for (const h of headers) {
+      if (h.seq >= this.lowSeq) continue;
+      if (h.sector !== erasing) {
+        throw new CorruptImageError(
+          `sector ${h.sector} holds sequence ${h.seq}, older than the log tail (${this.lowSeq}) ` +
+            'and not the sector being collected: the image was altered',
+        );
+      }
+      this.state[h.sector] = 'dirty';
+      notes.push({
+        sector: h.sector,
+        message: 'collected sector not yet erased (erase finished now)',
+      });
+    }
+    for (let s = 0; s < this.sectorCount; s++) {
+      if (this.state[s] === 'dirty' && s !== erasing && this.dirtyHasData(s)) {
+        throw new CorruptImageError(
+          `sector ${s} has no valid header but holds data: sector header damaged, records would be lost`,
+        );
+      }
+    }
+    inRange.forEach((h, i) => {
+      if (h.seq !== this.lowSeq + i) {
+        throw new CorruptImageError(
+          `sector sequence ${this.lowSeq + i} is missing (next found: ${h.seq} in sector ${h.sector}): ` +
+            'a sector header is damaged',
+        );
+      }
+    });
+
+    const report = this.replayAll(inRange, owner, notes);
+    if (options.repair) this.repair(notes);
+    return report;
+  }
+
+  private readSectorHeaders(
+    notes: MountNote[],
+  ): Array<{ sector: number; seq: number; prevEnd: number }> {
+    const found: Array<{ sector: number; seq: number; prevEnd: number }> = [];
+    const chunkSectors = Math.max(1, Math.floor((1 << 20) / this.sectorSize));
+    this.erased = 0;
+    for (let first = 0; first < this.sectorCount; first += chunkSectors) {
+      const count = Math.min(chunkSectors, this.sectorCount - first);
+      const cells = this.device.read(first * this.sectorSize, count * this.sectorSize);
+      for (let i = 0; i < count; i++) {
+        const s = first + i;
+        const base = i * this.sectorSize;
+        const header = parseSectorHeader(cells, base);
+        if (header) {
+          this.state[s] = 'used';
+          this.seqOf[s] = header.seq;
+          found.push({ sector: s, seq: header.seq, prevEnd: header.prevEnd });
+        } else if (erasedFrom(cells, base, base + this.sectorSize)) {
+          this.state[s] = 'erased';
+          this.erased++;
+        } else {
+          this.state[s] = 'dirty';
+          notes.push({
+            sector: s,
+            message: 'no valid sector header and not erased (torn erase or open)',
+          });
+        }
+      }
+    }
+    found.sort((a, b) => a.seq - b.seq);
+    for (let i = 1; i < found.length; i++) {
+      if (found[i]!.seq === found[i - 1]!.seq) {
+        throw new CorruptImageError(
+          `sectors ${found[i - 1]!.sector} and ${found[i]!.sector} both claim sequence ${found[i]!.seq}`,
+        );
+      }
+    }
+    return found;
+  }
+
+  /** The newest log-tail record: every sector starts with one, so this looks at one or two sectors. */
+  private findTail(
+    headers: Array<{ sector: number; seq: number }>,
+  ): { lowSeq: number; erasing: number } | undefined {
+    for (let i = headers.length - 1; i >= 0; i--) {
+      const cells = this.readSector(headers[i]!.sector);
+      let tail: { lowSeq: number; erasing: number } | undefined;
+      walkSector(cells, (offset, header) => {
+        if (header.type !== RecordType.Tail) return;
+        const p = offset + RECORD_HEADER_BYTES;
+        tail = { lowSeq: cells.readUInt32LE(p), erasing: cells.readInt32LE(p + 4) };
+      });
+      if (tail) return tail;
+    }
+    return undefined;
+  }
+
+  private dirtyHasData(sector: number): boolean {
+    const cells = this.readSector(sector);
+    return !erasedFrom(cells, SECTOR_HEADER_BYTES, this.sectorSize);
+  }
+
+  private replayAll(
+    inRange: Array<{ sector: number; seq: number; prevEnd: number }>,
+    owner: LogOwner,
+    notes: MountNote[],
+  ): MountReport {
+    let pending = -1;
+    let maxTxn = 0;
+    let records = 0;
+    let previousEnd = -1;
+    let walk: SectorWalk | undefined;
+    this.order = [];
+    for (let i = 0; i < inRange.length; i++) {
+      const { sector, prevEnd } = inRange[i]!;
+      if (i > 0 && prevEnd !== previousEnd) {
+        throw new CorruptImageError(
+          `sector ${inRange[i - 1]!.sector}: valid records end at ${previousEnd}, but the next sector ` +
+            `recorded ${prevEnd === NO_PREVIOUS ? 'no predecessor' : prevEnd}: records were damaged`,
+        );
+      }
+      const cells = this.readSector(sector);
+      const base = sector * this.sectorSize;
+      walk = walkSector(cells, (offset, header) => {
+        const payloadAt = offset + RECORD_HEADER_BYTES;
+        const record: LogRecord = {
+          type: header.type,
+          flags: header.flags,
+          txn: header.txn,
+          address: base + offset,
+          total: paddedLength(header.length),
+          payload: cells.subarray(payloadAt, payloadAt + header.length),
+        };
+        records++;
+        if (header.type === RecordType.Tail) {
+          this.adoptTail(record.address, record.total);
+          return;
+        }
+        if (header.txn === SELF_COMMITTED) {
+          owner.replay(record);
+          return;
+        }
+        maxTxn = Math.max(maxTxn, header.txn);
+        if (pending !== -1 && header.txn !== pending) owner.abort(pending);
+        pending = header.txn;
+        owner.replay(record);
+        if (header.flags & FLAG_COMMIT) {
+          owner.commit(pending);
+          pending = -1;
+        }
+      });
+      if (walk.damage) throw new CorruptImageError(`sector ${sector}: ${walk.damage}`);
+      if (walk.garbage.length) {
+        notes.push({ sector, message: `torn write at offset ${walk.garbage[0]![0]} (ignored)` });
+      }
+      previousEnd = walk.end;
+      this.order.push(sector);
+    }
+    if (pending !== -1) {
+      owner.abort(pending);
+      notes.push({
+        sector: this.order[this.order.length - 1] ?? -1,
+        message: 'uncommitted transaction discarded',
+      });
+    }
+    this.nextTxn = maxTxn + 1;
+    this.nextSeq = inRange.length ? inRange[inRange.length - 1]!.seq + 1 : this.lowSeq;
+    if (walk && this.order.length) {
+      this.head = this.order[this.order.length - 1]!;
+      this.headValidEnd = walk.end;
+      // Never reuse bytes that are not 0xFF: resume past any torn bytes, on a page boundary.
+      const page = this.device.geometry.pageSize;
+      this.headOffset =
+        walk.dirtyEnd > walk.end ? Math.ceil(walk.dirtyEnd / page) * page : walk.end;
+      this.resync = walk.dirtyEnd > walk.end;
+      this.stage.fill(0xff);
+      this.stageFrom = this.headOffset;
+    } else {
+      this.head = -1;
+    }
+    return { notes, recordsReplayed: records, sectorsScanned: inRange.length };
+  }
+
+  /** Finishes what a power cut interrupted: erases collected or torn sectors, restores the reserve. */
+  private repair(notes: MountNote[]): void {
+    for (let s = 0; s < this.sectorCount; s++) {
+      if (this.state[s] !== 'dirty') continue;
+      this.device.erase(s);
+      this.device.sync();
+      this.state[s] = 'erased';
+      this.erased++;
+    }
+    while (this.erased < RESERVE_SECTORS && this.order.length > 1) {
+      notes.push({ sector: this.order[0]!, message: 'garbage collection redone' });
+      this.collectOldest();
+    }
+  }
+
+  // ---- writing -------------------------------------------------------------------------
+
+  /** Starts a transaction: records appended until commit() apply together or not at all. */
+  begin(): number {
+    if (this.openTxn) throw new StoreError('a transaction is already open');
+    const txn = this.nextTxn;
+    this.nextTxn = this.nextTxn >= 0xfffffffe ? 1 : this.nextTxn + 1;
+    this.openTxn = { txn, fromSeq: this.head >= 0 ? this.seqOf[this.head]! : this.nextSeq };
+    return txn;
+  }
+
+  /** Appends a record of the open transaction (not yet committed); returns its address. */
+  append(type: number, payload: Uint8Array): number {
+    const txn = this.requireTxn();
+    return this.place(txn, type, 0, payload, false).address;
+  }
+
+  /** Appends the commit record, programs its header last and syncs: durable on return. */
+  commit(type: number, payload: Uint8Array): number {
+    const txn = this.requireTxn();
+    const { address, header } = this.place(txn, type, FLAG_COMMIT, payload, true);
+    this.flushStage();
+    this.programSpan(address, header);
+    this.device.sync();
+    this.openTxn = undefined;
+    return address;
+  }
+
+  /** Drops the open transaction (its records stay on flash as dead, uncommitted bytes). */
+  abort(): void {
+    if (!this.openTxn) return;
+    const { txn } = this.openTxn;
+    this.openTxn = undefined;
+    this.owner?.abort(txn);
+  }
+
+  get transactionOpen(): boolean {
+    return this.openTxn !== undefined;
+  }
+
+  /** Marks bytes at address as needed (they count as live for garbage collection). */
+  adopt(address: number, total: number): void {
+    this.live[Math.floor(address / this.sectorSize)]! += total;
+  }
+
+  /** Marks bytes at address as no longer needed. */
+  retire(address: number, total: number): void {
+    const s = Math.floor(address / this.sectorSize);
+    this.live[s] = Math.max(0, this.live[s]! - total);
+  }
+
+  /** Reads a record's payload back from flash. */
+  readPayload(address: number, length: number): Buffer {
+    return this.device.read(address + RECORD_HEADER_BYTES, length);
+  }
+
+  private requireTxn(): number {
+    if (!this.openTxn) throw new StoreError('no transaction is open');
+    return this.openTxn.txn;
+  }
+
+  private place(
+    txn: number,
+    type: number,
+    flags: number,
+    payload: Uint8Array,
+    deferHeader: boolean,
+  ): { address: number; header: Buffer } {
+    const total = paddedLength(payload.length);
+    if (
+      total > this.sectorSize - SECTOR_HEADER_BYTES - paddedLength(8) ||
+      payload.length > 0xffff
+    ) {
+      throw new StoreError(
+        `record of ${payload.length} B does not fit in a ${this.sectorSize} B sector`,
+      );
+    }
+    this.ensureRoom(total);
+    const offset = this.headOffset;
+    const header = encodeRecordHeader(type, flags | (this.resync ? FLAG_RESYNC : 0), txn, payload);
+    this.resync = false;
+    this.stage.set(payload, offset + RECORD_HEADER_BYTES);
+    if (!deferHeader) header.copy(this.stage, offset);
+    this.headOffset += total;
+    this.headValidEnd = this.headOffset;
+    return { address: this.head * this.sectorSize + offset, header };
+  }
+
+  /** Makes room for `total` bytes in the head: a new sector, collecting the oldest first to keep the reserve. */
+  private ensureRoom(total: number): void {
+    if (this.head >= 0 && this.headOffset + total <= this.sectorSize) return;
+    this.flushStage();
+    if (!this.collecting) {
+      let attempts = 0;
+      while (this.erased - 1 < RESERVE_SECTORS) {
+        if (++attempts > this.order.length + 1) {
+          throw new StoreFullError('flash is full: no sector can be reclaimed');
+        }
+        this.collectOldest();
+        // Collection may have moved the head to a fresh sector that now has room.
+        if (this.head >= 0 && this.headOffset + total <= this.sectorSize) return;
+      }
+    }
+    this.openSector();
+  }
+
+  /** Programs the staged bytes of the head sector, one page at a time. */
+  private flushStage(): void {
+    if (this.head < 0 || this.stageFrom >= this.headOffset) return;
+    const base = this.head * this.sectorSize;
+    const page = this.device.geometry.pageSize;
+    let at = this.stageFrom;
+    while (at < this.headOffset) {
+      const end = Math.min(this.headOffset, (Math.floor(at / page) + 1) * page);
+      let from = at;
+      let to = end;
+      while (from < to && this.stage.readUInt32LE(from) === 0xffffffff) from += 4;
+      while (to > from && this.stage.readUInt32LE(to - 4) === 0xffffffff) to -= 4;
+      if (to > from) this.device.program(base + from, this.stage.subarray(from, to));
+      at = end;
+    }
+    this.stageFrom = this.headOffset;
+  }
+
+  private programSpan(address: number, bytes: Buffer): void {
+    const page = this.device.geometry.pageSize;
+    let at = 0;
+    while (at < bytes.length) {
+      const end = Math.min(bytes.length, (Math.floor((address + at) / page) + 1) * page - address);
+      this.device.program(address + at, bytes.subarray(at, end));
+      at = end;
+    }
+  }
+
+  /** Opens the next erased sector as head and starts it with the log tail. */
+  private openSector(): void {
+    const next = this.nextErasedSector();
+    if (next < 0) throw new StoreFullError('flash is full: no erased sector left');
+    const prevEnd = this.head >= 0 ? this.headValidEnd : NO_PREVIOUS;
+    const seq = this.nextSeq++;
+    this.device.program(next * this.sectorSize, encodeSectorHeader({ seq, prevEnd }));
+    this.state[next] = 'used';
+    this.seqOf[next] = seq;
+    this.erased--;
+    this.order.push(next);
+    this.head = next;
+    this.headOffset = SECTOR_HEADER_BYTES;
+    this.headValidEnd = SECTOR_HEADER_BYTES;
+    this.resync = false;
+    this.stage.fill(0xff);
+    this.stageFrom = SECTOR_HEADER_BYTES;
+    // Every sector starts with the current log tail, so mount finds it in the newest sector.
+    this.writeTail(-1);
+  }
+
+  private writeTail(erasing: number): void {
+    const payload = Buffer.allocUnsafe(8);
+    payload.writeUInt32LE(this.lowSeq, 0);
+    payload.writeInt32LE(erasing, 4);
+    const { address } = this.place(SELF_COMMITTED, RecordType.Tail, FLAG_COMMIT, payload, false);
+    this.adoptTail(address, paddedLength(8));
+  }
+
+  private adoptTail(address: number, total: number): void {
+    if (this.tailAddress >= 0) this.retire(this.tailAddress, this.tailTotal);
+    this.tailAddress = address;
+    this.tailTotal = total;
+    this.adopt(address, total);
+  }
+
+  /** Round robin from the head: spreads erases evenly over the part. */
+  private nextErasedSector(): number {
+    const start = this.head >= 0 ? this.head + 1 : 0;
+    for (let i = 0; i < this.sectorCount; i++) {
+      const s = (start + i) % this.sectorCount;
+      if (this.state[s] === 'erased') return s;
+    }
+    return -1;
+  }
+
+  /**
+   * Garbage collection of the oldest sector: copy its live records to the head, write a
+   * log tail that moves lowSeq past it, then erase it. A cut anywhere leaves either the
+   * sector still referenced (mount redoes the copy) or collected (mount finishes the erase).
+   */
+  private collectOldest(): void {
+    const victim = this.order[0];
+    if (victim === undefined || victim === this.head) {
+      throw new StoreFullError('flash is full: only the head sector is in use');
+    }
+    const seq = this.seqOf[victim]!;
+    if (this.openTxn && seq >= this.openTxn.fromSeq) {
+      throw new StoreFullError('flash is full: the transaction does not fit beside the live data');
+    }
+    const owner = this.owner!;
+    this.collecting = true;
+    try {
+      const cells = this.readSector(victim);
+      const base = victim * this.sectorSize;
+      walkSector(cells, (offset, header) => {
+        const payloadAt = offset + RECORD_HEADER_BYTES;
+        const record: LogRecord = {
+          type: header.type,
+          flags: header.flags,
+          txn: header.txn,
+          address: base + offset,
+          total: paddedLength(header.length),
+          payload: cells.subarray(payloadAt, payloadAt + header.length),
+        };
+        if (header.type === RecordType.Tail || !owner.isLive(record)) return;
+        const { address } = this.place(
+          SELF_COMMITTED,
+          header.type,
+          FLAG_COMMIT,
+          record.payload,
+          false,
+        );
+        this.retire(record.address, record.total);
+        this.adopt(address, record.total);
+        owner.moved(record, address);
+      });
+      this.lowSeq = seq + 1;
+      this.writeTail(victim);
+      this.flushStage();
+      this.device.sync();
+      this.device.erase(victim);
+      this.device.sync();
+      this.order.shift();
+      this.state[victim] = 'erased';
+      this.live[victim] = 0;
+      this.erased++;
+    } finally {
+      this.collecting = false;
+    }
+  }
+
+  private readSector(sector: number): Buffer {
+    return this.device.read(sector * this.sectorSize, this.sectorSize);
+  }
+
+  // ---- health --------------------------------------------------------------------------
+
+  stats(): {
+    sectors: number;
+    erasedSectors: number;
+    usedSectors: number;
+    freeBytes: number;
+    liveBytes: number;
+    deadBytes: number;
+    headSector: number;
+    lowSeq: number;
+    nextSeq: number;
+  } {
+    let liveBytes = 0;
+    let usedBytes = 0;
+    for (const s of this.order) {
+      liveBytes += this.live[s]!;
+      usedBytes += s === this.head ? this.headOffset : this.sectorSize;
+    }
+    const headFree = this.head >= 0 ? this.sectorSize - this.headOffset : 0;
+    return {
+      sectors: this.sectorCount,
+      erasedSectors: this.erased,
+      usedSectors: this.order.length,
+      freeBytes: this.erased * (this.sectorSize - SECTOR_HEADER_BYTES) + headFree,
+      liveBytes,
+      deadBytes: Math.max(0, usedBytes - liveBytes),
+      headSector: this.head,
+      lowSeq: this.lowSeq,
+      nextSeq: this.nextSeq,
+    };
+  }
+
+  /** Bytes a new transaction of `bytes` could get: free space plus what collection reclaims. */
+  reclaimable(): number {
+    const s = this.stats();
+    return s.freeBytes + s.deadBytes - RESERVE_SECTORS * this.sectorSize;
+  }
+}

@@ -1,0 +1,611 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  decodeCredential,
+  decodeEntity,
+  encodeCredential,
+  encodeEntity,
+  encodeJson,
+  encodeTombstone,
+  encodeU32s,
+  encodeUses,
+  kindCode,
+} from './codec';
+import { CorruptImageError, StoreError, VersionConflictError } from './errors';
+import { DEFAULT_GEOMETRY, FileFlash, FlashDevice, PowerLossError } from './flash-device';
+import { FlashLog, MountReport } from './flash-log';
+import { KeyTable, hashHigh, hashString } from './key-table';
+import {
+  AccessPoint,
+  Credential,
+  CredentialKind,
+  DatabaseContent,
+  DatabaseDelta,
+  EventRecord,
+  Holiday,
+  NewEvent,
+  Schedule,
+  User,
+} from './model';
+import { FLAG_COMMIT, RecordType } from './record';
+import { GenerationTables, StoreIndex } from './store-index';
+import {
+  ConfigStore,
+  CredentialDatabase,
+  EventLog,
+  EventLogStats,
+  OpenStoreOptions,
+  ReaderStore,
+  StoreHealth,
+} from './types';
+
+/** Events kept before the oldest go (the ISONAS RC-03 keeps 5,000). */
+export const DEFAULT_EVENT_CAPACITY = 5000;
+/** A new file-backed image: 64 MiB, room for ~1M compact credentials in one generation. */
+export const DEFAULT_IMAGE_BYTES = 64 * 1024 * 1024;
+export const IMAGE_FILE = 'flash.img';
+
+/** Mounts the store (recovering from any interrupted write); throws StoreError when it cannot. */
+export function openStore(options: OpenStoreOptions): ReaderStore {
+  let device = options.device;
+  let owned = false;
+  if (!device) {
+    if (!options.dir) throw new StoreError('openStore needs a dir or a device');
+    fs.mkdirSync(options.dir, { recursive: true });
+    const bytes = options.imageBytes ?? DEFAULT_IMAGE_BYTES;
+    const sectorCount = Math.floor(bytes / DEFAULT_GEOMETRY.sectorSize);
+    device = FileFlash.open(path.join(options.dir, IMAGE_FILE), { geometry: { sectorCount } });
+    owned = true;
+  }
+  try {
+    return new FlashStore(device, options.eventCapacity ?? DEFAULT_EVENT_CAPACITY, owned);
+  } catch (err) {
+    if (owned) device.close();
+    throw err;
+  }
+}
+
+/** Mounts read-only for inspection: replays without repairing. */
+export function mountForInspection(device: FlashDevice): {
+  log: FlashLog;
+  index: StoreIndex;
+  report: MountReport;
+} {
+  const log = new FlashLog(device);
+  const index = new StoreIndex(log);
+  const report = guardMount(() => log.mount(index, { repair: false }));
+  return { log, index, report };
+}
+
+function guardMount<T>(mount: () => T): T {
+  try {
+    return mount();
+  } catch (err) {
+    if (err instanceof StoreError) throw err;
+    throw new CorruptImageError(
+      `image cannot be mounted: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+}
+
+class FlashStore implements ReaderStore {
+  readonly database: CredentialDatabase;
+  readonly events: EventLog;
+  readonly config: ConfigStore;
+  readonly mountReport: MountReport;
+  private readonly log: FlashLog;
+  private readonly index: StoreIndex;
+  private failure: Error | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly device: FlashDevice,
+    private readonly eventCapacity: number,
+    private readonly ownsDevice: boolean,
+  ) {
+    if (!Number.isInteger(eventCapacity) || eventCapacity < 1) {
+      throw new StoreError(`eventCapacity must be a positive integer (got ${eventCapacity})`);
+    }
+    this.log = new FlashLog(device);
+    this.index = new StoreIndex(this.log);
+    this.mountReport = guardMount(() => this.log.mount(this.index));
+    this.database = new FlashDatabase(this);
+    this.events = new FlashEventLog(this);
+    this.config = new FlashConfig(this);
+  }
+
+  get idx(): StoreIndex {
+    this.usable();
+    return this.index;
+  }
+
+  recordGrant(event: NewEvent, credentialId: string): EventRecord {
+    if (!this.index.slotById('credentialsById', credentialId)) {
+      throw new StoreError(`grant for unknown credential '${credentialId}'`);
+    }
+    const uses = this.index.usesOf(credentialId) + 1;
+    return this.transact((txn) => {
+      const record = this.appendEvent(txn, event, false);
+      this.commit(txn, RecordType.Uses, encodeUses(this.index.generation, uses, credentialId));
+      return record;
+    });
+  }
+
+  health(): StoreHealth {
+    const s = this.log.stats();
+    let max = 0;
+    let min = Infinity;
+    for (let i = 0; i < s.sectors; i++) {
+      const c = this.device.eraseCount(i);
+      if (c > max) max = c;
+      if (c < min) min = c;
+    }
+    return {
+      sectors: s.sectors,
+      erasedSectors: s.erasedSectors,
+      freeBytes: s.freeBytes,
+      liveBytes: s.liveBytes,
+      deadBytes: s.deadBytes,
+      maxEraseCount: max,
+      minEraseCount: min,
+    };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ownsDevice) this.device.close();
+  }
+
+  // ---- writing (used by the facades) ---------------------------------------------------
+
+  /** Runs body as one transaction; on failure nothing changes (or, after a power cut, the store is dead). */
+  transact<T>(body: (txn: number) => T): T {
+    this.usable();
+    const txn = this.log.begin();
+    try {
+      return body(txn);
+    } catch (err) {
+      if (err instanceof PowerLossError) this.failure = err;
+      if (this.log.transactionOpen) this.log.abort();
+      throw err;
+    }
+  }
+
+  append(txn: number, type: number, payload: Buffer): void {
+    const address = this.log.append(type, payload);
+    this.index.replay({
+      type,
+      flags: 0,
+      txn,
+      address,
+      total: 16 + ((payload.length + 3) & ~3),
+      payload,
+    });
+  }
+
+  commit(txn: number, type: number, payload: Buffer): void {
+    const address = this.log.commit(type, payload);
+    const total = 16 + ((payload.length + 3) & ~3);
+    this.index.replay({ type, flags: FLAG_COMMIT, txn, address, total, payload });
+    this.index.commit(txn);
+  }
+
+  appendEvent(txn: number, event: NewEvent, commit: boolean): EventRecord {
+    const json = encodeJson(validEvent(event));
+    const ix = this.index;
+    const seq = ix.lastSeq + 1;
+    const count = ix.lastSeq >= ix.firstSeq ? ix.lastSeq - ix.firstSeq + 1 : 0;
+    let firstSeq = count === 0 ? seq : ix.firstSeq;
+    let dropped = ix.dropped;
+    // Retention: the oldest go first; acknowledged ones are the oldest, unacknowledged ones count as dropped.
+    while (seq - firstSeq + 1 > this.eventCapacity) {
+      if (firstSeq > ix.ackedSeq) dropped++;
+      firstSeq++;
+    }
+    const payload = Buffer.concat([encodeU32s(seq, firstSeq, dropped), json]);
+    if (commit) this.commit(txn, RecordType.Event, payload);
+    else this.append(txn, RecordType.Event, payload);
+    return { ...event, seq };
+  }
+
+  get capacity(): number {
+    return this.eventCapacity;
+  }
+
+  readPayload(address: number, length: number): Buffer {
+    return this.log.readPayload(address, length);
+  }
+
+  prepareGeneration(txn: number, credentials: number, users: number): void {
+    this.index.prepareNext(txn, credentials, users);
+  }
+
+  private usable(): void {
+    if (this.closed) throw new StoreError('store is closed');
+    if (this.failure)
+      throw new StoreError(`store lost power (${this.failure.message}); remount it`);
+  }
+}
+
+const ENTITY_KEYS: Array<{
+  key: 'users' | 'schedules' | 'holidays' | 'accessPoints';
+  type: RecordType;
+  idOf: (e: never) => string;
+  table: keyof GenerationTables;
+}> = [
+  { key: 'users', type: RecordType.User, idOf: (u: User) => u.id, table: 'users' },
+  { key: 'schedules', type: RecordType.Schedule, idOf: (s: Schedule) => s.id, table: 'schedules' },
+  { key: 'holidays', type: RecordType.Holiday, idOf: (h: Holiday) => h.date, table: 'holidays' },
+  {
+    key: 'accessPoints',
+    type: RecordType.AccessPoint,
+    idOf: (a: AccessPoint) => a.id,
+    table: 'accessPoints',
+  },
+];
+
+class FlashDatabase implements CredentialDatabase {
+  constructor(private readonly store: FlashStore) {}
+
+  version(): number {
+    return this.store.idx.version;
+  }
+
+  findCredential(kind: CredentialKind, value: string): Credential | undefined {
+    if (typeof value !== 'string') return undefined;
+    const slot = this.store.idx.credentialSlotByValue(kind, value);
+    if (!slot) return undefined;
+    const c = this.store.idx.credentialAt(slot);
+    return c.kind === kind && c.value === value ? c : undefined;
+  }
+
+  credential(id: string): Credential | undefined {
+    if (typeof id !== 'string') return undefined;
+    const slot = this.store.idx.slotById('credentialsById', id);
+    if (!slot) return undefined;
+    const c = this.store.idx.credentialAt(slot);
+    return c.id === id ? c : undefined;
+  }
+
+  user(id: string): User | undefined {
+    return this.entity<User>('users', id, (u) => u.id);
+  }
+  schedule(id: string): Schedule | undefined {
+    return this.entity<Schedule>('schedules', id, (s) => s.id);
+  }
+  accessPoint(id: string): AccessPoint | undefined {
+    return this.entity<AccessPoint>('accessPoints', id, (a) => a.id);
+  }
+  accessPoints(): AccessPoint[] {
+    return this.all<AccessPoint>('accessPoints');
+  }
+  holidays(): Holiday[] {
+    return this.all<Holiday>('holidays').sort((a, b) => a.date.localeCompare(b.date));
+  }
+
+  counts(): {
+    users: number;
+    credentials: number;
+    schedules: number;
+    holidays: number;
+    accessPoints: number;
+  } {
+    const db = this.store.idx.db;
+    return {
+      users: db.users.size,
+      credentials: db.credentialsById.size,
+      schedules: db.schedules.size,
+      holidays: db.holidays.size,
+      accessPoints: db.accessPoints.size,
+    };
+  }
+
+  usesOf(credentialId: string): number {
+    return this.store.idx.usesOf(credentialId);
+  }
+
+  replace(content: DatabaseContent): number {
+    validateContent(content);
+    const ix = this.store.idx;
+    const generation = ix.generation + 1;
+    const version = ix.version + 1;
+    return this.store.transact((txn) => {
+      this.store.prepareGeneration(txn, content.credentials.length, content.users.length);
+      for (const { key, type, idOf } of ENTITY_KEYS) {
+        for (const e of content[key] as never[])
+          this.store.append(txn, type, encodeEntity(generation, idOf(e), e));
+      }
+      for (const c of content.credentials) {
+        this.store.append(txn, RecordType.Credential, encodeCredential(generation, c));
+      }
+      // Use counters of credentials that stay carry over into the new generation.
+      for (const c of content.credentials) {
+        const uses = ix.usesOf(c.id);
+        if (uses > 0) this.store.append(txn, RecordType.Uses, encodeUses(generation, uses, c.id));
+      }
+      this.store.commit(txn, RecordType.DatabaseMeta, encodeU32s(generation, version));
+      return version;
+    });
+  }
+
+  patch(delta: DatabaseDelta): number {
+    const ix = this.store.idx;
+    if (!delta || typeof delta !== 'object') throw new StoreError('delta must be an object');
+    if (delta.baseVersion !== ix.version)
+      throw new VersionConflictError(delta.baseVersion, ix.version);
+    const upsert = normalizeUpsert(delta.upsert);
+    const deletes = delta.delete ?? {};
+    validateContent(upsert);
+    this.checkDeltaUniqueness(upsert, deletes);
+    const generation = ix.generation;
+    const version = ix.version + 1;
+    return this.store.transact((txn) => {
+      const deleteOf = (
+        key: keyof DatabaseContent,
+        type: RecordType,
+        exists: (id: string) => boolean,
+      ) => {
+        const ids = deletes[key] ?? [];
+        if (!Array.isArray(ids))
+          throw new StoreError(`delta.delete.${key} must be an array of ids`);
+        for (const id of ids) {
+          if (typeof id !== 'string')
+            throw new StoreError(`delta.delete.${key} holds a non-string id`);
+          if (exists(id))
+            this.store.append(txn, RecordType.Tombstone, encodeTombstone(generation, type, id));
+        }
+      };
+      deleteOf('credentials', RecordType.Credential, (id) => !!ix.slotById('credentialsById', id));
+      for (const { key, type, table } of ENTITY_KEYS)
+        deleteOf(key, type, (id) => !!ix.slotById(table, id));
+      for (const { key, type, idOf } of ENTITY_KEYS) {
+        for (const e of upsert[key] as never[])
+          this.store.append(txn, type, encodeEntity(generation, idOf(e), e));
+      }
+      for (const c of upsert.credentials)
+        this.store.append(txn, RecordType.Credential, encodeCredential(generation, c));
+      this.store.commit(txn, RecordType.DatabaseMeta, encodeU32s(generation, version));
+      return version;
+    });
+  }
+
+  content(): DatabaseContent {
+    const out: DatabaseContent = {
+      users: this.all<User>('users'),
+      credentials: [],
+      schedules: this.all<Schedule>('schedules'),
+      holidays: this.holidays(),
+      accessPoints: this.all<AccessPoint>('accessPoints'),
+    };
+    const ix = this.store.idx;
+    ix.db.credentialsById.forEach((address, length) => {
+      out.credentials.push(decodeCredential(this.store.readPayload(address, length)));
+    });
+    const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+    out.users.sort(byId);
+    out.credentials.sort(byId);
+    out.schedules.sort(byId);
+    out.accessPoints.sort(byId);
+    return out;
+  }
+
+  /** After deletes then upserts, no two credentials may share (kind, value). */
+  private checkDeltaUniqueness(
+    upsert: DatabaseContent,
+    deletes: DatabaseDelta['delete'] & object,
+  ): void {
+    const deleted = new Set(deletes.credentials ?? []);
+    const upserted = new Map(upsert.credentials.map((c) => [c.id, c]));
+    for (const c of upsert.credentials) {
+      const holder = this.findCredential(c.kind, c.value);
+      if (!holder || holder.id === c.id || deleted.has(holder.id)) continue;
+      const moving = upserted.get(holder.id);
+      if (moving && (moving.kind !== c.kind || moving.value !== c.value)) continue;
+      throw new StoreError(
+        `duplicate credential ${c.kind} value '${c.value}': already held by credential '${holder.id}'`,
+      );
+    }
+  }
+
+  private entity<T>(
+    table: keyof GenerationTables,
+    id: string,
+    idOf: (e: T) => string,
+  ): T | undefined {
+    if (typeof id !== 'string') return undefined;
+    const slot = this.store.idx.slotById(table, id);
+    if (!slot) return undefined;
+    const e = decodeEntity<T>(this.store.readPayload(slot.address, slot.length));
+    return idOf(e) === id ? e : undefined;
+  }
+
+  private all<T>(table: keyof GenerationTables): T[] {
+    const out: T[] = [];
+    this.store.idx.db[table].forEach((address, length) => {
+      out.push(decodeEntity<T>(this.store.readPayload(address, length)));
+    });
+    return out;
+  }
+}
+
+class FlashEventLog implements EventLog {
+  constructor(private readonly store: FlashStore) {}
+
+  append(event: NewEvent): EventRecord {
+    return this.store.transact((txn) => this.store.appendEvent(txn, event, true));
+  }
+
+  list(afterSeq: number, limit: number): EventRecord[] {
+    const ix = this.store.idx;
+    if (!Number.isFinite(afterSeq) || !Number.isInteger(limit) || limit < 0) {
+      throw new StoreError('list(afterSeq, limit) needs a number and a non-negative integer');
+    }
+    const out: EventRecord[] = [];
+    for (
+      let seq = Math.max(Math.floor(afterSeq) + 1, ix.firstSeq);
+      seq <= ix.lastSeq && out.length < limit;
+      seq++
+    ) {
+      const slot = ix.events.get(seq);
+      if (!slot) continue;
+      const p = this.store.readPayload(slot.address, slot.length);
+      out.push({ ...(JSON.parse(p.toString('utf8', 12)) as NewEvent), seq });
+    }
+    return out;
+  }
+
+  ack(upToSeq: number): void {
+    const ix = this.store.idx;
+    if (!Number.isInteger(upToSeq) || upToSeq < 0)
+      throw new StoreError(`ack needs a sequence number (got ${upToSeq})`);
+    if (upToSeq > ix.lastSeq) {
+      throw new StoreError(`ack of ${upToSeq} is beyond the last event (${ix.lastSeq})`);
+    }
+    if (upToSeq <= ix.ackedSeq) return;
+    this.store.transact((txn) => this.store.commit(txn, RecordType.Ack, encodeU32s(upToSeq)));
+  }
+
+  stats(): EventLogStats {
+    const ix = this.store.idx;
+    const count = ix.lastSeq >= ix.firstSeq ? ix.lastSeq - ix.firstSeq + 1 : 0;
+    return {
+      firstSeq: count ? ix.firstSeq : ix.lastSeq + 1,
+      lastSeq: ix.lastSeq,
+      ackedSeq: ix.ackedSeq,
+      count,
+      capacity: this.store.capacity,
+      dropped: ix.dropped,
+    };
+  }
+}
+
+class FlashConfig implements ConfigStore {
+  constructor(private readonly store: FlashStore) {}
+
+  get(): Record<string, unknown> {
+    const slot = this.store.idx.config;
+    if (!slot) return {};
+    return JSON.parse(this.store.readPayload(slot.address, slot.length).toString('utf8')) as Record<
+      string,
+      unknown
+    >;
+  }
+
+  set(values: Record<string, unknown>): void {
+    if (!values || typeof values !== 'object' || Array.isArray(values)) {
+      throw new StoreError('config must be a plain object');
+    }
+    let json: string;
+    try {
+      json = JSON.stringify(values);
+    } catch (err) {
+      throw new StoreError(`config is not JSON-serialisable: ${(err as Error).message}`);
+    }
+    this.store.transact((txn) =>
+      this.store.commit(txn, RecordType.Config, Buffer.from(json, 'utf8')),
+    );
+  }
+}
+
+// ---- validation ------------------------------------------------------------------------
+
+function normalizeUpsert(upsert: Partial<DatabaseContent> | undefined): DatabaseContent {
+  return {
+    users: upsert?.users ?? [],
+    credentials: upsert?.credentials ?? [],
+    schedules: upsert?.schedules ?? [],
+    holidays: upsert?.holidays ?? [],
+    accessPoints: upsert?.accessPoints ?? [],
+  };
+}
+
+/** Structural checks only (referential checks are the host API's): shapes, unique ids and (kind, value). */
+function validateContent(content: DatabaseContent): void {
+  if (!content || typeof content !== 'object')
+    throw new StoreError('database content must be an object');
+  for (const key of ['users', 'credentials', 'schedules', 'holidays', 'accessPoints'] as const) {
+    if (!Array.isArray(content[key]))
+      throw new StoreError(`database content.${key} must be an array`);
+  }
+  for (const { key, idOf } of ENTITY_KEYS) {
+    const seen = new KeyTable((content[key] as unknown[]).length);
+    (content[key] as never[]).forEach((e, i) => {
+      const id = e && typeof e === 'object' ? idOf(e) : undefined;
+      if (typeof id !== 'string' || id === '') throw new StoreError(`${key}[${i}] has no id`);
+      uniqueKey(
+        seen,
+        hashString(id),
+        i,
+        content[key] as never[],
+        (x) => idOf(x) === id,
+        `duplicate ${key} id '${id}'`,
+      );
+    });
+  }
+  const ids = new KeyTable(content.credentials.length);
+  const values = new KeyTable(content.credentials.length);
+  content.credentials.forEach((c, i) => {
+    if (!c || typeof c !== 'object') throw new StoreError(`credentials[${i}] is not an object`);
+    if (typeof c.id !== 'string' || c.id === '')
+      throw new StoreError(`credentials[${i}] has no id`);
+    if (typeof c.userId !== 'string') throw new StoreError(`credential '${c.id}' has no userId`);
+    if (typeof c.value !== 'string' || c.value === '')
+      throw new StoreError(`credential '${c.id}' has no value`);
+    if (typeof c.enabled !== 'boolean')
+      throw new StoreError(`credential '${c.id}': enabled must be a boolean`);
+    if (!Array.isArray(c.accessPoints) || c.accessPoints.some((a) => typeof a !== 'string')) {
+      throw new StoreError(`credential '${c.id}': accessPoints must be an array of ids`);
+    }
+    if (
+      c.useLimit !== undefined &&
+      (!Number.isInteger(c.useLimit) || c.useLimit < 0 || c.useLimit > 0xffffffff)
+    ) {
+      throw new StoreError(`credential '${c.id}': useLimit must be a non-negative integer`);
+    }
+    for (const t of ['start', 'end'] as const) {
+      if (c[t] !== undefined && !Number.isFinite(c[t]))
+        throw new StoreError(`credential '${c.id}': ${t} must be a time`);
+    }
+    const code = kindCode(c.kind);
+    uniqueKey(
+      ids,
+      hashString(c.id),
+      i,
+      content.credentials,
+      (x) => x.id === c.id,
+      `duplicate credential id '${c.id}'`,
+    );
+    uniqueKey(
+      values,
+      hashString(c.value, code),
+      i,
+      content.credentials,
+      (x) => x.kind === c.kind && x.value === c.value,
+      `duplicate credential ${c.kind} value '${c.value}'`,
+    );
+  });
+}
+
+function uniqueKey<T>(
+  seen: KeyTable,
+  low: number,
+  index: number,
+  list: T[],
+  same: (x: T) => boolean,
+  message: string,
+): void {
+  const high = hashHigh;
+  const slot = seen.find(low, high);
+  if (slot >= 0 && same(list[seen.address(slot) - 4]!)) throw new StoreError(message);
+  if (slot < 0) seen.set(low, high, index + 4, 0);
+}
+
+function validEvent(event: NewEvent): NewEvent {
+  if (!event || typeof event !== 'object') throw new StoreError('event must be an object');
+  if (!Number.isFinite(event.ts)) throw new StoreError('event.ts must be a time in ms');
+  if (typeof event.type !== 'string') throw new StoreError('event.type is missing');
+  const { ...copy } = event as NewEvent & { seq?: number };
+  delete (copy as { seq?: number }).seq;
+  return copy;
+}

@@ -1,0 +1,122 @@
+import { crc32 } from './crc32';
+
+/*
+ * On-flash structures (little endian). See README.md "Format".
+ *
+ * Sector header, 16 B at offset 0 of a sector in use:
+ *   magic u32 'RSLG' | seq u32 | prevEnd u32 | crc u32 (over the first 12 bytes)
+ * Record, 16 B header then the payload padded to 4 B:
+ *   type u8 | flags u8 | length u16 | txn u32 | payloadCrc u32 | headerCrc u32 (over 12 B)
+ */
+export const SECTOR_MAGIC = 0x474c5352; // 'RSLG'
+export const SECTOR_HEADER_BYTES = 16;
+export const RECORD_HEADER_BYTES = 16;
+export const NO_PREVIOUS = 0xffffffff;
+
+/** Record types. 0xFF is never used: it is what an unwritten header reads as. */
+export const enum RecordType {
+  /** Latest log tail: sectors below lowSeq are garbage; `erasing` names the sector being erased. */
+  Tail = 0x01,
+  /** Commit record of a database change: generation and version. */
+  DatabaseMeta = 0x02,
+  Config = 0x03,
+  Ack = 0x04,
+  Event = 0x05,
+  Uses = 0x06,
+  User = 0x10,
+  Schedule = 0x11,
+  Holiday = 0x12,
+  AccessPoint = 0x13,
+  Credential = 0x14,
+  /** Delete of an entity by id within a generation (delta push). */
+  Tombstone = 0x1f,
+}
+
+export const RECORD_TYPE_NAMES: Record<number, string> = {
+  0x01: 'tail',
+  0x02: 'database-meta',
+  0x03: 'config',
+  0x04: 'ack',
+  0x05: 'event',
+  0x06: 'uses',
+  0x10: 'user',
+  0x11: 'schedule',
+  0x12: 'holiday',
+  0x13: 'access-point',
+  0x14: 'credential',
+  0x1f: 'tombstone',
+};
+
+export const FLAG_COMMIT = 0x01;
+/** First record a writer put after torn bytes it found at mount (see sector-walk.ts). */
+export const FLAG_RESYNC = 0x02;
+/** Transaction 0: a record that commits itself (garbage-collection copies). */
+export const SELF_COMMITTED = 0;
+
+export interface SectorHeader {
+  seq: number;
+  prevEnd: number;
+}
+
+export function encodeSectorHeader(h: SectorHeader): Buffer {
+  const b = Buffer.allocUnsafe(SECTOR_HEADER_BYTES);
+  b.writeUInt32LE(SECTOR_MAGIC, 0);
+  b.writeUInt32LE(h.seq, 4);
+  b.writeUInt32LE(h.prevEnd, 8);
+  b.writeUInt32LE(crc32(b, 0, 12), 12);
+  return b;
+}
+
+/** The header, or undefined when the bytes are not a valid sector header. */
+export function parseSectorHeader(b: Buffer, at = 0): SectorHeader | undefined {
+  if (b.readUInt32LE(at) !== SECTOR_MAGIC) return undefined;
+  if (b.readUInt32LE(at + 12) !== crc32(b, at, at + 12)) return undefined;
+  return { seq: b.readUInt32LE(at + 4), prevEnd: b.readUInt32LE(at + 8) };
+}
+
+export function paddedLength(payloadLength: number): number {
+  return RECORD_HEADER_BYTES + ((payloadLength + 3) & ~3);
+}
+
+export function encodeRecordHeader(
+  type: number,
+  flags: number,
+  txn: number,
+  payload: Uint8Array,
+): Buffer {
+  const b = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
+  b[0] = type;
+  b[1] = flags;
+  b.writeUInt16LE(payload.length, 2);
+  b.writeUInt32LE(txn >>> 0, 4);
+  b.writeUInt32LE(crc32(payload), 8);
+  b.writeUInt32LE(crc32(b, 0, 12), 12);
+  return b;
+}
+
+export interface RecordHeader {
+  type: number;
+  flags: number;
+  length: number;
+  txn: number;
+  payloadCrc: number;
+}
+
+/** Parses a header whose own CRC holds; undefined otherwise (erased, torn or damaged). */
+export function parseRecordHeader(b: Buffer, at: number): RecordHeader | undefined {
+  if (b.readUInt32LE(at + 12) !== crc32(b, at, at + 12)) return undefined;
+  const type = b[at]!;
+  if (!(type in RECORD_TYPE_NAMES)) return undefined;
+  return {
+    type,
+    flags: b[at + 1]!,
+    length: b.readUInt16LE(at + 2),
+    txn: b.readUInt32LE(at + 4),
+    payloadCrc: b.readUInt32LE(at + 8),
+  };
+}
+
+export function isErased(b: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (b[i] !== 0xff) return false;
+  return true;
+}

@@ -1,0 +1,379 @@
+import { credentialKeys, decodeCredential, entityIdRange } from './codec';
+import { FlashLog, LogOwner, LogRecord } from './flash-log';
+import { KeyTable, hashBytes, hashHigh, hashString } from './key-table';
+import { RecordType, SELF_COMMITTED } from './record';
+import { CREDENTIAL_KINDS, CredentialKind } from './model';
+
+/** One database generation's tables: keys to record addresses on flash. */
+export interface GenerationTables {
+  credentialsById: KeyTable;
+  credentialsByValue: KeyTable;
+  users: KeyTable;
+  schedules: KeyTable;
+  holidays: KeyTable;
+  accessPoints: KeyTable;
+  /** Use counters by credential id (the counter rides in the table). */
+  uses: KeyTable;
+}
+
+export function emptyTables(expectedCredentials = 16, expectedUsers = 16): GenerationTables {
+  return {
+    credentialsById: new KeyTable(expectedCredentials),
+    credentialsByValue: new KeyTable(expectedCredentials),
+    users: new KeyTable(expectedUsers),
+    schedules: new KeyTable(),
+    holidays: new KeyTable(),
+    accessPoints: new KeyTable(),
+    uses: new KeyTable(16, true),
+  };
+}
+
+export const ENTITY_TABLE: Partial<
+  Record<number, Exclude<keyof GenerationTables, 'credentialsByValue' | 'uses'>>
+> = {
+  [RecordType.User]: 'users',
+  [RecordType.Schedule]: 'schedules',
+  [RecordType.Holiday]: 'holidays',
+  [RecordType.AccessPoint]: 'accessPoints',
+  [RecordType.Credential]: 'credentialsById',
+};
+
+interface Slot {
+  address: number;
+  length: number;
+}
+
+interface Staging {
+  txn: number;
+  ops: LogRecord[];
+  next: GenerationTables | undefined;
+}
+
+/**
+ * The in-RAM index the log replays into, at mount and after every write: which record
+ * holds the live value of each key. Records of a transaction are staged until its commit;
+ * records of a new generation go straight into that generation's tables, which become
+ * live when the commit record (database meta) switches the generation.
+ */
+export class StoreIndex implements LogOwner {
+  generation = 0;
+  version = 0;
+  db: GenerationTables = emptyTables();
+  readonly events = new Map<number, Slot>();
+  firstSeq = 1;
+  lastSeq = 0;
+  dropped = 0;
+  ackedSeq = 0;
+  meta: Slot | undefined;
+  ack: Slot | undefined;
+  config: Slot | undefined;
+  private staging: Staging | undefined;
+
+  constructor(private readonly log: FlashLog) {}
+
+  /** Pre-sizes the tables of the generation a full push is about to write. */
+  prepareNext(txn: number, credentials: number, users: number): void {
+    this.staging = { txn, ops: [], next: emptyTables(credentials, users) };
+  }
+
+  replay(r: LogRecord): void {
+    if (r.txn === SELF_COMMITTED) {
+      this.apply(r);
+      return;
+    }
+    if (!this.staging || this.staging.txn !== r.txn)
+      this.staging = { txn: r.txn, ops: [], next: undefined };
+    const staging = this.staging;
+    if (
+      isGenerational(r.type) &&
+      r.type !== RecordType.Tombstone &&
+      r.payload.readUInt32LE(0) !== this.generation
+    ) {
+      staging.next ??= emptyTables();
+      insertInto(staging.next, r);
+      return;
+    }
+    staging.ops.push({ ...r, payload: Buffer.from(r.payload) });
+  }
+
+  commit(txn: number): void {
+    const staging = this.staging;
+    this.staging = undefined;
+    if (!staging || staging.txn !== txn) return;
+    for (const op of staging.ops) this.apply(op, staging.next);
+  }
+
+  abort(txn: number): void {
+    if (this.staging?.txn === txn) this.staging = undefined;
+  }
+
+  isLive(r: LogRecord): boolean {
+    const p = r.payload;
+    switch (r.type) {
+      case RecordType.Credential:
+      case RecordType.User:
+      case RecordType.Schedule:
+      case RecordType.Holiday:
+      case RecordType.AccessPoint:
+      case RecordType.Uses: {
+        if (p.readUInt32LE(0) !== this.generation) return false;
+        const slot = this.slotOf(r);
+        return slot.table.address(slot.slot) === r.address;
+      }
+      case RecordType.Event:
+        return this.events.get(p.readUInt32LE(0))?.address === r.address;
+      case RecordType.Ack:
+        return this.ack?.address === r.address;
+      case RecordType.Config:
+        return this.config?.address === r.address;
+      case RecordType.DatabaseMeta:
+        return this.meta?.address === r.address;
+      default:
+        return false;
+    }
+  }
+
+  moved(r: LogRecord, to: number): void {
+    switch (r.type) {
+      case RecordType.Event:
+        this.events.get(r.payload.readUInt32LE(0))!.address = to;
+        return;
+      case RecordType.Ack:
+        this.ack!.address = to;
+        return;
+      case RecordType.Config:
+        this.config!.address = to;
+        return;
+      case RecordType.DatabaseMeta:
+        this.meta!.address = to;
+        return;
+    }
+    const { table, slot } = this.slotOf(r);
+    table.relocate(slot, to);
+    if (r.type === RecordType.Credential) {
+      const k = credentialKeys(r.payload);
+      const low = hashBytes(r.payload, k.valueStart, k.valueEnd, k.kind);
+      const bySlot = this.db.credentialsByValue.find(low, hashHigh);
+      if (bySlot >= 0) this.db.credentialsByValue.relocate(bySlot, to);
+    }
+  }
+
+  /** Slot of a live-generation record's key (the record must be live). */
+  private slotOf(r: LogRecord): { table: KeyTable; slot: number } {
+    const p = r.payload;
+    let table: KeyTable;
+    let low: number;
+    if (r.type === RecordType.Credential) {
+      const k = credentialKeys(p);
+      table = this.db.credentialsById;
+      low = hashBytes(p, k.idStart, k.idEnd);
+    } else if (r.type === RecordType.Uses) {
+      const [s, e] = entityIdRange(p, 8);
+      table = this.db.uses;
+      low = hashBytes(p, s, e);
+    } else {
+      const [s, e] = entityIdRange(p, 4);
+      table = this.db[ENTITY_TABLE[r.type]!];
+      low = hashBytes(p, s, e);
+    }
+    return { table, slot: table.find(low, hashHigh) };
+  }
+
+  private apply(r: LogRecord, next?: GenerationTables): void {
+    const p = r.payload;
+    switch (r.type) {
+      case RecordType.DatabaseMeta: {
+        const generation = p.readUInt32LE(0);
+        if (generation !== this.generation)
+          this.switchGeneration(generation, next ?? emptyTables());
+        this.version = p.readUInt32LE(4);
+        this.meta = this.swapSingleton(this.meta, r);
+        return;
+      }
+      case RecordType.Ack:
+        this.ackedSeq = Math.max(this.ackedSeq, p.readUInt32LE(0));
+        this.ack = this.swapSingleton(this.ack, r);
+        return;
+      case RecordType.Config:
+        this.config = this.swapSingleton(this.config, r);
+        return;
+      case RecordType.Event:
+        this.applyEvent(r);
+        return;
+      case RecordType.Tombstone:
+        if (p.readUInt32LE(0) === this.generation) this.applyTombstone(r);
+        return;
+      default: {
+        if (!isGenerational(r.type)) return;
+        const generation = p.readUInt32LE(0);
+        // A collection copy of a newer generation proves that generation was committed
+        // (only live records are copied), even when its meta record is copied later.
+        if (generation > this.generation && r.txn === SELF_COMMITTED) {
+          this.switchGeneration(generation, emptyTables());
+        }
+        if (generation === this.generation) this.applyUpsert(r);
+      }
+    }
+  }
+
+  private applyUpsert(r: LogRecord): void {
+    const p = r.payload;
+    if (r.type === RecordType.Credential) {
+      const k = credentialKeys(p);
+      const low = hashBytes(p, k.idStart, k.idEnd);
+      const previous = this.db.credentialsById.set(low, hashHigh, r.address, p.length);
+      if (previous) {
+        this.log.retire(previous.address, recordTotal(previous.length));
+        this.forgetValueKey(previous);
+      }
+      const vLow = hashBytes(p, k.valueStart, k.valueEnd, k.kind);
+      this.db.credentialsByValue.set(vLow, hashHigh, r.address, p.length);
+    } else if (r.type === RecordType.Uses) {
+      const [s, e] = entityIdRange(p, 8);
+      const low = hashBytes(p, s, e);
+      const previous = this.db.uses.set(low, hashHigh, r.address, p.length, p.readUInt32LE(4));
+      if (previous) this.log.retire(previous.address, recordTotal(previous.length));
+    } else {
+      const [s, e] = entityIdRange(p, 4);
+      const low = hashBytes(p, s, e);
+      const previous = this.db[ENTITY_TABLE[r.type]!].set(low, hashHigh, r.address, p.length);
+      if (previous) this.log.retire(previous.address, recordTotal(previous.length));
+    }
+    this.log.adopt(r.address, r.total);
+  }
+
+  private applyTombstone(r: LogRecord): void {
+    const p = r.payload;
+    const type = p[4]!;
+    const [s, e] = entityIdRange(p, 6);
+    const low = hashBytes(p, s, e);
+    const high = hashHigh;
+    const table = ENTITY_TABLE[type];
+    if (!table) return;
+    const previous = this.db[table].delete(low, high);
+    if (!previous) return;
+    this.log.retire(previous.address, recordTotal(previous.length));
+    if (type === RecordType.Credential) {
+      this.forgetValueKey(previous);
+      const uses = this.db.uses.delete(low, high);
+      if (uses) this.log.retire(uses.address, recordTotal(uses.length));
+    }
+  }
+
+  /** Removes the by-value entry that pointed at a credential's old record. */
+  private forgetValueKey(previous: Slot): void {
+    const old = this.log.readPayload(previous.address, previous.length);
+    const k = credentialKeys(old);
+    const low = hashBytes(old, k.valueStart, k.valueEnd, k.kind);
+    const slot = this.db.credentialsByValue.find(low, hashHigh);
+    if (slot >= 0 && this.db.credentialsByValue.address(slot) === previous.address) {
+      this.db.credentialsByValue.delete(low, hashHigh);
+    }
+  }
+
+  private applyEvent(r: LogRecord): void {
+    const p = r.payload;
+    const seq = p.readUInt32LE(0);
+    // Copies keep the firstSeq/dropped of when they were written: take the newest figures.
+    const firstSeq = Math.max(this.firstSeq, p.readUInt32LE(4));
+    this.dropped = Math.max(this.dropped, p.readUInt32LE(8));
+    const copy = this.events.get(seq);
+    if (copy) this.log.retire(copy.address, recordTotal(copy.length));
+    this.events.set(seq, { address: r.address, length: p.length });
+    this.log.adopt(r.address, r.total);
+    this.lastSeq = Math.max(this.lastSeq, seq);
+    for (let s = Math.min(this.firstSeq, firstSeq); s < firstSeq; s++) {
+      const gone = this.events.get(s);
+      if (!gone) continue;
+      this.events.delete(s);
+      this.log.retire(gone.address, recordTotal(gone.length));
+    }
+    this.firstSeq = firstSeq;
+  }
+
+  private switchGeneration(generation: number, next: GenerationTables): void {
+    const retire = (address: number, length: number) =>
+      this.log.retire(address, recordTotal(length));
+    for (const table of allTables(this.db)) table.forEach(retire);
+    const adopt = (address: number, length: number) => this.log.adopt(address, recordTotal(length));
+    for (const table of allTables(next)) table.forEach(adopt);
+    this.db = next;
+    this.generation = generation;
+  }
+
+  private swapSingleton(previous: Slot | undefined, r: LogRecord): Slot {
+    if (previous) this.log.retire(previous.address, recordTotal(previous.length));
+    this.log.adopt(r.address, r.total);
+    return { address: r.address, length: r.payload.length };
+  }
+
+  // ---- lookups -----------------------------------------------------------------------
+
+  credentialSlotByValue(kind: CredentialKind, value: string): Slot | undefined {
+    const code = CREDENTIAL_KINDS.indexOf(kind);
+    if (code < 0) return undefined;
+    const low = hashString(value, code);
+    return slotAt(this.db.credentialsByValue, low);
+  }
+
+  slotById(table: keyof GenerationTables, id: string): Slot | undefined {
+    return slotAt(this.db[table], hashString(id));
+  }
+
+  usesOf(id: string): number {
+    const slot = this.db.uses.find(hashString(id), hashHigh);
+    return slot < 0 ? 0 : this.db.uses.counter(slot);
+  }
+
+  /** Decodes a credential at a slot and checks the key really matches (hash collisions miss). */
+  credentialAt(slot: Slot): ReturnType<typeof decodeCredential> {
+    return decodeCredential(this.log.readPayload(slot.address, slot.length));
+  }
+}
+
+function slotAt(table: KeyTable, low: number): Slot | undefined {
+  const slot = table.find(low, hashHigh);
+  if (slot < 0) return undefined;
+  return { address: table.address(slot), length: table.length(slot) };
+}
+
+function insertInto(tables: GenerationTables, r: LogRecord): void {
+  const p = r.payload;
+  if (r.type === RecordType.Credential) {
+    const k = credentialKeys(p);
+    tables.credentialsById.set(hashBytes(p, k.idStart, k.idEnd), hashHigh, r.address, p.length);
+    tables.credentialsByValue.set(
+      hashBytes(p, k.valueStart, k.valueEnd, k.kind),
+      hashHigh,
+      r.address,
+      p.length,
+    );
+  } else if (r.type === RecordType.Uses) {
+    const [s, e] = entityIdRange(p, 8);
+    tables.uses.set(hashBytes(p, s, e), hashHigh, r.address, p.length, p.readUInt32LE(4));
+  } else {
+    const [s, e] = entityIdRange(p, 4);
+    tables[ENTITY_TABLE[r.type]!].set(hashBytes(p, s, e), hashHigh, r.address, p.length);
+  }
+}
+
+function allTables(t: GenerationTables): KeyTable[] {
+  // credentialsByValue mirrors credentialsById: the same records, counted once.
+  return [t.credentialsById, t.users, t.schedules, t.holidays, t.accessPoints, t.uses];
+}
+
+function isGenerational(type: number): boolean {
+  return (
+    type === RecordType.Credential ||
+    type === RecordType.User ||
+    type === RecordType.Schedule ||
+    type === RecordType.Holiday ||
+    type === RecordType.AccessPoint ||
+    type === RecordType.Uses ||
+    type === RecordType.Tombstone
+  );
+}
+
+export function recordTotal(payloadLength: number): number {
+  return 16 + ((payloadLength + 3) & ~3);
+}

@@ -1,0 +1,100 @@
+import {
+  AccessPoint,
+  Credential,
+  CredentialKind,
+  DatabaseContent,
+  DatabaseDelta,
+  EventRecord,
+  Holiday,
+  NewEvent,
+  Schedule,
+  User,
+} from './model';
+import { Clock } from '../firmware/clock';
+import { FlashDevice } from './flash-device';
+
+export interface OpenStoreOptions {
+  /** File-backed image under dir (dir/flash.img), created on first use. */
+  dir?: string;
+  /** Or an explicit device (in-memory in tests, with fault injection). */
+  device?: FlashDevice;
+  /** Timing model + timestamps. */
+  clock?: Clock;
+  /** Events kept in the log (default DEFAULT_EVENT_CAPACITY). */
+  eventCapacity?: number;
+  /** Size of a new file-backed image in bytes (default DEFAULT_IMAGE_BYTES). */
+  imageBytes?: number;
+}
+
+export interface StoreHealth {
+  sectors: number;
+  erasedSectors: number;
+  freeBytes: number;
+  liveBytes: number;
+  deadBytes: number;
+  maxEraseCount: number;
+  minEraseCount: number;
+}
+
+export interface ReaderStore {
+  readonly database: CredentialDatabase;
+  readonly events: EventLog;
+  readonly config: ConfigStore;
+  /** A grant: the access event and the credential's use debit in ONE atomic transaction. Durable on return. */
+  recordGrant(event: NewEvent, credentialId: string): EventRecord;
+  health(): StoreHealth;
+  close(): void;
+}
+
+export interface CredentialDatabase {
+  /** 0 before the first push. */
+  version(): number;
+  /** O(1). */
+  findCredential(kind: CredentialKind, value: string): Credential | undefined;
+  credential(id: string): Credential | undefined;
+  user(id: string): User | undefined;
+  schedule(id: string): Schedule | undefined;
+  accessPoint(id: string): AccessPoint | undefined;
+  accessPoints(): AccessPoint[];
+  holidays(): Holiday[];
+  counts(): {
+    users: number;
+    credentials: number;
+    schedules: number;
+    holidays: number;
+    accessPoints: number;
+  };
+  /** Grants so far (use counter). */
+  usesOf(credentialId: string): number;
+  /** Full push, atomic (generation switch); returns the new version. */
+  replace(content: DatabaseContent): number;
+  /** Atomic; throws VersionConflictError if delta.baseVersion !== version(). */
+  patch(delta: DatabaseDelta): number;
+  /** Export (for small databases and tests). */
+  content(): DatabaseContent;
+}
+
+export interface EventLogStats {
+  firstSeq: number;
+  lastSeq: number;
+  ackedSeq: number;
+  count: number;
+  capacity: number;
+  dropped: number;
+}
+
+export interface EventLog {
+  /** Durable on return; seq monotonic, never reused (also across power loss). */
+  append(event: NewEvent): EventRecord;
+  list(afterSeq: number, limit: number): EventRecord[];
+  /** Durable. */
+  ack(upToSeq: number): void;
+  stats(): EventLogStats;
+}
+
+export interface ConfigStore {
+  /** Persisted JSON-able object; validation/defaults live in firmware. */
+  get(): Record<string, unknown>;
+  /** Replaces the stored object, durable. */
+  set(values: Record<string, unknown>): void;
+}
