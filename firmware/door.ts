@@ -171,6 +171,7 @@ export class DoorController extends EventEmitter {
 
   /** Schedule window or host 'unlock'; false relocks (unless something else holds it open). */
   setHeldUnlocked(on: boolean): void {
+    checkFlag('setHeldUnlocked', on);
     if (on === this.heldUnlocked) return;
     this.heldUnlocked = on;
     this.settle();
@@ -178,6 +179,7 @@ export class DoorController extends EventEmitter {
 
   /** Lockdown relocks now and ends any momentary unlock; REX and AUX follow the config. */
   setLockdown(on: boolean): void {
+    checkFlag('setLockdown', on);
     if (on === this.lockdown) return;
     this.lockdown = on;
     if (on) this.endMomentary();
@@ -185,6 +187,7 @@ export class DoorController extends EventEmitter {
   }
 
   doorContact(open: boolean): void {
+    checkFlag('doorContact', open);
     const now = this.clock.now();
     switch (this.position) {
       case 'closed':
@@ -220,12 +223,14 @@ export class DoorController extends EventEmitter {
   }
 
   tamper(active: boolean): void {
+    checkFlag('tamper', active);
     if (active === this.tamperActive) return;
     this.tamperActive = active;
     this.raise('tamper', active, this.clock.now());
   }
 
   aux(active: boolean): void {
+    checkFlag('aux', active);
     if (active === this.auxActive) return;
     this.auxActive = active;
     this.emit('aux', active, this.clock.now());
@@ -384,6 +389,13 @@ export class DoorController extends EventEmitter {
 
   private raise(kind: DoorAlarmKind, active: boolean, at: number): void {
     this.emit('alarm', { kind, active, at } satisfies DoorAlarm, at);
+  }
+}
+
+/** Inputs arrive from the host API and the sim panel too: a non-boolean is refused, not coerced. */
+function checkFlag(input: string, value: unknown): void {
+  if (typeof value !== 'boolean') {
+    throw new TypeError(`door ${input}() takes true or false, got ${String(value)}`);
   }
 }
 

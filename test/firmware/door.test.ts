@@ -529,3 +529,18 @@ describe('DoorController: wall-clock changes (host time sync)', () => {
     expect(door.status().heldOpen).toBe(true);
   });
 });
+
+test('non-boolean inputs are refused and change nothing', () => {
+  const { door, events } = rig();
+  const before = door.status();
+  const calls: Array<(d: DoorController) => void> = [
+    (d) => d.doorContact('open' as unknown as boolean),
+    (d) => d.setLockdown(1 as unknown as boolean),
+    (d) => d.setHeldUnlocked(undefined as unknown as boolean),
+    (d) => d.tamper('true' as unknown as boolean),
+    (d) => d.aux(null as unknown as boolean),
+  ];
+  for (const call of calls) expect(() => call(door)).toThrow(TypeError);
+  expect(door.status()).toEqual(before);
+  expect(events).toEqual([]);
+});
