@@ -75,6 +75,15 @@ export class Reader extends EventEmitter {
     return run;
   }
 
+  /**
+   * Looks up and decides without committing or touching the outputs: the synchronous part
+   * of processing (benchmarks, a host "what would happen" query).
+   */
+  evaluate(presentation: Presentation): { decision: Decision; credential?: Credential } {
+    const credential = this.lookup(presentation);
+    return { decision: decide(presentation, this.context(credential)), credential };
+  }
+
   /** Digits entered on the keypad ('#'): the waiting badge's PIN, or a PIN-only credential. */
   keypadEntry(digits: string): Promise<PresentationResult> {
     const wait = this.pinWait;
@@ -153,7 +162,7 @@ export class Reader extends EventEmitter {
       decision = decide(p, this.context(credential, pinCheck));
       if (pinCheck === 'mismatch') this.keypadWrong();
       if (pinCheck === 'match') this.guard.right();
-      const result = this.commit(p, decision, credential);
+      const result = this.commit(p, decision);
       answer(result);
       return result;
     } else if (p.source === 'keypad') {
@@ -166,7 +175,7 @@ export class Reader extends EventEmitter {
         this.guard.right();
       }
     }
-    return this.commit(p, decision, credential);
+    return this.commit(p, decision);
   }
 
   private keypadWrong(): void {
@@ -224,11 +233,7 @@ export class Reader extends EventEmitter {
     });
   }
 
-  private commit(
-    p: Presentation,
-    decision: Decision,
-    credential: Credential | undefined,
-  ): PresentationResult {
+  private commit(p: Presentation, decision: Decision): PresentationResult {
     const { clock, store, door, indicator, config } = this.parts;
     const cfg = config.get();
     const base: NewEvent = {
@@ -281,8 +286,8 @@ export class Reader extends EventEmitter {
             ...base,
             decision: 'deny',
             reason,
-            credentialId: decision.credentialId ?? credential?.id,
-            userId: decision.credentialId ? decision.userId : undefined,
+            credentialId: decision.credentialId,
+            userId: decision.userId,
           };
           store.events.append(event);
           indicator.showTemporary('denied');

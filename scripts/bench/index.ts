@@ -1,4 +1,5 @@
+import { core } from './core';
 import { BenchSuite } from './suite';
 
 /** Every benchmark suite, in the order `reader-sim bench` runs them. */
-export const suites: BenchSuite[] = [];
+export const suites: BenchSuite[] = [core];

@@ -1,5 +1,6 @@
 import { Command } from '../command';
 import { bench } from './bench';
+import { start } from './start';
 
 /** Every `reader-sim` subcommand, in the order `--help` lists them. */
-export const commands: Command[] = [bench];
+export const commands: Command[] = [start, bench];

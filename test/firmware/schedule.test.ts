@@ -1,8 +1,9 @@
+import cron from 'node-cron';
 import { AccessPointController } from '../../firmware/access-point';
 import { VirtualClock } from '../../firmware/clock';
 import { DoorController, RelayDriver } from '../../firmware/door';
 import { isScheduleOpen, nextScheduleEdge, scheduleProblem } from '../../firmware/schedule';
-import { ClockEdges } from '../../firmware/schedule-edges';
+import { ClockEdges, CronEdges } from '../../firmware/schedule-edges';
 import { IndicatorEngine, RecordingIndicatorDriver } from '../../led';
 import { Holiday, Schedule } from '../../storage/model';
 
@@ -188,5 +189,34 @@ describe('access point on a virtual clock', () => {
     expect(clock.pendingCount).toBe(1);
     ap.stop();
     expect(clock.pendingCount).toBe(0);
+  });
+});
+
+describe('cron edges (SystemClock driver)', () => {
+  test('one node-cron job per window boundary in the schedule zone, plus the hourly safety tick', async () => {
+    const before = cron.getTasks().size;
+    const edges = new CronEdges();
+    let woken = 0;
+    edges.arm(
+      {
+        ...denver,
+        windows: [{ days: [1, 2], start: '07:15', end: '18:00' }],
+        holidayWindows: [{ days: [3], start: '10:00', end: '24:00' }],
+      },
+      [],
+      () => woken++,
+    );
+    const mine = [...cron.getTasks().values()].filter((t) => t.name?.startsWith('schedule lobby'));
+    expect(mine.map((t) => t.getPattern()).sort()).toEqual([
+      '0 * * * *',
+      '0 0 * * *',
+      '0 10 * * *',
+      '0 18 * * *',
+      '15 7 * * *',
+    ]);
+    await mine[0]!.execute();
+    expect(woken).toBe(1);
+    edges.disarm();
+    expect(cron.getTasks().size).toBe(before);
   });
 });

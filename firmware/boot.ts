@@ -1,0 +1,193 @@
+import { EventEmitter } from 'node:events';
+import { IndicatorDriver, IndicatorEngine } from '../led';
+import { openStore, OpenStoreOptions, ReaderStore } from '../storage';
+import { AccessPointController } from './access-point';
+import { Clock, SystemClock } from './clock';
+import { ConfigChange, doorConfigOf, ReaderConfig } from './config';
+import { DoorAlarm, DoorController, RelayDriver } from './door';
+import type { BadgeRead, Keypad, KeypadEntry } from './inputs';
+import { ReaderLog, SILENT_LOG } from './log';
+import { newPinKey } from './pin';
+import { Reader } from './reader';
+import { ClockEdges, CronEdges, ScheduleEdges } from './schedule-edges';
+
+/** The hardware and environment the composition root picked (profile sim, pi or test). */
+export interface BootOptions {
+  clock: Clock;
+  store: OpenStoreOptions;
+  indicatorDrivers: IndicatorDriver[];
+  relay: RelayDriver;
+  /** Overrides the stored readerId (and persists it). */
+  readerId?: string;
+  keypad?: Keypad;
+  /** Badge sources: anything emitting 'badge' (BadgeRead), e.g. BadgeSerialInput. */
+  badgeInputs?: EventEmitter[];
+  /** Default: node-cron on a SystemClock, exact clock timers on any other clock. */
+  edges?: ScheduleEdges;
+  log?: ReaderLog;
+}
+
+export interface RunningReader {
+  clock: Clock;
+  store: ReaderStore;
+  config: ReaderConfig;
+  indicator: IndicatorEngine;
+  door: DoorController;
+  accessPoint: AccessPointController;
+  reader: Reader;
+  /** Finishes the commit in flight, relocks, stops timers and closes the flash. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * The boot sequence, in order: mount flash, load config, start outputs (LED, relay: driven
+ * locked), compute the access-point state from the windows, start the reader, then the
+ * inputs. Nothing reads a badge before the door and LED are in a known state.
+ */
+export function boot(options: BootOptions): RunningReader {
+  const { clock } = options;
+  const log = options.log ?? SILENT_LOG;
+
+  // 1. Mount flash.
+  const store = openStore({ ...options.store, clock });
+
+  // 2. Load config (bad stored values fall back to defaults, loudly).
+  const { config, warnings } = ReaderConfig.load(store.config);
+  for (const w of warnings) log.warn({ field: w.field }, w.message);
+  if (config.get().pinKey === '') config.update({ pinKey: newPinKey() });
+  if (options.readerId !== undefined) config.update({ readerId: options.readerId });
+  const cfg = config.get();
+
+  // 3. Outputs.
+  const indicator = new IndicatorEngine(clock, options.indicatorDrivers);
+  const door = new DoorController(clock, options.relay, doorConfigOf(cfg));
+
+  // 4. Access point: state from the windows, now.
+  const edges =
+    options.edges ?? (clock instanceof SystemClock ? new CronEdges() : new ClockEdges(clock));
+  const accessPoint = new AccessPointController(
+    clock,
+    door,
+    indicator,
+    () => {
+      const db = store.database;
+      const ap = db.accessPoint(config.get().accessPointId);
+      const schedule =
+        ap?.unlockScheduleId !== undefined ? db.schedule(ap.unlockScheduleId) : undefined;
+      return { schedule, holidays: schedule ? db.holidays() : [] };
+    },
+    edges,
+  );
+  accessPoint.start(cfg.accessPointState);
+
+  // 5. The decision loop.
+  const reader = new Reader({ clock, store, indicator, door, config, accessPoint, log });
+
+  // Config changes take effect without a restart.
+  const onConfig = ({ config: next, changed }: ConfigChange) => {
+    if (changed.some((k) => k in doorConfigOf(next))) door.configure(doorConfigOf(next));
+    if (changed.includes('accessPointState')) accessPoint.setState(next.accessPointState);
+    if (changed.includes('accessPointId')) accessPoint.refresh();
+    appendSystem({ action: 'config-changed', keys: changed.filter((k) => k !== 'pinKey') });
+  };
+  config.on('change', onConfig);
+
+  const appendSystem = (detail: Record<string, unknown>) => {
+    try {
+      store.events.append({ ts: clock.now(), type: 'system', detail });
+    } catch (err) {
+      log.error({ err: String(err), detail }, 'event append failed');
+    }
+  };
+
+  // Door events go to the log and the alarm layer of the LED.
+  const onAlarm = (alarm: DoorAlarm) => {
+    if (alarm.kind !== 'tamper') indicator.setAlarm(door.status().forced || door.status().heldOpen);
+    try {
+      store.events.append({
+        ts: alarm.at,
+        type: alarm.kind === 'tamper' ? 'tamper' : 'door',
+        accessPointId: config.get().accessPointId,
+        detail: { alarm: alarm.kind, active: alarm.active },
+      });
+    } catch (err) {
+      log.error({ err: String(err) }, 'event append failed');
+    }
+    log.warn({ alarm: alarm.kind, active: alarm.active }, 'door alarm');
+  };
+  const onRex = (at: number) => {
+    try {
+      store.events.append({
+        ts: at,
+        type: 'door',
+        accessPointId: config.get().accessPointId,
+        detail: { rex: true },
+      });
+    } catch (err) {
+      log.error({ err: String(err) }, 'event append failed');
+    }
+  };
+  door.on('alarm', onAlarm);
+  door.on('rex', onRex);
+
+  // 6. Inputs, last.
+  const accessPointId = () => config.get().accessPointId;
+  const onBadge = (read: BadgeRead) => {
+    reader
+      .present({
+        kind: 'badge',
+        value: read.value,
+        source: 'badge-serial',
+        accessPointId: accessPointId(),
+        at: read.at ?? clock.now(),
+      })
+      .catch((err: unknown) => log.warn({ err: String(err) }, 'badge not taken'));
+  };
+  const onEntry = (entry: KeypadEntry) => {
+    reader
+      .keypadEntry(entry.digits)
+      .catch((err: unknown) => log.warn({ err: String(err) }, 'keypad entry not taken'));
+  };
+  for (const input of options.badgeInputs ?? []) input.on('badge', onBadge);
+  options.keypad?.on('entry', onEntry);
+
+  appendSystem({
+    action: 'boot',
+    readerId: cfg.readerId,
+    databaseVersion: store.database.version(),
+  });
+  log.info(
+    {
+      readerId: cfg.readerId,
+      accessPointId: cfg.accessPointId,
+      state: accessPoint.status(),
+      database: store.database.counts(),
+    },
+    'reader booted',
+  );
+
+  let stopped: Promise<void> | undefined;
+  const shutdown = () => {
+    stopped ??= (async () => {
+      for (const input of options.badgeInputs ?? []) input.off('badge', onBadge);
+      options.keypad?.off('entry', onEntry);
+      options.keypad?.stop();
+      await reader.close();
+      accessPoint.stop();
+      // Relock: a reader that is going away must not leave the door open.
+      door.setHeldUnlocked(false);
+      door.setLockdown(true);
+      door.stop();
+      indicator.stop();
+      config.off('change', onConfig);
+      door.off('alarm', onAlarm);
+      door.off('rex', onRex);
+      appendSystem({ action: 'shutdown' });
+      store.close();
+      log.info({ relay: door.status().relay }, 'reader stopped');
+    })();
+    return stopped;
+  };
+
+  return { clock, store, config, indicator, door, accessPoint, reader, shutdown };
+}

@@ -1,0 +1,180 @@
+import { boot } from '../../firmware/boot';
+import { VirtualClock } from '../../firmware/clock';
+import { Presentation } from '../../firmware/presentation';
+import { MemoryFlash } from '../../storage';
+import { Credential, DatabaseContent, User } from '../../storage/model';
+import { runSimulatedDay } from './core-day';
+import { BenchRow, BenchSuite, percentile } from './suite';
+
+const USERS = 1000;
+
+/** n badge credentials over USERS users; a tenth with a use limit, a tenth on a schedule. */
+function database(n: number): DatabaseContent {
+  const users: User[] = [];
+  for (let u = 0; u < USERS; u++) users.push({ id: `u${u}`, name: `User ${u}`, enabled: true });
+  const credentials: Credential[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    credentials[i] = {
+      id: `c${i}`,
+      userId: `u${i % USERS}`,
+      kind: 'badge',
+      value: String(10_000_000 + i),
+      enabled: true,
+      accessPoints: ['door-1'],
+      ...(i % 10 === 1 ? { useLimit: 1_000_000 } : {}),
+      ...(i % 10 === 2 ? { scheduleId: 'always' } : {}),
+    };
+  }
+  return {
+    users,
+    credentials,
+    schedules: [
+      {
+        id: 'always',
+        timeZone: 'America/Denver',
+        windows: [{ days: [0, 1, 2, 3, 4, 5, 6], start: '00:00', end: '24:00' }],
+      },
+    ],
+    holidays: [],
+    accessPoints: [{ id: 'door-1', name: 'Front door' }],
+  };
+}
+
+/** Flash big enough for n credentials plus room for GC (about 200 bytes a credential). */
+function flashFor(n: number): MemoryFlash {
+  const bytes = Math.max(8 << 20, n * 400);
+  return new MemoryFlash({ geometry: { sectorCount: Math.ceil(bytes / 4096) } });
+}
+
+export const core: BenchSuite = {
+  name: 'core',
+  summary:
+    'decision latency, grant latency with the durable commit, presentations/s, a simulated day',
+  async run({ quick, progress }) {
+    const n = quick ? 20_000 : 1_000_000;
+    const samples = quick ? 20_000 : 200_000;
+    const grantsToTime = quick ? 500 : 5000;
+    const rows: BenchRow[] = [];
+    const row = (
+      metric: string,
+      value: number,
+      unit: string,
+      target?: string,
+      met?: boolean,
+      note?: string,
+    ) => rows.push({ suite: 'core', metric, value, unit, target, met, note });
+
+    progress(`core: building ${n.toLocaleString()} credentials`);
+    const clock = new VirtualClock();
+    const running = boot({
+      clock,
+      store: { device: flashFor(n), eventCapacity: 5000 },
+      indicatorDrivers: [],
+      relay: { set() {} },
+    });
+    let t = performance.now();
+    running.store.database.replace(database(n));
+    row(
+      'full push',
+      (performance.now() - t) / 1000,
+      's',
+      undefined,
+      undefined,
+      `${n.toLocaleString()} credentials`,
+    );
+
+    const { reader } = running;
+    const at = clock.now();
+    const presentation = (i: number, known: boolean): Presentation => ({
+      kind: 'badge',
+      value: String((known ? 10_000_000 : 90_000_000) + i),
+      source: 'sim',
+      accessPointId: 'door-1',
+      at,
+    });
+
+    progress(`core: decision latency (${samples.toLocaleString()} samples)`);
+    // Lookup + context + pure decision, as the reader does it before the commit.
+    let x = 12345;
+    const pool = Array.from({ length: 4096 }, (_, i) => presentation((i * 7919) % n, i % 5 !== 0));
+    for (let i = 0; i < 20_000; i++) reader.evaluate(pool[i % pool.length]!); // warm-up
+    const decide: number[] = new Array(samples);
+    for (let i = 0; i < samples; i++) {
+      x = (x * 1103515245 + 12345) & 0x7fffffff;
+      const p = presentation(x % n, (x & 7) !== 0);
+      const t0 = process.hrtime.bigint();
+      reader.evaluate(p);
+      decide[i] = Number(process.hrtime.bigint() - t0) / 1000;
+    }
+    row(
+      'decision p50',
+      percentile(decide, 50),
+      'us',
+      undefined,
+      undefined,
+      'lookup + context + decide',
+    );
+    const p99 = percentile(decide, 99);
+    row('decision p99', p99, 'us', '< 50 us', p99 < 50, `${n.toLocaleString()} credentials`);
+
+    progress(`core: grant latency (${grantsToTime} grants, durable commit)`);
+    const grant: number[] = [];
+    for (let i = 0; i < grantsToTime; i++) {
+      const p = presentation((i * 104729) % n, true);
+      const t0 = process.hrtime.bigint();
+      const result = await reader.present(p);
+      grant.push(Number(process.hrtime.bigint() - t0) / 1000);
+      if (result.decision.outcome !== 'grant')
+        throw new Error(`bench: expected a grant, got ${JSON.stringify(result.decision)}`);
+      clock.advance(6000);
+    }
+    row(
+      'grant p50',
+      percentile(grant, 50),
+      'us',
+      undefined,
+      undefined,
+      'present -> event + debit durable -> relay',
+    );
+    row(
+      'grant p99',
+      percentile(grant, 99),
+      'us',
+      undefined,
+      undefined,
+      'MemoryFlash, no flash timing model',
+    );
+
+    progress('core: throughput');
+    const burst = quick ? 2000 : 20_000;
+    t = performance.now();
+    const all: Promise<unknown>[] = [];
+    for (let i = 0; i < burst; i++)
+      all.push(reader.present(presentation((i * 31) % n, i % 2 === 0)));
+    await Promise.all(all);
+    const perSecond = burst / ((performance.now() - t) / 1000);
+    row(
+      'presentations/s',
+      perSecond,
+      '/s',
+      undefined,
+      undefined,
+      `${burst.toLocaleString()} queued, half grants`,
+    );
+    await running.shutdown();
+
+    progress('core: simulated day');
+    const day = await runSimulatedDay();
+    row(
+      'simulated day',
+      day.wallMs,
+      'ms',
+      '< 1000 ms',
+      day.wallMs < 1000,
+      `${day.presentations} presentations, DST day`,
+    );
+    const heap = process.memoryUsage().heapUsed / 2 ** 20;
+    row('heap used', heap, 'MiB', undefined, undefined, 'after the run');
+    return rows;
+  },
+};

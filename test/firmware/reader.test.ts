@@ -1,0 +1,322 @@
+import { PresentationResult } from '../../firmware/reader';
+import { Presentation } from '../../firmware/presentation';
+import { REASON_CODES } from '../../firmware/reasons';
+import { openStore } from '../../storage';
+import { BADGE_PIN, bootRig, drain, MONDAY_0800, Rig } from './reader-rig';
+
+function decisions(rig: Rig): PresentationResult[] {
+  const out: PresentationResult[] = [];
+  rig.running.reader.on('decision', ({ result }: { result: PresentationResult }) =>
+    out.push(result),
+  );
+  return out;
+}
+
+const reasonOf = (r: PresentationResult) =>
+  r.decision.outcome === 'capture' ? 'capture' : r.decision.reason;
+
+function sim(rig: Rig, over: Partial<Presentation>): Promise<PresentationResult> {
+  return rig.running.reader.present({
+    kind: 'badge',
+    value: '1001',
+    source: 'sim',
+    accessPointId: 'door-1',
+    at: rig.clock.now(),
+    ...over,
+  });
+}
+
+const ledSteps = (rig: Rig) =>
+  rig.led.relativeTimeline(rig.start).map((s) => `${s.at} ${s.color}${s.buzzer ? ' beep' : ''}`);
+
+describe('reader: presentations through the real inputs, store, door and LED', () => {
+  test('grant: amber while processing, green for the unlock time, relay only after the durable debit', async () => {
+    const rig = bootRig();
+    const seen = decisions(rig);
+    rig.clock.advance(1000);
+    rig.swipe('1001');
+    await drain(rig);
+    expect(seen.map(reasonOf)).toEqual(['granted']);
+    rig.clock.advance(10_000);
+    expect(ledSteps(rig)).toEqual([
+      '1000 amber', // processing
+      '1000 green beep', // granted: one short beep
+      '1100 green',
+      '6000 red', // unlock time over: idle
+    ]);
+    expect(rig.relay).toEqual([
+      // Energized with the use already debited and the event already in flash.
+      { at: 1000, energized: true, usesOfAda: 1, lastSeq: expect.any(Number) },
+      { at: 6000, energized: false, usesOfAda: 1, lastSeq: expect.any(Number) },
+    ]);
+    const events = rig.running.store.events.list(0, 100).filter((e) => e.type === 'access');
+    expect(events).toEqual([
+      expect.objectContaining({
+        decision: 'grant',
+        reason: 'granted',
+        credentialId: 'ada-badge',
+        userId: 'ada',
+        kind: 'badge',
+      }),
+    ]);
+    expect(rig.relay[0]!.lastSeq).toBe(events[0]!.seq);
+    await rig.running.shutdown();
+  });
+
+  test('deny: red flashing 3 x 200 ms with three beeps, relay untouched, event durable', async () => {
+    const rig = bootRig();
+    const seen = decisions(rig);
+    rig.swipe('999');
+    await drain(rig);
+    rig.clock.advance(5000);
+    expect(seen.map(reasonOf)).toEqual(['unknown_credential']);
+    expect(ledSteps(rig)).toEqual([
+      '0 amber',
+      '0 red beep',
+      '100 red',
+      '200 off',
+      '400 red beep',
+      '500 red',
+      '600 off',
+      '800 red beep',
+      '900 red',
+      '1000 off',
+      '1200 red', // back to idle
+    ]);
+    expect(rig.relay).toEqual([]);
+    const [event] = rig.running.store.events.list(0, 100).filter((e) => e.type === 'access');
+    expect(event).toMatchObject({
+      decision: 'deny',
+      reason: 'unknown_credential',
+      detail: { source: 'badge-serial', presented: '999' },
+    });
+    await rig.running.shutdown();
+  });
+
+  test('every reason code is reached through the reader', async () => {
+    const rig = bootRig();
+    const seen = decisions(rig);
+    const { reader, config } = rig.running;
+    const keys = (k: string) => rig.keypad.type(k);
+
+    await sim(rig, { value: '' }); // bad_request
+    await sim(rig, {
+      kind: 'mobile',
+      value: 'phone-ada',
+      proof: { signatureValid: false, challengeFresh: true },
+    });
+    await sim(rig, {
+      kind: 'mobile',
+      value: 'phone-ada',
+      proof: { signatureValid: true, challengeFresh: false },
+    });
+    await sim(rig, { kind: 'mobile', value: 'phone-ada', rssi: -75 }); // too_far (far = -60)
+    await sim(rig, { kind: 'mobile', value: 'phone-ada', rssi: -50 }); // granted
+    rig.swipe('4242'); // unknown_credential
+    rig.swipe('1002'); // disabled credential
+    rig.swipe('1003'); // disabled user
+    rig.swipe('1004'); // not_yet_valid
+    rig.swipe('1005'); // expired
+    rig.swipe('1006'); // no_access_here
+    rig.swipe('1007'); // outside_schedule (08:00, window 20:00-24:00)
+    await drain(rig);
+    config.update({ accessPointState: 'lockdown' });
+    rig.swipe('1001'); // lockdown
+    rig.swipe('1008'); // granted: lockdown override
+    await drain(rig);
+    config.update({ accessPointState: 'schedule' });
+    rig.swipe('1009');
+    rig.swipe('1009');
+    rig.swipe('1009'); // use_limit_reached on the third
+    await drain(rig);
+    rig.swipe('1010'); // needs a PIN: no digits in 10 s -> pin_required
+    await drain(rig);
+    expect(reader.awaitingPin).toBe(true);
+    await rig.clock.advanceAsync(10_000);
+    rig.swipe('1010');
+    await drain(rig);
+    keys('0000#'); // wrong_pin
+    await drain(rig);
+    rig.swipe('1010');
+    await drain(rig);
+    keys(`${BADGE_PIN}#`); // granted
+    await drain(rig);
+    keys('4711#'); // PIN-only: granted
+    await drain(rig);
+    for (let i = 0; i < 5; i++) keys('9999#'); // 5 wrong in a row (unknown PINs)
+    await drain(rig);
+    keys('4711#'); // keypad_locked_out, even for a good PIN
+    await drain(rig);
+    rig.swipe('1010'); // a badge that needs the keypad is locked out too
+    await drain(rig);
+    await rig.clock.advanceAsync(60_000);
+    keys('4711#'); // the lockout is over
+    keys('12#'); // too short: bad_request
+    await drain(rig);
+
+    expect(seen.map(reasonOf)).toEqual([
+      'bad_request',
+      'bad_signature',
+      'replay',
+      'too_far',
+      'granted',
+      'unknown_credential',
+      'disabled',
+      'disabled',
+      'not_yet_valid',
+      'expired',
+      'no_access_here',
+      'outside_schedule',
+      'lockdown',
+      'granted',
+      'granted',
+      'granted',
+      'use_limit_reached',
+      'pin_required',
+      'wrong_pin',
+      'granted',
+      'granted',
+      'unknown_credential',
+      'unknown_credential',
+      'unknown_credential',
+      'unknown_credential',
+      'unknown_credential',
+      'keypad_locked_out',
+      'keypad_locked_out',
+      'granted',
+      'bad_request',
+    ]);
+    for (const code of REASON_CODES)
+      expect([code, seen.some((r) => reasonOf(r) === code)]).toEqual([code, true]);
+    // Every decision is in the durable log with its reason; no PIN digits anywhere.
+    const logged = rig.running.store.events.list(0, 1000).filter((e) => e.type === 'access');
+    expect(logged.map((e) => e.reason)).toEqual(seen.map(reasonOf));
+    expect(JSON.stringify(logged)).not.toMatch(/"(4711|2580|9999|0000|12)"/);
+    expect(logged.filter((e) => e.kind === 'pin').map((e) => Object.keys(e.detail ?? {}))).toEqual(
+      Array(9).fill(['source']),
+    );
+    await rig.running.shutdown();
+  });
+
+  test('badge + PIN: amber while waiting for the digits, extended unlock for ADA users', async () => {
+    const rig = bootRig();
+    decisions(rig);
+    rig.swipe('1010');
+    await drain(rig);
+    await rig.clock.advanceAsync(3000);
+    rig.keypad.type(`${BADGE_PIN}#`);
+    await drain(rig);
+    rig.clock.advance(6000);
+    expect(ledSteps(rig)).toEqual(['0 amber', '3000 green beep', '3100 green', '8000 red']);
+    rig.led.clear();
+    rig.relay.length = 0;
+    rig.swipe('1011'); // Dee: extended unlock 15 s
+    await drain(rig);
+    rig.clock.advance(20_000);
+    expect(rig.relay.map((r) => [r.at - 9000, r.energized])).toEqual([
+      [0, true],
+      [15_000, false],
+    ]);
+    await rig.running.shutdown();
+  });
+
+  test('use limit survives a power cycle; a failed commit never unlocks', async () => {
+    const first = bootRig();
+    const seen = decisions(first);
+    first.swipe('1009');
+    await drain(first);
+    expect(seen.map(reasonOf)).toEqual(['granted']);
+    // Cut power in the next flash operation: the grant's commit fails.
+    first.clock.advance(6000);
+    first.relay.length = 0;
+    first.device.armPowerCut({ at: first.device.stats.operations, model: 'none' });
+    first.swipe('1009');
+    await drain(first);
+    expect(seen[1]!.error).toBeDefined();
+    expect(first.relay).toEqual([]); // never energized
+    first.device.powerOn();
+    const again = openStore({ device: first.device });
+    expect(again.database.usesOf('twice')).toBe(1);
+    again.close();
+    const second = bootRig({ device: first.device, start: MONDAY_0800 + 60_000 });
+    const seen2 = decisions(second);
+    second.swipe('1009');
+    second.swipe('1009');
+    await drain(second);
+    expect(seen2.map(reasonOf)).toEqual(['granted', 'use_limit_reached']);
+    await second.running.shutdown();
+  });
+
+  test('enroll mode captures a phone as raw data and times out on its own', async () => {
+    const rig = bootRig();
+    const raw: unknown[] = [];
+    rig.running.reader.on('raw-data', (r) => raw.push(r));
+    rig.running.reader.enroll('ada');
+    expect(rig.running.indicator.status().permanent).toBe('enroll');
+    const result = await sim(rig, { kind: 'mobile', value: 'new-phone', publicKey: 'AAAA' });
+    expect(result.decision).toEqual({ outcome: 'capture' });
+    expect(raw).toEqual([
+      { userId: 'ada', deviceId: 'new-phone', publicKey: 'AAAA', at: MONDAY_0800 },
+    ]);
+    expect(rig.running.indicator.status().permanent).toBe('idle');
+    rig.running.reader.enroll('ada');
+    rig.clock.advance(60_000);
+    expect(rig.running.reader.enrolling).toBeUndefined();
+    const enrollEvents = rig.running.store.events.list(0, 100).filter((e) => e.type === 'enroll');
+    expect(enrollEvents.map((e) => e.detail)).toEqual([
+      { rawData: { deviceId: 'new-phone', publicKey: 'AAAA' } },
+      { userId: 'ada', result: 'timeout' },
+    ]);
+    await rig.running.shutdown();
+  });
+
+  test('config changes take effect without a restart; bad config changes nothing', async () => {
+    const rig = bootRig();
+    decisions(rig);
+    rig.running.config.update({ unlockMs: 8000 });
+    rig.swipe('1001');
+    await drain(rig);
+    rig.clock.advance(10_000);
+    expect(rig.relay.map((r) => [r.at, r.energized])).toEqual([
+      [0, true],
+      [8000, false],
+    ]);
+    expect(() => rig.running.config.update({ unlockMs: 0 })).toThrow(
+      'config unlockMs: must be 1000..60000 ms, got 0',
+    );
+    expect(rig.running.config.get().unlockMs).toBe(8000);
+    expect(rig.running.door.currentConfig().unlockMs).toBe(8000);
+    await rig.running.shutdown();
+  });
+
+  test('presentations are decided one at a time in arrival order', async () => {
+    const rig = bootRig();
+    const seen = decisions(rig);
+    const order = ['1001', '4242', '1002', '1011', '1006'];
+    const results = order.map((value) => sim(rig, { value }));
+    await Promise.all(results);
+    expect(seen.map((r) => r.decision.outcome === 'capture' || r.event?.detail?.presented)).toEqual(
+      order,
+    );
+    await rig.running.shutdown();
+  });
+
+  test('shutdown during a PIN wait logs pin_required, relocks and closes the flash', async () => {
+    const rig = bootRig();
+    const seen = decisions(rig);
+    rig.running.config.update({ accessPointState: 'unlock' });
+    expect(rig.running.door.status().relay).toBe('unlocked');
+    rig.swipe('1010');
+    await drain(rig);
+    await rig.running.shutdown();
+    expect(seen.map(reasonOf)).toEqual(['pin_required']);
+    expect(rig.running.door.status().relay).toBe('locked');
+    await expect(sim(rig, {})).rejects.toThrow('shutting down');
+    const after = openStore({ device: rig.device });
+    const events = after.events.list(0, 1000);
+    expect(events.at(-1)).toMatchObject({ type: 'system', detail: { action: 'shutdown' } });
+    expect(events.some((e) => e.reason === 'pin_required')).toBe(true);
+    expect(after.config.get()).toMatchObject({ accessPointState: 'unlock' });
+    after.close();
+  });
+});
