@@ -1,6 +1,7 @@
 import { Command } from '../command';
 import { bench } from './bench';
 import { start } from './start';
+import { host } from './host';
 
 /** Every `reader-sim` subcommand, in the order `--help` lists them. */
-export const commands: Command[] = [start, bench];
+export const commands: Command[] = [start, bench, host];

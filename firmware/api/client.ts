@@ -1,0 +1,234 @@
+import type { DatabaseContent, DatabaseDelta, EventRecord } from '../../storage/model';
+import type { ApiErrorBody } from './errors';
+import type { AccessPointCommand, RawData } from './firmware';
+import { API_PREFIX } from './route';
+
+/** A non-2xx answer of the host API, with its { error, message, field? } body. */
+export class HostApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: ApiErrorBody,
+  ) {
+    super(`${status} ${body.error}: ${body.message}`);
+    this.name = 'HostApiError';
+  }
+}
+
+export interface EventPage {
+  events: EventRecord[];
+  next: number;
+  more: boolean;
+  lastSeq: number;
+  ackedSeq: number;
+  dropped: number;
+  count: number;
+  capacity: number;
+}
+
+/** One message of the event stream. */
+export type StreamMessage =
+  | { type: 'hello'; data: { after: number; lastSeq: number; link: string } }
+  | { type: 'event'; data: EventRecord }
+  | { type: 'link' | 'power'; data: { state: string } };
+
+/**
+ * A thin client of the host API over Node's fetch: what `reader-sim host`, the benchmark and
+ * the tests use. Every method resolves to the parsed JSON body or throws HostApiError.
+ */
+export class HostClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly token: string | undefined,
+  ) {}
+
+  async request<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = {};
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    let payload: string | undefined;
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      payload = typeof body === 'string' ? body : JSON.stringify(body);
+    }
+    const response = await fetch(this.url(path), { method, headers, body: payload });
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = { error: 'internal', message: text.slice(0, 200) };
+    }
+    if (!response.ok) {
+      const err = (parsed ?? {}) as ApiErrorBody;
+      throw new HostApiError(response.status, {
+        ...err,
+        error: err.error ?? 'internal',
+        message: err.message ?? response.statusText,
+      });
+    }
+    return parsed as T;
+  }
+
+  url(path: string): string {
+    return `${this.baseUrl.replace(/\/$/, '')}${API_PREFIX}${path}`;
+  }
+
+  health() {
+    return this.request<{ ok: boolean; version: string; state: string }>('GET', '/health');
+  }
+  status() {
+    return this.request<Record<string, unknown>>('GET', '/status');
+  }
+  database() {
+    return this.request<{ version: number; counts: Record<string, number> }>('GET', '/database');
+  }
+  content() {
+    return this.request<{ version: number; content: DatabaseContent }>('GET', '/database/content');
+  }
+  /** Full push; `body` may be pre-serialized JSON (large pushes, benchmarks). */
+  push(body: DatabaseContent | string) {
+    return this.request<{ version: number; counts: Record<string, number> }>(
+      'PUT',
+      '/database',
+      body,
+    );
+  }
+  patch(delta: DatabaseDelta | string) {
+    return this.request<{ version: number; counts: Record<string, number> }>(
+      'PATCH',
+      '/database',
+      delta,
+    );
+  }
+  events(after = 0, limit?: number) {
+    const query = new URLSearchParams({ after: String(after) });
+    if (limit !== undefined) query.set('limit', String(limit));
+    return this.request<EventPage>('GET', `/events?${query}`);
+  }
+  ack(upTo: number) {
+    return this.request<Record<string, number>>('POST', '/events/ack', { upTo });
+  }
+  accessPointState() {
+    return this.request<{ state: string; scheduleOpen: boolean; enroll: boolean }>(
+      'GET',
+      '/accesspoint/state',
+    );
+  }
+  setAccessPointState(state: AccessPointCommand | string) {
+    return this.request<{ state: string }>(
+      'POST',
+      `/accesspoint/state/${encodeURIComponent(state)}`,
+    );
+  }
+  enroll(userId: string, timeoutMs?: number) {
+    return this.request<Record<string, unknown> & { id: string; state: string }>(
+      'POST',
+      '/enroll',
+      timeoutMs === undefined ? { userId } : { userId, timeoutMs },
+    );
+  }
+  enrollment(id: string) {
+    return this.request<Record<string, unknown> & { id: string; state: string }>(
+      'GET',
+      `/enroll/${encodeURIComponent(id)}`,
+    );
+  }
+  time() {
+    return this.request<{ time: string; epochMs: number }>('GET', '/time');
+  }
+  setTime(iso: string) {
+    return this.request<{ time: string; epochMs: number }>('PUT', '/time', { time: iso });
+  }
+  config() {
+    return this.request<Record<string, unknown>>('GET', '/config');
+  }
+  patchConfig(patch: Record<string, unknown>) {
+    return this.request<{ changed: string[]; config: Record<string, unknown> }>(
+      'PATCH',
+      '/config',
+      patch,
+    );
+  }
+  openApi() {
+    return this.request<Record<string, unknown>>('GET', '/openapi.json');
+  }
+
+  readonly sim = {
+    badge: (value: string) => this.request('POST', '/sim/badge', { value }),
+    keypad: (keys: string) => this.request('POST', '/sim/keypad', { keys }),
+    rex: () => this.request('POST', '/sim/rex'),
+    door: (position: 'open' | 'close') => this.request('POST', `/sim/door/${position}`),
+    tamper: (active: boolean) => this.request('POST', '/sim/tamper', { active }),
+    enrollCapture: (rawData: RawData) => this.request('POST', '/sim/enroll/capture', rawData),
+    link: () => this.request<{ state: string; since: number }>('GET', '/sim/link'),
+    setLink: (action: 'cut' | 'restore') =>
+      this.request<{ state: string; since: number }>('POST', `/sim/link/${action}`),
+    powerCycle: (afterFlashOps?: number) =>
+      this.request<Record<string, unknown>>(
+        'POST',
+        '/sim/power-cycle',
+        afterFlashOps === undefined ? undefined : { afterFlashOps },
+      ),
+  };
+
+  /**
+   * Follows the event stream; calls onMessage for each message until the stream ends (link
+   * cut, power cycle, server gone) or the signal aborts. Resolves with the last message type.
+   */
+  async stream(
+    onMessage: (message: StreamMessage) => void,
+    options: { after?: number; lastEventId?: number; signal?: AbortSignal } = {},
+  ): Promise<string | undefined> {
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    if (options.lastEventId !== undefined) headers['last-event-id'] = String(options.lastEventId);
+    const query = options.after !== undefined ? `?after=${options.after}` : '';
+    const response = await fetch(this.url(`/events/stream${query}`), {
+      headers,
+      signal: options.signal,
+    });
+    if (!response.ok || !response.body) {
+      const body = (await response.json().catch(() => ({}))) as ApiErrorBody;
+      throw new HostApiError(response.status, {
+        ...body,
+        error: body.error ?? 'internal',
+        message: body.message ?? response.statusText,
+      });
+    }
+    const decoder = new TextDecoder();
+    let buffer = '';
+    let last: string | undefined;
+    try {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const message = parseBlock(block);
+          if (message) {
+            last = message.type;
+            onMessage(message);
+          }
+        }
+      }
+    } catch (err) {
+      if (!(options.signal?.aborted ?? false)) throw err;
+    }
+    return last;
+  }
+}
+
+function parseBlock(block: string): StreamMessage | undefined {
+  let type = 'message';
+  const data: string[] = [];
+  for (const line of block.split('\n')) {
+    if (line.startsWith(':')) continue;
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+    if (field === 'event') type = value;
+    else if (field === 'data') data.push(value);
+  }
+  if (data.length === 0) return undefined;
+  return { type, data: JSON.parse(data.join('\n')) } as StreamMessage;
+}

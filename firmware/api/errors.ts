@@ -1,0 +1,81 @@
+/**
+ * Every error the host API answers with has one JSON shape:
+ *   { error: CODE, message, field? }
+ * `field` is a JSON pointer into the body or query ("/credentials/3/userId") so a client
+ * can show exactly what to fix. The codes are stable API (docs/API.md lists them).
+ */
+export const API_ERRORS = {
+  bad_request: 400,
+  unauthorized: 401,
+  not_found: 404,
+  version_conflict: 409,
+  not_in_enroll_mode: 409,
+  body_too_large: 413,
+  unsupported_media_type: 415,
+  internal: 500,
+  booting: 503,
+  host_link_down: 503,
+  power_lost: 503,
+  not_supported: 501,
+} as const;
+
+export type ApiErrorCode = keyof typeof API_ERRORS;
+
+export interface ApiErrorBody {
+  error: ApiErrorCode;
+  message: string;
+  field?: string;
+  [extra: string]: unknown;
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly field?: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = API_ERRORS[code];
+  }
+
+  body(): ApiErrorBody {
+    return {
+      error: this.code,
+      message: this.message,
+      ...(this.field !== undefined ? { field: this.field } : {}),
+      ...this.extra,
+    };
+  }
+}
+
+/** One ajv error, as fastify hands them over (only the parts we read). */
+export interface SchemaError {
+  instancePath: string;
+  keyword: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+/** Turns the first schema error into a 400 that names the field. */
+export function schemaProblem(errors: SchemaError[], part: string): ApiError {
+  const e = errors[0];
+  if (!e) return new ApiError('bad_request', `${part} is invalid`);
+  let field = e.instancePath || '';
+  let message = e.message ?? 'is invalid';
+  if (e.keyword === 'required') {
+    field += `/${String(e.params.missingProperty)}`;
+    message = 'is required';
+  } else if (e.keyword === 'additionalProperties') {
+    field += `/${String(e.params.additionalProperty)}`;
+    message = 'is not a known field';
+  } else if (e.keyword === 'enum') {
+    message = `must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`;
+  }
+  const where = field === '' ? part : `${part} ${field}`;
+  return new ApiError('bad_request', `${where} ${message}`, field === '' ? '/' : field, {
+    part,
+  });
+}

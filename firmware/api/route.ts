@@ -1,0 +1,55 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Clock } from '../clock';
+import { ApiError } from './errors';
+import type { FirmwareHandle, ReaderDevice } from './firmware';
+import type { HostLink } from './host-link';
+import type { JsonSchema } from './schemas';
+
+/**
+ * Who may call a route:
+ * - public: no token (health, for a container HEALTHCHECK);
+ * - host:   token, and only while the host link is up (the management system's calls);
+ * - local:  token, whatever the link (status, the OpenAPI document, simulator controls:
+ *           they stand for someone at the reader, not the network).
+ */
+export type RouteAccess = 'public' | 'host' | 'local';
+
+export interface RouteCall {
+  /** The running firmware; the server answers 503 booting before calling when there is none. */
+  firmware: FirmwareHandle;
+  device: ReaderDevice;
+  link: HostLink;
+  clock: Clock;
+  body: unknown;
+  query: Record<string, string | undefined>;
+  params: Record<string, string>;
+  request: FastifyRequest;
+  reply: FastifyReply;
+}
+
+export interface ApiRoute {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH';
+  /** Path below /api/v1, fastify syntax (":id"). */
+  path: string;
+  summary: string;
+  tag: string;
+  access: RouteAccess;
+  /** false: answers without a booted firmware (health, power-cycle). Default true. */
+  needsFirmware?: boolean;
+  body?: JsonSchema;
+  querystring?: JsonSchema;
+  params?: JsonSchema;
+  /** Larger bodies get 413 (default: the server's small-body limit). */
+  bodyLimit?: 'database';
+  /** Success status when not 200. */
+  status?: number;
+  /** Server-sent events: the handler writes to reply.raw itself. */
+  stream?: boolean;
+  handle(call: RouteCall): unknown;
+}
+
+export const API_PREFIX = '/api/v1';
+
+export function notFound(what: string): ApiError {
+  return new ApiError('not_found', `${what} not found`);
+}

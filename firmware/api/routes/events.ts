@@ -1,0 +1,125 @@
+import type { EventRecord } from '../../../storage/model';
+import { ApiError } from '../errors';
+import type { ApiRoute, RouteCall } from '../route';
+import { AckRequestSchema, EventStreamQuerySchema, EventsQuerySchema } from '../schemas';
+
+export const DEFAULT_EVENT_PAGE = 500;
+/** A comment line on an idle stream keeps proxies and clients from timing it out. */
+export const STREAM_HEARTBEAT_MS = 15_000;
+
+export const eventRoutes: ApiRoute[] = [
+  {
+    method: 'GET',
+    path: '/events',
+    summary:
+      'Events with seq > after, oldest first (at most limit). Events stay in flash until acknowledged.',
+    tag: 'events',
+    access: 'host',
+    querystring: EventsQuerySchema,
+    handle: ({ firmware, query }) => {
+      const after = Number(query.after ?? 0);
+      const limit = Number(query.limit ?? DEFAULT_EVENT_PAGE);
+      const events = firmware.store.events.list(after, limit);
+      const stats = firmware.store.events.stats();
+      const next = events.length ? events[events.length - 1]!.seq : after;
+      return { events, next, more: next < stats.lastSeq, ...stats };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/events/ack',
+    summary: 'Acknowledges every event with seq <= upTo; acknowledged events may be overwritten.',
+    tag: 'events',
+    access: 'host',
+    body: AckRequestSchema,
+    handle: ({ firmware, body }) => {
+      const { upTo } = body as { upTo: number };
+      const { lastSeq } = firmware.store.events.stats();
+      if (upTo > lastSeq) {
+        throw new ApiError(
+          'bad_request',
+          `body /upTo ${upTo} is beyond the newest event ${lastSeq}`,
+          '/upTo',
+          { part: 'body' },
+        );
+      }
+      firmware.store.events.ack(upTo);
+      return firmware.store.events.stats();
+    },
+  },
+  {
+    method: 'GET',
+    path: '/events/stream',
+    summary:
+      'Server-sent events: unacknowledged events (or seq > after, or Last-Event-ID) then live ones. Ends with an event `link` (down) when the host link is cut and `power` (off) on a power cycle; reconnect with Last-Event-ID.',
+    tag: 'events',
+    access: 'host',
+    querystring: EventStreamQuerySchema,
+    stream: true,
+    handle: streamEvents,
+  },
+];
+
+function frame(event: string, data: unknown, id?: number): string {
+  return `${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+function streamEvents({ firmware, device, link, clock, query, request, reply }: RouteCall): void {
+  const lastEventId = request.headers['last-event-id'];
+  const fromHeader = typeof lastEventId === 'string' && /^[0-9]{1,15}$/.test(lastEventId);
+  const stats = firmware.store.events.stats();
+  let sent =
+    query.after !== undefined
+      ? Number(query.after)
+      : fromHeader
+        ? Number(lastEventId)
+        : stats.ackedSeq;
+
+  reply.hijack();
+  const out = reply.raw;
+  out.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  out.write(frame('hello', { after: sent, lastSeq: stats.lastSeq, link: link.state().state }));
+
+  const send = (e: EventRecord) => {
+    if (e.seq <= sent) return;
+    sent = e.seq;
+    out.write(frame('event', e, e.seq));
+  };
+  // Backlog and subscription happen in one synchronous run: no append can fall between.
+  for (
+    let page = firmware.store.events.list(sent, 1000);
+    page.length;
+    page = firmware.store.events.list(sent, 1000)
+  ) {
+    page.forEach(send);
+  }
+  const stopEvents = firmware.watchEvents(send);
+
+  let heartbeat = clock.setTimeout(function beat() {
+    out.write(': keep-alive\n\n');
+    heartbeat = clock.setTimeout(beat, STREAM_HEARTBEAT_MS);
+  }, STREAM_HEARTBEAT_MS);
+
+  const finish = (event?: string, data?: unknown) => {
+    stopEvents();
+    stopLink();
+    stopPower();
+    clock.clearTimeout(heartbeat);
+    if (event && !out.writableEnded) out.end(frame(event, data));
+    else if (!out.writableEnded) out.end();
+  };
+  const onLink = (state: string) => {
+    if (state === 'down') finish('link', { state: 'down' });
+  };
+  link.on('change', onLink);
+  const stopLink = () => link.off('change', onLink);
+  const stopPower = device.watchPower((state) => {
+    if (state === 'off') finish('power', { state: 'off' });
+  });
+  request.raw.on('close', () => finish());
+}

@@ -1,0 +1,140 @@
+import { ApiError } from '../errors';
+import type { RawData } from '../firmware';
+import type { ApiRoute } from '../route';
+import {
+  BadgeRequestSchema,
+  DoorParamsSchema,
+  KeypadRequestSchema,
+  LinkParamsSchema,
+  PowerCycleRequestSchema,
+  RawDataSchema,
+  TamperRequestSchema,
+} from '../schemas';
+
+const accepted = { accepted: true };
+
+/** The simulator's hands: each control drives the same input the hardware would. */
+export const simRoutes: ApiRoute[] = [
+  {
+    method: 'POST',
+    path: '/sim/badge',
+    summary: 'Presents a badge at the reader, as the serial badge reader would.',
+    tag: 'simulator',
+    access: 'local',
+    body: BadgeRequestSchema,
+    status: 202,
+    handle: ({ firmware, body }) => {
+      firmware.sim.badge((body as { value: string }).value);
+      return accepted;
+    },
+  },
+  {
+    method: 'POST',
+    path: '/sim/keypad',
+    summary: "Types keys on the keypad: digits, '#' = enter, '*' = clear.",
+    tag: 'simulator',
+    access: 'local',
+    body: KeypadRequestSchema,
+    status: 202,
+    handle: ({ firmware, body }) => {
+      firmware.sim.keypad((body as { keys: string }).keys);
+      return accepted;
+    },
+  },
+  {
+    method: 'POST',
+    path: '/sim/rex',
+    summary: 'Presses the request-to-exit button.',
+    tag: 'simulator',
+    access: 'local',
+    status: 202,
+    handle: ({ firmware }) => {
+      firmware.sim.rex();
+      return accepted;
+    },
+  },
+  {
+    method: 'POST',
+    path: '/sim/door/:position',
+    summary: 'Opens or closes the door (the door contact input).',
+    tag: 'simulator',
+    access: 'local',
+    params: DoorParamsSchema,
+    handle: ({ firmware, params }) => {
+      firmware.sim.door(params.position === 'open');
+      return firmware.status().door;
+    },
+  },
+  {
+    method: 'POST',
+    path: '/sim/tamper',
+    summary: 'Sets or clears the tamper input.',
+    tag: 'simulator',
+    access: 'local',
+    body: TamperRequestSchema,
+    handle: ({ firmware, body }) => {
+      firmware.sim.tamper((body as { active: boolean }).active);
+      return firmware.status().door;
+    },
+  },
+  {
+    method: 'POST',
+    path: '/sim/enroll/capture',
+    summary: 'Feeds the Raw Data a phone would send over BLE while the reader is in enroll mode.',
+    tag: 'simulator',
+    access: 'local',
+    body: RawDataSchema,
+    status: 202,
+    handle: ({ firmware, body }) => {
+      firmware.sim.enrollCapture(body as RawData);
+      return accepted;
+    },
+  },
+  {
+    method: 'GET',
+    path: '/sim/link',
+    summary: 'The host link: up or down.',
+    tag: 'simulator',
+    access: 'local',
+    needsFirmware: false,
+    handle: ({ link }) => link.state(),
+  },
+  {
+    method: 'POST',
+    path: '/sim/link/:action',
+    summary:
+      'Cuts or restores the host link. While cut, host endpoints answer 503 host_link_down and event streams end; events stay in flash.',
+    tag: 'simulator',
+    access: 'local',
+    needsFirmware: false,
+    params: LinkParamsSchema,
+    handle: ({ link, params }) => {
+      if (params.action === 'cut') link.cut();
+      else link.restore();
+      return link.state();
+    },
+  },
+  {
+    method: 'POST',
+    path: '/sim/power-cycle',
+    summary:
+      'Power-cycles the reader: the firmware stops and boots again from the flash image (answers once booted). With afterFlashOps, arms a brown-out inside a later flash write instead.',
+    tag: 'simulator',
+    access: 'local',
+    needsFirmware: false,
+    body: PowerCycleRequestSchema,
+    handle: async ({ device, body }) => {
+      const { afterFlashOps } = (body ?? {}) as { afterFlashOps?: number };
+      if (afterFlashOps !== undefined) {
+        if (!device.armPowerCut) {
+          throw new ApiError('not_supported', 'this board cannot cut power inside a flash write');
+        }
+        device.armPowerCut(afterFlashOps);
+        return { armed: true, afterFlashOps };
+      }
+      const started = process.hrtime.bigint();
+      await device.powerCycle();
+      return { booted: true, bootMs: Number(process.hrtime.bigint() - started) / 1e6 };
+    },
+  },
+];

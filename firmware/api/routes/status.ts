@@ -1,0 +1,49 @@
+import type { ApiRoute } from '../route';
+
+/** The reader's firmware version, from package.json (one place). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const FIRMWARE_VERSION: string = require('../../../package.json').version;
+
+export const statusRoutes: ApiRoute[] = [
+  {
+    method: 'GET',
+    path: '/health',
+    summary: 'Liveness for a container HEALTHCHECK: no token, no details.',
+    tag: 'status',
+    access: 'public',
+    needsFirmware: false,
+    handle: ({ device }) => ({
+      ok: true,
+      version: FIRMWARE_VERSION,
+      state: device.firmware() ? 'running' : 'booting',
+    }),
+  },
+  {
+    method: 'GET',
+    path: '/status',
+    summary:
+      'Reader id, firmware, clock, database version and counts, LED, relay, door, access-point state, event log, host link, flash health.',
+    tag: 'status',
+    access: 'local',
+    handle: ({ firmware, link }) => {
+      const now = firmware.clock.now();
+      const s = firmware.status();
+      const { store } = firmware;
+      return {
+        readerId: s.readerId,
+        accessPointId: s.accessPointId,
+        firmware: s.firmware,
+        clock: { time: new Date(now).toISOString(), epochMs: now },
+        bootedAt: new Date(s.bootedAt).toISOString(),
+        database: { version: store.database.version(), counts: store.database.counts() },
+        accessPoint: s.accessPoint,
+        led: s.led,
+        relay: s.relay,
+        door: s.door,
+        events: store.events.stats(),
+        hostLink: link.state(),
+        flash: store.health(),
+      };
+    },
+  },
+];

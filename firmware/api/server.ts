@@ -1,0 +1,223 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import type { Clock } from '../clock';
+import { ApiError, schemaProblem, type SchemaError } from './errors';
+import type { ReaderDevice } from './firmware';
+import { HostLink } from './host-link';
+import { openApiDocument } from './openapi';
+import { API_PREFIX, type ApiRoute, type RouteAccess } from './route';
+import { accessPointRoutes } from './routes/access-point';
+import { databaseRoutes } from './routes/database';
+import { enrollRoutes } from './routes/enroll';
+import { eventRoutes } from './routes/events';
+import { settingsRoutes } from './routes/settings';
+import { simRoutes } from './routes/sim';
+import { statusRoutes } from './routes/status';
+import { bearerMatches } from './token';
+
+/** Default port of the host API (`reader-sim start --api-port`). */
+export const DEFAULT_API_PORT = 8080;
+/** The API listens on loopback unless told otherwise: the LAN must opt in. */
+export const DEFAULT_API_HOST = '127.0.0.1';
+/** A full push of 1,000,000 credentials is about 160 MB of JSON. */
+export const DEFAULT_DATABASE_BODY_LIMIT = 512 * 1024 * 1024;
+export const DEFAULT_BODY_LIMIT = 64 * 1024;
+
+export interface ApiServerOptions {
+  device: ReaderDevice;
+  /** The bearer token (see token.ts: loadOrCreateToken). */
+  token: string;
+  /** The board's clock: stream heartbeats and host-link timestamps. */
+  clock: Clock;
+  link?: HostLink;
+  databaseBodyLimit?: number;
+  bodyLimit?: number;
+  /** The reader's pino logger; default: no request logging. */
+  logger?: FastifyBaseLogger;
+}
+
+export interface ApiServer {
+  app: FastifyInstance;
+  link: HostLink;
+  routes: ApiRoute[];
+}
+
+/** Every route of the API, in the order the OpenAPI document lists them. */
+function allRoutes(): ApiRoute[] {
+  const routes: ApiRoute[] = [
+    ...statusRoutes,
+    ...databaseRoutes,
+    ...enrollRoutes,
+    ...eventRoutes,
+    ...accessPointRoutes,
+    ...settingsRoutes,
+    ...simRoutes,
+  ];
+  const document = openApiDocument(routes);
+  routes.push({
+    method: 'GET',
+    path: '/openapi.json',
+    summary: 'This API as an OpenAPI 3.1 document, generated from the validation schemas.',
+    tag: 'status',
+    access: 'local',
+    needsFirmware: false,
+    handle: () => document,
+  });
+  return routes;
+}
+
+interface RouteConfig {
+  access: RouteAccess;
+  needsFirmware: boolean;
+}
+
+export function createApiServer(options: ApiServerOptions): ApiServer {
+  const { device, token, clock } = options;
+  const link = options.link ?? new HostLink(() => clock.now());
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    // Strict bodies: no type coercion, no silently dropped fields, no injected defaults.
+    ajv: {
+      customOptions: {
+        coerceTypes: false,
+        removeAdditional: false,
+        useDefaults: false,
+        allErrors: false,
+      },
+    },
+    return503OnClosing: true,
+    // Event streams never go idle: close them with the server instead of waiting forever.
+    forceCloseConnections: true,
+  });
+  const routes = allRoutes();
+
+  // Order matters: a wrong token is 401 before anything else is looked at or parsed.
+  app.addHook('onRequest', async (request, reply) => {
+    const config = request.routeOptions.config as Partial<RouteConfig>;
+    const access = config.access ?? 'local';
+    if (access !== 'public' && !bearerMatches(request.headers.authorization, token)) {
+      reply.header('www-authenticate', 'Bearer');
+      throw new ApiError('unauthorized', 'missing or wrong bearer token');
+    }
+    if (access === 'host' && !link.isUp()) {
+      throw new ApiError('host_link_down', 'the host link is cut (sim); events stay buffered');
+    }
+    if (config.needsFirmware && !device.firmware()) throw booting();
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const problem = asApiError(error);
+    if (problem.status >= 500 && problem.code === 'internal') {
+      request.log.error({ err: error }, 'host API request failed');
+    }
+    if (problem.code === 'booting' || problem.code === 'power_lost')
+      reply.header('retry-after', '1');
+    return reply.code(problem.status).send(problem.body());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const problem = new ApiError('not_found', `no route ${request.method} ${request.url}`);
+    return reply.code(404).send(problem.body());
+  });
+
+  const databaseBodyLimit = options.databaseBodyLimit ?? DEFAULT_DATABASE_BODY_LIMIT;
+  for (const route of routes) {
+    const config: RouteConfig = {
+      access: route.access,
+      needsFirmware: route.needsFirmware !== false,
+    };
+    const bodyOptional = route.body && ((route.body.required ?? []) as string[]).length === 0;
+    app.route({
+      method: route.method,
+      url: API_PREFIX + route.path,
+      config,
+      schema: {
+        ...(route.body ? { body: route.body } : {}),
+        ...(route.querystring ? { querystring: route.querystring } : {}),
+        ...(route.params ? { params: route.params } : {}),
+      },
+      ...(route.bodyLimit === 'database' ? { bodyLimit: databaseBodyLimit } : {}),
+      // A control whose fields are all optional may be posted without a body.
+      preValidation: async (request) => {
+        if (bodyOptional && request.body === undefined) request.body = {};
+      },
+      handler: async (request, reply) => {
+        const firmware = device.firmware();
+        if (!firmware && config.needsFirmware) throw booting();
+        const result = await route.handle({
+          firmware: firmware!,
+          device,
+          link,
+          clock,
+          body: request.body,
+          query: (request.query ?? {}) as Record<string, string>,
+          params: (request.params ?? {}) as Record<string, string>,
+          request,
+          reply,
+        });
+        if (route.stream) return reply;
+        return reply.code(route.status ?? 200).send(result);
+      },
+    });
+  }
+  return { app, link, routes };
+}
+
+function booting(): ApiError {
+  return new ApiError('booting', 'the reader is booting (power cycle); retry shortly');
+}
+
+function asApiError(error: FastifyError): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error.validation) {
+    return schemaProblem(error.validation as SchemaError[], error.validationContext ?? 'body');
+  }
+  const named = error as FastifyError & { field?: unknown; expected?: number; actual?: number };
+  switch (named.name) {
+    case 'ConfigError':
+      // The firmware's own config validation (ranges the schema already mirrors).
+      return new ApiError('bad_request', error.message, `/${String(named.field)}`, {
+        part: 'body',
+      });
+    case 'VersionConflictError':
+      return new ApiError('version_conflict', error.message, '/baseVersion', {
+        currentVersion: named.actual,
+      });
+    case 'PowerLossError':
+      return new ApiError('power_lost', `power was cut during the write: ${error.message}`);
+  }
+  switch (error.statusCode) {
+    case 413:
+      return new ApiError('body_too_large', error.message);
+    case 415:
+      return new ApiError('unsupported_media_type', error.message);
+    case 400:
+      return new ApiError('bad_request', `body: ${error.message}`, '/', { part: 'body' });
+  }
+  return new ApiError('internal', error.message || 'internal error');
+}
+
+export interface RunningApi extends ApiServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Creates the server and listens (port 0 = any free port, for tests). */
+export async function startApi(
+  options: ApiServerOptions & { host?: string; port?: number },
+): Promise<RunningApi> {
+  const server = createApiServer(options);
+  await server.app.listen({
+    host: options.host ?? DEFAULT_API_HOST,
+    port: options.port ?? DEFAULT_API_PORT,
+  });
+  const address = server.app.server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    ...server,
+    port: address.port,
+    url: `http://${host}:${address.port}`,
+    close: () => server.app.close(),
+  };
+}

@@ -1,0 +1,125 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { VirtualClock } from '../../firmware/clock';
+import { Board } from '../../firmware/api/board';
+import { HostClient } from '../../firmware/api/client';
+import { Enrollments } from '../../firmware/api/enrollments';
+import { bootReaderFirmware } from '../../firmware/api/reader-firmware';
+import { startApi, type ApiServerOptions, type RunningApi } from '../../firmware/api/server';
+import { loadOrCreateToken } from '../../firmware/api/token';
+import { MemoryFlash } from '../../storage';
+import type { DatabaseContent } from '../../storage/model';
+
+export interface TestReader {
+  clock: VirtualClock;
+  flash: MemoryFlash;
+  board: Board;
+  api: RunningApi;
+  client: HostClient;
+  token: string;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A real reader (firmware/boot.ts on an in-memory flash part, virtual clock) behind the real
+ * host API on an ephemeral port, and a client holding its token.
+ */
+export async function startTestReader(
+  options: {
+    eventCapacity?: number;
+    server?: Partial<ApiServerOptions>;
+    /** Awaited before every boot after the first: lets a test hold the board in 'booting'. */
+    bootGate?: () => Promise<void>;
+  } = {},
+): Promise<TestReader> {
+  let booted = false;
+  const clock = new VirtualClock();
+  // 2 MiB part: room for a few thousand credentials and their GC.
+  const flash = new MemoryFlash({ geometry: { sectorCount: 512 } });
+  const enrollments = new Enrollments();
+  const board = await Board.powerOn({
+    flash,
+    boot: async () => {
+      if (booted && options.bootGate) await options.bootGate();
+      booted = true;
+      return bootReaderFirmware({
+        clock,
+        store: { device: flash, eventCapacity: options.eventCapacity },
+        indicatorDrivers: [],
+        relay: { set: () => undefined },
+        enrollments,
+      });
+    },
+  });
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reader-api-'));
+  const token = loadOrCreateToken(dataDir);
+  const api = await startApi({ device: board, token, clock, port: 0, ...options.server });
+  const client = new HostClient(api.url, token);
+  return {
+    clock,
+    flash,
+    board,
+    api,
+    client,
+    token,
+    dataDir,
+    async close() {
+      await api.close();
+      await board.shutdown();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A small consistent database: n users with one badge each, one schedule, two doors. */
+export function sampleDatabase(n = 3, prefix = 'u'): DatabaseContent {
+  const users = Array.from({ length: n }, (_, i) => ({
+    id: `${prefix}${i}`,
+    name: `User ${i}`,
+    enabled: true,
+  }));
+  return {
+    users,
+    credentials: users.map((u, i) => ({
+      id: `${prefix}c${i}`,
+      userId: u.id,
+      kind: 'badge' as const,
+      value: String(10000 + i),
+      enabled: true,
+      accessPoints: ['*'],
+    })),
+    schedules: [
+      {
+        id: 'office',
+        timeZone: 'America/Denver',
+        windows: [{ days: [1, 2, 3, 4, 5], start: '07:00', end: '18:00' }],
+      },
+    ],
+    holidays: [{ date: '2026-12-25', name: 'Christmas' }],
+    accessPoints: [
+      { id: 'door-1', name: 'Front door' },
+      { id: 'door-2', name: 'Back door', unlockScheduleId: 'office' },
+    ],
+  };
+}
+
+/** Lets promise jobs and I/O settle (no virtual time passes). */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Polls until check() is truthy (real time, small budget): for async effects across HTTP. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  ms = 2000,
+): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
