@@ -1,10 +1,8 @@
 import { EventEmitter } from 'node:events';
-import type { SerialPort } from 'serialport';
-import type { Clock } from '../clock';
 import type { BadFrameReason, BadgeFormat, BadgeFrame, BadgeParser } from './frame';
 import { IsonasAsciiParser } from './isonas-ascii';
 import { Rdm6300Parser } from './rdm6300';
-import { closeSerialPort, openSerialPort, type SerialLineOptions } from './serial-port';
+import { SerialLine, type SerialLineOptions } from './serial-line';
 
 export type { BadgeFormat } from './frame';
 
@@ -23,8 +21,6 @@ export interface BadFrameReport {
 
 export interface BadgeSerialOptions extends SerialLineOptions {
   format: BadgeFormat;
-  /** Stamps reads with the reader's time and enables repeat suppression. */
-  clock?: Clock;
   /**
    * Modules repeat a card's frame while it stays in the field: the same value within this
    * many ms of its last read is dropped (counted in `repeats`). 0 (default) keeps every read.
@@ -45,13 +41,13 @@ export function createBadgeParser(format: BadgeFormat): BadgeParser {
 
 /**
  * A serial badge reader. Events: 'badge' (BadgeRead), 'bad-frame' (BadFrameReport),
- * 'port-error' (Error: the port failed; the process keeps running), 'closed' ().
- * Bad frames are counted, never turned into badges.
+ * 'port-error' (Error: the port failed; the process keeps running), 'closed' ({ unexpected }),
+ * 'reopened' () when a lost port is back (reopenAfterMs). Bad frames are counted, never
+ * turned into badges.
  */
 export class BadgeSerialInput extends EventEmitter {
+  readonly line: SerialLine;
   private readonly parser: BadgeParser;
-  private port: SerialPort | undefined;
-  private opening = false;
   private badFrameCount = 0;
   private repeatCount = 0;
   private lastRead: { value: string; at: number } | undefined;
@@ -64,6 +60,14 @@ export class BadgeSerialInput extends EventEmitter {
       throw new RangeError(`repeatSuppressMs must be >= 0, got ${suppress}`);
     }
     if (suppress > 0 && !options.clock) throw new RangeError('repeatSuppressMs needs a clock');
+    this.line = new SerialLine(options, (chunk) => this.receive(chunk));
+    this.line.on('port-error', (error: Error) => this.emit('port-error', error));
+    this.line.on('reopened', () => this.emit('reopened'));
+    this.line.on('closed', (info: { unexpected: boolean }) => {
+      // A frame cut off by the port going away is reported, not kept for the next open.
+      this.deliver(this.parser.flush());
+      this.emit('closed', info);
+    });
   }
 
   get badFrames(): number {
@@ -76,33 +80,15 @@ export class BadgeSerialInput extends EventEmitter {
   }
 
   get isOpen(): boolean {
-    return this.port?.isOpen === true;
+    return this.line.isOpen;
   }
 
-  async open(): Promise<void> {
-    if (this.port || this.opening)
-      throw new Error(`badge reader ${this.options.path} is already open`);
-    this.opening = true;
-    let port: SerialPort;
-    try {
-      port = await openSerialPort(this.options);
-    } finally {
-      this.opening = false;
-    }
-    this.port = port;
-    port.on('data', (chunk: Buffer) => this.receive(chunk));
-    port.on('error', (error: Error) => this.emit('port-error', error));
-    port.on('close', () => {
-      this.port = undefined;
-      this.deliver(this.parser.flush());
-      this.emit('closed');
-    });
+  open(): Promise<void> {
+    return this.line.open();
   }
 
-  async close(): Promise<void> {
-    const port = this.port;
-    if (!port) return;
-    await closeSerialPort(port);
+  close(): Promise<void> {
+    return this.line.close();
   }
 
   /** Bytes as they came off the wire (also used directly by the sim's badge writer). */

@@ -5,4 +5,5 @@ export * from './badge-serial';
 export * from './keypad';
 export * from './keypad-serial';
 export * from './contact';
-export { DEFAULT_BAUD_RATE, type SerialLineOptions } from './serial-port';
+export { DEFAULT_BAUD_RATE, type SerialPortOptions } from './serial-port';
+export { SerialLine, type SerialLineOptions } from './serial-line';

@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { SerialPort } from 'serialport';
 import { isKey, Keypad } from './keypad';
-import { closeSerialPort, openSerialPort, type SerialLineOptions } from './serial-port';
+import { SerialLine, type SerialLineOptions } from './serial-line';
 
 /** Separators some keypad modules send between keys: ignored, not errors. */
 const SEPARATORS = new Set([0x0d, 0x0a, 0x20]);
@@ -9,44 +8,37 @@ const SEPARATORS = new Set([0x0d, 0x0a, 0x20]);
 /**
  * A serial keypad module sending one ASCII character per key ('0'-'9', '#', '*') into a
  * Keypad. Events: 'bad-key' ({ byte }) for any other byte (counted, dropped),
- * 'port-error' (Error), 'closed' ().
+ * 'port-error' (Error), 'closed' ({ unexpected }), 'reopened' ().
  */
 export class KeypadSerialInput extends EventEmitter {
-  private port: SerialPort | undefined;
-  private opening = false;
+  readonly line: SerialLine;
   private badKeyCount = 0;
 
   constructor(
-    private readonly options: SerialLineOptions,
-    readonly keypad: Keypad = new Keypad(),
+    options: SerialLineOptions,
+    readonly keypad: Keypad = new Keypad({ clock: options.clock }),
   ) {
     super();
+    this.line = new SerialLine(options, (chunk) => this.receive(chunk));
+    this.line.on('port-error', (error: Error) => this.emit('port-error', error));
+    this.line.on('closed', (info: { unexpected: boolean }) => this.emit('closed', info));
+    this.line.on('reopened', () => this.emit('reopened'));
   }
 
   get badKeys(): number {
     return this.badKeyCount;
   }
 
-  async open(): Promise<void> {
-    if (this.port || this.opening) throw new Error(`keypad ${this.options.path} is already open`);
-    this.opening = true;
-    let port: SerialPort;
-    try {
-      port = await openSerialPort(this.options);
-    } finally {
-      this.opening = false;
-    }
-    this.port = port;
-    port.on('data', (chunk: Buffer) => this.receive(chunk));
-    port.on('error', (error: Error) => this.emit('port-error', error));
-    port.on('close', () => {
-      this.port = undefined;
-      this.emit('closed');
-    });
+  get isOpen(): boolean {
+    return this.line.isOpen;
   }
 
-  async close(): Promise<void> {
-    if (this.port) await closeSerialPort(this.port);
+  open(): Promise<void> {
+    return this.line.open();
+  }
+
+  close(): Promise<void> {
+    return this.line.close();
   }
 
   receive(chunk: Buffer): void {

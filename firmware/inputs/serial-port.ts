@@ -1,6 +1,6 @@
 import { SerialPort } from 'serialport';
 
-export interface SerialLineOptions {
+export interface SerialPortOptions {
   path: string;
   /** Default 9600 (8N1), the ISONAS and RDM6300 rate. */
   baudRate?: number;
@@ -11,7 +11,7 @@ export interface SerialLineOptions {
 export const DEFAULT_BAUD_RATE = 9600;
 
 /** Opens a port 8N1 through the real SerialPort class (with a test binding if given). */
-export async function openSerialPort(options: SerialLineOptions): Promise<SerialPort> {
+export async function openSerialPort(options: SerialPortOptions): Promise<SerialPort> {
   const baudRate = options.baudRate ?? DEFAULT_BAUD_RATE;
   if (!Number.isInteger(baudRate) || baudRate <= 0) {
     throw new RangeError(`baud rate must be a positive integer, got ${baudRate}`);

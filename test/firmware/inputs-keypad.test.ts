@@ -94,7 +94,7 @@ describe('KeypadSerialInput over the real SerialPort class (mock binding)', () =
     const badBytes: number[] = [];
     input.on('bad-key', (b: { byte: number }) => badBytes.push(b.byte));
     await input.open();
-    const far = (input as unknown as { port: { port: MockPortBinding } }).port.port;
+    const far = input.line.serialPort?.port as unknown as MockPortBinding;
     far.emitData(Buffer.from('12'));
     far.emitData(Buffer.from('3 4\r\n#'));
     far.emitData(Buffer.from('5x*6#'));

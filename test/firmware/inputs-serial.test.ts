@@ -18,8 +18,17 @@ async function until(check: () => boolean, what: string): Promise<void> {
 
 /** The mock port's far end, as the badge module would drive it. */
 function wire(input: BadgeSerialInput): MockPortBinding {
-  const port = (input as unknown as { port: { port: MockPortBinding } }).port;
-  return port.port;
+  return input.line.serialPort?.port as unknown as MockPortBinding;
+}
+
+/**
+ * Pulls the plug: the next read fails with an I/O error, as a vanished USB device does, so
+ * SerialPort takes its real disconnect path (closes the binding, emits 'close').
+ */
+function unplug(input: BadgeSerialInput): void {
+  const far = wire(input);
+  far.read = () => Promise.reject(new Error('EIO: device unplugged'));
+  far.emitData(Buffer.from([0x30])); // completes the read in flight; the next one fails
 }
 
 function collect(input: BadgeSerialInput) {
@@ -119,6 +128,7 @@ describe('BadgeSerialInput over the real SerialPort class (mock binding)', () =>
       binding: MockBinding,
     });
     await expect(input.open()).rejects.toThrow(/ttyNONE/);
+    expect(input.line.serialPort).toBeUndefined();
     expect(input.isOpen).toBe(false);
     MockBinding.createPort('/dev/ttyNONE', { echo: false, record: false });
     await input.open();
@@ -157,6 +167,90 @@ describe('BadgeSerialInput over the real SerialPort class (mock binding)', () =>
       binding: MockBinding,
     });
     await expect(input.open()).rejects.toThrow(RangeError);
+  });
+});
+
+describe('BadgeSerialInput when the port goes away', () => {
+  beforeEach(() => MockBinding.createPort('/dev/ttyUSB0', { echo: false, record: false }));
+  afterEach(() => MockBinding.reset());
+
+  test('a port lost under it is reopened on the clock and reads again', async () => {
+    const clock = new VirtualClock(0);
+    const input = new BadgeSerialInput({
+      path: '/dev/ttyUSB0',
+      format: 'isonas-ascii',
+      binding: MockBinding,
+      clock,
+      reopenAfterMs: 2000,
+    });
+    const { badges, bad } = collect(input);
+    const closed: Array<{ unexpected: boolean }> = [];
+    input.on('closed', (info: { unexpected: boolean }) => closed.push(info));
+    let reopened = 0;
+    input.on('reopened', () => reopened++);
+    await input.open();
+    wire(input).emitData(Buffer.from('12'));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    unplug(input); // the USB reader goes away mid-frame
+    await until(() => closed.length === 1, 'the close');
+    expect(closed).toEqual([{ unexpected: true }]);
+    // the half-read line is reported (with or without the byte that raced the unplug)
+    expect(bad.map((report) => report.reason)).toEqual(['truncated']);
+    expect(bad[0].bytes.toString()).toMatch(/^12/);
+    expect(input.isOpen).toBe(false);
+    clock.advance(1999);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(input.isOpen).toBe(false);
+    clock.advance(1);
+    await until(() => reopened === 1, 'the reopen');
+    expect(input.isOpen).toBe(true);
+    wire(input).emitData(Buffer.from('4321\r\n'));
+    await until(() => badges.length === 1, 'a badge after the reopen');
+    expect(badges[0].value).toBe('4321');
+    await input.close();
+    expect(closed).toEqual([{ unexpected: true }, { unexpected: false }]);
+    expect(clock.pendingCount).toBe(0);
+  });
+
+  test('while the port stays missing, each failed reopen is a port-error and is retried', async () => {
+    const clock = new VirtualClock(0);
+    const input = new BadgeSerialInput({
+      path: '/dev/ttyUSB0',
+      format: 'rdm6300',
+      binding: MockBinding,
+      clock,
+      reopenAfterMs: 1000,
+    });
+    const errors: Error[] = [];
+    input.on('port-error', (error: Error) => errors.push(error));
+    await input.open();
+    unplug(input);
+    await until(() => !input.isOpen && clock.pendingCount === 1, 'the close');
+    MockBinding.reset(); // the device node is gone
+    clock.advance(1000);
+    await until(() => errors.length === 1, 'a failed reopen');
+    clock.advance(1000);
+    await until(() => errors.length === 2, 'a second failed reopen');
+    MockBinding.createPort('/dev/ttyUSB0', { echo: false, record: false });
+    clock.advance(1000);
+    await until(() => input.isOpen, 'the reopen');
+    await input.close();
+    expect(clock.pendingCount).toBe(0);
+  });
+
+  test('reopenAfterMs needs a clock and a sane value', () => {
+    expect(
+      () => new BadgeSerialInput({ path: '/dev/x', format: 'rdm6300', reopenAfterMs: 1000 }),
+    ).toThrow(/needs a clock/);
+    expect(
+      () =>
+        new BadgeSerialInput({
+          path: '/dev/x',
+          format: 'rdm6300',
+          clock: new VirtualClock(0),
+          reopenAfterMs: -1,
+        }),
+    ).toThrow(RangeError);
   });
 });
 
