@@ -23,7 +23,7 @@ const PIN_KEY = '5eed'.repeat(16);
 const DAY_START = Date.UTC(2026, 2, 8, 7, 0); // 00:00 MST
 
 /** Small deterministic PRNG (mulberry32). */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -10,6 +10,7 @@ import {
 } from '../../firmware/config';
 import { configReferenceTable } from '../../firmware/config-doc';
 import { DEFAULT_DOOR_CONFIG } from '../../firmware/door';
+import { MemoryFlash, openStore } from '../../storage';
 
 /** Markdown table cells without padding (prettier aligns the columns). */
 function normalize(table: string): string {
@@ -114,6 +115,25 @@ describe('config', () => {
     expect(config.minRssi()).toBe(-35);
     config.update({ bleRange: 'custom', bleCustomRssi: -80 });
     expect(config.minRssi()).toBe(-80);
+  });
+
+  test('persists in the real flash store; a rejected update leaves the flash untouched', () => {
+    const device = new MemoryFlash({ geometry: { sectorCount: 64 } });
+    const store = openStore({ device });
+    const { config } = ReaderConfig.load(store.config);
+    config.update({ unlockMs: 7000, bleRange: 'near' });
+    const programs = device.stats.programs;
+    expect(() => config.update({ unlockMs: 8000, bleRange: 'moon' })).toThrow(
+      'config bleRange: must be one of immediate, near, far, custom, got "moon"',
+    );
+    expect(device.stats.programs).toBe(programs);
+    store.close();
+    const again = openStore({ device });
+    expect(ReaderConfig.load(again.config).config.get()).toMatchObject({
+      unlockMs: 7000,
+      bleRange: 'near',
+    });
+    again.close();
   });
 
   test('docs/CONFIG.md lists every key with its default and range (from CONFIG_SPEC)', () => {

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Credential, Schedule, User } from '../../storage/model';
 import { Decision, DecisionContext, decide } from '../../firmware/decision';
 import { Presentation } from '../../firmware/presentation';
@@ -220,5 +222,16 @@ describe('decide: one reason per rule, first failing rule wins', () => {
     for (const code of REASON_CODES) expect([code, reached.has(code)]).toEqual([code, true]);
     const rules = REASON_CODES.map((c) => REASONS[c].rule);
     expect([...rules].sort((a, b) => a - b)).toEqual(rules);
+  });
+});
+
+describe('docs/READER.md', () => {
+  test('lists every reason code with its rule and outcome', () => {
+    const doc = readFileSync(join(__dirname, '../../docs/READER.md'), 'utf8');
+    for (const code of REASON_CODES) {
+      expect(doc).toContain(
+        `| \`${code}\` | ${REASONS[code].rule} | ${REASONS[code].outcome} | ${REASONS[code].text} |`,
+      );
+    }
   });
 });
