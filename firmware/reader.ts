@@ -149,6 +149,14 @@ export class Reader extends EventEmitter {
     const credential = this.lookup(p);
     let decision = decide(p, this.context(credential));
     if (decision.outcome === 'need_pin') {
+      // Amber for the whole PIN wait (the table's processing timer is only a safety net);
+      // the margin lets the decision replace it rather than racing it at the timeout.
+      if (p.pin === undefined) {
+        this.parts.indicator.showTemporary(
+          'processing',
+          this.parts.config.get().pinTimeoutMs + 1000,
+        );
+      }
       let answer: (result: PresentationResult) => void = () => {};
       const answered = new Promise<PresentationResult>((resolve) => (answer = resolve));
       const digits = p.pin ?? (await this.waitForPin(answered));

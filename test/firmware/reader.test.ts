@@ -220,6 +220,19 @@ describe('reader: presentations through the real inputs, store, door and LED', (
     await rig.running.shutdown();
   });
 
+  test('a long PIN timeout keeps the LED amber all the way, then denies pin_required', async () => {
+    const rig = bootRig({ config: { pinTimeoutMs: 45_000 } });
+    const seen = decisions(rig);
+    rig.swipe('1010');
+    await drain(rig);
+    await rig.clock.advanceAsync(44_999);
+    expect(rig.running.indicator.current().color).toBe('amber');
+    await rig.clock.advanceAsync(1);
+    expect(seen.map(reasonOf)).toEqual(['pin_required']);
+    expect(ledSteps(rig).slice(0, 2)).toEqual(['0 amber', '45000 red beep']);
+    await rig.running.shutdown();
+  });
+
   test('use limit survives a power cycle; a failed commit never unlocks', async () => {
     const first = bootRig();
     const seen = decisions(first);
