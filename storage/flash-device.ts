@@ -109,6 +109,8 @@ export function validateGeometry(g: FlashGeometry): void {
   }
 }
 
+const UNKNOWN = 0xffffffff;
+
 /** Strict NOR behaviour over a medium (RAM or a file) that only stores bytes. */
 abstract class NorFlash implements FlashDevice {
   readonly size: number;
@@ -123,6 +125,8 @@ abstract class NorFlash implements FlashDevice {
   onOperation?: (op: FlashOperation) => void;
   private cut: PowerCut | undefined;
   private isPowered = true;
+  /** Per sector: offset from which the cells are known to read 0xFF (saves a read per program). */
+  private readonly erasedFrom: Uint32Array;
 
   protected constructor(
     readonly geometry: FlashGeometry,
@@ -130,6 +134,7 @@ abstract class NorFlash implements FlashDevice {
   ) {
     validateGeometry(geometry);
     this.size = geometry.sectorSize * geometry.sectorCount;
+    this.erasedFrom = new Uint32Array(geometry.sectorCount).fill(UNKNOWN);
   }
 
   get powered(): boolean {
@@ -168,8 +173,12 @@ abstract class NorFlash implements FlashDevice {
     }
     const sector = Math.floor(address / sectorSize);
     this.checkWear(sector);
+    const offset = address - sector * sectorSize;
+    let erasedFrom = this.erasedFrom[sector]!;
+    if (erasedFrom === UNKNOWN) erasedFrom = this.probeErased(sector);
     const old = Buffer.allocUnsafe(length);
-    this.readCells(address, old);
+    if (offset >= erasedFrom) old.fill(0xff);
+    else this.readCells(address, old);
     for (let i = 0; i < length; i++) {
       if (~old[i]! & data[i]! & 0xff) {
         this.stats.violations++;
@@ -180,6 +189,7 @@ abstract class NorFlash implements FlashDevice {
     for (let i = 0; i < length; i++) target[i] = old[i]! & data[i]!;
     this.beginOperation('program', address, length, old, target);
     this.writeCells(address, target);
+    this.erasedFrom[sector] = Math.max(erasedFrom, offset + length);
     this.stats.programs++;
     this.stats.bytesProgrammed += length;
     this.spend(this.timing?.programMs);
@@ -202,6 +212,7 @@ abstract class NorFlash implements FlashDevice {
       this.beginOperation('erase', address, sectorSize, undefined, target);
     }
     this.writeCells(address, target);
+    this.erasedFrom[sector] = 0;
     this.storeEraseCount(sector, this.eraseCount(sector) + 1);
     this.stats.erases++;
     this.spend(this.timing?.eraseMs);
@@ -214,6 +225,17 @@ abstract class NorFlash implements FlashDevice {
   powerOn(): void {
     this.isPowered = true;
     this.cut = undefined;
+    this.erasedFrom.fill(UNKNOWN);
+  }
+
+  /** Finds where the trailing run of 0xFF cells of a sector starts. */
+  private probeErased(sector: number): number {
+    const cells = Buffer.allocUnsafe(this.geometry.sectorSize);
+    this.readCells(sector * this.geometry.sectorSize, cells);
+    let end = cells.length;
+    while (end > 0 && cells[end - 1] === 0xff) end--;
+    this.erasedFrom[sector] = end;
+    return end;
   }
 
   private checkPowered(): void {
@@ -244,6 +266,7 @@ abstract class NorFlash implements FlashDevice {
     const random = seededRandom(cut.seed ?? index * 2654435761);
     const model = cut.model === 'interrupted-erase' && kind === 'program' ? 'none' : cut.model;
     this.writeCells(address, tear(model, old, target, this.geometry.pageSize, random));
+    this.erasedFrom.fill(UNKNOWN);
     this.isPowered = false;
     throw new PowerLossError(`power cut during ${kind} #${index} (${cut.model})`);
   }

@@ -72,12 +72,11 @@ export class FlashLog {
   private nextSeq = 1;
   private lowSeq = 1;
   private nextTxn = 1;
+  /** Sector being erased by collection (-1 when none): every log tail written says so. */
+  private erasing = -1;
   private tailAddress = -1;
   private tailTotal = 0;
   private resync = false;
-  /** Unprogrammed bytes of the head sector, [stageFrom, headOffset). */
-  private readonly stage: Buffer;
-  private stageFrom = SECTOR_HEADER_BYTES;
   private openTxn: { txn: number; fromSeq: number } | undefined;
   private collecting = false;
   private owner: LogOwner | undefined;
@@ -88,7 +87,6 @@ export class FlashLog {
     this.live = new Uint32Array(this.sectorCount);
     this.state = new Array<SectorState>(this.sectorCount).fill('erased');
     this.seqOf = new Float64Array(this.sectorCount);
-    this.stage = Buffer.alloc(this.sectorSize, 0xff);
     if (this.sectorCount <= RESERVE_SECTORS + 1) {
       throw new StoreError(`a store needs more than ${RESERVE_SECTORS + 1} sectors`);
     }
@@ -277,8 +275,6 @@ export class FlashLog {
       this.headOffset =
         walk.dirtyEnd > walk.end ? Math.ceil(walk.dirtyEnd / page) * page : walk.end;
       this.resync = walk.dirtyEnd > walk.end;
-      this.stage.fill(0xff);
-      this.stageFrom = this.headOffset;
     } else {
       this.head = -1;
     }
@@ -321,7 +317,6 @@ export class FlashLog {
   commit(type: number, payload: Uint8Array): number {
     const txn = this.requireTxn();
     const { address, header } = this.place(txn, type, FLAG_COMMIT, payload, true);
-    this.flushStage();
     this.programSpan(address, header);
     this.device.sync();
     this.openTxn = undefined;
@@ -361,6 +356,12 @@ export class FlashLog {
     return this.openTxn.txn;
   }
 
+  /**
+   * Programs one record at the head: one program per page it touches, so a torn program
+   * damages only the record in flight and nothing valid ever follows torn bytes in a
+   * sector (sector-walk relies on that). A deferred header is programmed by the caller
+   * after the payload: the commit point.
+   */
   private place(
     txn: number,
     type: number,
@@ -378,20 +379,28 @@ export class FlashLog {
       );
     }
     this.ensureRoom(total);
-    const offset = this.headOffset;
+    const address = this.head * this.sectorSize + this.headOffset;
     const header = encodeRecordHeader(type, flags | (this.resync ? FLAG_RESYNC : 0), txn, payload);
+    const bytes = Buffer.alloc(deferHeader ? total - RECORD_HEADER_BYTES : total, 0xff);
+    const payloadAt = deferHeader ? 0 : RECORD_HEADER_BYTES;
+    if (!deferHeader) header.copy(bytes, 0);
+    bytes.set(payload, payloadAt);
+    // Trailing padding stays erased: nothing to program there.
+    const end = payloadAt + ((payload.length + 3) & ~3);
+    if (end > 0)
+      this.programSpan(
+        deferHeader ? address + RECORD_HEADER_BYTES : address,
+        bytes.subarray(0, end),
+      );
     this.resync = false;
-    this.stage.set(payload, offset + RECORD_HEADER_BYTES);
-    if (!deferHeader) header.copy(this.stage, offset);
     this.headOffset += total;
     this.headValidEnd = this.headOffset;
-    return { address: this.head * this.sectorSize + offset, header };
+    return { address, header };
   }
 
   /** Makes room for `total` bytes in the head: a new sector, collecting the oldest first to keep the reserve. */
   private ensureRoom(total: number): void {
     if (this.head >= 0 && this.headOffset + total <= this.sectorSize) return;
-    this.flushStage();
     if (!this.collecting) {
       let attempts = 0;
       while (this.erased - 1 < RESERVE_SECTORS) {
@@ -404,24 +413,6 @@ export class FlashLog {
       }
     }
     this.openSector();
-  }
-
-  /** Programs the staged bytes of the head sector, one page at a time. */
-  private flushStage(): void {
-    if (this.head < 0 || this.stageFrom >= this.headOffset) return;
-    const base = this.head * this.sectorSize;
-    const page = this.device.geometry.pageSize;
-    let at = this.stageFrom;
-    while (at < this.headOffset) {
-      const end = Math.min(this.headOffset, (Math.floor(at / page) + 1) * page);
-      let from = at;
-      let to = end;
-      while (from < to && this.stage.readUInt32LE(from) === 0xffffffff) from += 4;
-      while (to > from && this.stage.readUInt32LE(to - 4) === 0xffffffff) to -= 4;
-      if (to > from) this.device.program(base + from, this.stage.subarray(from, to));
-      at = end;
-    }
-    this.stageFrom = this.headOffset;
   }
 
   private programSpan(address: number, bytes: Buffer): void {
@@ -449,16 +440,14 @@ export class FlashLog {
     this.headOffset = SECTOR_HEADER_BYTES;
     this.headValidEnd = SECTOR_HEADER_BYTES;
     this.resync = false;
-    this.stage.fill(0xff);
-    this.stageFrom = SECTOR_HEADER_BYTES;
     // Every sector starts with the current log tail, so mount finds it in the newest sector.
-    this.writeTail(-1);
+    this.writeTail();
   }
 
-  private writeTail(erasing: number): void {
+  private writeTail(): void {
     const payload = Buffer.allocUnsafe(8);
     payload.writeUInt32LE(this.lowSeq, 0);
-    payload.writeInt32LE(erasing, 4);
+    payload.writeInt32LE(this.erasing, 4);
     const { address } = this.place(SELF_COMMITTED, RecordType.Tail, FLAG_COMMIT, payload, false);
     this.adoptTail(address, paddedLength(8));
   }
@@ -522,8 +511,8 @@ export class FlashLog {
         owner.moved(record, address);
       });
       this.lowSeq = seq + 1;
-      this.writeTail(victim);
-      this.flushStage();
+      this.erasing = victim;
+      this.writeTail();
       this.device.sync();
       this.device.erase(victim);
       this.device.sync();
@@ -531,6 +520,7 @@ export class FlashLog {
       this.state[victim] = 'erased';
       this.live[victim] = 0;
       this.erased++;
+      this.erasing = -1;
     } finally {
       this.collecting = false;
     }

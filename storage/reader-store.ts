@@ -217,8 +217,8 @@ class FlashStore implements ReaderStore {
     return this.log.readPayload(address, length);
   }
 
-  prepareGeneration(txn: number, credentials: number, users: number): void {
-    this.index.prepareNext(txn, credentials, users);
+  prepareGeneration(txn: number, generation: number, credentials: number, users: number): void {
+    this.index.prepareNext(txn, generation, credentials, users);
   }
 
   private usable(): void {
@@ -311,7 +311,12 @@ class FlashDatabase implements CredentialDatabase {
     const generation = ix.generation + 1;
     const version = ix.version + 1;
     return this.store.transact((txn) => {
-      this.store.prepareGeneration(txn, content.credentials.length, content.users.length);
+      this.store.prepareGeneration(
+        txn,
+        generation,
+        content.credentials.length,
+        content.users.length,
+      );
       for (const { key, type, idOf } of ENTITY_KEYS) {
         for (const e of content[key] as never[])
           this.store.append(txn, type, encodeEntity(generation, idOf(e), e));

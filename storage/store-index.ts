@@ -47,6 +47,7 @@ interface Staging {
   txn: number;
   ops: LogRecord[];
   next: GenerationTables | undefined;
+  nextGeneration: number;
 }
 
 /**
@@ -72,8 +73,13 @@ export class StoreIndex implements LogOwner {
   constructor(private readonly log: FlashLog) {}
 
   /** Pre-sizes the tables of the generation a full push is about to write. */
-  prepareNext(txn: number, credentials: number, users: number): void {
-    this.staging = { txn, ops: [], next: emptyTables(credentials, users) };
+  prepareNext(txn: number, generation: number, credentials: number, users: number): void {
+    this.staging = {
+      txn,
+      ops: [],
+      next: emptyTables(credentials, users),
+      nextGeneration: generation,
+    };
   }
 
   replay(r: LogRecord): void {
@@ -81,15 +87,14 @@ export class StoreIndex implements LogOwner {
       this.apply(r);
       return;
     }
-    if (!this.staging || this.staging.txn !== r.txn)
-      this.staging = { txn: r.txn, ops: [], next: undefined };
+    if (!this.staging || this.staging.txn !== r.txn) {
+      this.staging = { txn: r.txn, ops: [], next: undefined, nextGeneration: 0 };
+    }
     const staging = this.staging;
-    if (
-      isGenerational(r.type) &&
-      r.type !== RecordType.Tombstone &&
-      r.payload.readUInt32LE(0) !== this.generation
-    ) {
+    const generation = isGenerational(r.type) ? r.payload.readUInt32LE(0) : 0;
+    if (generation > this.generation && r.type !== RecordType.Tombstone) {
       staging.next ??= emptyTables();
+      staging.nextGeneration = generation;
       insertInto(staging.next, r);
       return;
     }
@@ -100,7 +105,13 @@ export class StoreIndex implements LogOwner {
     const staging = this.staging;
     this.staging = undefined;
     if (!staging || staging.txn !== txn) return;
-    for (const op of staging.ops) this.apply(op, staging.next);
+    // A committed transaction holding records of a newer generation proves that generation
+    // live: a full push switches here, and so does a later grant or delta whose push meta
+    // record was collected and copied further down the log.
+    if (staging.next && staging.nextGeneration > this.generation) {
+      this.switchGeneration(staging.nextGeneration, staging.next);
+    }
+    for (const op of staging.ops) this.apply(op);
   }
 
   abort(txn: number): void {
@@ -179,13 +190,12 @@ export class StoreIndex implements LogOwner {
     return { table, slot: table.find(low, hashHigh) };
   }
 
-  private apply(r: LogRecord, next?: GenerationTables): void {
+  private apply(r: LogRecord): void {
     const p = r.payload;
     switch (r.type) {
       case RecordType.DatabaseMeta: {
         const generation = p.readUInt32LE(0);
-        if (generation !== this.generation)
-          this.switchGeneration(generation, next ?? emptyTables());
+        if (generation > this.generation) this.switchGeneration(generation, emptyTables());
         this.version = p.readUInt32LE(4);
         this.meta = this.swapSingleton(this.meta, r);
         return;
