@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { IndicatorEngine } from '../led';
-import { Credential, NewEvent } from '../storage/model';
+import { CREDENTIAL_KINDS, Credential, NewEvent } from '../storage/model';
 import type { AccessPointController } from './access-point';
 import { Clock, Timer } from './clock';
 import { ReaderConfig } from './config';
@@ -173,7 +173,7 @@ export class Reader extends EventEmitter {
       const result = this.commit(p, decision);
       answer(result);
       return result;
-    } else if (p.source === 'keypad') {
+    } else if (p?.source === 'keypad') {
       if (
         decision.outcome === 'deny' &&
         (decision.reason === 'unknown_credential' || decision.reason === 'bad_request')
@@ -244,12 +244,17 @@ export class Reader extends EventEmitter {
   private commit(p: Presentation, decision: Decision): PresentationResult {
     const { clock, store, door, indicator, config } = this.parts;
     const cfg = config.get();
+    // A malformed presentation may not even be an object: log what can be trusted.
+    const shown: Partial<Presentation> = typeof p === 'object' && p !== null ? p : {};
     const base: NewEvent = {
       ts: clock.now(),
       type: decision.outcome === 'capture' ? 'enroll' : 'access',
-      accessPointId: p.accessPointId ?? cfg.accessPointId,
-      kind: p.kind,
-      detail: presentationDetail(p),
+      accessPointId:
+        typeof shown.accessPointId === 'string' && shown.accessPointId.length <= 64
+          ? shown.accessPointId
+          : cfg.accessPointId,
+      kind: (CREDENTIAL_KINDS as readonly unknown[]).includes(shown.kind) ? shown.kind : undefined,
+      detail: presentationDetail(shown),
     };
     let result: PresentationResult;
     try {
@@ -317,8 +322,8 @@ export class Reader extends EventEmitter {
       {
         decision: decision.outcome,
         reason: 'reason' in decision ? decision.reason : undefined,
-        kind: p.kind,
-        source: p.source,
+        kind: shown.kind,
+        source: shown.source,
       },
       'presentation',
     );
@@ -339,10 +344,12 @@ export class Reader extends EventEmitter {
 }
 
 /** What an event may say about the presentation: never PIN digits. */
-function presentationDetail(p: Presentation): Record<string, unknown> {
-  const detail: Record<string, unknown> = { source: p?.source };
-  if (p?.rssi !== undefined) detail.rssi = p.rssi;
-  if ((p?.kind === 'badge' || p?.kind === 'mobile') && typeof p.value === 'string') {
+function presentationDetail(p: Partial<Presentation>): Record<string, unknown> {
+  const detail: Record<string, unknown> = {
+    source: typeof p.source === 'string' ? p.source.slice(0, 32) : undefined,
+  };
+  if (typeof p.rssi === 'number' && Number.isFinite(p.rssi)) detail.rssi = p.rssi;
+  if ((p.kind === 'badge' || p.kind === 'mobile') && typeof p.value === 'string') {
     detail.presented = p.value.slice(0, 128);
   }
   return detail;

@@ -302,6 +302,30 @@ describe('reader: presentations through the real inputs, store, door and LED', (
     await rig.running.shutdown();
   });
 
+  test('garbage from any input is denied bad_request, logged, and the reader keeps going', async () => {
+    const rig = bootRig();
+    const seen = decisions(rig);
+    const { reader } = rig.running;
+    await reader.present(null as unknown as Presentation);
+    await reader.present({
+      kind: 'retina',
+      value: 7,
+      source: 'x',
+      accessPointId: {},
+      at: NaN,
+    } as unknown as Presentation);
+    await reader.keypadEntry(undefined as unknown as string);
+    await sim(rig, {});
+    expect(seen.map(reasonOf)).toEqual(['bad_request', 'bad_request', 'bad_request', 'granted']);
+    const logged = rig.running.store.events.list(0, 100).filter((e) => e.type === 'access');
+    expect(logged.slice(0, 3).map((e) => [e.reason, e.accessPointId, e.kind])).toEqual([
+      ['bad_request', 'door-1', undefined],
+      ['bad_request', 'door-1', undefined],
+      ['bad_request', 'door-1', 'pin'],
+    ]);
+    await rig.running.shutdown();
+  });
+
   test('presentations are decided one at a time in arrival order', async () => {
     const rig = bootRig();
     const seen = decisions(rig);
