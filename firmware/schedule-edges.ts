@@ -44,9 +44,11 @@ export class ClockEdges implements ScheduleEdges {
 
 export class CronEdges implements ScheduleEdges {
   private tasks: ScheduledTask[] = [];
+  private armedKey = '';
+  private onEdge: () => void = () => {};
 
   arm(schedule: Schedule, _holidays: readonly Holiday[], onEdge: () => void): void {
-    this.disarm();
+    this.onEdge = onEdge;
     const minutes = new Set<number>([0]);
     for (const w of [...schedule.windows, ...(schedule.holidayWindows ?? [])]) {
       for (const hhmm of [w.start, w.end]) {
@@ -56,9 +58,15 @@ export class CronEdges implements ScheduleEdges {
     }
     const expressions = new Set<string>(['0 * * * *']);
     for (const m of minutes) expressions.add(`${m % 60} ${Math.floor(m / 60)} * * *`);
+    // Every tick re-arms (refresh); keep the jobs when nothing changed rather than
+    // destroying the job that is running this very tick.
+    const key = `${schedule.id}|${schedule.timeZone}|${[...expressions].sort().join(',')}`;
+    if (key === this.armedKey) return;
+    this.disarm();
+    this.armedKey = key;
     for (const expression of expressions) {
       this.tasks.push(
-        cron.schedule(expression, () => onEdge(), {
+        cron.schedule(expression, () => this.onEdge(), {
           timezone: schedule.timeZone,
           name: `schedule ${schedule.id} ${expression}`,
           noOverlap: true,
@@ -70,5 +78,6 @@ export class CronEdges implements ScheduleEdges {
   disarm(): void {
     for (const task of this.tasks) void task.destroy();
     this.tasks = [];
+    this.armedKey = '';
   }
 }

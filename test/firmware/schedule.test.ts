@@ -216,6 +216,21 @@ describe('cron edges (SystemClock driver)', () => {
     ]);
     await mine[0]!.execute();
     expect(woken).toBe(1);
+    // Re-arming with the same windows (every tick does) keeps the jobs and takes the new callback.
+    let rearmed = 0;
+    edges.arm(
+      {
+        ...denver,
+        windows: [{ days: [1, 2], start: '07:15', end: '18:00' }],
+        holidayWindows: [{ days: [3], start: '10:00', end: '24:00' }],
+      },
+      [],
+      () => rearmed++,
+    );
+    const again = [...cron.getTasks().values()].filter((t) => t.name?.startsWith('schedule lobby'));
+    expect(again.map((t) => t.id)).toEqual(mine.map((t) => t.id));
+    await again[0]!.execute();
+    expect([woken, rearmed]).toEqual([1, 1]);
     edges.disarm();
     expect(cron.getTasks().size).toBe(before);
   });
