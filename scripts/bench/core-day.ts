@@ -16,6 +16,8 @@ export interface DayResult {
   timeline: string[];
   presentations: number;
   grants: number;
+  /** Second-factor PINs checked (scrypt, deliberately slow). */
+  pinChecks: number;
   wallMs: number;
 }
 
@@ -106,6 +108,7 @@ export async function runSimulatedDay(seed = 42, everyMs = 3 * 60_000): Promise<
   const rand = random(seed);
   let presentations = 0;
   let grants = 0;
+  let pinChecks = 0;
   running.reader.on('decision', ({ result }) => {
     presentations++;
     const d = result.decision;
@@ -130,6 +133,7 @@ export async function runSimulatedDay(seed = 42, everyMs = 3 * 60_000): Promise<
       await clock.advanceAsync(0);
       if (running.reader.awaitingPin) {
         await clock.advanceAsync(2000);
+        pinChecks++;
         keypad.type(rand() < 0.8 ? '1357#' : '0000#');
       }
       const { decision } = await result;
@@ -163,5 +167,5 @@ export async function runSimulatedDay(seed = 42, everyMs = 3 * 60_000): Promise<
           `${new Date(s.at).toISOString().slice(11, 23)} led ${s.color}${s.buzzer ? ' beep' : ''}`,
       ),
   );
-  return { timeline, presentations, grants, wallMs: performance.now() - began };
+  return { timeline, presentations, grants, pinChecks, wallMs: performance.now() - began };
 }

@@ -166,15 +166,17 @@ export const core: BenchSuite = {
     );
     await running.shutdown();
 
-    progress('core: simulated day');
-    const day = await runSimulatedDay();
+    progress('core: simulated day (3 runs)');
+    const days = [await runSimulatedDay(), await runSimulatedDay(), await runSimulatedDay()];
+    const dayMs = days.map((d) => d.wallMs).sort((a, b) => a - b)[1]!;
+    const day = days[0]!;
     row(
       'simulated day',
-      day.wallMs,
+      dayMs,
       'ms',
       '< 1000 ms',
-      day.wallMs < 1000,
-      `${day.presentations} presentations, DST day`,
+      dayMs < 1000,
+      `median of 3; ${day.presentations} presentations incl. ${day.pinChecks} scrypt PIN checks, DST day`,
     );
     const heap = process.memoryUsage().heapUsed / 2 ** 20;
     row('heap used', heap, 'MiB', undefined, undefined, 'after the run');
