@@ -12,6 +12,11 @@ import { VirtualController } from '../controller';
 import { hciDriverFor, useAbandonwareBleno } from '../stack-seam';
 import { BlenoFlavor, startEchoPeripheral } from './echo-peripheral';
 
+function stoprocentBleno(hciDriver: string): unknown {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@stoprocent/bleno').withBindings('hci', { hciDriver });
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -35,11 +40,11 @@ async function main(): Promise<void> {
   });
   const say = (ev: string, detail: object = {}) =>
     process.stdout.write(`${JSON.stringify({ ev, ...detail })}\n`);
+  // The driver name must exist before @stoprocent/bleno is first required.
   const bleno =
     stack === 'abandonware'
       ? useAbandonwareBleno(controller)
-      : // eslint-disable-next-line @typescript-eslint/no-require-imports
-        require('@stoprocent/bleno').withBindings('hci', { hciDriver: hciDriverFor(controller) });
+      : stoprocentBleno(hciDriverFor(controller));
   const peripheral = startEchoPeripheral(bleno, stack, values.name!);
   peripheral.on('accept', (address: string) => say('accept', { address }));
   peripheral.on('disconnect', (address: string) => say('disconnect', { address }));
