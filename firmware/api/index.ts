@@ -21,4 +21,5 @@ export {
   type ApiServerOptions,
   type RunningApi,
 } from './server';
+export { serveReader, type ServedReader, type ServedReaderOptions } from './serve';
 export { loadOrCreateToken, readToken, TOKEN_FILE } from './token';

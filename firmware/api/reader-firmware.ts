@@ -17,7 +17,7 @@ export interface ReaderFirmwareOptions extends Omit<BootOptions, 'keypad'> {
 }
 
 /** The firmware handle plus the running reader's parts (for a console panel, benchmarks). */
-export type ReaderFirmware = FirmwareHandle & { running: RunningReader };
+export type ReaderFirmware = FirmwareHandle & { running: RunningReader; keypad: Keypad };
 
 /**
  * Boots the real firmware (firmware/boot.ts) with the simulator's inputs attached beside the
@@ -33,7 +33,7 @@ export function bootReaderFirmware(options: ReaderFirmwareOptions): ReaderFirmwa
     badgeInputs: [...(options.badgeInputs ?? []), simBadge],
   });
   const handle = readerFirmware(running, { simBadge, keypad, enrollments: options.enrollments });
-  return { ...handle, running };
+  return { ...handle, running, keypad };
 }
 
 interface SimInputsOf {

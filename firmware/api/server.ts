@@ -1,4 +1,9 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyError,
+} from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../clock';
 import { ApiError, schemaProblem, type SchemaError } from './errors';
@@ -43,7 +48,7 @@ export interface ApiServer {
 }
 
 /** Every route of the API, in the order the OpenAPI document lists them. */
-function allRoutes(): ApiRoute[] {
+export function apiRoutes(): ApiRoute[] {
   const routes: ApiRoute[] = [
     ...statusRoutes,
     ...databaseRoutes,
@@ -86,11 +91,13 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         allErrors: false,
       },
     },
+    // One log line per request would drown the reader's own log; errors are logged below.
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     // Event streams never go idle: close them with the server instead of waiting forever.
     forceCloseConnections: true,
   });
-  const routes = allRoutes();
+  const routes = apiRoutes();
 
   // Order matters: a wrong token is 401 before anything else is looked at or parsed.
   app.addHook('onRequest', async (request, reply) => {

@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
-import { boot } from '../../firmware/boot';
+import { join, resolve } from 'node:path';
+import { DEFAULT_API_PORT, serveReader, TOKEN_FILE } from '../../firmware/api';
 import { SystemClock } from '../../firmware/clock';
-import { Keypad } from '../../firmware/inputs';
 import { createLogger } from '../../firmware/log';
 import { attachPanel, PANEL_HELP } from '../../firmware/sim-panel';
 import { ConsoleIndicatorDriver } from '../../led';
@@ -22,10 +21,11 @@ export const start: Command = {
     '  --profile sim   the only profile in this build (pi: GPIO and serial drivers come later)',
     '  --data DIR      data directory (default ./data)',
     '  --reader-id ID  sets and stores this reader’s id',
-    '  --api-port N    reserved: the host API is not in this build yet (later issue)',
+    `  --api-port N    host API port on 127.0.0.1 (default ${DEFAULT_API_PORT}); token in DIR/${TOKEN_FILE}`,
     '',
-    'Not in this build yet: the BLE GATT service (mobile credentials) and the host API.',
-    'Until then, drive the reader from stdin, one command a line:',
+    'The host API (docs/API.md, `reader-sim host ...`) manages and drives the reader.',
+    'Not in this build yet: the BLE GATT service (mobile credentials).',
+    'The reader can also be driven from stdin, one command a line:',
     `  ${PANEL_HELP}`,
   ].join('\n'),
   async run(argv) {
@@ -50,24 +50,30 @@ export const start: Command = {
 
     const log = createLogger();
     const clock = new SystemClock();
-    const keypad = new Keypad({ clock });
-    const running = boot({
+    const dataDir = resolve(values.data!);
+    let detach: () => void = () => {};
+    const served = await serveReader({
       clock,
-      store: { dir: resolve(values.data!) },
+      store: { dir: dataDir },
       indicatorDrivers: [new ConsoleIndicatorDriver({ logger: log })],
       relay: {
         set: (energized) => log.info({ relay: energized ? 'energized' : 'released' }, 'relay'),
       },
       readerId: values['reader-id'],
-      keypad,
       log,
+      dataDir,
+      apiPort: apiPort === undefined ? DEFAULT_API_PORT : Number(apiPort),
+      logger: log,
+      // Called at every boot: the panel follows the firmware across power cycles.
+      onBoot: (firmware) => {
+        detach();
+        firmware.running.reader.on('raw-data', (raw) =>
+          log.info({ rawData: raw }, 'enrolled: raw data captured'),
+        );
+        detach = attachPanel(process.stdin, firmware.running, firmware.keypad, log);
+      },
     });
-    if (apiPort !== undefined)
-      log.warn({ apiPort }, 'host API is not in this build yet; --api-port ignored');
-    running.reader.on('raw-data', (raw) =>
-      log.info({ rawData: raw }, 'enrolled: raw data captured'),
-    );
-    const detach = attachPanel(process.stdin, running, keypad, log);
+    log.info({ url: served.api.url, token: join(dataDir, TOKEN_FILE) }, 'host API listening');
 
     // Keeps the process up when stdin is closed (Docker) and no reader timer is pending.
     const keepAlive = setInterval(() => {}, 1 << 30);
@@ -77,7 +83,7 @@ export const start: Command = {
         clearInterval(keepAlive);
         detach();
         process.stdin.pause();
-        running.shutdown().then(
+        served.shutdown().then(
           () => done(0),
           (err: unknown) => {
             log.error({ err: String(err) }, 'shutdown failed');

@@ -1,0 +1,69 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { Board } from './board';
+import { Enrollments } from './enrollments';
+import {
+  bootReaderFirmware,
+  type ReaderFirmware,
+  type ReaderFirmwareOptions,
+} from './reader-firmware';
+import { DEFAULT_API_HOST, DEFAULT_API_PORT, startApi, type RunningApi } from './server';
+import { loadOrCreateToken } from './token';
+
+export interface ServedReaderOptions extends Omit<ReaderFirmwareOptions, 'enrollments'> {
+  /** Where the API token lives (created at first boot, mode 0600). */
+  dataDir: string;
+  apiHost?: string;
+  apiPort?: number;
+  /** The process logger (pino): API errors and boot failures go here. */
+  logger?: FastifyBaseLogger;
+  /** Called after every boot, the first one and each power cycle's (attach a console panel). */
+  onBoot?: (firmware: ReaderFirmware) => void;
+}
+
+export interface ServedReader {
+  board: Board;
+  api: RunningApi;
+  token: string;
+  firmware(): ReaderFirmware | undefined;
+  /** Stops the API, then powers the reader off (relocks, closes the flash). */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * The reader as `reader-sim start` runs it: the real firmware on a board that can be
+ * power-cycled, and the host API in front of it with the data directory's token.
+ */
+export async function serveReader(options: ServedReaderOptions): Promise<ServedReader> {
+  const { dataDir, apiHost, apiPort, logger, onBoot, ...firmwareOptions } = options;
+  const enrollments = new Enrollments();
+  let current: ReaderFirmware | undefined;
+  const board = await Board.powerOn({
+    boot: async () => {
+      current = bootReaderFirmware({ ...firmwareOptions, enrollments });
+      onBoot?.(current);
+      return current;
+    },
+    onBootError: (err) => logger?.error({ err }, 'boot failed; power-cycle to retry'),
+  });
+  const state = board.state();
+  if (state.state === 'failed') throw new Error(`the reader did not boot: ${state.error}`);
+  const token = loadOrCreateToken(dataDir);
+  const api = await startApi({
+    device: board,
+    token,
+    clock: options.clock,
+    host: apiHost ?? DEFAULT_API_HOST,
+    port: apiPort ?? DEFAULT_API_PORT,
+    logger,
+  });
+  return {
+    board,
+    api,
+    token,
+    firmware: () => (board.firmware() ? current : undefined),
+    async shutdown() {
+      await api.close();
+      await board.shutdown();
+    },
+  };
+}
