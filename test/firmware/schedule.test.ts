@@ -146,6 +146,21 @@ describe('access point on a virtual clock', () => {
     expect(run()).toEqual(first); // same scenario, same timeline
   });
 
+  test('fall back (2026-11-01): a Sunday 01:00-01:30 window unlocks twice, once per 01:00', () => {
+    const early: Schedule = { ...denver, windows: [{ days: [0], start: '01:00', end: '01:30' }] };
+    const { clock, relay, ap } = accessPoint(Date.UTC(2026, 9, 31, 12), early);
+    ap.start('schedule');
+    clock.advance(24 * 3600_000);
+    ap.stop();
+    expect(relay.steps).toEqual([
+      '2026-10-31T12:00:00.000Z off',
+      '2026-11-01T07:00:00.000Z on', // 01:00 MDT
+      '2026-11-01T07:30:00.000Z off',
+      '2026-11-01T08:00:00.000Z on', // 01:00 MST, the hour again
+      '2026-11-01T08:30:00.000Z off',
+    ]);
+  });
+
   test('a clock set recomputes the state from the windows, not from the last tick', () => {
     const { clock, door, ap } = accessPoint(Date.UTC(2026, 2, 7, 12), denver);
     ap.start('schedule');
