@@ -1,4 +1,7 @@
-import { Clock, Timer } from '../../firmware/clock';
+import { Clock, SystemClock, Timer } from '../../firmware/clock';
+
+/** How close to its due time a delivery on the system clock waits on the event loop. */
+const SPIN_MS = 1;
 
 interface Pending {
   due: number;
@@ -58,17 +61,23 @@ export class Delivery {
   private arm(): void {
     if (this.paused || this.timer || this.immediate || this.queue.length === 0) return;
     const wait = this.queue[0]!.due - this.clock.now();
-    if (this.fast || wait <= 0) {
+    // On the system clock, a timer fires up to a millisecond late: stop a millisecond short
+    // and finish on the event loop. A virtual clock only moves when advanced: use its timer.
+    const spin = this.clock instanceof SystemClock ? SPIN_MS : 0;
+    if (this.fast || wait <= spin) {
       this.immediate = setImmediate(() => {
         this.immediate = undefined;
         this.drain();
       });
     } else {
       // Clock timers have 1 ms resolution; round up so nothing leaves before its time.
-      this.timer = this.clock.setTimeout(() => {
-        this.timer = undefined;
-        this.drain();
-      }, Math.ceil(wait));
+      this.timer = this.clock.setTimeout(
+        () => {
+          this.timer = undefined;
+          this.drain();
+        },
+        Math.ceil(wait - spin),
+      );
     }
   }
 
