@@ -1,15 +1,27 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
 const BIN = join(__dirname, '../../bin/reader-sim.js');
 
-/** Runs `reader-sim start` as a real process (JSON logs: stdout is a pipe). */
-function startReader(dir: string) {
-  const child = spawn(process.execPath, [BIN, 'start', '--data', dir, '--reader-id', 'lobby-1'], {
-    stdio: ['pipe', 'pipe', 'pipe'],
+/** A port nobody listens on right now (the host API must not collide with parallel suites). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
   });
+}
+
+/** Runs `reader-sim start` as a real process (JSON logs: stdout is a pipe). */
+function startReader(dir: string, port: number) {
+  const args = [BIN, 'start', '--data', dir, '--reader-id', 'lobby-1', '--api-port', String(port)];
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: Array<Record<string, unknown>> = [];
   let buffer = '';
   const waiters: Array<{ test: (l: Record<string, unknown>) => boolean; resolve: () => void }> = [];
@@ -48,7 +60,7 @@ describe('reader-sim start', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   test('boots on the data dir, decides from the panel, shuts down clean on SIGTERM, keeps state', async () => {
-    const first = startReader(dir);
+    const first = startReader(dir, await freePort());
     await first.waitFor((l) => l.msg === 'reader booted');
     expect(first.lines.find((l) => l.msg === 'reader booted')).toMatchObject({
       readerId: 'lobby-1',
@@ -67,7 +79,7 @@ describe('reader-sim start', () => {
     expect(first.lines.at(-1)).toMatchObject({ msg: 'reader stopped', relay: 'locked' });
 
     // The second boot finds the stored config (reader id, lockdown) in the flash image.
-    const second = startReader(dir);
+    const second = startReader(dir, await freePort());
     second.child.stdin.write('status\n');
     await second.waitFor((l) => l.msg === 'status');
     expect(second.lines.find((l) => l.msg === 'reader booted')).toMatchObject({
