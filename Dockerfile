@@ -4,8 +4,10 @@
 
 # --- build: native modules (HCI socket, serialport, cbor-extract) and tsc ---------------
 FROM node:20-bookworm-slim AS build
-# Only set where the build needs a local CA bundle (see shared/tools/podman-node-base.sh).
+# Unset in a normal build. A machine without internet access passes a local CA bundle and
+# mounts Node's headers for node-gyp (see scripts/docker-build.sh).
 ARG npm_config_cafile
+ARG npm_config_nodedir
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
