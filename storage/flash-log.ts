@@ -290,9 +290,20 @@ export class FlashLog {
       this.state[s] = 'erased';
       this.erased++;
     }
-    while (this.erased < RESERVE_SECTORS && this.order.length > 1) {
+    let attempts = 0;
+    while (
+      this.erased < RESERVE_SECTORS &&
+      this.order.length > 1 &&
+      attempts++ < this.order.length
+    ) {
       notes.push({ sector: this.order[0]!, message: 'garbage collection redone' });
-      this.collectOldest();
+      try {
+        this.collectOldest();
+      } catch (err) {
+        // A full flash still mounts (reads work); writes report StoreFullError.
+        if (err instanceof StoreFullError) break;
+        throw err;
+      }
     }
   }
 
@@ -400,7 +411,8 @@ export class FlashLog {
 
   /** Makes room for `total` bytes in the head: a new sector, collecting the oldest first to keep the reserve. */
   private ensureRoom(total: number): void {
-    if (this.head >= 0 && this.headOffset + total <= this.sectorSize) return;
+    const fits = () => this.head >= 0 && this.headOffset + total <= this.sectorSize;
+    if (fits()) return;
     if (!this.collecting) {
       let attempts = 0;
       while (this.erased - 1 < RESERVE_SECTORS) {
@@ -408,9 +420,9 @@ export class FlashLog {
           throw new StoreFullError('flash is full: no sector can be reclaimed');
         }
         this.collectOldest();
-        // Collection may have moved the head to a fresh sector that now has room.
-        if (this.head >= 0 && this.headOffset + total <= this.sectorSize) return;
       }
+      // Collection may have left the head in a fresh sector that has room.
+      if (fits()) return;
     }
     this.openSector();
   }

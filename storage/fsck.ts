@@ -1,0 +1,210 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { decodeCredential, decodeEntity } from './codec';
+import { StoreError } from './errors';
+import { FileFlash, FlashDevice, FlashGeometry } from './flash-device';
+import { RECORD_TYPE_NAMES, parseSectorHeader } from './record';
+import { IMAGE_FILE, mountForInspection } from './reader-store';
+import { walkSector } from './sector-walk';
+
+/** What `reader-sim flash inspect|fsck` reports about an image. */
+export interface ImageReport {
+  image: string;
+  geometry?: FlashGeometry;
+  sizeBytes?: number;
+  wear?: {
+    min: number;
+    max: number;
+    mean: number;
+    endurance: number;
+    histogram: Array<{ from: number; to: number; sectors: number }>;
+  };
+  sectors?: { erased: number; used: number; other: number };
+  space?: { liveBytes: number; deadBytes: number; freeBytes: number };
+  /** Valid records on flash by type (live or superseded). */
+  records?: Record<string, number>;
+  database?: {
+    version: number;
+    credentials: number;
+    users: number;
+    schedules: number;
+    holidays: number;
+    accessPoints: number;
+  };
+  events?: { firstSeq: number; lastSeq: number; ackedSeq: number; dropped: number };
+  /** States a power cut left that mount repairs (not errors). */
+  repairs: string[];
+  /** Reasons the image cannot be trusted: any makes fsck fail. */
+  problems: string[];
+}
+
+/** Examines the image under dataDir without changing it. Never throws for a bad image. */
+export function examineImage(dataDir: string): ImageReport {
+  const image = path.join(dataDir, IMAGE_FILE);
+  const report: ImageReport = { image, repairs: [], problems: [] };
+  if (!fs.existsSync(image)) {
+    report.problems.push(`no flash image at ${image}`);
+    return report;
+  }
+  let device: FileFlash;
+  try {
+    device = FileFlash.open(image, { readOnly: true });
+  } catch (err) {
+    report.problems.push(message(err));
+    return report;
+  }
+  try {
+    examineDevice(device, report);
+  } finally {
+    device.close();
+  }
+  return report;
+}
+
+export function examineDevice(device: FlashDevice, report: ImageReport): void {
+  const g = device.geometry;
+  report.geometry = g;
+  report.sizeBytes = device.size;
+  report.wear = wearOf(device);
+  let erased = 0;
+  let used = 0;
+  const records: Record<string, number> = {};
+  const ones = Buffer.alloc(g.sectorSize, 0xff);
+  for (let s = 0; s < g.sectorCount; s++) {
+    const cells = device.read(s * g.sectorSize, g.sectorSize);
+    if (parseSectorHeader(cells)) {
+      used++;
+      walkSector(cells, (_offset, header) => {
+        const name = RECORD_TYPE_NAMES[header.type] ?? `type-${header.type}`;
+        records[name] = (records[name] ?? 0) + 1;
+      });
+    } else if (cells.equals(ones)) {
+      erased++;
+    }
+  }
+  report.sectors = { erased, used, other: g.sectorCount - erased - used };
+  report.records = records;
+  try {
+    const { log, index, report: mount } = mountForInspection(device);
+    const stats = log.stats();
+    report.space = {
+      liveBytes: stats.liveBytes,
+      deadBytes: stats.deadBytes,
+      freeBytes: stats.freeBytes,
+    };
+    report.repairs = mount.notes.map((n) => `sector ${n.sector}: ${n.message}`);
+    const db = index.db;
+    report.database = {
+      version: index.version,
+      credentials: db.credentialsById.size,
+      users: db.users.size,
+      schedules: db.schedules.size,
+      holidays: db.holidays.size,
+      accessPoints: db.accessPoints.size,
+    };
+    report.events = {
+      firstSeq: index.firstSeq,
+      lastSeq: index.lastSeq,
+      ackedSeq: index.ackedSeq,
+      dropped: index.dropped,
+    };
+    // Every live record must decode: CRCs hold, but a format bug would show here.
+    db.credentialsById.forEach((address, length) => {
+      try {
+        decodeCredential(log.readPayload(address, length));
+      } catch (err) {
+        report.problems.push(`credential record at ${address} does not decode: ${message(err)}`);
+      }
+    });
+    for (const table of [db.users, db.schedules, db.holidays, db.accessPoints]) {
+      table.forEach((address, length) => {
+        try {
+          decodeEntity(log.readPayload(address, length));
+        } catch (err) {
+          report.problems.push(`record at ${address} does not decode: ${message(err)}`);
+        }
+      });
+    }
+  } catch (err) {
+    report.problems.push(message(err));
+  }
+  if (report.wear.max >= g.endurance)
+    report.problems.push(`${report.wear.max} erase cycles: sectors are worn out`);
+}
+
+function wearOf(device: FlashDevice): NonNullable<ImageReport['wear']> {
+  const n = device.geometry.sectorCount;
+  const counts = Array.from({ length: n }, (_, s) => device.eraseCount(s));
+  const min = Math.min(...counts);
+  const max = Math.max(...counts);
+  const mean = counts.reduce((a, b) => a + b, 0) / n;
+  const buckets = Math.min(8, max - min + 1);
+  const width = Math.ceil((max - min + 1) / buckets);
+  const histogram = Array.from({ length: buckets }, (_, i) => ({
+    from: min + i * width,
+    to: min + (i + 1) * width - 1,
+    sectors: 0,
+  }));
+  for (const c of counts)
+    histogram[Math.min(buckets - 1, Math.floor((c - min) / width))]!.sectors++;
+  return { min, max, mean, endurance: device.geometry.endurance, histogram };
+}
+
+function message(err: unknown): string {
+  if (err instanceof StoreError) return err.message;
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/** The human-readable report. */
+export function formatReport(r: ImageReport): string {
+  const lines = [`image      ${r.image}`];
+  if (r.geometry) {
+    const g = r.geometry;
+    lines.push(
+      `geometry   ${g.sectorCount} sectors x ${g.sectorSize} B (${(r.sizeBytes! / 1048576).toFixed(1)} MiB), page ${g.pageSize} B, ` +
+        `align ${g.writeAlign} B, endurance ${g.endurance}`,
+    );
+  }
+  if (r.sectors)
+    lines.push(
+      `sectors    ${r.sectors.used} in use, ${r.sectors.erased} erased, ${r.sectors.other} other`,
+    );
+  if (r.space) {
+    const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
+    lines.push(
+      `space      live ${kib(r.space.liveBytes)}, dead ${kib(r.space.deadBytes)}, free ${kib(r.space.freeBytes)}`,
+    );
+  }
+  if (r.wear) {
+    lines.push(
+      `wear       erase counts min ${r.wear.min}, mean ${r.wear.mean.toFixed(1)}, max ${r.wear.max}`,
+    );
+    const most = Math.max(...r.wear.histogram.map((b) => b.sectors));
+    for (const b of r.wear.histogram) {
+      const label = b.from === b.to ? `${b.from}` : `${b.from}-${b.to}`;
+      const bar = '#'.repeat(Math.max(b.sectors ? 1 : 0, Math.round((b.sectors / most) * 40)));
+      lines.push(`  ${label.padStart(13)} | ${bar} ${b.sectors}`);
+    }
+  }
+  if (r.records) {
+    const parts = Object.entries(r.records).map(([k, v]) => `${k} ${v}`);
+    lines.push(`records    ${parts.length ? parts.join(', ') : 'none'}`);
+  }
+  if (r.database) {
+    const d = r.database;
+    lines.push(
+      `database   version ${d.version}: ${d.credentials} credentials, ${d.users} users, ${d.schedules} schedules, ` +
+        `${d.holidays} holidays, ${d.accessPoints} access points`,
+    );
+  }
+  if (r.events) {
+    const e = r.events;
+    lines.push(
+      `events     seq ${e.firstSeq}..${e.lastSeq}, acknowledged up to ${e.ackedSeq}, dropped ${e.dropped}`,
+    );
+  }
+  for (const repair of r.repairs) lines.push(`repair     ${repair}`);
+  lines.push(r.problems.length ? `PROBLEMS   ${r.problems.length}` : 'problems   none');
+  for (const p of r.problems) lines.push(`  - ${p}`);
+  return lines.join('\n');
+}
