@@ -6,7 +6,7 @@ import type { RawData as ReaderRawData } from '../reader';
 import type { Enrollments } from './enrollments';
 import { ApiError } from './errors';
 import type { AccessPointCommand, FirmwareHandle, RawData } from './firmware';
-import { FIRMWARE_VERSION } from './routes/status';
+import { FIRMWARE_VERSION } from './version';
 
 /** Config keys the host API never shows. */
 const SECRET_CONFIG_KEYS = new Set(['pinKey']);

@@ -47,15 +47,18 @@ export async function serveReader(options: ServedReaderOptions): Promise<ServedR
   });
   const state = board.state();
   if (state.state === 'failed') throw new Error(`the reader did not boot: ${state.error}`);
-  const token = loadOrCreateToken(dataDir);
-  const api = await startApi({
-    device: board,
-    token,
-    clock: options.clock,
-    host: apiHost ?? DEFAULT_API_HOST,
-    port: apiPort ?? DEFAULT_API_PORT,
-    logger,
-  });
+  const host = apiHost ?? DEFAULT_API_HOST;
+  const port = apiPort ?? DEFAULT_API_PORT;
+  let api: RunningApi;
+  let token: string;
+  try {
+    token = loadOrCreateToken(dataDir);
+    api = await startApi({ device: board, token, clock: options.clock, host, port, logger });
+  } catch (err) {
+    // No API, no reader: power off cleanly (relock, close the flash) before reporting.
+    await board.shutdown();
+    throw new Error(`host API cannot start on ${host}:${port}: ${(err as Error).message}`);
+  }
   return {
     board,
     api,

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
-import { DEFAULT_API_PORT, serveReader, TOKEN_FILE } from '../../firmware/api';
+import { DEFAULT_API_HOST, DEFAULT_API_PORT, serveReader, TOKEN_FILE } from '../../firmware/api';
 import { SystemClock } from '../../firmware/clock';
 import { createLogger } from '../../firmware/log';
 import { attachPanel, PANEL_HELP } from '../../firmware/sim-panel';
@@ -11,7 +11,7 @@ export const start: Command = {
   name: 'start',
   summary: 'run the reader (sim profile: console LED, flash image under the data dir)',
   usage: [
-    'Usage: reader-sim start [--profile sim] [--data DIR] [--api-port N] [--reader-id ID]',
+    'Usage: reader-sim start [--profile sim] [--data DIR] [--api-port N] [--api-host H] [--reader-id ID]',
     '',
     'Runs this reader: mounts the flash image DIR/flash.img (default ./data), loads the',
     'config, drives the LED/buzzer on the console and the relay in the log, and decides',
@@ -21,7 +21,8 @@ export const start: Command = {
     '  --profile sim   the only profile in this build (pi: GPIO and serial drivers come later)',
     '  --data DIR      data directory (default ./data)',
     '  --reader-id ID  sets and stores this reader’s id',
-    `  --api-port N    host API port on 127.0.0.1 (default ${DEFAULT_API_PORT}); token in DIR/${TOKEN_FILE}`,
+    `  --api-port N    host API port (default ${DEFAULT_API_PORT}); token in DIR/${TOKEN_FILE}`,
+    `  --api-host H    address the host API listens on (default ${DEFAULT_API_HOST}; 0.0.0.0 in a container)`,
     '',
     'The host API (docs/API.md, `reader-sim host ...`) manages and drives the reader.',
     'Not in this build yet: the BLE GATT service (mobile credentials).',
@@ -35,6 +36,7 @@ export const start: Command = {
         profile: { type: 'string', default: 'sim' },
         data: { type: 'string', default: './data' },
         'api-port': { type: 'string' },
+        'api-host': { type: 'string' },
         'reader-id': { type: 'string' },
       },
     });
@@ -63,6 +65,7 @@ export const start: Command = {
       log,
       dataDir,
       apiPort: apiPort === undefined ? DEFAULT_API_PORT : Number(apiPort),
+      apiHost: values['api-host'] ?? DEFAULT_API_HOST,
       logger: log,
       // Called at every boot: the panel follows the firmware across power cycles.
       onBoot: (firmware) => {

@@ -1,8 +1,5 @@
 import type { ApiRoute } from '../route';
-
-/** The reader's firmware version, from package.json (one place). */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-export const FIRMWARE_VERSION: string = require('../../../package.json').version;
+import { FIRMWARE_VERSION } from '../version';
 
 export const statusRoutes: ApiRoute[] = [
   {
