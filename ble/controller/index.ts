@@ -13,6 +13,7 @@ export { Air } from './air';
 export type { AirOptions, TimingMode } from './air';
 export { AirServer, RemoteAir } from './air-link';
 export type { AirAddress } from './air-link';
+export { AIR_ENV, defaultAirAddress, formatAirAddress, parseAirAddress } from './air-address';
 export type { AirAccess } from './air-port';
 export { VirtualController } from './controller';
 export type { ControllerOptions, ControllerStats } from './controller';

@@ -3,7 +3,15 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { VirtualClock, settle } from '../../firmware/clock';
-import { Air, AirServer, RemoteAir, VirtualController, walk } from '../../ble/controller';
+import {
+  Air,
+  AirServer,
+  RemoteAir,
+  VirtualController,
+  defaultAirAddress,
+  parseAirAddress,
+  walk,
+} from '../../ble/controller';
 import { Evt, H4, LeSubevent, Op, Status } from '../../ble/controller/hci-spec';
 import {
   DEFAULT_PATH_LOSS,
@@ -207,6 +215,41 @@ describe('air across processes (served on a UNIX socket)', () => {
       remote.close();
       await server.close();
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('air addresses', () => {
+  it('parses socket paths and tcp ports, and rejects anything else with a reason', () => {
+    expect(parseAirAddress('/tmp/x.sock')).toEqual({ path: '/tmp/x.sock' });
+    expect(parseAirAddress('tcp:7400')).toEqual({ port: 7400 });
+    expect(parseAirAddress('tcp:0.0.0.0:7400')).toEqual({ host: '0.0.0.0', port: 7400 });
+    expect(() => parseAirAddress('tcp:99999')).toThrow(/port must be 0-65535/);
+    expect(() => parseAirAddress('tcp:x:y')).toThrow(/expected tcp:PORT/);
+    expect(() => parseAirAddress('air.sock')).toThrow(/expected a socket path/);
+    expect(defaultAirAddress({ READER_SIM_AIR: 'tcp:7401' })).toEqual({ port: 7401 });
+    expect(defaultAirAddress({})).toEqual({ path: path.join(os.tmpdir(), 'reader-sim-air.sock') });
+  });
+
+  it('serves the air on loopback TCP as well', async () => {
+    const air = new Air();
+    const server = await AirServer.listen(air, { port: 0 });
+    const remote = await RemoteAir.connect({ port: server.port! });
+    try {
+      const reader = new RawHost(new VirtualController(remote, { address: READER }));
+      const phone = new RawHost(new VirtualController(air, { position: 1 }));
+      open.push(phone.controller);
+      await startAdvertising(reader);
+      await phone.command(Op.setEventMask, Buffer.alloc(8, 0xff));
+      await phone.command(Op.leSetScanEnable, Buffer.from([1, 0]));
+      for (let i = 0; i < 50 && phone.leEvents(LeSubevent.advertisingReport).length === 0; i++)
+        await new Promise((r) => setTimeout(r, 5));
+      expect(phone.leEvents(LeSubevent.advertisingReport)[0]!.subarray(7, 13).toString('hex')).toBe(
+        '665544332211',
+      );
+    } finally {
+      remote.close();
+      await server.close();
     }
   });
 });

@@ -247,4 +247,64 @@ describe('virtual controller: advertising, connection and data on the air', () =
     expect(down![6]).toBe(Status.remoteUserTerminated);
     expect(reader.events(Evt.disconnectionComplete)[0]![6]).toBe(Status.localHostTerminated);
   });
+
+  it('cancels a pending connection with Command Complete, then Connection Complete (Unknown Connection Identifier)', async () => {
+    const air = new Air();
+    const phone = host({ position: 2 }, air);
+    await enableAllEvents(phone);
+    expect(
+      (await phone.command(Op.leCreateConn, createConnParams('aa:bb:cc:dd:ee:ff'))).status,
+    ).toBe(0);
+    expect(
+      (await phone.command(Op.leCreateConn, createConnParams('aa:bb:cc:dd:ee:ff'))).status,
+    ).toBe(Status.commandDisallowed);
+    expect((await phone.command(Op.leCreateConnCancel)).status).toBe(0);
+    await settle();
+    const [done] = phone.leEvents(LeSubevent.connectionComplete);
+    expect(done![4]).toBe(Status.unknownConnectionId);
+    expect(done!.subarray(5).every((b) => b === 0)).toBe(true);
+  });
+
+  it('updates connection parameters on both sides and reads RSSI and remote features of a link', async () => {
+    const air = new Air({ pathLoss: { referenceLossDb: 40, exponent: 2 } });
+    const reader = host({ address: '11:22:33:44:55:66' }, air);
+    const phone = host({ position: 10 }, air);
+    await enableAllEvents(reader, phone);
+    await advertiser(reader, Buffer.from([2, 1, 6]));
+    await phone.command(Op.leCreateConn, createConnParams('11:22:33:44:55:66'));
+    await settle();
+    const handle = phone.leEvents(LeSubevent.connectionComplete)[0]!.readUInt16LE(5);
+    // interval 24 x 1.25 = 30 ms, latency 0, timeout 200 x 10 ms
+    const update = Buffer.concat([u16(handle), u16(24), u16(24), u16(0), u16(200), u16(0), u16(0)]);
+    expect(await phone.command(Op.leConnUpdate, update)).toMatchObject({
+      kind: 'status',
+      status: 0,
+    });
+    await settle();
+    for (const side of [phone, reader]) {
+      const [updated] = side.leEvents(LeSubevent.connectionUpdateComplete);
+      expect(updated!.readUInt16LE(7)).toBe(24);
+      expect(updated!.readUInt16LE(11)).toBe(200);
+    }
+    // Supervision timeout shorter than twice the interval is invalid.
+    const bad = Buffer.concat([u16(handle), u16(400), u16(400), u16(0), u16(10), u16(0), u16(0)]);
+    expect((await phone.command(Op.leConnUpdate, bad)).status).toBe(Status.invalidParameters);
+    const rssi = await phone.command(Op.readRssi, u16(handle));
+    expect(rssi.result.readInt8(2)).toBe(-60);
+    expect((await phone.command(Op.leReadRemoteFeatures, u16(handle))).status).toBe(0);
+    await settle();
+    expect(phone.leEvents(LeSubevent.readRemoteFeaturesComplete)).toHaveLength(1);
+  });
+
+  it('sends only the LE events the host unmasked', async () => {
+    const air = new Air();
+    const reader = host({ address: '11:22:33:44:55:66' }, air);
+    const phone = host({ position: 1 }, air);
+    await enableAllEvents(reader, phone);
+    await phone.command(Op.leSetEventMask, Buffer.from('0100000000000000', 'hex')); // connection complete only
+    await advertiser(reader, Buffer.from([2, 1, 6]));
+    await phone.command(Op.leSetScanEnable, Buffer.from([1, 0]));
+    await settle();
+    expect(phone.leEvents(LeSubevent.advertisingReport)).toHaveLength(0);
+  });
 });
