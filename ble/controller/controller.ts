@@ -533,7 +533,7 @@ export class VirtualController extends EventEmitter {
     if (type > 4 || ownType > 3 || channelMap === 0 || channelMap > 7 || filter > 3) {
       return fail(Status.invalidParameters);
     }
-    if (directed) return fail(Status.unsupportedParameterValue);
+    if (directed) return fail(Status.unsupportedFeatureOrParameter);
     this.advParams = { intervalMs: max * 0.625, eventType: type };
     return ok();
   }
@@ -574,7 +574,7 @@ export class VirtualController extends EventEmitter {
       return { status: Status.invalidParameters };
     }
     if (filter > 1 || peerType > 3 || ownType > 3) return { status: Status.invalidParameters };
-    if (filter === 1) return { status: Status.unsupportedParameterValue };
+    if (filter === 1) return { status: Status.unsupportedFeatureOrParameter };
     const params = this.pickParams(p.subarray(13));
     if (!params) return { status: Status.invalidParameters };
     const peer = addressText(p.subarray(6, 12));

@@ -80,7 +80,7 @@ export const Status = {
   invalidParameters: 0x12,
   remoteUserTerminated: 0x13,
   localHostTerminated: 0x16,
-  unsupportedParameterValue: 0x30,
+  unsupportedFeatureOrParameter: 0x11,
 } as const;
 
 /** Advertising PDU / report event types (LE Advertising Report, Vol 4 Part E 7.7.65.2). */
