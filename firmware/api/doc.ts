@@ -35,6 +35,8 @@ export const ERROR_MEANINGS: Record<keyof typeof API_ERRORS, string> = {
   body_too_large: `the body is over the limit (${DEFAULT_BODY_LIMIT / 1024} KiB; ${DEFAULT_DATABASE_BODY_LIMIT / 2 ** 20} MiB for the database)`,
   unsupported_media_type: 'a body that is not `application/json`',
   internal: 'a bug: the request changed nothing that was not already durable; see the reader log',
+  store_full:
+    'the flash image has no room for the write even after garbage collection (nothing changed)',
   booting: 'the firmware is restarting after a power cycle; retry (Retry-After: 1)',
   host_link_down: 'the simulated host link is cut; events stay buffered in flash',
   power_lost:

@@ -13,6 +13,7 @@ export const API_ERRORS = {
   body_too_large: 413,
   unsupported_media_type: 415,
   internal: 500,
+  store_full: 507,
   booting: 503,
   host_link_down: 503,
   power_lost: 503,

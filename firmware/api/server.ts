@@ -98,6 +98,8 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     forceCloseConnections: true,
   });
   const routes = apiRoutes();
+  // The API speaks JSON only: any other body type is 415, not a string to misvalidate.
+  app.removeContentTypeParser('text/plain');
 
   // Order matters: a wrong token is 401 before anything else is looked at or parsed.
   app.addHook('onRequest', async (request, reply) => {
@@ -190,6 +192,8 @@ function asApiError(error: FastifyError): ApiError {
       return new ApiError('version_conflict', error.message, '/baseVersion', {
         currentVersion: named.actual,
       });
+    case 'StoreFullError':
+      return new ApiError('store_full', `the flash has no room for this: ${error.message}`);
     case 'PowerLossError':
       return new ApiError('power_lost', `power was cut during the write: ${error.message}`);
   }

@@ -29,6 +29,8 @@ export interface TestReader {
 export async function startTestReader(
   options: {
     eventCapacity?: number;
+    /** Size of the flash part in 4 KiB sectors (default 512 = 2 MiB). */
+    sectorCount?: number;
     server?: Partial<ApiServerOptions>;
     /** Awaited before every boot after the first: lets a test hold the board in 'booting'. */
     bootGate?: () => Promise<void>;
@@ -37,7 +39,7 @@ export async function startTestReader(
   let booted = false;
   const clock = new VirtualClock();
   // 2 MiB part: room for a few thousand credentials and their GC.
-  const flash = new MemoryFlash({ geometry: { sectorCount: 512 } });
+  const flash = new MemoryFlash({ geometry: { sectorCount: options.sectorCount ?? 512 } });
   const enrollments = new Enrollments();
   const board = await Board.powerOn({
     flash,
