@@ -305,6 +305,18 @@ class FlashDatabase implements CredentialDatabase {
     return this.store.idx.usesOf(credentialId);
   }
 
+  debit(credentialId: string): number {
+    const ix = this.store.idx;
+    if (!ix.slotById('credentialsById', credentialId)) {
+      throw new StoreError(`debit for unknown credential '${credentialId}'`);
+    }
+    const uses = ix.usesOf(credentialId) + 1;
+    this.store.transact((txn) =>
+      this.store.commit(txn, RecordType.Uses, encodeUses(ix.generation, uses, credentialId)),
+    );
+    return uses;
+  }
+
   replace(content: DatabaseContent): number {
     validateContent(content);
     const ix = this.store.idx;

@@ -66,6 +66,8 @@ export interface CredentialDatabase {
   };
   /** Grants so far (use counter). */
   usesOf(credentialId: string): number;
+  /** One use debit without an event (a grant is recordGrant); durable; returns the new count. */
+  debit(credentialId: string): number;
   /** Full push, atomic (generation switch); returns the new version. */
   replace(content: DatabaseContent): number;
   /** Atomic; throws VersionConflictError if delta.baseVersion !== version(). */

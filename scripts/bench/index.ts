@@ -1,7 +1,8 @@
 import { ble } from './ble';
 import { core } from './core';
 import { host } from './host';
+import { storage } from './storage';
 import { BenchSuite } from './suite';
 
 /** Every benchmark suite, in the order `reader-sim bench` runs them. */
-export const suites: BenchSuite[] = [core, host, ble];
+export const suites: BenchSuite[] = [storage, core, host, ble];

@@ -1,0 +1,280 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import Database from 'better-sqlite3';
+import { FileFlash, MemoryFlash, openStore } from '../../storage';
+import { IMAGE_FILE } from '../../storage/reader-store';
+import { BenchOptions, BenchRow, BenchSuite, percentile } from './suite';
+import { benchContent, credentialValue, imageBytesFor } from './storage-data';
+import { DatabaseContent } from '../../storage/model';
+
+/*
+ * Flash store against SQLite (better-sqlite3, WAL, synchronous=FULL) doing the same work:
+ * a durable full push, reopening, lookups by (kind, value), durable use debits. Mount,
+ * RSS and heap are measured in a child process that only mounts and looks up.
+ */
+interface Probe {
+  mountMs: number;
+  credentials: number;
+  misses: number;
+  p50us: number;
+  p99us: number;
+  rssMB: number;
+  heapMB: number;
+}
+
+export const storage: BenchSuite = {
+  name: 'storage',
+  summary: 'flash store: push, mount, lookup, RAM, debit, wear; side by side with SQLite',
+  async run(options: BenchOptions): Promise<BenchRow[]> {
+    const sizes = options.quick ? [2000, 20000] : [64000, 1000000];
+    const rows: BenchRow[] = [];
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-storage-'));
+    try {
+      const probe = probeScript(work);
+      for (const n of sizes) {
+        await Promise.resolve();
+        rows.push(...sizeRun(n, work, probe, options));
+      }
+      rows.push(
+        ...wearRun(options.quick ? 64000 : 64000, options.quick ? 20000 : 1000000, options),
+      );
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+    return rows;
+  },
+};
+
+function sizeRun(n: number, work: string, probe: string[], options: BenchOptions): BenchRow[] {
+  const label = n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`;
+  const big = n >= 1e6;
+  const row = (
+    metric: string,
+    value: number,
+    unit: string,
+    extra: Partial<BenchRow> = {},
+  ): BenchRow => ({
+    suite: 'storage',
+    metric: `${metric} @${label}`,
+    value,
+    unit,
+    ...extra,
+  });
+  options.progress(`storage: generating ${n} credentials`);
+  const content = benchContent(n);
+  const dir = path.join(work, `flash-${n}`);
+  fs.mkdirSync(dir);
+  const imageBytes = imageBytesFor(n);
+  const device = FileFlash.open(path.join(dir, IMAGE_FILE), {
+    geometry: { sectorCount: imageBytes / 4096 },
+  });
+  let store = openStore({ device });
+  options.progress(`storage: full push of ${n} (${imageBytes / 1048576} MiB image)`);
+  const pushMs = time(() => store.database.replace(content));
+  store.close();
+  device.close();
+
+  options.progress('storage: mount + lookups in a child process');
+  const child = spawnSync(probe[0]!, [...probe.slice(1), dir, String(n), '100000'], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
+  if (child.status !== 0) throw new Error(`storage probe failed: ${child.stderr}`);
+  const p = JSON.parse(child.stdout.trim().split('\n').pop()!) as Probe;
+
+  options.progress('storage: SQLite doing the same');
+  const sqlite = sqliteRun(content, path.join(work, `sqlite-${n}.db`));
+
+  options.progress('storage: durable debits');
+  const debits = big ? 500 : 1000;
+  const file = FileFlash.open(path.join(dir, IMAGE_FILE));
+  store = openStore({ device: file });
+  const before = file.stats.bytesProgrammed;
+  const ids = Array.from({ length: debits }, (_, k) => `c${(k * 7919) % n}`);
+  const debitMs = time(() => ids.forEach((id) => store.database.debit(id)));
+  const bytesPerDebit = (file.stats.bytesProgrammed - before) / debits;
+  store.close();
+  file.close();
+  const sqliteDebit = sqliteDebits(path.join(work, `sqlite-${n}.db`), ids);
+
+  const ratio = (theirs: number, ours: number) => `SQLite ${fmt(theirs)} (${fmt(theirs / ours)}x)`;
+  return [
+    row('full push (durable)', pushMs / 1000, 's', {
+      ...(big ? { target: '< 10 s', met: pushMs < 10000 } : {}),
+      note: ratio(sqlite.pushMs / 1000, pushMs / 1000),
+    }),
+    row('mount', p.mountMs, 'ms', {
+      ...(big ? { target: '< 1500 ms', met: p.mountMs < 1500 } : {}),
+      note: `SQLite open+first lookup ${fmt(sqlite.openMs)} ms; ${p.credentials} credentials, ${p.misses} misses`,
+    }),
+    row('lookup p50', p.p50us, 'us', { note: ratio(sqlite.p50us, p.p50us) }),
+    row('lookup p99', p.p99us, 'us', {
+      target: '< 20 us, < SQLite',
+      met: p.p99us < 20 && p.p99us < sqlite.p99us,
+      note: ratio(sqlite.p99us, p.p99us),
+    }),
+    row('RSS after mount', p.rssMB, 'MB', {
+      ...(big ? { target: '< 250 MB', met: p.rssMB < 250 } : {}),
+      note: `heap ${fmt(p.heapMB)} MB`,
+    }),
+    row('debit (durable)', (debitMs * 1000) / debits, 'us', {
+      target: '< SQLite',
+      met: debitMs / debits < sqliteDebit.msPerDebit,
+      note: ratio(sqliteDebit.msPerDebit * 1000, (debitMs * 1000) / debits),
+    }),
+    row('bytes programmed per debit', bytesPerDebit, 'B', {
+      target: '< 64 B',
+      met: bytesPerDebit < 64,
+      note: `SQLite WAL ${fmt(sqliteDebit.walBytesPerDebit)} B per debit`,
+    }),
+  ];
+}
+
+/** Long debit run on an in-RAM image (same store code, no fsync): wear levelling and write amplification. */
+function wearRun(n: number, debits: number, options: BenchOptions): BenchRow[] {
+  options.progress(`storage: ${debits} debits on a ${n}-credential store for wear`);
+  const imageBytes = imageBytesFor(n);
+  const device = new MemoryFlash({ geometry: { sectorCount: imageBytes / 4096 } });
+  const store = openStore({ device });
+  store.database.replace(benchContent(n));
+  const before = device.stats.bytesProgrammed;
+  let seed = 7;
+  for (let k = 0; k < debits; k++) {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    store.database.debit(`c${seed % n}`);
+  }
+  const h = store.health();
+  const perDebit = (device.stats.bytesProgrammed - before) / debits;
+  const label = `${debits >= 1e6 ? `${debits / 1e6}M` : `${debits / 1e3}k`} debits @${n / 1000}k`;
+  return [
+    {
+      suite: 'storage',
+      metric: `erase-count spread after ${label}`,
+      value: h.maxEraseCount - h.minEraseCount,
+      unit: 'cycles',
+      target: '<= 2',
+      met: h.maxEraseCount - h.minEraseCount <= 2,
+      note: `min ${h.minEraseCount}, max ${h.maxEraseCount} over ${h.sectors} sectors (${imageBytes / 1048576} MiB)`,
+    },
+    {
+      suite: 'storage',
+      metric: `bytes programmed per debit incl. GC, ${label}`,
+      value: perDebit,
+      unit: 'B',
+      target: '< 64 B',
+      met: perDebit < 64,
+      note: `${device.stats.erases} erases`,
+    },
+  ];
+}
+
+function sqliteRun(
+  content: DatabaseContent,
+  file: string,
+): { pushMs: number; openMs: number; p50us: number; p99us: number } {
+  let db = openSqlite(file);
+  db.exec(`CREATE TABLE credentials (id TEXT PRIMARY KEY, kind TEXT NOT NULL, value TEXT NOT NULL, data TEXT NOT NULL, UNIQUE (kind, value));
+           CREATE TABLE users (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+           CREATE TABLE uses (id TEXT PRIMARY KEY, n INTEGER NOT NULL)`);
+  const insertCredential = db.prepare(
+    'INSERT INTO credentials (id, kind, value, data) VALUES (?, ?, ?, ?)',
+  );
+  const insertUser = db.prepare('INSERT INTO users (id, data) VALUES (?, ?)');
+  const pushMs = time(() =>
+    db.transaction(() => {
+      db.exec('DELETE FROM credentials; DELETE FROM users');
+      for (const u of content.users) insertUser.run(u.id, JSON.stringify(u));
+      for (const c of content.credentials)
+        insertCredential.run(c.id, c.kind, c.value, JSON.stringify(c));
+    })(),
+  );
+  db.close();
+  let find!: Database.Statement;
+  const openMs = time(() => {
+    db = openSqlite(file);
+    find = db.prepare('SELECT data FROM credentials WHERE kind = ? AND value = ?');
+    find.get('badge', '0:0');
+  });
+  const n = content.credentials.length;
+  const samples: number[] = [];
+  let seed = 12345;
+  for (let k = 0; k < 100000; k++) {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    const { kind, value } = credentialValue(seed % n);
+    const s = process.hrtime.bigint();
+    const row = find.get(kind, value) as { data: string } | undefined;
+    if (row) JSON.parse(row.data);
+    samples.push(Number(process.hrtime.bigint() - s) / 1000);
+  }
+  db.close();
+  return { pushMs, openMs, p50us: percentile(samples, 50), p99us: percentile(samples, 99) };
+}
+
+function sqliteDebits(
+  file: string,
+  ids: string[],
+): { msPerDebit: number; walBytesPerDebit: number } {
+  const db = openSqlite(file);
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.pragma('wal_autocheckpoint = 0');
+  const debit = db.prepare(
+    'INSERT INTO uses (id, n) VALUES (?, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1',
+  );
+  const ms = time(() => ids.forEach((id) => debit.run(id)));
+  const wal = fs.statSync(`${file}-wal`).size;
+  db.close();
+  return { msPerDebit: ms / ids.length, walBytesPerDebit: wal / ids.length };
+}
+
+function openSqlite(file: string): Database.Database {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  return db;
+}
+
+/** Command for the probe child: compiled JS when running from dist, else transpiled here once. */
+function probeScript(work: string): string[] {
+  if (__filename.endsWith('.js'))
+    return [process.execPath, path.join(__dirname, 'storage-probe.js')];
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ts = require('typescript') as typeof import('typescript');
+  const root = path.join(__dirname, '..', '..');
+  const out = path.join(work, 'probe');
+  const sources = [
+    ...fs
+      .readdirSync(path.join(root, 'storage'))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => path.join('storage', f)),
+    path.join('firmware', 'clock.ts'),
+    path.join('scripts', 'bench', 'storage-probe.ts'),
+    path.join('scripts', 'bench', 'storage-data.ts'),
+  ];
+  for (const rel of sources) {
+    const js = ts.transpileModule(fs.readFileSync(path.join(root, rel), 'utf8'), {
+      compilerOptions: {
+        module: ts.ModuleKind.CommonJS,
+        target: ts.ScriptTarget.ES2022,
+        esModuleInterop: true,
+      },
+    }).outputText;
+    const target = path.join(out, rel.replace(/\.ts$/, '.js'));
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, js);
+  }
+  // The compiled storage needs its runtime dependencies: resolve them from the checkout.
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(out, 'node_modules'));
+  return [process.execPath, path.join(out, 'scripts', 'bench', 'storage-probe.js')];
+}
+
+function time(fn: () => unknown): number {
+  const t = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+function fmt(v: number): string {
+  return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toPrecision(3);
+}
