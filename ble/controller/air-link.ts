@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { EventEmitter } from 'node:events';
 import { AirAccess, RadioPort, StationListener, StationProfile } from './air-port';
+import { PORT_ARGUMENTS, isStationProfile } from './air-wire-check';
 import { Status } from './hci-spec';
 
 /**
@@ -19,17 +20,7 @@ import { Status } from './hci-spec';
 
 export type AirAddress = { path: string } | { port: number; host?: string };
 
-const PORT_METHODS = new Set([
-  'setAdvertising',
-  'setScanning',
-  'initiate',
-  'cancelInitiate',
-  'sendAcl',
-  'disconnect',
-  'updateConnection',
-  'setPosition',
-  'leave',
-]);
+const PORT_METHODS = new Set(Object.keys(PORT_ARGUMENTS));
 const LISTENER_METHODS = new Set([
   'advertisingReport',
   'advertisingEnded',
@@ -140,29 +131,20 @@ export class AirServer extends EventEmitter {
         this.malformed++;
         return;
       }
-      if (msg.t === 'join' && !ports.has(s) && msg.profile && typeof msg.profile === 'object') {
+      if (msg.t === 'join' && !ports.has(s) && isStationProfile(msg.profile)) {
         const listener = {} as Record<string, (...args: unknown[]) => void>;
         for (const m of LISTENER_METHODS)
           listener[m] = (...a: unknown[]) => send({ t: 'ev', s, m, a });
-        ports.set(
-          s,
-          this.air.join(msg.profile as StationProfile, listener as unknown as StationListener),
-        );
+        ports.set(s, this.air.join(msg.profile, listener as unknown as StationListener));
         return;
       }
       const port = ports.get(s);
-      if (
-        msg.t === 'call' &&
-        port &&
-        typeof msg.m === 'string' &&
-        PORT_METHODS.has(msg.m) &&
-        Array.isArray(msg.a)
-      ) {
-        try {
-          (port[msg.m as keyof RadioPort] as (...args: unknown[]) => void)(...(msg.a as unknown[]));
-        } catch {
-          this.malformed++;
-        }
+      const method =
+        typeof msg.m === 'string' && Object.hasOwn(PORT_ARGUMENTS, msg.m)
+          ? PORT_ARGUMENTS[msg.m]
+          : undefined;
+      if (msg.t === 'call' && port && method && Array.isArray(msg.a) && method(msg.a)) {
+        (port[msg.m as keyof RadioPort] as (...args: unknown[]) => void)(...(msg.a as unknown[]));
         if (msg.m === 'leave') ports.delete(s);
         return;
       }

@@ -200,9 +200,30 @@ describe('air across processes (served on a UNIX socket)', () => {
 
       const rogue = net.createConnection(socketPath);
       await new Promise((r) => rogue.once('connect', r));
-      rogue.write('not json\n{"t":"call","s":9,"m":"leave","a":[]}\n');
+      const profile = {
+        address: 'aa:bb:cc:dd:ee:01',
+        addressType: 'public',
+        txPowerDbm: 0,
+        position: { x: 1, y: 0 },
+      };
+      const lines = [
+        'not json',
+        '{"t":"call","s":9,"m":"leave","a":[]}', // no such station
+        JSON.stringify({ t: 'join', s: 1, profile: { ...profile, address: 'zz' } }),
+        JSON.stringify({ t: 'join', s: 2, profile }), // valid
+        JSON.stringify({ t: 'call', s: 2, m: 'setPosition', a: [{ x: 'far' }] }),
+        JSON.stringify({
+          t: 'call',
+          s: 2,
+          m: 'setAdvertising',
+          a: [{ eventType: 0, intervalMs: 0.001, data: { $b: '' }, scanResponse: { $b: '' } }],
+        }),
+        JSON.stringify({ t: 'call', s: 2, m: 'sendAcl', a: [1, 9, 'x'] }),
+      ];
+      rogue.write(lines.join('\n') + '\n');
       await new Promise((r) => setTimeout(r, 50));
-      expect(server.malformed).toBe(2);
+      expect(server.malformed).toBe(6);
+      expect(air.stationCount).toBe(3); // reader (remote), phone, and the rogue's valid station
       rogue.destroy();
 
       remote.close();
