@@ -159,9 +159,9 @@ export class HostClient {
     door: (position: 'open' | 'close') => this.request('POST', `/sim/door/${position}`),
     tamper: (active: boolean) => this.request('POST', '/sim/tamper', { active }),
     enrollCapture: (rawData: RawData) => this.request('POST', '/sim/enroll/capture', rawData),
-    link: () => this.request<{ state: string; since: number }>('GET', '/sim/link'),
+    link: () => this.request<{ state: string; since: string }>('GET', '/sim/link'),
     setLink: (action: 'cut' | 'restore') =>
-      this.request<{ state: string; since: number }>('POST', `/sim/link/${action}`),
+      this.request<{ state: string; since: string }>('POST', `/sim/link/${action}`),
     powerCycle: (afterFlashOps?: number) =>
       this.request<Record<string, unknown>>(
         'POST',

@@ -19,8 +19,8 @@ export class HostLink extends EventEmitter {
     this.since = now();
   }
 
-  state(): { state: LinkState; since: number } {
-    return { state: this.current, since: this.since };
+  state(): { state: LinkState; since: string } {
+    return { state: this.current, since: new Date(this.since).toISOString() };
   }
 
   isUp(): boolean {

@@ -106,7 +106,11 @@ async function pushRows(
   }
 }
 
-async function eventRows(count: number, progress: BenchOptions['progress']): Promise<BenchRow[]> {
+async function eventRows(
+  count: number,
+  statusRequests: number,
+  progress: BenchOptions['progress'],
+): Promise<BenchRow[]> {
   const reader = await startBenchReader(1024, count);
   try {
     progress(`host: filling the event log with ${count} events`);
@@ -165,7 +169,7 @@ async function eventRows(count: number, progress: BenchOptions['progress']): Pro
     });
 
     const latencies: number[] = [];
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < statusRequests; i++) {
       const t0 = process.hrtime.bigint();
       await reader.client.status();
       latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
@@ -176,7 +180,7 @@ async function eventRows(count: number, progress: BenchOptions['progress']): Pro
       metric: 'GET /status latency p50',
       value: percentile(latencies, 50),
       unit: 'ms',
-      note: '200 requests, keep-alive',
+      note: `${statusRequests} requests, keep-alive`,
     });
     rows.push({
       suite: 'host',
@@ -198,12 +202,12 @@ export const host: BenchSuite = {
   async run({ quick, progress }) {
     const rows: BenchRow[] = [];
     if (quick) {
-      rows.push(...(await pushRows(5_000, '5,000', 2, progress)));
+      rows.push(...(await pushRows(2_000, '2,000', 2, progress)));
     } else {
       rows.push(...(await pushRows(64_000, '64,000', 5, progress)));
       rows.push(...(await pushRows(1_000_000, '1,000,000', 90, progress)));
     }
-    rows.push(...(await eventRows(quick ? 1000 : 5000, progress)));
+    rows.push(...(await eventRows(quick ? 500 : 5000, quick ? 50 : 200, progress)));
     return rows;
   },
 };

@@ -39,6 +39,12 @@ describe('reader controls over the host API', () => {
       led: { color: 'red' },
     });
     expect(s.flash).toEqual(expect.objectContaining({ freeBytes: expect.any(Number) }));
+    const db = await reader.client.database();
+    expect(db).toEqual({
+      version: (s.database as { version: number }).version,
+      counts: expect.objectContaining({ users: 3 }),
+    });
+    expect(await reader.client.sim.link()).toMatchObject({ state: 'up' });
   });
 
   it('grants a known badge and denies an unknown one, through the real reader', async () => {
@@ -108,6 +114,10 @@ describe('reader controls over the host API', () => {
   });
 
   it('sets the time and the config, rejecting bad values by name', async () => {
+    expect(await reader.client.time()).toEqual({
+      time: new Date(reader.clock.now()).toISOString(),
+      epochMs: reader.clock.now(),
+    });
     const t = await reader.client.setTime('2026-06-01T12:00:00+02:00');
     expect(t).toEqual({ time: '2026-06-01T10:00:00.000Z', epochMs: Date.UTC(2026, 5, 1, 10) });
     expect(reader.clock.now()).toBe(Date.UTC(2026, 5, 1, 10));
