@@ -60,12 +60,25 @@ function decode(line: string): Record<string, unknown> | undefined {
   }
 }
 
-/** Splits a byte stream into lines and hands each to `onLine`. */
-function readLines(socket: net.Socket, onLine: (line: string) => void): void {
+/** Longest line accepted: an ACL payload in base64 is far below it. */
+const MAX_LINE = 1 << 20;
+
+/** Splits a byte stream into lines and hands each to `onLine`; ends a peer that never sends a newline. */
+function readLines(
+  socket: net.Socket,
+  onLine: (line: string) => void,
+  onOverflow: () => void,
+): void {
   let pending = '';
   socket.setEncoding('utf8');
   socket.on('data', (chunk: string) => {
     pending += chunk;
+    if (pending.length > MAX_LINE && pending.indexOf('\n') < 0) {
+      pending = '';
+      onOverflow();
+      socket.destroy();
+      return;
+    }
     for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
       const line = pending.slice(0, nl);
       pending = pending.slice(nl + 1);
@@ -100,6 +113,10 @@ export class AirServer extends EventEmitter {
       this.server.once('error', reject);
       const ready = () => {
         this.server.off('error', reject);
+        // Past listen, a server error must not end the process that owns the air.
+        this.server.on('error', (err) => {
+          if (this.listenerCount('error') > 0) this.emit('error', err);
+        });
         resolve();
       };
       if ('path' in this.address) {
@@ -124,7 +141,7 @@ export class AirServer extends EventEmitter {
     const send = (message: object) => {
       if (!socket.destroyed) socket.write(encode(message));
     };
-    readLines(socket, (line) => {
+    const onLine = (line: string) => {
       const msg = decode(line);
       const s = msg?.s;
       if (!msg || typeof s !== 'number') {
@@ -149,7 +166,8 @@ export class AirServer extends EventEmitter {
         return;
       }
       this.malformed++;
-    });
+    };
+    readLines(socket, onLine, () => this.malformed++);
     const end = () => {
       for (const port of ports.values()) port.leave();
       ports.clear();
@@ -175,9 +193,14 @@ export class RemoteAir extends EventEmitter implements AirAccess {
 
   private constructor(private readonly socket: net.Socket) {
     super();
-    readLines(socket, (line) => this.onLine(line));
+    readLines(
+      socket,
+      (line) => this.onLine(line),
+      () => this.report(new Error('air server sent an over-long line')),
+    );
     socket.on('close', () => this.lost());
-    socket.on('error', (err) => this.emit('error', err));
+    // 'close' follows every error and ends the links; 'error' is for whoever listens.
+    socket.on('error', (err) => this.report(err));
   }
 
   static connect(address: AirAddress): Promise<RemoteAir> {
@@ -215,6 +238,10 @@ export class RemoteAir extends EventEmitter implements AirAccess {
 
   close(): void {
     this.socket.end();
+  }
+
+  private report(err: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 
   private send(message: object): void {

@@ -226,6 +226,15 @@ describe('air across processes (served on a UNIX socket)', () => {
       expect(air.stationCount).toBe(3); // reader (remote), phone, and the rogue's valid station
       rogue.destroy();
 
+      // A peer that never ends its line is cut off rather than buffered without bound.
+      const flood = net.createConnection(socketPath);
+      await new Promise((r) => flood.once('connect', r));
+      const closed = new Promise((r) => flood.once('close', r));
+      flood.on('error', () => undefined);
+      flood.write('x'.repeat(1.5 * 1024 * 1024));
+      await closed;
+      expect(server.malformed).toBe(7);
+
       remote.close();
       for (let i = 0; i < 50 && phone.events(Evt.disconnectionComplete).length === 0; i++)
         await new Promise((r) => setTimeout(r, 5));
