@@ -1,6 +1,8 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { API_ERRORS } from './errors';
 import { API_PREFIX, type ApiRoute } from './route';
-import { DEFAULT_BODY_LIMIT, DEFAULT_DATABASE_BODY_LIMIT } from './server';
+import { apiRoutes, DEFAULT_BODY_LIMIT, DEFAULT_DATABASE_BODY_LIMIT } from './server';
 
 const ACCESS_TEXT = { public: 'none', host: 'token, link up', local: 'token' } as const;
 
@@ -10,7 +12,16 @@ const ACCESS_TEXT = { public: 'none', host: 'token, link up', local: 'token' } a
  */
 export function endpointTable(routes: ApiRoute[]): string {
   const rows = routes.map((r) => {
-    const body = r.body ? 'JSON body' : r.querystring ? 'query' : '';
+    const fields = Object.keys((r.body?.properties ?? {}) as object).length;
+    const required = ((r.body?.required ?? []) as string[]).length;
+    const body =
+      fields === 0
+        ? r.querystring
+          ? 'query'
+          : ''
+        : required
+          ? 'JSON body'
+          : 'JSON body (optional)';
     return `| \`${r.method} ${API_PREFIX}${r.path}\` | ${ACCESS_TEXT[r.access]} | ${body} | ${r.summary} |`;
   });
   return ['| endpoint | auth | input | what it does |', '|---|---|---|---|', ...rows].join('\n');
@@ -43,3 +54,25 @@ export const ERROR_MEANINGS: Record<keyof typeof API_ERRORS, string> = {
     'power was cut during this write (sim brown-out); the reader reboots with the old or the new state',
   not_supported: 'this board or firmware cannot do it (e.g. a per-request enroll timeout)',
 };
+
+/** Rewrites the generated sections of docs/API.md in place. */
+export function renderApiDoc(doc: string, routes: ApiRoute[]): string {
+  const sections: [string, string][] = [
+    ['endpoints', endpointTable(routes)],
+    ['errors', errorTable(ERROR_MEANINGS)],
+  ];
+  let out = doc;
+  for (const [name, table] of sections) {
+    out = out.replace(
+      new RegExp(`(<!-- ${name}:begin[^>]*-->\\n)[\\s\\S]*?(\\n<!-- ${name}:end -->)`),
+      (_match, begin: string, end: string) => begin + table + end,
+    );
+  }
+  return out;
+}
+
+// `node -r ts-node/register/transpile-only firmware/api/doc.ts` regenerates docs/API.md.
+if (require.main === module) {
+  const file = path.join(__dirname, '..', '..', 'docs', 'API.md');
+  fs.writeFileSync(file, renderApiDoc(fs.readFileSync(file, 'utf8'), apiRoutes()));
+}

@@ -291,3 +291,6 @@ export const RawDataSchema = closed(
   },
   ['deviceId', 'publicKey'],
 );
+
+/** Controls that take no input: an absent body or {}; any field is a 400. */
+export const EmptyBodySchema = closed({}, []);

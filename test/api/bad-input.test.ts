@@ -55,6 +55,8 @@ describe('bad input to every other body, query and path', () => {
     ['POST', '/sim/door/ajar', 'door position', undefined, '/position'],
     ['POST', '/sim/link/unplug', 'link action', undefined, '/action'],
     ['POST', '/accesspoint/state/open', 'state', undefined, '/state'],
+    ['POST', '/accesspoint/state/unlock', 'a body where none is taken', { force: true }, '/force'],
+    ['POST', '/sim/rex', 'a body where none is taken', { times: 2 }, '/times'],
   ];
 
   it.each(cases)(

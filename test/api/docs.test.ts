@@ -14,6 +14,7 @@ function section(name: string): string {
   return match[1]!;
 }
 
+// Regenerate with: node -r ts-node/register/transpile-only firmware/api/doc.ts
 describe('docs/API.md', () => {
   it('lists every endpoint as the server defines it', () => {
     expect(normalize(section('endpoints'))).toBe(normalize(endpointTable(apiRoutes())));

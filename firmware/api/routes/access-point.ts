@@ -1,5 +1,5 @@
 import type { ApiRoute } from '../route';
-import { AccessPointStateParamsSchema } from '../schemas';
+import { AccessPointStateParamsSchema, EmptyBodySchema } from '../schemas';
 import type { AccessPointCommand } from '../firmware';
 
 export const accessPointRoutes: ApiRoute[] = [
@@ -19,6 +19,7 @@ export const accessPointRoutes: ApiRoute[] = [
     tag: 'access point',
     access: 'host',
     params: AccessPointStateParamsSchema,
+    body: EmptyBodySchema,
     handle: ({ firmware, params }) => {
       firmware.setAccessPointState(params.state as AccessPointCommand);
       return firmware.status().accessPoint;

@@ -9,6 +9,7 @@ import {
   PowerCycleRequestSchema,
   RawDataSchema,
   TamperRequestSchema,
+  EmptyBodySchema,
 } from '../schemas';
 
 const accepted = { accepted: true };
@@ -48,6 +49,7 @@ export const simRoutes: ApiRoute[] = [
     tag: 'simulator',
     access: 'local',
     status: 202,
+    body: EmptyBodySchema,
     handle: ({ firmware }) => {
       firmware.sim.rex();
       return accepted;
@@ -60,6 +62,7 @@ export const simRoutes: ApiRoute[] = [
     tag: 'simulator',
     access: 'local',
     params: DoorParamsSchema,
+    body: EmptyBodySchema,
     handle: ({ firmware, params }) => {
       firmware.sim.door(params.position === 'open');
       return firmware.status().door;
@@ -108,6 +111,7 @@ export const simRoutes: ApiRoute[] = [
     access: 'local',
     needsFirmware: false,
     params: LinkParamsSchema,
+    body: EmptyBodySchema,
     handle: ({ link, params }) => {
       if (params.action === 'cut') link.cut();
       else link.restore();
