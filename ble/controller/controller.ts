@@ -19,8 +19,10 @@ import {
   LeSubevent,
   Op,
   Status,
+  supportedCommandsField,
 } from './hci-spec';
 import { Position } from './radio-model';
+import { addressBytes, addressText, freshAddress, u16 } from './hci-codec';
 
 export interface ControllerOptions {
   /** BD_ADDR, aa:bb:cc:dd:ee:ff. Default: a fresh locally unique address. */
@@ -78,42 +80,11 @@ const VALID_DISCONNECT_REASONS = new Set([0x05, 0x13, 0x14, 0x15, 0x1a, 0x29, 0x
 const FIRST_HANDLE = 0x0040;
 const MAX_HANDLE = 0x0eff;
 
-let addressCounter = 0;
-function freshAddress(): string {
-  addressCounter++;
-  const pid = process.pid & 0xffff;
-  const bytes = [
-    0xc0,
-    0xde,
-    pid >> 8,
-    pid & 0xff,
-    (addressCounter >> 8) & 0xff,
-    addressCounter & 0xff,
-  ];
-  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
-}
-
-function addressBytes(address: string): Buffer {
-  return Buffer.from(address.split(':').reverse().join(''), 'hex');
-}
-
-function addressText(bytes: Buffer): string {
-  return [...bytes]
-    .reverse()
-    .map((b) => b.toString(16).padStart(2, '0'))
-    .join(':');
-}
-
 function ok(...fields: Buffer[]): CommandResult {
   return { complete: Buffer.concat([Buffer.from([Status.success]), ...fields]) };
 }
 function fail(status: number, ...fields: Buffer[]): CommandResult {
   return { complete: Buffer.concat([Buffer.from([status]), ...fields]) };
-}
-function u16(v: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16LE(v & 0xffff);
-  return b;
 }
 
 /**
@@ -149,6 +120,8 @@ export class VirtualController extends EventEmitter {
   private advParams = { intervalMs: 1.28 * 1000, eventType: AdvType.advInd as number };
   private advData = Buffer.alloc(0);
   private scanRspData = Buffer.alloc(0);
+  // Link-layer states (Core Vol 6 Part B 1.1): advertising, scanning, initiating and each
+  // connection are independent machines in a multi-role controller, so each has its own field.
   private advertising = false;
   private scanParams = { active: false };
   private scanning = false;
@@ -322,7 +295,7 @@ export class VirtualController extends EventEmitter {
         u16(0),
       ),
     );
-    complete(Op.readLocalCommands, 0, () => ok(this.supportedCommands()));
+    complete(Op.readLocalCommands, 0, () => ok(supportedCommandsField(table.keys())));
     // LMP features: only "LE Supported (Controller)" (byte 4 bit 6) and "BR/EDR Not Supported" (bit 5).
     complete(Op.readLocalFeatures, 0, () => ok(Buffer.from([0, 0, 0, 0, 0x60, 0, 0, 0])));
     complete(Op.readBufferSize, 0, () => ok(u16(0), Buffer.from([0]), u16(0), u16(0)));
@@ -460,45 +433,6 @@ export class VirtualController extends EventEmitter {
       };
     });
     return table;
-  }
-
-  /** Supported Commands bit field (Core Vol 4 Part E 6.27), from the command table. */
-  private supportedCommands(): Buffer {
-    const bits: Array<[number, number]> = [
-      [0, 5], // Disconnect
-      [2, 7], // Read Remote Version Information
-      [5, 6], // Set Event Mask
-      [5, 7], // Reset
-      [14, 3], // Read Local Version Information
-      [14, 5], // Read Local Supported Features
-      [14, 7], // Read Buffer Size
-      [15, 1], // Read BD_ADDR
-      [15, 5], // Read RSSI
-      [24, 5], // Read LE Host Support
-      [24, 6], // Write LE Host Support
-      [25, 0], // LE Set Event Mask
-      [25, 1], // LE Read Buffer Size
-      [25, 2], // LE Read Local Supported Features
-      [25, 4], // LE Set Random Address
-      [25, 5], // LE Set Advertising Parameters
-      [25, 6], // LE Read Advertising Channel TX Power
-      [25, 7], // LE Set Advertising Data
-      [26, 0], // LE Set Scan Response Data
-      [26, 1], // LE Set Advertising Enable
-      [26, 2], // LE Set Scan Parameters
-      [26, 3], // LE Set Scan Enable
-      [26, 4], // LE Create Connection
-      [26, 5], // LE Create Connection Cancel
-      [26, 6], // LE Read Filter Accept List Size
-      [26, 7], // LE Clear Filter Accept List
-      [27, 2], // LE Connection Update
-      [27, 5], // LE Read Remote Features
-      [28, 2], // LE Long Term Key Request Negative Reply
-      [28, 3], // LE Read Supported States
-    ];
-    const field = Buffer.alloc(64);
-    for (const [octet, bit] of bits) field[octet]! |= 1 << bit;
-    return field;
   }
 
   private reset(): void {

@@ -101,3 +101,48 @@ export const AclBoundary = {
 
 /** Hardware Error code we send for H4 framing the controller cannot parse. */
 export const HARDWARE_ERROR_H4_FRAMING = 0x01;
+
+/** Octet and bit of each command in the Supported Commands field (Core Vol 4 Part E 6.27). */
+const SUPPORTED_COMMAND_BITS = new Map<number, [number, number]>([
+  [Op.disconnect, [0, 5]],
+  [Op.readRemoteVersion, [2, 7]],
+  [Op.setEventMask, [5, 6]],
+  [Op.reset, [5, 7]],
+  [Op.setEventMaskPage2, [22, 2]],
+  [Op.readLocalVersion, [14, 3]],
+  [Op.readLocalFeatures, [14, 5]],
+  [Op.readBufferSize, [14, 7]],
+  [Op.readBdAddr, [15, 1]],
+  [Op.readRssi, [15, 5]],
+  [Op.readLeHostSupported, [24, 5]],
+  [Op.writeLeHostSupported, [24, 6]],
+  [Op.leSetEventMask, [25, 0]],
+  [Op.leReadBufferSize, [25, 1]],
+  [Op.leReadLocalFeatures, [25, 2]],
+  [Op.leSetRandomAddress, [25, 4]],
+  [Op.leSetAdvParams, [25, 5]],
+  [Op.leReadAdvTxPower, [25, 6]],
+  [Op.leSetAdvData, [25, 7]],
+  [Op.leSetScanRspData, [26, 0]],
+  [Op.leSetAdvEnable, [26, 1]],
+  [Op.leSetScanParams, [26, 2]],
+  [Op.leSetScanEnable, [26, 3]],
+  [Op.leCreateConn, [26, 4]],
+  [Op.leCreateConnCancel, [26, 5]],
+  [Op.leReadAcceptListSize, [26, 6]],
+  [Op.leClearAcceptList, [26, 7]],
+  [Op.leConnUpdate, [27, 2]],
+  [Op.leReadRemoteFeatures, [27, 5]],
+  [Op.leLtkNegReply, [28, 2]],
+  [Op.leReadSupportedStates, [28, 3]],
+]);
+
+/** The 64-octet Supported Commands field for the opcodes a controller answers. */
+export function supportedCommandsField(opcodes: Iterable<number>): Buffer {
+  const field = Buffer.alloc(64);
+  for (const op of opcodes) {
+    const position = SUPPORTED_COMMAND_BITS.get(op);
+    if (position) field[position[0]]! |= 1 << position[1];
+  }
+  return field;
+}

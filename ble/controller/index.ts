@@ -7,6 +7,7 @@ import { Air, AirOptions } from './air';
 import { AirAddress, AirServer, RemoteAir } from './air-link';
 import { AirAccess } from './air-port';
 import { ControllerOptions, VirtualController } from './controller';
+import { VirtualHciSocket } from './hci-socket';
 import { installVirtualHci } from './stack-seam';
 
 export { Air } from './air';
@@ -48,4 +49,9 @@ export function createController(
     clock: air instanceof Air ? air.clock : undefined,
     ...options,
   });
+}
+
+/** A socket object (the bluetooth-hci-socket interface) on `controller`, for hosts that take one directly. */
+export function createHciSocket(controller: VirtualController): VirtualHciSocket {
+  return new VirtualHciSocket(() => controller);
 }

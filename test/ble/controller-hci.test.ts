@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { settle } from '../../firmware/clock';
-import { Air, VirtualController } from '../../ble/controller';
+import { Air, VirtualController, createHciSocket } from '../../ble/controller';
 import {
   AdvType,
   Evt,
@@ -306,5 +306,41 @@ describe('virtual controller: advertising, connection and data on the air', () =
     await phone.command(Op.leSetScanEnable, Buffer.from([1, 0]));
     await settle();
     expect(phone.leEvents(LeSubevent.advertisingReport)).toHaveLength(0);
+  });
+});
+
+describe('virtual HCI socket (the object host stacks hold)', () => {
+  it('attaches on a raw bind, applies the kernel-style filter, and leaves control sockets idle', async () => {
+    const controller = new VirtualController(new Air());
+    open.push(controller);
+    const control = createHciSocket(controller);
+    control.bindControl();
+    control.start();
+    const seenOnControl: Buffer[] = [];
+    control.on('data', (p: Buffer) => seenOnControl.push(p));
+    expect(control.isDevUp()).toBe(false);
+
+    const socket = createHciSocket(controller);
+    const seen: Buffer[] = [];
+    socket.on('data', (p: Buffer) => seen.push(p));
+    socket.write(Buffer.from([H4.command, 0x03, 0x0c, 0])); // before bind: goes nowhere
+    expect(socket.bindRaw(0)).toBe(0);
+    socket.start();
+    expect(socket.isDevUp()).toBe(true);
+    // Filter: events only, and of those only Command Complete (0x0e).
+    const filter = Buffer.alloc(14);
+    filter.writeUInt32LE(1 << H4.event, 0);
+    filter.writeUInt32LE(1 << Evt.commandComplete, 4);
+    socket.setFilter(filter);
+    socket.write(Buffer.from([H4.command, 0x03, 0x0c, 0])); // Reset -> Command Complete
+    socket.write(Buffer.from([0x05])); // -> Hardware Error, filtered out
+    await settle();
+    expect(seen.map((p) => p[1])).toEqual([Evt.commandComplete]);
+    expect(controller.stats.commands).toBe(1);
+    expect(seenOnControl).toHaveLength(0);
+    socket.stop();
+    socket.write(Buffer.from([H4.command, 0x03, 0x0c, 0]));
+    await settle();
+    expect(controller.stats.commands).toBe(1);
   });
 });
