@@ -34,8 +34,14 @@ export interface LogOwner {
   moved(record: LogRecord, to: number): void;
 }
 
-/** Erased sectors kept in reserve so an interrupted garbage collection can always be redone. */
-export const RESERVE_SECTORS = 3;
+/**
+ * Erased sectors kept in reserve: enough to redo an interrupted garbage collection, and to
+ * collect through a long run of fully live sectors (each copy costs a little more than a
+ * sector: log tails and the slack of records that do not split) before reaching dead space.
+ */
+export function reserveSectors(sectorCount: number): number {
+  return Math.max(3, Math.ceil(sectorCount / 64));
+}
 
 type SectorState = 'erased' | 'used' | 'dirty';
 
@@ -66,6 +72,8 @@ export class FlashLog {
   /** Sectors in use, oldest first. */
   private order: number[] = [];
   private erased = 0;
+  private liveTotal = 0;
+  private readonly reserve: number;
   private head = -1;
   private headOffset = SECTOR_HEADER_BYTES;
   private headValidEnd = SECTOR_HEADER_BYTES;
@@ -85,10 +93,11 @@ export class FlashLog {
     this.sectorSize = device.geometry.sectorSize;
     this.sectorCount = device.geometry.sectorCount;
     this.live = new Uint32Array(this.sectorCount);
+    this.reserve = reserveSectors(this.sectorCount);
     this.state = new Array<SectorState>(this.sectorCount).fill('erased');
     this.seqOf = new Float64Array(this.sectorCount);
-    if (this.sectorCount <= RESERVE_SECTORS + 1) {
-      throw new StoreError(`a store needs more than ${RESERVE_SECTORS + 1} sectors`);
+    if (this.sectorCount <= this.reserve + 1) {
+      throw new StoreError(`a store needs more than ${this.reserve + 1} sectors`);
     }
   }
 
@@ -292,7 +301,7 @@ export class FlashLog {
     }
     let attempts = 0;
     while (
-      this.erased < RESERVE_SECTORS &&
+      this.erased < this.reserve &&
       this.order.length > 1 &&
       attempts++ < this.order.length
     ) {
@@ -349,12 +358,15 @@ export class FlashLog {
   /** Marks bytes at address as needed (they count as live for garbage collection). */
   adopt(address: number, total: number): void {
     this.live[Math.floor(address / this.sectorSize)]! += total;
+    this.liveTotal += total;
   }
 
   /** Marks bytes at address as no longer needed. */
   retire(address: number, total: number): void {
     const s = Math.floor(address / this.sectorSize);
-    this.live[s] = Math.max(0, this.live[s]! - total);
+    const gone = Math.min(this.live[s]!, total);
+    this.live[s] = this.live[s]! - gone;
+    this.liveTotal -= gone;
   }
 
   /** Reads a record's payload back from flash. */
@@ -414,8 +426,15 @@ export class FlashLog {
     const fits = () => this.head >= 0 && this.headOffset + total <= this.sectorSize;
     if (fits()) return;
     if (!this.collecting) {
+      // Collecting cannot help when nearly everything written is still live: say so before
+      // rewriting the whole part in vain.
+      if (this.erased - 1 < this.reserve && this.deadBytes() < total + 2 * this.sectorSize) {
+        throw new StoreFullError(
+          `flash is full: ${this.liveTotal} B live, ${this.deadBytes()} B reclaimable, ${total} B needed`,
+        );
+      }
       let attempts = 0;
-      while (this.erased - 1 < RESERVE_SECTORS) {
+      while (this.erased - 1 < this.reserve) {
         if (++attempts > this.order.length + 1) {
           throw new StoreFullError('flash is full: no sector can be reclaimed');
         }
@@ -530,12 +549,19 @@ export class FlashLog {
       this.device.sync();
       this.order.shift();
       this.state[victim] = 'erased';
+      this.liveTotal -= this.live[victim]!;
       this.live[victim] = 0;
       this.erased++;
       this.erasing = -1;
     } finally {
       this.collecting = false;
     }
+  }
+
+  private deadBytes(): number {
+    if (this.head < 0) return 0;
+    const used = (this.order.length - 1) * this.sectorSize + this.headOffset;
+    return Math.max(0, used - this.liveTotal);
   }
 
   private readSector(sector: number): Buffer {
@@ -578,6 +604,6 @@ export class FlashLog {
   /** Bytes a new transaction of `bytes` could get: free space plus what collection reclaims. */
   reclaimable(): number {
     const s = this.stats();
-    return s.freeBytes + s.deadBytes - RESERVE_SECTORS * this.sectorSize;
+    return s.freeBytes + s.deadBytes - this.reserve * this.sectorSize;
   }
 }
