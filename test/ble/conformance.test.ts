@@ -14,6 +14,7 @@ import {
   Air,
   AirServer,
   DEFAULT_PATH_LOSS,
+  TimingMode,
   VirtualController,
   hciDriverFor,
   walk,
@@ -84,15 +85,17 @@ class PeripheralProcess {
   }
 }
 
-const stacks: Array<{ stack: BlenoFlavor; multipleCentrals: boolean }> = [
-  { stack: 'stoprocent', multipleCentrals: true },
-  // @abandonware/bleno keeps one connection (one handle, no advertising while connected).
-  { stack: 'abandonware', multipleCentrals: false },
+// @abandonware/bleno keeps one connection (one handle, no advertising while connected).
+const stacks: Array<{ stack: BlenoFlavor; multipleCentrals: boolean; timing: TimingMode }> = [
+  { stack: 'stoprocent', multipleCentrals: true, timing: 'fast' },
+  { stack: 'abandonware', multipleCentrals: false, timing: 'fast' },
+  { stack: 'stoprocent', multipleCentrals: true, timing: 'realistic' },
+  { stack: 'abandonware', multipleCentrals: false, timing: 'realistic' },
 ];
 
 describe.each(stacks)(
-  'bleno conformance on the virtual controller: @$stack/bleno',
-  ({ stack, multipleCentrals }) => {
+  'bleno conformance on the virtual controller: @$stack/bleno, $timing timing',
+  ({ stack, multipleCentrals, timing }) => {
     let dir: string;
     let air: Air;
     let server: AirServer;
@@ -137,7 +140,7 @@ describe.each(stacks)(
 
     beforeAll(async () => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), `ble-conformance-${stack}-`));
-      air = new Air();
+      air = new Air({ timing });
       server = await AirServer.listen(air, { path: path.join(dir, 'air.sock') });
       capturePath = path.join(dir, 'reader.btsnoop');
       const child = spawn(
