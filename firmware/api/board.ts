@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { FlashDevice } from '../../storage';
+import type { TornWriteModel } from '../../storage/power-cut';
 import type { FirmwareHandle, ReaderDevice } from './firmware';
 
 export type BoardState = 'booting' | 'running' | 'failed';
@@ -72,11 +73,11 @@ export class Board implements ReaderDevice {
     }
   }
 
-  armPowerCut(afterFlashOps: number): void {
+  armPowerCut(afterFlashOps: number, model: TornWriteModel = 'prefix'): void {
     const flash = this.options.flash;
     if (!flash) throw new Error('this board has no flash part to cut power in');
     const at = flash.stats.operations + afterFlashOps - 1;
-    flash.armPowerCut({ at, model: 'prefix' });
+    flash.armPowerCut({ at, model });
     const previous = flash.onOperation;
     flash.onOperation = (op) => {
       previous?.(op);

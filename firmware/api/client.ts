@@ -162,11 +162,15 @@ export class HostClient {
     link: () => this.request<{ state: string; since: string }>('GET', '/sim/link'),
     setLink: (action: 'cut' | 'restore') =>
       this.request<{ state: string; since: string }>('POST', `/sim/link/${action}`),
-    powerCycle: (afterFlashOps?: number) =>
+    powerCycle: (afterFlashOps?: number, model?: string) =>
       this.request<Record<string, unknown>>(
         'POST',
         '/sim/power-cycle',
-        afterFlashOps === undefined ? undefined : { afterFlashOps },
+        afterFlashOps === undefined
+          ? undefined
+          : model
+            ? { afterFlashOps, model }
+            : { afterFlashOps },
       ),
   };
 

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock';
+import type { TornWriteModel } from '../../storage/power-cut';
 import type {
   CredentialKind,
   DatabaseContent,
@@ -147,7 +148,8 @@ export interface ReaderDevice {
   watchPower(listener: (state: 'off' | 'on') => void): () => void;
   /**
    * Arms a brown-out: power drops during the given flash operation from now (1 = the next
-   * program or erase) and the board then boots again by itself.
+   * program or erase), leaving what `model` says a torn write leaves (default 'prefix'),
+   * and the board then boots again by itself.
    */
-  armPowerCut?(afterFlashOps: number): void;
+  armPowerCut?(afterFlashOps: number, model?: TornWriteModel): void;
 }

@@ -1,6 +1,7 @@
 import { CONFIG_SPEC, CONFIG_KEYS, type ReaderConfigValues } from '../config';
 import { MAX_VALUE_LENGTH } from '../presentation';
 import { CREDENTIAL_KINDS } from '../../storage/model';
+import { TORN_WRITE_MODELS } from '../../storage/power-cut';
 import { ACCESS_POINT_COMMANDS } from './firmware';
 
 /**
@@ -272,6 +273,12 @@ export const PowerCycleRequestSchema = closed(
       maximum: 100000000,
       description:
         'Instead of cycling now, cut power during the Nth flash program/erase from now (a brown-out in the middle of the next write); the reader then boots again by itself.',
+    },
+    model: {
+      type: 'string',
+      enum: [...TORN_WRITE_MODELS],
+      description:
+        "What the torn write leaves (storage/power-cut.ts; default 'prefix'). Needs afterFlashOps.",
     },
   },
   [],

@@ -1,4 +1,5 @@
 import { ApiError } from '../errors';
+import type { TornWriteModel } from '../../../storage/power-cut';
 import type { RawData } from '../firmware';
 import type { ApiRoute } from '../route';
 import {
@@ -128,13 +129,21 @@ export const simRoutes: ApiRoute[] = [
     needsFirmware: false,
     body: PowerCycleRequestSchema,
     handle: async ({ device, body }) => {
-      const { afterFlashOps } = (body ?? {}) as { afterFlashOps?: number };
+      const { afterFlashOps, model } = (body ?? {}) as {
+        afterFlashOps?: number;
+        model?: TornWriteModel;
+      };
+      if (model !== undefined && afterFlashOps === undefined) {
+        throw new ApiError('bad_request', 'body /model needs afterFlashOps', '/model', {
+          part: 'body',
+        });
+      }
       if (afterFlashOps !== undefined) {
         if (!device.armPowerCut) {
           throw new ApiError('not_supported', 'this board cannot cut power inside a flash write');
         }
-        device.armPowerCut(afterFlashOps);
-        return { armed: true, afterFlashOps };
+        device.armPowerCut(afterFlashOps, model);
+        return { armed: true, afterFlashOps, model: model ?? 'prefix' };
       }
       const started = process.hrtime.bigint();
       await device.powerCycle();
