@@ -29,6 +29,8 @@ export class Board implements ReaderDevice {
   private current: BoardState = 'booting';
   private bootError: string | undefined;
   private readonly power = new EventEmitter();
+  /** Takes the pending brown-out's observer off the flash part. */
+  private disarm: (() => void) | undefined;
 
   private constructor(private readonly options: BoardOptions) {}
 
@@ -76,15 +78,23 @@ export class Board implements ReaderDevice {
   armPowerCut(afterFlashOps: number, model: TornWriteModel = 'prefix'): void {
     const flash = this.options.flash;
     if (!flash) throw new Error('this board has no flash part to cut power in');
+    this.disarm?.();
     const at = flash.stats.operations + afterFlashOps - 1;
     flash.armPowerCut({ at, model });
     const previous = flash.onOperation;
+    this.disarm = () => {
+      flash.onOperation = previous;
+      this.disarm = undefined;
+    };
     flash.onOperation = (op) => {
       previous?.(op);
       if (op.index !== at) return;
-      flash.onOperation = previous;
-      // The write in progress fails with PowerLossError; reboot once its caller has unwound.
-      setImmediate(() => void this.powerCycle());
+      this.disarm?.();
+      // The write in progress fails with PowerLossError; reboot once its caller has unwound
+      // (only if the cut really happened: a test may have disarmed the part meanwhile).
+      setImmediate(() => {
+        if (!flash.powered) void this.powerCycle();
+      });
     };
   }
 

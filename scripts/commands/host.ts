@@ -5,6 +5,7 @@ import { ACCESS_POINT_COMMANDS } from '../../firmware/api/firmware';
 import { DEFAULT_API_PORT } from '../../firmware/api/server';
 import { readToken, TOKEN_FILE } from '../../firmware/api/token';
 import type { EventRecord } from '../../storage/model';
+import { TORN_WRITE_MODELS } from '../../storage/power-cut';
 import { Command, UsageError } from '../command';
 
 const USAGE = `Usage: reader-sim host [--url URL] [--token T | --data DIR] [--json] COMMAND ...
@@ -32,8 +33,9 @@ Commands:
   sim enroll-capture DEVICE_ID PUBLIC_KEY
                                what a phone sends in enroll mode
   sim link [cut|restore]       the host link
-  sim power-cycle [--after-flash-ops N]
-                               restart from flash (or cut power inside the Nth flash write)
+  sim power-cycle [--after-flash-ops N [--model M]]
+                               restart from flash (or cut power inside the Nth flash
+                               operation, leaving a torn write of model M: ${TORN_WRITE_MODELS.join(', ')})
 
 Options:
   --url URL     the reader's API (default $READER_SIM_URL or http://127.0.0.1:${DEFAULT_API_PORT})
@@ -68,6 +70,7 @@ export const host: Command = {
           wait: { type: 'boolean' },
           timeout: { type: 'string' },
           'after-flash-ops': { type: 'string' },
+          model: { type: 'string' },
         },
       });
     } catch (err) {
@@ -311,8 +314,13 @@ async function sim(ctx: Context, args: string[]): Promise<number> {
       break;
     case 'power-cycle': {
       const ops = ctx.values['after-flash-ops'];
+      const model = ctx.values.model as string | undefined;
+      if (model !== undefined && ops === undefined) {
+        throw new UsageError('--model needs --after-flash-ops');
+      }
       result = await client.sim.powerCycle(
         ops === undefined ? undefined : seqArg(ops as string, '--after-flash-ops'),
+        model,
       );
       break;
     }

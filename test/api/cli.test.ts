@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { run } from '../../scripts/cli';
-import { sampleDatabase, startTestReader, type TestReader } from './harness';
+import { eventually, sampleDatabase, startTestReader, type TestReader } from './harness';
 
 interface Run {
   code: number;
@@ -60,6 +60,20 @@ describe('reader-sim host (the CLI client against a real server)', () => {
     const events = await host('events', '--json');
     const page = JSON.parse(events.stdout) as { events: { type: string }[] };
     expect(page.events.map((e) => e.type)).toContain('access');
+  });
+
+  it('arms a brown-out: the next push fails with power_lost and the reader reboots', async () => {
+    const armed = await host('sim', 'power-cycle', '--after-flash-ops', '1', '--model', 'bits');
+    expect(armed).toMatchObject({ code: 0 });
+    expect(armed.stdout).toMatch(/armed: true/);
+    const before = await reader.client.content();
+    const push = await host('push', path.join(reader.dataDir, 'db.json'));
+    expect(push.code).toBe(1);
+    expect(push.stderr).toMatch(/503 power_lost/);
+    await eventually(async () => (await reader.client.health()).state === 'running');
+    expect(await reader.client.content()).toEqual(before);
+    const noOps = await host('sim', 'power-cycle', '--model', 'bits');
+    expect(noOps.code).toBe(2);
   });
 
   it('fails with the API error or a usage error, and a clear exit code', async () => {
