@@ -1,6 +1,6 @@
 import { HostApiError, type StreamMessage } from '../../firmware/api/client';
 import type { EventRecord } from '../../storage/model';
-import { eventually, startTestReader, type TestReader } from './harness';
+import { eventually, sampleDatabase, startTestReader, type TestReader } from './harness';
 
 async function rejection(p: Promise<unknown>): Promise<HostApiError> {
   const err = await p.then(
@@ -128,6 +128,21 @@ describe('events over the host API', () => {
     expect(replay.filter((m) => m.type === 'event').map((m) => m.data)).toEqual(missed.events);
     again.abort();
     await resumed;
+  });
+
+  it('streams grants (event + use debit in one transaction) as they are committed', async () => {
+    await reader.client.push(sampleDatabase(2));
+    const seen: StreamMessage[] = [];
+    const controller = new AbortController();
+    const stream = reader.client.stream((m) => seen.push(m), { signal: controller.signal });
+    await eventually(() => seen.some((m) => m.type === 'hello'));
+    await reader.client.sim.badge('10000');
+    const grant = await eventually(() =>
+      seen.find((m) => m.type === 'event' && (m.data as EventRecord).decision === 'grant'),
+    );
+    expect(grant.data).toMatchObject({ type: 'access', reason: 'granted', credentialId: 'uc0' });
+    controller.abort();
+    await stream;
   });
 
   it('ends the stream with a power message on a power cycle', async () => {
