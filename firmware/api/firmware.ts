@@ -1,74 +1,42 @@
+import {
+  ACCESS_POINT_STATES,
+  type AccessPointState as AccessPointCommandName,
+  type LastingState,
+} from '../access-point';
 import type { Clock } from '../clock';
+import type { ReaderStore } from '../../storage';
 import type { TornWriteModel } from '../../storage/power-cut';
-import type {
-  CredentialKind,
-  DatabaseContent,
-  DatabaseDelta,
-  EventRecord,
-  Schedule,
-  User,
-  AccessPoint,
-  Credential,
-} from '../../storage/model';
+import type { EventRecord } from '../../storage/model';
 
 /**
  * What the host API needs from the running firmware, and nothing more. The composition
- * root implements it over the real reader, door, LED and store (see board.ts); the API
- * never reaches past it, so the same server runs against the simulator and a Pi.
+ * root implements it over the real reader, door, LED and store (reader-firmware.ts); the
+ * API never reaches past it, so the same server runs against the simulator and a Pi.
  */
 
 /** The part of the flash store (storage/) the API reads and writes directly. */
 export interface ApiStore {
-  database: {
-    /** Full "Update Access Points": atomic; returns the new version. */
-    replace(content: DatabaseContent): number;
-    /** Delta against delta.baseVersion: atomic; throws on a stale base; returns the new version. */
-    patch(delta: DatabaseDelta): number;
-    version(): number;
-    counts(): DatabaseCounts;
-    content(): DatabaseContent;
-    user(id: string): User | undefined;
-    schedule(id: string): Schedule | undefined;
-    accessPoint(id: string): AccessPoint | undefined;
-    findCredential(kind: CredentialKind, value: string): Credential | undefined;
-  };
-  events: {
-    list(after: number, limit: number): EventRecord[];
-    ack(upTo: number): unknown;
-    stats(): EventLogStats;
-  };
-  health(): unknown;
+  database: Pick<
+    ReaderStore['database'],
+    | 'replace'
+    | 'patch'
+    | 'version'
+    | 'counts'
+    | 'content'
+    | 'user'
+    | 'schedule'
+    | 'accessPoint'
+    | 'findCredential'
+  >;
+  events: Pick<ReaderStore['events'], 'list' | 'ack' | 'stats'>;
+  health: ReaderStore['health'];
 }
 
-export interface DatabaseCounts {
-  users: number;
-  credentials: number;
-  schedules: number;
-  holidays: number;
-  accessPoints: number;
-}
-
-export interface EventLogStats {
-  /** Sequence number of the newest event (0 when none was ever appended). */
-  lastSeq: number;
-  /** Everything up to here is acknowledged by the host. */
-  ackedSeq: number;
-  /** Events held in flash now. */
-  count: number;
-  capacity: number;
-  /** Unacknowledged events the log had to drop because it was full. */
-  dropped: number;
-}
-
-export type AccessPointState = 'schedule' | 'unlock' | 'lockdown';
-/** `admit` is a one-shot command (one momentary unlock), never a state. */
-export type AccessPointCommand = AccessPointState | 'admit';
-export const ACCESS_POINT_COMMANDS: readonly AccessPointCommand[] = [
-  'schedule',
-  'unlock',
-  'lockdown',
-  'admit',
-];
+/** The lasting access-point states (firmware/access-point.ts). */
+export type AccessPointState = LastingState;
+/** What the host may command: a lasting state, or `admit` (one momentary unlock). */
+export type AccessPointCommand = AccessPointCommandName;
+export const ACCESS_POINT_COMMANDS: readonly AccessPointCommand[] = ACCESS_POINT_STATES;
 
 /** What the reader shows and drives right now. */
 export interface FirmwareStatus {
