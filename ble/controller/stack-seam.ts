@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import { Module } from 'node:module';
 import { VirtualController } from './controller';
@@ -32,17 +33,53 @@ function stackDir(stack: string): string | undefined {
   }
 }
 
+/**
+ * The module object the stacks themselves will require. Where its native addon cannot load
+ * (no prebuilt binary for this platform), a stand-in with only `loadDriver` takes its place in
+ * the module cache, so the virtual controller still works without any Bluetooth support.
+ */
+export function loadSocketModule(resolved: string): { loadDriver: LoadDriver } {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(resolved) as { loadDriver: LoadDriver };
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    const standIn = new Module(resolved);
+    standIn.filename = resolved;
+    standIn.loaded = true;
+    // A socket that never comes up: a stack on it reports poweredOff instead of crashing.
+    class NoAdapter extends EventEmitter {
+      readonly reason = reason;
+      bindRaw(): number {
+        return 0;
+      }
+      bindUser(): number {
+        return 0;
+      }
+      bindControl(): void {}
+      start(): void {}
+      stop(): void {}
+      setFilter(): void {}
+      write(): void {}
+      isDevUp(): boolean {
+        return false;
+      }
+    }
+    standIn.exports = { loadDriver: () => NoAdapter };
+    (require.cache as Record<string, unknown>)[resolved] = standIn;
+    return standIn.exports as { loadDriver: LoadDriver };
+  }
+}
+
 /** Idempotent. Returns the stacks whose HCI driver seam is now in place. */
 export function installVirtualHci(): string[] {
   const installed: string[] = [];
   for (const stack of ['@stoprocent/bleno', '@stoprocent/noble']) {
     const dir = stackDir(stack);
     if (!dir) continue;
-    // The seam is the module object the stacks themselves require: a dynamic require.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const socketModule = require(
+    const socketModule = loadSocketModule(
       require.resolve('@stoprocent/bluetooth-hci-socket', { paths: [dir] }),
-    ) as { loadDriver: LoadDriver };
+    );
     if (!patched.has(socketModule)) {
       const original = socketModule.loadDriver;
       socketModule.loadDriver = (name: string) =>

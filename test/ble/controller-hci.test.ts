@@ -10,6 +10,7 @@ import {
   Op,
   Status,
 } from '../../ble/controller/hci-spec';
+import { loadSocketModule } from '../../ble/controller/stack-seam';
 import { RawHost, advParams, answersOpcode, createConnParams, u16 } from './raw-host';
 
 const open: VirtualController[] = [];
@@ -342,5 +343,18 @@ describe('virtual HCI socket (the object host stacks hold)', () => {
     socket.write(Buffer.from([H4.command, 0x03, 0x0c, 0]));
     await settle();
     expect(controller.stats.commands).toBe(1);
+  });
+});
+
+describe('driver seam without a native HCI addon', () => {
+  it('stands in a socket module whose default driver never comes up instead of throwing', () => {
+    const seam = loadSocketModule('/nonexistent/bluetooth-hci-socket/index.js');
+    const Socket = seam.loadDriver('default') as new () => {
+      isDevUp(): boolean;
+      bindRaw(): number;
+    };
+    const socket = new Socket();
+    expect(socket.bindRaw()).toBe(0);
+    expect(socket.isDevUp()).toBe(false);
   });
 });
