@@ -16,7 +16,7 @@ function buildTable(): Int32Array {
 }
 
 export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  if (nativeCrc32 && end - start > 32) return nativeCrc32(bytes.subarray(start, end)) >>> 0;
+  if (nativeCrc32 && end - start > 160) return nativeCrc32(bytes.subarray(start, end)) >>> 0;
   let c = -1;
   for (let i = start; i < end; i++) c = TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ -1) >>> 0;

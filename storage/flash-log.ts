@@ -69,6 +69,8 @@ export class FlashLog {
   readonly live: Uint32Array;
   private readonly state: SectorState[];
   private readonly seqOf: Float64Array;
+  /** Sectors whose header reads erased but whose body was not checked yet. */
+  private readonly unverified: Uint8Array;
   /** Sectors in use, oldest first. */
   private order: number[] = [];
   private erased = 0;
@@ -96,6 +98,7 @@ export class FlashLog {
     this.reserve = reserveSectors(this.sectorCount);
     this.state = new Array<SectorState>(this.sectorCount).fill('erased');
     this.seqOf = new Float64Array(this.sectorCount);
+    this.unverified = new Uint8Array(this.sectorCount);
     if (this.sectorCount <= this.reserve + 1) {
       throw new StoreError(`a store needs more than ${this.reserve + 1} sectors`);
     }
@@ -149,33 +152,33 @@ export class FlashLog {
     return report;
   }
 
+  /**
+   * Reads the 16-byte header of every sector. A sector whose header reads erased is taken
+   * as erased and verified (erased again if need be) only when it is opened: reading the
+   * whole part at every mount would cost more than the rest of mount.
+   */
   private readSectorHeaders(
     notes: MountNote[],
   ): Array<{ sector: number; seq: number; prevEnd: number }> {
     const found: Array<{ sector: number; seq: number; prevEnd: number }> = [];
-    const chunkSectors = Math.max(1, Math.floor((1 << 20) / this.sectorSize));
     this.erased = 0;
-    for (let first = 0; first < this.sectorCount; first += chunkSectors) {
-      const count = Math.min(chunkSectors, this.sectorCount - first);
-      const cells = this.device.read(first * this.sectorSize, count * this.sectorSize);
-      for (let i = 0; i < count; i++) {
-        const s = first + i;
-        const base = i * this.sectorSize;
-        const header = parseSectorHeader(cells, base);
-        if (header) {
-          this.state[s] = 'used';
-          this.seqOf[s] = header.seq;
-          found.push({ sector: s, seq: header.seq, prevEnd: header.prevEnd });
-        } else if (erasedFrom(cells, base, base + this.sectorSize)) {
-          this.state[s] = 'erased';
-          this.erased++;
-        } else {
-          this.state[s] = 'dirty';
-          notes.push({
-            sector: s,
-            message: 'no valid sector header and not erased (torn erase or open)',
-          });
-        }
+    for (let s = 0; s < this.sectorCount; s++) {
+      const cells = this.device.read(s * this.sectorSize, SECTOR_HEADER_BYTES);
+      const header = parseSectorHeader(cells, 0);
+      if (header) {
+        this.state[s] = 'used';
+        this.seqOf[s] = header.seq;
+        found.push({ sector: s, seq: header.seq, prevEnd: header.prevEnd });
+      } else if (erasedFrom(cells, 0, SECTOR_HEADER_BYTES)) {
+        this.state[s] = 'erased';
+        this.unverified[s] = 1;
+        this.erased++;
+      } else {
+        this.state[s] = 'dirty';
+        notes.push({
+          sector: s,
+          message: 'no valid sector header and not erased (torn erase or open)',
+        });
       }
     }
     found.sort((a, b) => a.seq - b.seq);
@@ -222,6 +225,7 @@ export class FlashLog {
     let previousEnd = -1;
     let walk: SectorWalk | undefined;
     this.order = [];
+    const chunks = this.chunkReader(inRange.map((h) => h.sector));
     for (let i = 0; i < inRange.length; i++) {
       const { sector, prevEnd } = inRange[i]!;
       if (i > 0 && prevEnd !== previousEnd) {
@@ -230,7 +234,7 @@ export class FlashLog {
             `recorded ${prevEnd === NO_PREVIOUS ? 'no predecessor' : prevEnd}: records were damaged`,
         );
       }
-      const cells = this.readSector(sector);
+      const cells = chunks.sector(i);
       const base = sector * this.sectorSize;
       walk = walkSector(cells, (offset, header) => {
         const payloadAt = offset + RECORD_HEADER_BYTES;
@@ -296,15 +300,12 @@ export class FlashLog {
       if (this.state[s] !== 'dirty') continue;
       this.device.erase(s);
       this.device.sync();
+      this.unverified[s] = 0;
       this.state[s] = 'erased';
       this.erased++;
     }
     let attempts = 0;
-    while (
-      this.erased < this.reserve &&
-      this.order.length > 1 &&
-      attempts++ < this.order.length
-    ) {
+    while (this.erased < this.reserve && this.order.length > 1 && attempts++ < this.order.length) {
       notes.push({ sector: this.order[0]!, message: 'garbage collection redone' });
       try {
         this.collectOldest();
@@ -459,6 +460,14 @@ export class FlashLog {
   /** Opens the next erased sector as head and starts it with the log tail. */
   private openSector(): void {
     const next = this.nextErasedSector();
+    if (next >= 0 && this.unverified[next]) {
+      // A torn erase can leave the header erased and the body not: finish the erase.
+      this.unverified[next] = 0;
+      if (!erasedFrom(this.readSector(next), 0, this.sectorSize)) {
+        this.device.erase(next);
+        this.device.sync();
+      }
+    }
     if (next < 0) throw new StoreFullError('flash is full: no erased sector left');
     const prevEnd = this.head >= 0 ? this.headValidEnd : NO_PREVIOUS;
     const seq = this.nextSeq++;
@@ -549,6 +558,7 @@ export class FlashLog {
       this.device.sync();
       this.order.shift();
       this.state[victim] = 'erased';
+      this.unverified[victim] = 0;
       this.liveTotal -= this.live[victim]!;
       this.live[victim] = 0;
       this.erased++;
@@ -562,6 +572,29 @@ export class FlashLog {
     if (this.head < 0) return 0;
     const used = (this.order.length - 1) * this.sectorSize + this.headOffset;
     return Math.max(0, used - this.liveTotal);
+  }
+
+  /**
+   * Reads sectors in log order, a megabyte at a time where they are physically consecutive
+   * (they mostly are: sectors are opened round robin).
+   */
+  private chunkReader(sectors: number[]): { sector(index: number): Buffer } {
+    const most = Math.max(1, Math.floor((1 << 20) / this.sectorSize));
+    let first = -1;
+    let count = 0;
+    let cells: Buffer = Buffer.alloc(0);
+    return {
+      sector: (index: number) => {
+        if (first < 0 || index < first || index >= first + count) {
+          first = index;
+          count = 1;
+          while (count < most && sectors[index + count] === sectors[index]! + count) count++;
+          cells = this.device.read(sectors[index]! * this.sectorSize, count * this.sectorSize);
+        }
+        const at = (index - first) * this.sectorSize;
+        return cells.subarray(at, at + this.sectorSize);
+      },
+    };
   }
 
   private readSector(sector: number): Buffer {

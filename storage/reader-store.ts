@@ -217,10 +217,6 @@ class FlashStore implements ReaderStore {
     return this.log.readPayload(address, length);
   }
 
-  prepareGeneration(txn: number, generation: number, credentials: number, users: number): void {
-    this.index.prepareNext(txn, generation, credentials, users);
-  }
-
   private usable(): void {
     if (this.closed) throw new StoreError('store is closed');
     if (this.failure)
@@ -323,11 +319,10 @@ class FlashDatabase implements CredentialDatabase {
     const generation = ix.generation + 1;
     const version = ix.version + 1;
     return this.store.transact((txn) => {
-      this.store.prepareGeneration(
+      this.store.append(
         txn,
-        generation,
-        content.credentials.length,
-        content.users.length,
+        RecordType.GenerationStart,
+        encodeU32s(generation, content.credentials.length, content.users.length),
       );
       for (const { key, type, idOf } of ENTITY_KEYS) {
         for (const e of content[key] as never[])

@@ -23,6 +23,8 @@ export const enum RecordType {
   Ack = 0x04,
   Event = 0x05,
   Uses = 0x06,
+  /** First record of a full push: its generation and sizes (mount pre-sizes the tables). */
+  GenerationStart = 0x07,
   User = 0x10,
   Schedule = 0x11,
   Holiday = 0x12,
@@ -39,6 +41,7 @@ export const RECORD_TYPE_NAMES: Record<number, string> = {
   0x04: 'ack',
   0x05: 'event',
   0x06: 'uses',
+  0x07: 'generation-start',
   0x10: 'user',
   0x11: 'schedule',
   0x12: 'holiday',

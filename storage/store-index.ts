@@ -72,16 +72,6 @@ export class StoreIndex implements LogOwner {
 
   constructor(private readonly log: FlashLog) {}
 
-  /** Pre-sizes the tables of the generation a full push is about to write. */
-  prepareNext(txn: number, generation: number, credentials: number, users: number): void {
-    this.staging = {
-      txn,
-      ops: [],
-      next: emptyTables(credentials, users),
-      nextGeneration: generation,
-    };
-  }
-
   replay(r: LogRecord): void {
     if (r.txn === SELF_COMMITTED) {
       this.apply(r);
@@ -91,6 +81,12 @@ export class StoreIndex implements LogOwner {
       this.staging = { txn: r.txn, ops: [], next: undefined, nextGeneration: 0 };
     }
     const staging = this.staging;
+    if (r.type === RecordType.GenerationStart) {
+      const p = r.payload;
+      staging.next = emptyTables(p.readUInt32LE(4), p.readUInt32LE(8));
+      staging.nextGeneration = p.readUInt32LE(0);
+      return;
+    }
     const generation = isGenerational(r.type) ? r.payload.readUInt32LE(0) : 0;
     if (generation > this.generation && r.type !== RecordType.Tombstone) {
       staging.next ??= emptyTables();

@@ -25,8 +25,12 @@ describe('corrupt images', () => {
     expect(health.erasedSectors).toBeLessThan(16);
     // Find a sector that is neither the head nor erased and damage its first record payload.
     const image = device.image;
-    const headers = [...Array(16).keys()].filter((s) => image.readUInt32LE(s * SECTOR) === 0x474c5352);
-    const seqs = headers.map((s) => ({ s, seq: image.readUInt32LE(s * SECTOR + 4) })).sort((a, b) => a.seq - b.seq);
+    const headers = [...Array(16).keys()].filter(
+      (s) => image.readUInt32LE(s * SECTOR) === 0x474c5352,
+    );
+    const seqs = headers
+      .map((s) => ({ s, seq: image.readUInt32LE(s * SECTOR + 4) }))
+      .sort((a, b) => a.seq - b.seq);
     const middle = seqs[Math.floor(seqs.length / 2)]!.s;
     image[middle * SECTOR + 16 + 16 + 2] ^= 0x04;
     expect(() => mount(device)).toThrow(CorruptImageError);
@@ -37,7 +41,9 @@ describe('corrupt images', () => {
     const { device } = usedImage();
     const image = device.image;
     const used = [...Array(16).keys()].filter((s) => image.readUInt32LE(s * SECTOR) === 0x474c5352);
-    const seqs = used.map((s) => ({ s, seq: image.readUInt32LE(s * SECTOR + 4) })).sort((a, b) => a.seq - b.seq);
+    const seqs = used
+      .map((s) => ({ s, seq: image.readUInt32LE(s * SECTOR + 4) }))
+      .sort((a, b) => a.seq - b.seq);
     image[seqs[1]!.s * SECTOR + 5] ^= 0x10; // sequence field of the second-oldest sector
     expect(() => mount(device)).toThrow(StoreError);
   });

@@ -1,12 +1,24 @@
 import fc from 'fast-check';
 import { ReaderStore, StoreError } from '../../storage';
-import { Credential, DatabaseContent, DatabaseDelta, EventRecord, NewEvent } from '../../storage/model';
+import {
+  Credential,
+  DatabaseContent,
+  DatabaseDelta,
+  EventRecord,
+  NewEvent,
+} from '../../storage/model';
 import { EVENT_CAPACITY, mount, smallDevice } from './workload';
 
 /** The plain in-memory model the flash store must agree with, operation by operation. */
 class Model {
   version = 0;
-  db: DatabaseContent = { users: [], credentials: [], schedules: [], holidays: [], accessPoints: [] };
+  db: DatabaseContent = {
+    users: [],
+    credentials: [],
+    schedules: [],
+    holidays: [],
+    accessPoints: [],
+  };
   uses = new Map<string, number>();
   events: EventRecord[] = [];
   lastSeq = 0;
@@ -114,11 +126,26 @@ const credentialArb: fc.Arbitrary<Credential> = fc.record({
   enabled: fc.boolean(),
   accessPoints: fc.constantFrom(['*'], ['ap1'], []),
 });
-const userArb = fc.record({ id: fc.constantFrom('u1', 'u2', 'u3'), name: fc.string({ maxLength: 6 }), enabled: fc.boolean() });
+const userArb = fc.record({
+  id: fc.constantFrom('u1', 'u2', 'u3'),
+  name: fc.string({ maxLength: 6 }),
+  enabled: fc.boolean(),
+});
 
 type Op =
-  | { op: 'replace'; credentials: Credential[]; users: Array<{ id: string; name: string; enabled: boolean }> }
-  | { op: 'patch'; stale: boolean; del: string[]; upsert: Credential[]; delUsers: string[]; upsertUsers: Array<{ id: string; name: string; enabled: boolean }> }
+  | {
+      op: 'replace';
+      credentials: Credential[];
+      users: Array<{ id: string; name: string; enabled: boolean }>;
+    }
+  | {
+      op: 'patch';
+      stale: boolean;
+      del: string[];
+      upsert: Credential[];
+      delUsers: string[];
+      upsertUsers: Array<{ id: string; name: string; enabled: boolean }>;
+    }
   | { op: 'grant'; id: string; ts: number }
   | { op: 'event'; ts: number; n: number }
   | { op: 'ack'; back: number }
@@ -128,7 +155,11 @@ type Op =
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({
     op: fc.constant('replace' as const),
-    credentials: fc.uniqueArray(credentialArb, { minLength: 2, maxLength: 6, selector: (c) => c.id }),
+    credentials: fc.uniqueArray(credentialArb, {
+      minLength: 2,
+      maxLength: 6,
+      selector: (c) => c.id,
+    }),
     users: fc.uniqueArray(userArb, { maxLength: 3, selector: (u) => u.id }),
   }),
   fc.record({
@@ -139,7 +170,11 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     delUsers: fc.array(fc.constantFrom('u1', 'u3'), { maxLength: 1 }),
     upsertUsers: fc.uniqueArray(userArb, { maxLength: 2, selector: (u) => u.id }),
   }),
-  fc.record({ op: fc.constant('grant' as const), id: fc.constantFrom('c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7'), ts: fc.nat(1e6) }),
+  fc.record({
+    op: fc.constant('grant' as const),
+    id: fc.constantFrom('c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7'),
+    ts: fc.nat(1e6),
+  }),
   fc.record({ op: fc.constant('event' as const), ts: fc.nat(1e6), n: fc.nat(50) }),
   fc.record({ op: fc.constant('ack' as const), back: fc.integer({ min: -1, max: 6 }) }),
   fc.record({ op: fc.constant('config' as const), value: fc.nat(100) }),
@@ -164,14 +199,25 @@ function step(store: ReaderStore, model: Model, op: Op): void {
       storeError = err;
     }
     if (modelError !== (storeError !== undefined)) {
-      throw new Error(`${op.op}: model ${modelError ? 'failed' : 'succeeded'}, store ${String(storeError ?? 'succeeded')}`);
+      throw new Error(
+        `${op.op}: model ${modelError ? 'failed' : 'succeeded'}, store ${String(storeError ?? 'succeeded')}`,
+      );
     }
     if (storeError && !(storeError instanceof StoreError)) throw storeError;
   };
   switch (op.op) {
     case 'replace': {
-      const content = { users: op.users, credentials: op.credentials, schedules: [], holidays: [], accessPoints: [] };
-      run(() => model.replace(content), () => store.database.replace(content));
+      const content = {
+        users: op.users,
+        credentials: op.credentials,
+        schedules: [],
+        holidays: [],
+        accessPoints: [],
+      };
+      run(
+        () => model.replace(content),
+        () => store.database.replace(content),
+      );
       return;
     }
     case 'patch': {
@@ -180,22 +226,34 @@ function step(store: ReaderStore, model: Model, op: Op): void {
         delete: { credentials: op.del, users: op.delUsers },
         upsert: { credentials: op.upsert, users: op.upsertUsers },
       };
-      run(() => model.patch(delta), () => store.database.patch(delta));
+      run(
+        () => model.patch(delta),
+        () => store.database.patch(delta),
+      );
       return;
     }
     case 'grant': {
       const event: NewEvent = { ts: op.ts, type: 'access', decision: 'grant', credentialId: op.id };
-      run(() => model.grant(event, op.id), () => store.recordGrant(event, op.id));
+      run(
+        () => model.grant(event, op.id),
+        () => store.recordGrant(event, op.id),
+      );
       return;
     }
     case 'event': {
       const event: NewEvent = { ts: op.ts, type: 'door', detail: { n: op.n } };
-      run(() => model.append(event), () => store.events.append(event));
+      run(
+        () => model.append(event),
+        () => store.events.append(event),
+      );
       return;
     }
     case 'ack': {
       const upTo = Math.max(0, model.lastSeq - op.back);
-      run(() => model.ack(upTo), () => store.events.ack(upTo));
+      run(
+        () => model.ack(upTo),
+        () => store.events.ack(upTo),
+      );
       return;
     }
     case 'config':
