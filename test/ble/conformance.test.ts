@@ -44,6 +44,7 @@ jest.setTimeout(20_000);
 
 interface ChildEvent {
   ev: string;
+  [counter: string]: unknown;
   address?: string;
   length?: number;
   hex?: string;
@@ -236,6 +237,19 @@ describe.each(stacks)(
       const disconnects = peripheral.count('disconnect');
       await p.disconnectAsync(); // central side ends the link
       await peripheral.waitFor('disconnect', disconnects + 1);
+
+      // Both stacks were answered in full: no unknown or refused command, no dropped or
+      // overrunning ACL packet on either controller.
+      const clean = {
+        unknownCommands: 0,
+        invalidCommands: 0,
+        aclDropped: 0,
+        bufferOverruns: 0,
+        framingErrors: 0,
+      };
+      expect(phones[phones.length - 1]!.controller.stats).toMatchObject(clean);
+      peripheral.send('stats');
+      expect(await peripheral.waitFor('stats')).toMatchObject(clean);
     });
 
     it('tells the central when the peripheral side disconnects', async () => {

@@ -3,7 +3,7 @@
  *   node -r ts-node/register/transpile-only ble/controller/demo/peripheral-process.ts \
  *     --stack stoprocent|abandonware --air /tmp/air.sock [--name NAME] [--address ADDR]
  * Prints one JSON line per event (ready, accept, disconnect, write, subscribe); reads
- * commands on stdin, one per line: `disconnect`, `exit`.
+ * commands on stdin, one per line: `disconnect`, `stats` (the controller's counters), `exit`.
  */
 import * as readline from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -57,6 +57,7 @@ async function main(): Promise<void> {
   air.on('close', () => process.exit(0));
   readline.createInterface({ input: process.stdin }).on('line', (line) => {
     if (line === 'disconnect') peripheral.disconnectAll();
+    if (line === 'stats') say('stats', { ...controller.stats });
     if (line === 'exit') {
       controller.close();
       process.exit(0);
