@@ -5,5 +5,15 @@
 export * from './types';
 export { StoreError, VersionConflictError, StoreFullError, CorruptImageError } from './errors';
 export { openStore, DEFAULT_EVENT_CAPACITY, DEFAULT_IMAGE_BYTES } from './reader-store';
-export type { FlashDevice, FlashGeometry } from './flash-device';
-export { MemoryFlash, FileFlash, DEFAULT_GEOMETRY } from './flash-device';
+export type { FlashDevice, FlashGeometry, FlashTiming, FlashStats } from './flash-device';
+export {
+  MemoryFlash,
+  FileFlash,
+  DEFAULT_GEOMETRY,
+  TYPICAL_TIMING,
+  FlashError,
+  PowerLossError,
+  WornSectorError,
+} from './flash-device';
+export type { PowerCut, TornWriteModel } from './power-cut';
+export { TORN_WRITE_MODELS } from './power-cut';

@@ -54,7 +54,10 @@ export function openStore(options: OpenStoreOptions): ReaderStore {
     fs.mkdirSync(options.dir, { recursive: true });
     const bytes = options.imageBytes ?? DEFAULT_IMAGE_BYTES;
     const sectorCount = Math.floor(bytes / DEFAULT_GEOMETRY.sectorSize);
-    device = FileFlash.open(path.join(options.dir, IMAGE_FILE), { geometry: { sectorCount } });
+    device = FileFlash.open(path.join(options.dir, IMAGE_FILE), {
+      geometry: { sectorCount },
+      ...(options.flashTiming ? { timing: options.flashTiming } : {}),
+    });
     owned = true;
   }
   try {

@@ -11,15 +11,21 @@ import {
   User,
 } from './model';
 import { Clock } from '../firmware/clock';
-import { FlashDevice } from './flash-device';
+import { FlashDevice, FlashTiming } from './flash-device';
 
 export interface OpenStoreOptions {
   /** File-backed image under dir (dir/flash.img), created on first use. */
   dir?: string;
   /** Or an explicit device (in-memory in tests, with fault injection). */
   device?: FlashDevice;
-  /** Timing model + timestamps. */
+  /**
+   * The reader's clock. The store makes no time decisions of its own (events carry the
+   * firmware's timestamps); to drive a VirtualClock by modelled flash time, pass
+   * flashTiming with onBusy: (ms) => clock.advance(ms).
+   */
   clock?: Clock;
+  /** Timing model of a file-backed device (e.g. TYPICAL_TIMING); reported as busyMs. */
+  flashTiming?: FlashTiming;
   /** Events kept in the log (default DEFAULT_EVENT_CAPACITY). */
   eventCapacity?: number;
   /** Size of a new file-backed image in bytes (default DEFAULT_IMAGE_BYTES). */

@@ -1,7 +1,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MemoryFlash, StoreError, VersionConflictError, openStore } from '../../storage';
+import {
+  MemoryFlash,
+  StoreError,
+  TYPICAL_TIMING,
+  VersionConflictError,
+  openStore,
+} from '../../storage';
+import { VirtualClock } from '../../firmware/clock';
 import { content, credential, mount, observe, smallDevice } from './workload';
 
 describe('reader store', () => {
@@ -223,6 +230,27 @@ describe('reader store', () => {
       expect(observe(again)).toBe(seen);
       expect(again.health().sectors).toBe(64);
       again.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('flash timing model: modelled program/erase time can drive a VirtualClock', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-timing-'));
+    try {
+      const clock = new VirtualClock();
+      const start = clock.now();
+      const s = openStore({
+        dir,
+        imageBytes: 64 * 4096,
+        clock,
+        flashTiming: { ...TYPICAL_TIMING, onBusy: (ms) => clock.advance(ms) },
+      });
+      s.events.append({ ts: clock.now(), type: 'system' });
+      s.close();
+      // 0.4 ms per program: sector header and log tail (opening the first sector), then the
+      // event's payload and, last, its commit header.
+      expect(clock.now() - start).toBeCloseTo(4 * 0.4, 2);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
