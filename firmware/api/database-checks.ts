@@ -15,16 +15,36 @@ function bad(field: string, message: string): ApiError {
   return new ApiError('bad_request', `body ${field} ${message}`, field, { part: 'body' });
 }
 
-function uniqueIds<T>(rows: T[], key: (row: T) => string, table: string, what = 'id'): void {
-  const seen = new Map<string, number>();
-  rows.forEach((row, i) => {
-    const k = key(row);
-    const first = seen.get(k);
-    if (first !== undefined) {
+/** The set of keys; a duplicate is a 400 naming both rows. Sized for 1,000,000-row pushes. */
+function uniqueIds<T>(rows: T[], key: (row: T) => string, table: string, what = 'id'): Set<string> {
+  const seen = new Set<string>();
+  for (let i = 0; i < rows.length; i++) {
+    const k = key(rows[i]!);
+    if (seen.has(k)) {
+      const first = rows.findIndex((row) => key(row) === k);
       throw bad(`/${table}/${i}/${what}`, `duplicates /${table}/${first} (${JSON.stringify(k)})`);
     }
-    seen.set(k, i);
-  });
+    seen.add(k);
+  }
+  return seen;
+}
+
+/** (kind, value) is the reader's lookup key: unique per kind, one set per kind. */
+function uniqueLookups(credentials: Credential[], table: string): void {
+  const seen = new Map<string, Set<string>>();
+  for (let i = 0; i < credentials.length; i++) {
+    const c = credentials[i]!;
+    let values = seen.get(c.kind);
+    if (!values) seen.set(c.kind, (values = new Set()));
+    if (values.has(c.value)) {
+      const first = credentials.findIndex((x) => x.kind === c.kind && x.value === c.value);
+      throw bad(
+        `/${table}/${i}/value`,
+        `duplicates /${table}/${first} (${c.kind} ${JSON.stringify(c.value)})`,
+      );
+    }
+    values.add(c.value);
+  }
 }
 
 const lookupKey = (c: Pick<Credential, 'kind' | 'value'>) => `${c.kind}\u0000${c.value}`;
@@ -44,35 +64,35 @@ function checkSchedules(content: Partial<DatabaseContent>, table = 'schedules'):
 
 /** Full push: the content must be whole and consistent on its own. */
 export function checkContent(content: DatabaseContent): void {
-  uniqueIds(content.users, (u) => u.id, 'users');
+  const users = uniqueIds(content.users, (u) => u.id, 'users');
   uniqueIds(content.credentials, (c) => c.id, 'credentials');
-  uniqueIds(content.schedules, (s) => s.id, 'schedules');
-  uniqueIds(content.accessPoints, (a) => a.id, 'accessPoints');
+  const schedules = uniqueIds(content.schedules, (s) => s.id, 'schedules');
+  const accessPoints = uniqueIds(content.accessPoints, (a) => a.id, 'accessPoints');
   uniqueIds(content.holidays, (h) => h.date, 'holidays', 'date');
-  uniqueIds(content.credentials, lookupKey, 'credentials', 'value');
+  uniqueLookups(content.credentials, 'credentials');
   checkSchedules(content);
 
-  const users = new Set(content.users.map((u) => u.id));
-  const schedules = new Set(content.schedules.map((s) => s.id));
-  const accessPoints = new Set(content.accessPoints.map((a) => a.id));
   content.accessPoints.forEach((a, i) => {
     if (a.unlockScheduleId !== undefined && !schedules.has(a.unlockScheduleId)) {
       throw bad(`/accessPoints/${i}/unlockScheduleId`, `names no schedule in this push`);
     }
   });
-  content.credentials.forEach((c, i) => {
-    const at = `/credentials/${i}`;
-    if (!users.has(c.userId)) throw bad(`${at}/userId`, `names no user in this push`);
+  const credentials = content.credentials;
+  for (let i = 0; i < credentials.length; i++) {
+    const c = credentials[i]!;
+    // Paths are built only on failure: this loop runs a million times on a big push.
+    if (!users.has(c.userId)) throw bad(`/credentials/${i}/userId`, `names no user in this push`);
     if (c.scheduleId !== undefined && !schedules.has(c.scheduleId)) {
-      throw bad(`${at}/scheduleId`, `names no schedule in this push`);
+      throw bad(`/credentials/${i}/scheduleId`, `names no schedule in this push`);
     }
-    c.accessPoints.forEach((ap, j) => {
+    for (let j = 0; j < c.accessPoints.length; j++) {
+      const ap = c.accessPoints[j]!;
       if (ap !== ALL_ACCESS_POINTS && !accessPoints.has(ap)) {
-        throw bad(`${at}/accessPoints/${j}`, `names no access point in this push`);
+        throw bad(`/credentials/${i}/accessPoints/${j}`, `names no access point in this push`);
       }
-    });
-    checkCredentialDates(c, at);
-  });
+    }
+    if (c.start !== undefined && c.end !== undefined) checkCredentialDates(c, `/credentials/${i}`);
+  }
 }
 
 /**
@@ -97,7 +117,7 @@ export function checkDelta(delta: DatabaseDelta, store: ApiStore): void {
   uniqueIds(upsert.schedules, (s) => s.id, prefix('schedules'));
   uniqueIds(upsert.accessPoints, (a) => a.id, prefix('accessPoints'));
   uniqueIds(upsert.holidays, (h) => h.date, prefix('holidays'), 'date');
-  uniqueIds(upsert.credentials, lookupKey, prefix('credentials'), 'value');
+  uniqueLookups(upsert.credentials, prefix('credentials'));
   checkSchedules(upsert, 'upsert');
 
   const deleted = {
