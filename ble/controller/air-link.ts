@@ -187,6 +187,8 @@ export class AirServer extends EventEmitter {
 
 /** Another process's air, as seen from here. */
 export class RemoteAir extends EventEmitter implements AirAccess {
+  /** Lines from the server that were not valid events (or made a listener throw). */
+  malformed = 0;
   private readonly stationListeners = new Map<number, StationListener>();
   private readonly openLinks = new Map<number, Set<number>>();
   private nextStation = 1;
@@ -250,15 +252,31 @@ export class RemoteAir extends EventEmitter implements AirAccess {
 
   private onLine(line: string): void {
     const msg = decode(line);
-    if (!msg || msg.t !== 'ev' || typeof msg.s !== 'number' || typeof msg.m !== 'string') return;
-    if (!LISTENER_METHODS.has(msg.m) || !Array.isArray(msg.a)) return;
-    const listener = this.stationListeners.get(msg.s);
+    const valid =
+      msg &&
+      msg.t === 'ev' &&
+      typeof msg.s === 'number' &&
+      typeof msg.m === 'string' &&
+      LISTENER_METHODS.has(msg.m) &&
+      Array.isArray(msg.a);
+    if (!valid) {
+      this.malformed++;
+      return;
+    }
+    // Events can still arrive for a station that has just left: nothing to do.
+    const listener = this.stationListeners.get(msg.s as number);
     if (!listener) return;
-    const links = this.openLinks.get(msg.s)!;
-    const args = msg.a as unknown[];
-    if (msg.m === 'linkUp') links.add((args[0] as { linkId: number }).linkId);
-    if (msg.m === 'linkDown') links.delete(args[0] as number);
-    (listener[msg.m as keyof StationListener] as (...a: unknown[]) => void)(...args);
+    const links = this.openLinks.get(msg!.s as number)!;
+    const args = msg!.a as unknown[];
+    try {
+      if (msg!.m === 'linkUp') links.add((args[0] as { linkId: number }).linkId);
+      if (msg!.m === 'linkDown') links.delete(args[0] as number);
+      (listener[msg!.m as keyof StationListener] as (...a: unknown[]) => void)(...args);
+    } catch (err) {
+      // A server that sends nonsense must not take this process down with it.
+      this.malformed++;
+      this.report(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   /** The air went away: to every station here, each link timed out. */

@@ -283,3 +283,40 @@ describe('air addresses', () => {
     }
   });
 });
+
+describe('remote air client against a misbehaving server', () => {
+  it('counts nonsense from the server and keeps the controller alive', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'air-'));
+    const socketPath = path.join(dir, 'bad.sock');
+    const sockets: net.Socket[] = [];
+    const fake = net.createServer((socket) => {
+      sockets.push(socket);
+      socket.write('garbage\n');
+      socket.write(
+        JSON.stringify({
+          t: 'ev',
+          s: 1,
+          m: 'advertisingReport',
+          a: [{ eventType: 0, address: 'x', data: 5, rssi: 'loud' }],
+        }) + '\n',
+      );
+      socket.write(JSON.stringify({ t: 'ev', s: 1, m: 'linkDown', a: [99, 8] }) + '\n'); // valid, unknown link: ignored
+    });
+    await new Promise<void>((resolve) => fake.listen(socketPath, resolve));
+    const remote = await RemoteAir.connect({ path: socketPath });
+    try {
+      const h = new RawHost(new VirtualController(remote));
+      await h.command(Op.setEventMask, Buffer.alloc(8, 0xff));
+      await h.command(Op.leSetScanEnable, Buffer.from([1, 0]));
+      for (let i = 0; i < 50 && remote.malformed < 2; i++)
+        await new Promise((r) => setTimeout(r, 5));
+      expect(remote.malformed).toBe(2);
+      expect((await h.command(Op.reset)).status).toBe(0);
+    } finally {
+      remote.close();
+      sockets.forEach((s) => s.destroy());
+      await new Promise((resolve) => fake.close(resolve));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
