@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 engine=$(command -v podman || command -v docker)
 [ -n "${CONTAINERS_CONF:-}" ] || export CONTAINERS_CONF=/etc/containers/reader-sim.conf
 args=(build --arch "$arch" -t "$tag")
+# podman writes OCI images by default, which drop HEALTHCHECK; the docker format keeps it.
+[ "$(basename "$engine")" = podman ] && args+=(--format docker)
 if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
   args+=(-v /etc/ssl/certs/ca-certificates.crt:/host-ca.crt:ro --build-arg npm_config_cafile=/host-ca.crt)
 fi
