@@ -159,16 +159,19 @@ export function decodeCredential(p: Buffer): Credential {
 }
 
 /** Where the keys of a credential payload sit: value at [valueStart, valueEnd), id after. */
-export function credentialKeys(p: Buffer): {
+export function credentialKeys(
+  p: Buffer,
+  at = 0,
+): {
   kind: number;
   valueStart: number;
   valueEnd: number;
   idStart: number;
   idEnd: number;
 } {
-  const kind = p[4]!;
-  const valueStart = 8;
-  const valueEnd = valueStart + p.readUInt16LE(6);
+  const kind = p[at + 4]!;
+  const valueStart = at + 8;
+  const valueEnd = valueStart + p.readUInt16LE(at + 6);
   const idStart = valueEnd + 2;
   const idEnd = idStart + p.readUInt16LE(valueEnd);
   return { kind, valueStart, valueEnd, idStart, idEnd };

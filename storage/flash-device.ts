@@ -177,16 +177,22 @@ abstract class NorFlash implements FlashDevice {
     let erasedFrom = this.erasedFrom[sector]!;
     if (erasedFrom === UNKNOWN) erasedFrom = this.probeErased(sector);
     const old = Buffer.allocUnsafe(length);
-    if (offset >= erasedFrom) old.fill(0xff);
-    else this.readCells(address, old);
-    for (let i = 0; i < length; i++) {
-      if (~old[i]! & data[i]! & 0xff) {
-        this.stats.violations++;
-        throw new FlashError(`program at ${address + i} would turn a 0 bit back to 1`);
+    let target: Buffer;
+    if (offset >= erasedFrom) {
+      // Known erased cells: every bit is 1, so the result is the data itself.
+      old.fill(0xff);
+      target = Buffer.from(data);
+    } else {
+      this.readCells(address, old);
+      for (let i = 0; i < length; i++) {
+        if (~old[i]! & data[i]! & 0xff) {
+          this.stats.violations++;
+          throw new FlashError(`program at ${address + i} would turn a 0 bit back to 1`);
+        }
       }
+      target = Buffer.allocUnsafe(length);
+      for (let i = 0; i < length; i++) target[i] = old[i]! & data[i]!;
     }
-    const target = Buffer.allocUnsafe(length);
-    for (let i = 0; i < length; i++) target[i] = old[i]! & data[i]!;
     this.beginOperation('program', address, length, old, target);
     this.writeCells(address, target);
     this.erasedFrom[sector] = Math.max(erasedFrom, offset + length);

@@ -15,14 +15,45 @@ import {
 } from './record';
 import { SectorWalk, erasedFrom, walkSector } from './sector-walk';
 
-/** A record as the log hands it to its owner; payload is a view valid during the call. */
-export interface LogRecord {
-  type: number;
-  flags: number;
-  txn: number;
-  address: number;
-  total: number;
-  payload: Buffer;
+/**
+ * A record as the log hands it to its owner. The payload lies at cells[at, at + length);
+ * `payload` makes a view only when asked (mount replays a million records without one).
+ * Valid during the call only: detach() copies it.
+ */
+export class LogRecord {
+  private view: Buffer | undefined;
+  constructor(
+    readonly type: number,
+    readonly flags: number,
+    readonly txn: number,
+    readonly address: number,
+    readonly total: number,
+    readonly length: number,
+    readonly cells: Buffer,
+    readonly at: number,
+  ) {}
+
+  static of(type: number, flags: number, txn: number, address: number, payload: Buffer): LogRecord {
+    return new LogRecord(
+      type,
+      flags,
+      txn,
+      address,
+      paddedLength(payload.length),
+      payload.length,
+      payload,
+      0,
+    );
+  }
+
+  get payload(): Buffer {
+    this.view ??= this.cells.subarray(this.at, this.at + this.length);
+    return this.view;
+  }
+
+  detach(): LogRecord {
+    return LogRecord.of(this.type, this.flags, this.txn, this.address, Buffer.from(this.payload));
+  }
 }
 
 /** The layer above (the typed stores): replays records and says which are still needed. */
@@ -237,15 +268,16 @@ export class FlashLog {
       const cells = chunks.sector(i);
       const base = sector * this.sectorSize;
       walk = walkSector(cells, (offset, header) => {
-        const payloadAt = offset + RECORD_HEADER_BYTES;
-        const record: LogRecord = {
-          type: header.type,
-          flags: header.flags,
-          txn: header.txn,
-          address: base + offset,
-          total: paddedLength(header.length),
-          payload: cells.subarray(payloadAt, payloadAt + header.length),
-        };
+        const record = new LogRecord(
+          header.type,
+          header.flags,
+          header.txn,
+          base + offset,
+          paddedLength(header.length),
+          header.length,
+          cells,
+          offset + RECORD_HEADER_BYTES,
+        );
         records++;
         if (header.type === RecordType.Tail) {
           this.adoptTail(record.address, record.total);
@@ -529,15 +561,16 @@ export class FlashLog {
       const cells = this.readSector(victim);
       const base = victim * this.sectorSize;
       walkSector(cells, (offset, header) => {
-        const payloadAt = offset + RECORD_HEADER_BYTES;
-        const record: LogRecord = {
-          type: header.type,
-          flags: header.flags,
-          txn: header.txn,
-          address: base + offset,
-          total: paddedLength(header.length),
-          payload: cells.subarray(payloadAt, payloadAt + header.length),
-        };
+        const record = new LogRecord(
+          header.type,
+          header.flags,
+          header.txn,
+          base + offset,
+          paddedLength(header.length),
+          header.length,
+          cells,
+          offset + RECORD_HEADER_BYTES,
+        );
         if (header.type === RecordType.Tail || !owner.isLive(record)) return;
         const { address } = this.place(
           SELF_COMMITTED,

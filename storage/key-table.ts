@@ -95,6 +95,10 @@ export class KeyTable {
     }
   }
 
+  get capacity(): number {
+    return this.mask + 1;
+  }
+
   address(slot: number): number {
     return this.slots[slot * 4 + 2]!;
   }
@@ -207,4 +211,93 @@ function capacityFor(expected: number): number {
   let capacity = 16;
   while (capacity * 3 < expected * 4 + 4) capacity *= 2;
   return capacity;
+}
+
+/**
+ * Collects the entries of a table built in one go (a new database generation) and builds
+ * it sorted by home slot, so the inserts walk memory in order instead of at random: at a
+ * million credentials that is most of the mount time saved.
+ */
+export class KeyTableBuilder {
+  private entries: Uint32Array;
+  private counters: Uint32Array | undefined;
+  count = 0;
+
+  constructor(
+    expected = 16,
+    private readonly withCounters = false,
+  ) {
+    this.entries = new Uint32Array(Math.max(16, expected) * 4);
+    this.counters = withCounters ? new Uint32Array(Math.max(16, expected)) : undefined;
+  }
+
+  add(low: number, high: number, address: number, length: number, counter = 0): void {
+    if ((this.count + 1) * 4 > this.entries.length) {
+      const bigger = new Uint32Array(this.entries.length * 2);
+      bigger.set(this.entries);
+      this.entries = bigger;
+      if (this.counters) {
+        const c = new Uint32Array(this.counters.length * 2);
+        c.set(this.counters);
+        this.counters = c;
+      }
+    }
+    const at = this.count * 4;
+    this.entries[at] = low;
+    this.entries[at + 1] = high;
+    this.entries[at + 2] = address;
+    this.entries[at + 3] = length;
+    if (this.counters) this.counters[this.count] = counter;
+    this.count++;
+  }
+
+  /** The table; for a key added twice the later entry wins (the sort is stable). */
+  build(): KeyTable {
+    const table = new KeyTable(this.count, this.withCounters);
+    const mask = table.capacity - 1;
+    if (this.counters) {
+      // Counter tables are small (used credentials): insert as they come.
+      for (let j = 0; j < this.count; j++) {
+        const e = this.entries;
+        table.set(e[j * 4]!, e[j * 4 + 1]!, e[j * 4 + 2]!, e[j * 4 + 3]!, this.counters[j]!);
+      }
+      return table;
+    }
+    const e = sortByHome(this.entries, this.count, mask);
+    this.entries = new Uint32Array(0);
+    for (let j = 0; j < this.count; j++)
+      table.set(e[j * 4]!, e[j * 4 + 1]!, e[j * 4 + 2]!, e[j * 4 + 3]!);
+    return table;
+  }
+}
+
+/**
+ * Stable LSD radix sort of the entries (4 words each) by home slot (low & mask), 11 bits a
+ * pass, moving whole entries so every pass reads and writes memory in order.
+ */
+function sortByHome(entries: Uint32Array, count: number, mask: number): Uint32Array {
+  let from: Uint32Array = entries;
+  let to: Uint32Array = new Uint32Array(count * 4);
+  const bits = 32 - Math.clz32(mask);
+  const counts = new Uint32Array(2048);
+  for (let shift = 0; shift < bits; shift += 11) {
+    counts.fill(0);
+    for (let k = 0; k < count; k++) counts[((from[k * 4]! & mask) >>> shift) & 2047]!++;
+    let sum = 0;
+    for (let b = 0; b < 2048; b++) {
+      const c = counts[b]!;
+      counts[b] = sum;
+      sum += c;
+    }
+    for (let k = 0; k < count; k++) {
+      const low = from[k * 4]!;
+      const d = counts[((low & mask) >>> shift) & 2047]!++ * 4;
+      to[d] = low;
+      to[d + 1] = from[k * 4 + 1]!;
+      to[d + 2] = from[k * 4 + 2]!;
+      to[d + 3] = from[k * 4 + 3]!;
+    }
+    [from, to] = [to, from];
+  }
+  return from;
 }

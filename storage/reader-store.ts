@@ -13,7 +13,7 @@ import {
 } from './codec';
 import { CorruptImageError, StoreError, VersionConflictError } from './errors';
 import { DEFAULT_GEOMETRY, FileFlash, FlashDevice, PowerLossError } from './flash-device';
-import { FlashLog, MountReport } from './flash-log';
+import { FlashLog, LogRecord, MountReport } from './flash-log';
 import { KeyTable, hashHigh, hashString } from './key-table';
 import {
   AccessPoint,
@@ -177,20 +177,12 @@ class FlashStore implements ReaderStore {
 
   append(txn: number, type: number, payload: Buffer): void {
     const address = this.log.append(type, payload);
-    this.index.replay({
-      type,
-      flags: 0,
-      txn,
-      address,
-      total: 16 + ((payload.length + 3) & ~3),
-      payload,
-    });
+    this.index.replay(LogRecord.of(type, 0, txn, address, payload));
   }
 
   commit(txn: number, type: number, payload: Buffer): void {
     const address = this.log.commit(type, payload);
-    const total = 16 + ((payload.length + 3) & ~3);
-    this.index.replay({ type, flags: FLAG_COMMIT, txn, address, total, payload });
+    this.index.replay(LogRecord.of(type, FLAG_COMMIT, txn, address, payload));
     this.index.commit(txn);
   }
 

@@ -1,6 +1,6 @@
 import { credentialKeys, decodeCredential, entityIdRange } from './codec';
 import { FlashLog, LogOwner, LogRecord } from './flash-log';
-import { KeyTable, hashBytes, hashHigh, hashString } from './key-table';
+import { KeyTable, KeyTableBuilder, hashBytes, hashHigh, hashString } from './key-table';
 import { RecordType, SELF_COMMITTED } from './record';
 import { CREDENTIAL_KINDS, CredentialKind } from './model';
 
@@ -28,6 +28,33 @@ export function emptyTables(expectedCredentials = 16, expectedUsers = 16): Gener
   };
 }
 
+/** A generation being written or replayed: entries collected, tables built at its commit. */
+export type GenerationBuild = { [K in keyof GenerationTables]: KeyTableBuilder };
+
+export function emptyBuild(expectedCredentials = 16, expectedUsers = 16): GenerationBuild {
+  return {
+    credentialsById: new KeyTableBuilder(expectedCredentials),
+    credentialsByValue: new KeyTableBuilder(expectedCredentials),
+    users: new KeyTableBuilder(expectedUsers),
+    schedules: new KeyTableBuilder(),
+    holidays: new KeyTableBuilder(),
+    accessPoints: new KeyTableBuilder(),
+    uses: new KeyTableBuilder(16, true),
+  };
+}
+
+function buildTables(b: GenerationBuild): GenerationTables {
+  return {
+    credentialsById: b.credentialsById.build(),
+    credentialsByValue: b.credentialsByValue.build(),
+    users: b.users.build(),
+    schedules: b.schedules.build(),
+    holidays: b.holidays.build(),
+    accessPoints: b.accessPoints.build(),
+    uses: b.uses.build(),
+  };
+}
+
 export const ENTITY_TABLE: Partial<
   Record<number, Exclude<keyof GenerationTables, 'credentialsByValue' | 'uses'>>
 > = {
@@ -46,7 +73,7 @@ interface Slot {
 interface Staging {
   txn: number;
   ops: LogRecord[];
-  next: GenerationTables | undefined;
+  next: GenerationBuild | undefined;
   nextGeneration: number;
 }
 
@@ -82,19 +109,19 @@ export class StoreIndex implements LogOwner {
     }
     const staging = this.staging;
     if (r.type === RecordType.GenerationStart) {
-      const p = r.payload;
-      staging.next = emptyTables(p.readUInt32LE(4), p.readUInt32LE(8));
-      staging.nextGeneration = p.readUInt32LE(0);
+      const p = r.cells;
+      staging.next = emptyBuild(p.readUInt32LE(r.at + 4), p.readUInt32LE(r.at + 8));
+      staging.nextGeneration = p.readUInt32LE(r.at);
       return;
     }
-    const generation = isGenerational(r.type) ? r.payload.readUInt32LE(0) : 0;
+    const generation = isGenerational(r.type) ? r.cells.readUInt32LE(r.at) : 0;
     if (generation > this.generation && r.type !== RecordType.Tombstone) {
-      staging.next ??= emptyTables();
+      staging.next ??= emptyBuild();
       staging.nextGeneration = generation;
       insertInto(staging.next, r);
       return;
     }
-    staging.ops.push({ ...r, payload: Buffer.from(r.payload) });
+    staging.ops.push(r.detach());
   }
 
   commit(txn: number): void {
@@ -105,7 +132,7 @@ export class StoreIndex implements LogOwner {
     // live: a full push switches here, and so does a later grant or delta whose push meta
     // record was collected and copied further down the log.
     if (staging.next && staging.nextGeneration > this.generation) {
-      this.switchGeneration(staging.nextGeneration, staging.next);
+      this.switchGeneration(staging.nextGeneration, buildTables(staging.next));
     }
     for (const op of staging.ops) this.apply(op);
   }
@@ -343,23 +370,26 @@ function slotAt(table: KeyTable, low: number): Slot | undefined {
   return { address: table.address(slot), length: table.length(slot) };
 }
 
-function insertInto(tables: GenerationTables, r: LogRecord): void {
-  const p = r.payload;
+/** Adds a record of a generation being built; reads keys straight from the flash bytes. */
+function insertInto(tables: GenerationBuild, r: LogRecord): void {
+  const p = r.cells;
+  const at = r.at;
+  const length = r.length;
   if (r.type === RecordType.Credential) {
-    const k = credentialKeys(p);
-    tables.credentialsById.set(hashBytes(p, k.idStart, k.idEnd), hashHigh, r.address, p.length);
-    tables.credentialsByValue.set(
+    const k = credentialKeys(p, at);
+    tables.credentialsById.add(hashBytes(p, k.idStart, k.idEnd), hashHigh, r.address, length);
+    tables.credentialsByValue.add(
       hashBytes(p, k.valueStart, k.valueEnd, k.kind),
       hashHigh,
       r.address,
-      p.length,
+      length,
     );
   } else if (r.type === RecordType.Uses) {
-    const [s, e] = entityIdRange(p, 8);
-    tables.uses.set(hashBytes(p, s, e), hashHigh, r.address, p.length, p.readUInt32LE(4));
+    const [s, e] = entityIdRange(p, at + 8);
+    tables.uses.add(hashBytes(p, s, e), hashHigh, r.address, length, p.readUInt32LE(at + 4));
   } else {
-    const [s, e] = entityIdRange(p, 4);
-    tables[ENTITY_TABLE[r.type]!].set(hashBytes(p, s, e), hashHigh, r.address, p.length);
+    const [s, e] = entityIdRange(p, at + 4);
+    tables[ENTITY_TABLE[r.type]!].add(hashBytes(p, s, e), hashHigh, r.address, length);
   }
 }
 

@@ -11,8 +11,11 @@ function main(): void {
   const n = Number(nText);
   const lookups = Number(lookupsText ?? 100000);
   const t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
   const store = openStore({ dir: dir! });
   const mountMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  const cpu = process.cpuUsage(cpu0);
+  const mountCpuMs = (cpu.user + cpu.system) / 1000;
   const counts = store.database.counts();
   const samples = new Float64Array(lookups);
   let seed = 12345;
@@ -30,6 +33,7 @@ function main(): void {
   process.stdout.write(
     `${JSON.stringify({
       mountMs,
+      mountCpuMs,
       credentials: counts.credentials,
       misses,
       p50us: samples[Math.floor(lookups * 0.5)],

@@ -16,6 +16,7 @@ import { DatabaseContent } from '../../storage/model';
  */
 interface Probe {
   mountMs: number;
+  mountCpuMs: number;
   credentials: number;
   misses: number;
   p50us: number;
@@ -107,7 +108,7 @@ function sizeRun(n: number, work: string, probe: string[], options: BenchOptions
     }),
     row('mount', p.mountMs, 'ms', {
       ...(big ? { target: '< 1500 ms', met: p.mountMs < 1500 } : {}),
-      note: `SQLite open+first lookup ${fmt(sqlite.openMs)} ms; ${p.credentials} credentials, ${p.misses} misses`,
+      note: `CPU ${fmt(p.mountCpuMs)} ms; SQLite open+first lookup ${fmt(sqlite.openMs)} ms; ${p.credentials} credentials, ${p.misses} misses`,
     }),
     row('lookup p50', p.p50us, 'us', { note: ratio(sqlite.p50us, p.p50us) }),
     row('lookup p99', p.p99us, 'us', {
