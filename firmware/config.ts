@@ -23,6 +23,9 @@ export interface ReaderConfigValues {
   enrollTimeoutMs: number;
   bleRange: BleRange;
   bleCustomRssi: number;
+  bleChallengeTtlMs: number;
+  bleClockSkewMs: number;
+  blePhoneCooldownMs: number;
   pinKey: string;
 }
 
@@ -156,6 +159,30 @@ export const CONFIG_SPEC: ConfigSpec = {
     max: -20,
     unit: 'dBm',
     doc: 'Activation threshold when bleRange is custom; weaker links are denied too_far.',
+  },
+  bleChallengeTtlMs: {
+    type: 'int',
+    default: 5000,
+    min: 1000,
+    max: 60000,
+    unit: 'ms',
+    doc: 'Life of the per-connection BLE challenge nonce; a presentation after it is denied replay.',
+  },
+  bleClockSkewMs: {
+    type: 'int',
+    default: 60000,
+    min: 1000,
+    max: 600000,
+    unit: 'ms',
+    doc: 'Largest difference between a phone presentation ts and the reader clock; more is denied replay.',
+  },
+  blePhoneCooldownMs: {
+    type: 'int',
+    default: 3000,
+    min: 0,
+    max: 60000,
+    unit: 'ms',
+    doc: 'After a phone is answered, its next presentation within this time gets a cooldown error (no decision).',
   },
   pinKey: {
     type: 'string',

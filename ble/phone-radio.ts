@@ -1,0 +1,41 @@
+import type { Clock } from '../firmware/clock';
+import { AirAccess, createController, hciDriverFor, VirtualController } from './controller';
+import type { DeviceKey } from './device-key';
+import { VirtualPhone } from './phone';
+
+export interface PhoneRadio {
+  phone: VirtualPhone;
+  controller?: VirtualController;
+  close(): void;
+}
+
+/**
+ * A virtual phone: @stoprocent/noble on a virtual controller `distance` metres from the
+ * reader on `air`, or on the host's real HCI adapter when no air is given.
+ */
+export function startPhoneRadio(options: {
+  key: DeviceKey;
+  air?: AirAccess;
+  distance?: number;
+  clock?: Clock;
+  address?: string;
+}): PhoneRadio {
+  const controller = options.air
+    ? createController(options.air, { position: options.distance ?? 1, address: options.address })
+    : undefined;
+  // Loaded after ./controller, whose import installs the virtual HCI driver seam.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { withBindings } = require('@stoprocent/noble') as {
+    withBindings: (type: string, options?: object) => unknown;
+  };
+  const noble = withBindings('hci', controller ? { hciDriver: hciDriverFor(controller) } : {});
+  const phone = new VirtualPhone(noble, options.key, { clock: options.clock });
+  return {
+    phone,
+    controller,
+    close() {
+      (noble as { stop(): void }).stop();
+      controller?.close();
+    },
+  };
+}

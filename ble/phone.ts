@@ -1,0 +1,308 @@
+import { EventEmitter } from 'node:events';
+import type { Clock } from '../firmware/clock';
+import { SystemClock } from '../firmware/clock';
+import { decodeCbor, encodeCbor, isBytes, textKeyedMap } from './cbor';
+import { coseKeyOf, signSign1 } from './cose';
+import type { DeviceKey } from './device-key';
+import { CHARACTERISTIC_UUIDS, CharacteristicName, READER_SERVICE_UUID } from './gatt-uuids';
+import {
+  Challenge,
+  modeFromManufacturerData,
+  NONCE_BYTES,
+  ReaderInfo,
+  ReaderMode,
+  ResultMessage,
+} from './protocol';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- noble ships no types */
+type Noble = any;
+type Peripheral = any;
+
+/** A reader heard on the air. */
+export interface FoundReader {
+  readerId: string;
+  address: string;
+  rssi: number;
+  mode: ReaderMode | undefined;
+  peripheral: Peripheral;
+}
+
+/** The states the phone app shows (BEHAVIOR.md "Unlocking with the phone"). */
+export type PhoneState =
+  | { state: 'scanning' }
+  | { state: 'in range'; readerId: string; rssi: number; mode?: ReaderMode }
+  | { state: 'connecting'; readerId: string }
+  | { state: 'credential sent' }
+  | { state: 'enroll sent' }
+  | { state: 'granted' }
+  | { state: 'denied'; reason: string }
+  | { state: 'enrolled' }
+  | { state: 'error'; reason: string };
+
+/** The app's wording: `in range (-48 dBm)`, `denied: too_far`. */
+export function describeState(s: PhoneState): string {
+  switch (s.state) {
+    case 'in range':
+      return `in range (${s.rssi} dBm)`;
+    case 'denied':
+    case 'error':
+      return `${s.state}: ${s.reason}`;
+    default:
+      return s.state;
+  }
+}
+
+const FINAL_STATUSES = new Set(['granted', 'denied', 'enrolled', 'error']);
+
+/** One connection to a reader's service: the phone side of the GATT protocol. */
+export class PhoneLink {
+  private readonly results: ResultMessage[] = [];
+  private waiting: Array<() => void> = [];
+  private closed = false;
+
+  constructor(
+    readonly peripheral: Peripheral,
+    private readonly chars: Record<CharacteristicName, any>,
+  ) {
+    chars.result.on('data', (data: Buffer) => {
+      const map = textKeyedMap(decodeCbor(data)?.value);
+      if (!map || typeof map.get('status') !== 'string') return;
+      this.results.push(Object.fromEntries(map) as unknown as ResultMessage);
+      this.waiting.splice(0).forEach((w) => w());
+    });
+    peripheral.once('disconnect', () => {
+      this.closed = true;
+      this.waiting.splice(0).forEach((w) => w());
+    });
+  }
+
+  static async open(found: FoundReader): Promise<PhoneLink> {
+    const p = found.peripheral;
+    await p.connectAsync();
+    const { characteristics } = await p.discoverSomeServicesAndCharacteristicsAsync(
+      [READER_SERVICE_UUID],
+      Object.values(CHARACTERISTIC_UUIDS),
+    );
+    const chars: Partial<Record<CharacteristicName, any>> = {};
+    for (const [name, uuid] of Object.entries(CHARACTERISTIC_UUIDS)) {
+      chars[name as CharacteristicName] = characteristics.find((c: any) => c.uuid === uuid);
+    }
+    const missing = Object.keys(CHARACTERISTIC_UUIDS).filter(
+      (n) => !chars[n as CharacteristicName],
+    );
+    if (missing.length) {
+      await p.disconnectAsync();
+      throw new Error(`reader service lacks ${missing.join(', ')}`);
+    }
+    const link = new PhoneLink(p, chars as Record<CharacteristicName, any>);
+    await link.chars.result.subscribeAsync();
+    return link;
+  }
+
+  async readerInfo(): Promise<ReaderInfo> {
+    const map = textKeyedMap(decodeCbor(await this.chars.readerInfo.readAsync())?.value);
+    if (!map) throw new Error('reader info is not a CBOR map');
+    return Object.fromEntries(map) as unknown as ReaderInfo;
+  }
+
+  async challenge(): Promise<Challenge> {
+    const map = textKeyedMap(decodeCbor(await this.chars.challenge.readAsync())?.value);
+    const nonce = map?.get('nonce');
+    const readerId = map?.get('readerId');
+    const exp = map?.get('exp');
+    if (!isBytes(nonce) || nonce.length !== NONCE_BYTES || typeof readerId !== 'string') {
+      throw new Error('challenge is not {nonce: bstr(16), readerId, exp}');
+    }
+    return { nonce, readerId, exp: Number(exp) };
+  }
+
+  /** Writes a credential (long write when it is bigger than the MTU allows). */
+  writeCredential(bytes: Buffer): Promise<void> {
+    return this.chars.credential.writeAsync(bytes, false);
+  }
+
+  writeEnroll(bytes: Buffer): Promise<void> {
+    return this.chars.enroll.writeAsync(bytes, false);
+  }
+
+  /** The next final result (granted/denied/enrolled/error); `received` is skipped. */
+  async result(timeoutMs = 5000): Promise<ResultMessage> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const index = this.results.findIndex((r) => FINAL_STATUSES.has(r.status));
+      if (index >= 0) return this.results.splice(0, index + 1)[index]!;
+      if (this.closed) throw new Error('the reader disconnected before answering');
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no result from the reader within ${timeoutMs} ms`);
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.waiting.push(resolve);
+        timer = setTimeout(resolve, left);
+      });
+      clearTimeout(timer);
+    }
+  }
+
+  /** Every notification so far, `received` included (tests). */
+  get notifications(): readonly ResultMessage[] {
+    return this.results;
+  }
+
+  async disconnect(): Promise<void> {
+    if (this.closed) return;
+    await this.peripheral.disconnectAsync();
+  }
+}
+
+/**
+ * The virtual phone on @stoprocent/noble: finds readers by the service UUID, enrolls its
+ * device key, and unlocks with a COSE_Sign1 presentation over the reader's challenge.
+ * Emits 'state' (PhoneState) as the app would show it.
+ */
+export class VirtualPhone extends EventEmitter {
+  private readonly clock: Clock;
+
+  constructor(
+    readonly noble: Noble,
+    readonly key: DeviceKey,
+    options: { clock?: Clock } = {},
+  ) {
+    super();
+    this.clock = options.clock ?? new SystemClock();
+  }
+
+  private show(state: PhoneState): void {
+    this.emit('state', state);
+  }
+
+  /** Readers heard within `timeoutMs` (each once, strongest report kept). */
+  async scan(timeoutMs = 2000, stopAtFirst?: (r: FoundReader) => boolean): Promise<FoundReader[]> {
+    const { noble } = this;
+    await noble.waitForPoweredOnAsync(5000);
+    this.show({ state: 'scanning' });
+    const found = new Map<string, FoundReader>();
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve, reject) => {
+      const finish = () => {
+        clearTimeout(timer);
+        noble.removeListener('discover', onDiscover);
+        resolve();
+      };
+      const onDiscover = (p: Peripheral) => {
+        const uuids: string[] = p.advertisement?.serviceUuids ?? [];
+        if (!uuids.includes(READER_SERVICE_UUID)) return;
+        const readerId: string | undefined = p.advertisement?.localName;
+        if (!readerId) return; // wait for the scan response that names it
+        const entry: FoundReader = {
+          readerId,
+          address: p.address,
+          rssi: p.rssi,
+          mode: modeFromManufacturerData(p.advertisement?.manufacturerData),
+          peripheral: p,
+        };
+        found.set(p.address, entry);
+        if (stopAtFirst?.(entry)) finish();
+      };
+      noble.on('discover', onDiscover);
+      timer = setTimeout(finish, timeoutMs);
+      noble.startScanningAsync([READER_SERVICE_UUID], true).catch((err: Error) => {
+        finish();
+        reject(err);
+      });
+    });
+    await noble.stopScanningAsync();
+    return [...found.values()];
+  }
+
+  /** The first reader heard (with this id, if given); throws when none is in range. */
+  async find(readerId?: string, timeoutMs = 3000): Promise<FoundReader> {
+    const [reader] = await this.scan(
+      timeoutMs,
+      (r) => readerId === undefined || r.readerId === readerId,
+    ).then((all) => all.filter((r) => readerId === undefined || r.readerId === readerId));
+    if (!reader) throw new Error(`no reader${readerId ? ` '${readerId}'` : ''} in range`);
+    this.show({
+      state: 'in range',
+      readerId: reader.readerId,
+      rssi: reader.rssi,
+      mode: reader.mode,
+    });
+    return reader;
+  }
+
+  async connect(reader: FoundReader): Promise<PhoneLink> {
+    this.show({ state: 'connecting', readerId: reader.readerId });
+    return PhoneLink.open(reader);
+  }
+
+  /** The signed presentation for a challenge: COSE_Sign1 over {deviceId, readerId, nonce, ts}. */
+  presentation(challenge: Challenge, overrides: { ts?: number; key?: DeviceKey } = {}): Buffer {
+    const key = overrides.key ?? this.key;
+    const payload = encodeCbor(
+      new Map<string, unknown>([
+        ['deviceId', this.key.deviceId],
+        ['readerId', challenge.readerId],
+        ['nonce', challenge.nonce],
+        ['ts', overrides.ts ?? this.clock.now()],
+      ]),
+    );
+    return signSign1(payload, key.privateKey);
+  }
+
+  /** What the enroll characteristic takes: device id and the public key as a COSE_Key. */
+  enrollRecord(extra: { name?: string; app?: string } = {}): Buffer {
+    return encodeCbor(
+      new Map<string, unknown>([
+        ['deviceId', this.key.deviceId],
+        ['publicKey', coseKeyOf(this.key.publicKey)],
+        ...Object.entries(extra).filter(([, v]) => v !== undefined),
+      ]),
+    );
+  }
+
+  /** The whole unlock, as the app does it: find, connect, challenge, present, result. */
+  async unlock(options: { readerId?: string; timeoutMs?: number } = {}): Promise<ResultMessage> {
+    const reader = await this.find(options.readerId, options.timeoutMs);
+    const link = await this.connect(reader);
+    try {
+      const challenge = await link.challenge();
+      await link.writeCredential(this.presentation(challenge));
+      this.show({ state: 'credential sent' });
+      const result = await link.result(options.timeoutMs);
+      this.showResult(result);
+      return result;
+    } finally {
+      await link.disconnect().catch(() => undefined);
+    }
+  }
+
+  /** Enrollment at a reader in enroll mode: sends the device id and public key. */
+  async enroll(
+    options: { readerId?: string; timeoutMs?: number; name?: string; app?: string } = {},
+  ): Promise<ResultMessage> {
+    const reader = await this.find(options.readerId, options.timeoutMs);
+    const link = await this.connect(reader);
+    try {
+      await link.writeEnroll(this.enrollRecord({ name: options.name, app: options.app }));
+      this.show({ state: 'enroll sent' });
+      const result = await link.result(options.timeoutMs);
+      this.showResult(result);
+      return result;
+    } finally {
+      await link.disconnect().catch(() => undefined);
+    }
+  }
+
+  private showResult(result: ResultMessage): void {
+    switch (result.status) {
+      case 'granted':
+        return this.show({ state: 'granted' });
+      case 'enrolled':
+        return this.show({ state: 'enrolled' });
+      case 'denied':
+        return this.show({ state: 'denied', reason: result.reason ?? 'unknown' });
+      default:
+        return this.show({ state: 'error', reason: result.reason ?? 'unknown' });
+    }
+  }
+}

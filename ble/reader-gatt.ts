@@ -1,0 +1,449 @@
+import { EventEmitter } from 'node:events';
+import type { RunningReader } from '../firmware/boot';
+import { ReaderLog, SILENT_LOG } from '../firmware/log';
+import type { Presentation } from '../firmware/presentation';
+import { FIRMWARE_VERSION } from '../firmware/api/version';
+import { readerAdvertisement } from './advertising';
+import { encodeCbor } from './cbor';
+import { parseEnrollRecord, parsePresentation, proofOf } from './credential-check';
+import { CHARACTERISTIC_UUIDS, READER_SERVICE_UUID } from './gatt-uuids';
+import {
+  ErrorReason,
+  MAX_WRITE_BYTES,
+  PROTOCOL_VERSION,
+  ReaderInfo,
+  ReaderMode,
+  ResultMessage,
+} from './protocol';
+import { LinkSession } from './session';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- bleno ships no types */
+type Bleno = any;
+type ReadCallback = (result: number, data?: Buffer) => void;
+type WriteCallback = (result: number) => void;
+type Notify = (data: Buffer) => void;
+
+/** What the service answered a write with (tests, the bench and the start banner listen). */
+export interface GattOutcome {
+  handle: number;
+  write: 'credential' | 'enroll';
+  deviceId?: string;
+  message: ResultMessage;
+}
+
+/** How long to wait for the controller's Read RSSI answer before deciding without it. */
+const RSSI_READ_TIMEOUT_MS = 1000;
+
+/**
+ * The reader's GATT service on @stoprocent/bleno (one service, five characteristics, see
+ * docs/MOBILE.md). The radio outlives the firmware: `attach` gives it the booted reader and
+ * `detach` takes it away at power-off; while detached every write is answered `unavailable`.
+ *
+ * Credential write: CBOR/COSE parse -> cooldown -> link RSSI -> nonce spent -> the signature
+ * and challenge verdicts go into Presentation.proof and the reader's own decision gives the
+ * reason. A write that cannot be parsed is answered with an `error` result and changes
+ * nothing (no event, nonce kept, no LED result).
+ *
+ * Events: 'outcome' (GattOutcome), 'connect' / 'disconnect' (handle).
+ */
+export class ReaderGattService extends EventEmitter {
+  private firmware: RunningReader | undefined;
+  private readonly sessions = new Map<number, LinkSession>();
+  private readonly resultSubscribers = new Map<number, Notify>();
+  /** Reader clock time until which a device's next presentation is refused (cooldown). */
+  private readonly cooldownUntil = new Map<string, number>();
+  private readonly log: ReaderLog;
+  private mode: ReaderMode = 'access';
+  private advertisedAs = '';
+  private started: Promise<void> | undefined;
+
+  constructor(
+    private readonly bleno: Bleno,
+    options: { log?: ReaderLog } = {},
+  ) {
+    super();
+    this.log = options.log ?? SILENT_LOG;
+  }
+
+  /** Powers the radio on, registers the service; advertising starts once a reader is attached. */
+  start(): Promise<void> {
+    this.started ??= this.powerOn();
+    return this.started;
+  }
+
+  /** The booted firmware now answers; advertising follows its id and enroll mode. */
+  attach(firmware: RunningReader): void {
+    this.detach();
+    this.firmware = firmware;
+    firmware.reader.on('enroll', this.onEnroll);
+    this.mode = firmware.reader.enrolling !== undefined ? 'enroll' : 'access';
+    this.advertise();
+  }
+
+  /** The firmware went away (power-off): writes are answered `unavailable` until attach. */
+  detach(): void {
+    if (!this.firmware) return;
+    this.firmware.reader.off('enroll', this.onEnroll);
+    this.firmware = undefined;
+  }
+
+  /** Ends every link and stops advertising (the bleno host itself keeps its HCI socket). */
+  stop(): void {
+    this.detach();
+    try {
+      this.bleno.stopAdvertising();
+      this.bleno.disconnect();
+    } catch {
+      // Not powered on: nothing to stop.
+    }
+  }
+
+  get advertisedMode(): ReaderMode {
+    return this.mode;
+  }
+
+  private async powerOn(): Promise<void> {
+    const { bleno } = this;
+    bleno.on('accept', this.onAccept);
+    bleno.on('disconnect', this.onDisconnect);
+    await new Promise<void>((resolve, reject) => {
+      const onState = (state: string) => {
+        if (state === 'poweredOn') {
+          bleno.off('stateChange', onState);
+          resolve();
+        } else if (state === 'unsupported' || state === 'unauthorized') {
+          bleno.off('stateChange', onState);
+          reject(new Error(`BLE adapter ${state}`));
+        }
+      };
+      if (bleno.state === 'poweredOn') resolve();
+      else bleno.on('stateChange', onState);
+    });
+    bleno.setServices([this.service()]);
+    if (this.firmware) this.advertise();
+  }
+
+  private readonly onEnroll = ({ active }: { userId: string; active: boolean }) => {
+    this.mode = active ? 'enroll' : 'access';
+    this.advertise();
+  };
+
+  private advertise(): void {
+    const firmware = this.firmware;
+    if (!firmware || this.bleno.state !== 'poweredOn') return;
+    const readerId = firmware.config.get().readerId;
+    const key = `${readerId}/${this.mode}`;
+    if (key === this.advertisedAs) return;
+    this.advertisedAs = key;
+    const { advertisement, scanResponse } = readerAdvertisement(readerId, this.mode);
+    this.bleno.startAdvertisingWithEIRData(advertisement, scanResponse, (err?: Error) => {
+      if (err) this.log.warn({ err: err.message }, 'BLE advertising did not start');
+    });
+  }
+
+  private readonly onAccept = (address: string, handle: number) => {
+    this.sessions.set(handle, new LinkSession(handle));
+    // Amber from connection until the result (BEHAVIOR.md "Unlocking with the phone").
+    this.firmware?.indicator.showTemporary('processing');
+    this.log.info({ phone: address, handle }, 'BLE connected');
+    this.emit('connect', handle);
+  };
+
+  private readonly onDisconnect = (address: string, handle: number) => {
+    const session = this.sessions.get(handle);
+    this.sessions.delete(handle);
+    this.resultSubscribers.delete(handle);
+    // A phone that leaves without a result must not leave the LED amber.
+    const indicator = this.firmware?.indicator;
+    if (
+      session &&
+      session.state !== 'answered' &&
+      !session.busy &&
+      indicator?.status().visible === 'processing'
+    ) {
+      indicator.clearTemporary();
+    }
+    this.log.info({ phone: address, handle }, 'BLE disconnected');
+    this.emit('disconnect', handle);
+  };
+
+  private session(handle: number): LinkSession {
+    let session = this.sessions.get(handle);
+    if (!session) {
+      session = new LinkSession(handle);
+      this.sessions.set(handle, session);
+    }
+    return session;
+  }
+
+  private service(): unknown {
+    const { bleno } = this;
+    const { Characteristic, PrimaryService } = bleno;
+    const readerInfo = new Characteristic({
+      uuid: CHARACTERISTIC_UUIDS.readerInfo,
+      properties: ['read'],
+      onReadRequest: (handle: number, offset: number, callback: ReadCallback) =>
+        this.read(handle, 'readerInfo', offset, callback, () => encodeCbor(this.readerInfo())),
+    });
+    const challenge = new Characteristic({
+      uuid: CHARACTERISTIC_UUIDS.challenge,
+      properties: ['read', 'notify'],
+      onReadRequest: (handle: number, offset: number, callback: ReadCallback) =>
+        this.read(handle, 'challenge', offset, callback, () => this.challengeBytes(handle)),
+      onSubscribe: (handle: number, _max: number, notify: Notify) => {
+        const bytes = this.challengeBytes(handle);
+        if (bytes) notify(bytes);
+      },
+    });
+    const credential = new Characteristic({
+      uuid: CHARACTERISTIC_UUIDS.credential,
+      properties: ['write'],
+      onWriteRequest: (
+        handle: number,
+        data: Buffer,
+        offset: number,
+        _withoutResponse: boolean,
+        callback: WriteCallback,
+      ) => this.write(handle, 'credential', data, offset, callback),
+    });
+    const enroll = new Characteristic({
+      uuid: CHARACTERISTIC_UUIDS.enroll,
+      properties: ['write'],
+      onWriteRequest: (
+        handle: number,
+        data: Buffer,
+        offset: number,
+        _withoutResponse: boolean,
+        callback: WriteCallback,
+      ) => this.write(handle, 'enroll', data, offset, callback),
+    });
+    const result = new Characteristic({
+      uuid: CHARACTERISTIC_UUIDS.result,
+      properties: ['notify'],
+      onSubscribe: (handle: number, _max: number, notify: Notify) =>
+        this.resultSubscribers.set(handle, notify),
+      onUnsubscribe: (handle: number) => this.resultSubscribers.delete(handle),
+    });
+    return new PrimaryService({
+      uuid: READER_SERVICE_UUID,
+      characteristics: [readerInfo, challenge, credential, enroll, result],
+    });
+  }
+
+  private readerInfo(): ReaderInfo | undefined {
+    const firmware = this.firmware;
+    if (!firmware) return undefined;
+    const cfg = firmware.config.get();
+    return {
+      v: PROTOCOL_VERSION,
+      readerId: cfg.readerId,
+      // This build has no site setting: the access point names the place.
+      siteId: cfg.accessPointId,
+      mode: this.mode,
+      minRssi: firmware.config.minRssi(),
+      fw: FIRMWARE_VERSION,
+    };
+  }
+
+  private challengeBytes(handle: number): Buffer | undefined {
+    const firmware = this.firmware;
+    if (!firmware) return undefined;
+    const now = firmware.clock.now();
+    const cfg = firmware.config.get();
+    const nonce = this.session(handle).challenge(now, cfg.bleChallengeTtlMs);
+    return encodeCbor(
+      new Map<string, unknown>([
+        ['nonce', nonce.value],
+        ['readerId', cfg.readerId],
+        ['exp', nonce.exp],
+      ]),
+    );
+  }
+
+  /** Reads: offset 0 computes the value, Read Blob continuations slice the same bytes. */
+  private read(
+    handle: number,
+    name: string,
+    offset: number,
+    callback: ReadCallback,
+    value: () => Buffer | undefined,
+  ): void {
+    const session = this.session(handle);
+    let bytes = offset === 0 ? value() : session.readCache.get(name);
+    if (offset === 0 && bytes) session.readCache.set(name, bytes);
+    if (!bytes) {
+      callback(this.bleno.Characteristic.RESULT_UNLIKELY_ERROR);
+      return;
+    }
+    if (offset > bytes.length) {
+      callback(this.bleno.Characteristic.RESULT_INVALID_OFFSET);
+      return;
+    }
+    bytes = bytes.subarray(offset);
+    callback(this.bleno.Characteristic.RESULT_SUCCESS, bytes);
+  }
+
+  private write(
+    handle: number,
+    kind: 'credential' | 'enroll',
+    data: Buffer,
+    offset: number,
+    callback: WriteCallback,
+  ): void {
+    const { Characteristic } = this.bleno;
+    if (offset !== 0) {
+      callback(Characteristic.RESULT_INVALID_OFFSET);
+      return;
+    }
+    if (!Buffer.isBuffer(data) || data.length > MAX_WRITE_BYTES) {
+      callback(Characteristic.RESULT_INVALID_ATTRIBUTE_LENGTH);
+      this.answer(handle, kind, { status: 'error', reason: 'too_large' });
+      return;
+    }
+    callback(Characteristic.RESULT_SUCCESS);
+    const work = kind === 'credential' ? this.credential(handle, data) : this.enroll(handle, data);
+    work.catch((err: unknown) => {
+      this.log.error({ err: String(err), kind }, 'BLE write failed');
+      this.answer(handle, kind, { status: 'error', reason: 'unavailable' });
+    });
+  }
+
+  private refuse(handle: number, kind: GattOutcome['write'], reason: ErrorReason): void {
+    this.answer(handle, kind, { status: 'error', reason });
+  }
+
+  private async credential(handle: number, data: Buffer): Promise<void> {
+    const firmware = this.firmware;
+    const session = this.session(handle);
+    if (!firmware) return this.refuse(handle, 'credential', 'unavailable');
+    if (session.busy) return this.refuse(handle, 'credential', 'busy');
+    const parsed = parsePresentation(data);
+    if (!parsed) return this.refuse(handle, 'credential', 'bad_request');
+    if (firmware.reader.enrolling !== undefined)
+      return this.refuse(handle, 'credential', 'enroll_mode');
+    const { clock, config, store, reader } = firmware;
+    const { deviceId } = parsed.payload;
+    if ((this.cooldownUntil.get(deviceId) ?? -Infinity) > clock.now())
+      return this.refuse(handle, 'credential', 'cooldown');
+
+    const now = clock.now();
+    const cfg = config.get();
+    const nonceFresh = session.spend(parsed.payload.nonce, now);
+    const enrolled = store.database.findCredential('mobile', deviceId);
+    const proof = proofOf(parsed, {
+      enrolledKey: enrolled ? (enrolled.publicKey ?? '') : undefined,
+      nonceFresh,
+      readerId: cfg.readerId,
+      now,
+      skewMs: cfg.bleClockSkewMs,
+    });
+    this.notifyResult(handle, { status: 'received' });
+    const rssi = await this.linkRssi(handle);
+    const presentation: Presentation = {
+      kind: 'mobile',
+      value: deviceId,
+      source: 'ble',
+      accessPointId: cfg.accessPointId,
+      at: now,
+      proof,
+      ...(rssi === undefined ? {} : { rssi }),
+    };
+    const { decision, error } = await reader.present(presentation);
+    if (enrolled && proof.signatureValid) {
+      this.cooldownUntil.set(deviceId, clock.now() + config.get().blePhoneCooldownMs);
+    }
+    if (error) return this.refuse(handle, 'credential', 'unavailable');
+    switch (decision.outcome) {
+      case 'grant':
+        return this.answer(handle, 'credential', { status: 'granted', led: 'green' }, deviceId);
+      case 'deny':
+      case 'need_pin':
+        return this.answer(
+          handle,
+          'credential',
+          { status: 'denied', reason: decision.reason, led: 'red' },
+          deviceId,
+        );
+      case 'capture':
+        // Enroll mode began while this presentation waited: it carried no key to capture.
+        return this.refuse(handle, 'credential', 'enroll_mode');
+    }
+  }
+
+  private async enroll(handle: number, data: Buffer): Promise<void> {
+    const firmware = this.firmware;
+    const session = this.session(handle);
+    if (!firmware) return this.refuse(handle, 'enroll', 'unavailable');
+    if (session.busy) return this.refuse(handle, 'enroll', 'busy');
+    const record = parseEnrollRecord(data);
+    if (!record) return this.refuse(handle, 'enroll', 'bad_request');
+    if (firmware.reader.enrolling === undefined)
+      return this.refuse(handle, 'enroll', 'not_enroll_mode');
+    session.beginEnroll();
+    const { clock, config, reader } = firmware;
+    // The same capture path as the host API's sim control: enroll mode turns a mobile
+    // presentation into Raw Data. It proves nothing, so if enroll mode ended meanwhile
+    // the decision denies it (bad_signature) instead of judging it as a credential.
+    const { decision, error } = await reader.present({
+      kind: 'mobile',
+      value: record.deviceId,
+      publicKey: record.publicKey,
+      source: 'ble',
+      accessPointId: config.get().accessPointId,
+      at: clock.now(),
+      proof: { signatureValid: false, challengeFresh: false },
+    });
+    if (error) return this.refuse(handle, 'enroll', 'unavailable');
+    if (decision.outcome === 'capture') {
+      return this.answer(handle, 'enroll', { status: 'enrolled', led: 'green' }, record.deviceId);
+    }
+    return this.refuse(handle, 'enroll', 'not_enroll_mode');
+  }
+
+  /**
+   * The final answer to a write: notified to this connection (if subscribed) and reported.
+   * Only a decided or captured write ends the session's processing; an error changes nothing.
+   */
+  private answer(
+    handle: number,
+    write: GattOutcome['write'],
+    message: ResultMessage,
+    deviceId?: string,
+  ): void {
+    const session = this.sessions.get(handle);
+    if (message.status !== 'error' && session?.busy) session.answered();
+    this.notifyResult(handle, message);
+    this.log.info({ handle, write, deviceId, ...message }, 'BLE result');
+    this.emit('outcome', { handle, write, deviceId, message } satisfies GattOutcome);
+  }
+
+  private notifyResult(handle: number, message: ResultMessage): void {
+    const notify = this.resultSubscribers.get(handle);
+    try {
+      notify?.(encodeCbor(new Map(Object.entries(message))));
+    } catch (err) {
+      this.log.warn({ err: String(err), handle }, 'result notification failed');
+    }
+  }
+
+  /** The link RSSI as the controller measures it (HCI Read RSSI), if the binding exposes it. */
+  private linkRssi(handle: number): Promise<number | undefined> {
+    const hci = this.bleno._bindings?._hci;
+    if (!hci || typeof hci.readRssi !== 'function') return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const onRssi = (h: number, rssi: number) => {
+        if (h !== handle) return;
+        done(rssi);
+      };
+      // I/O timeout on the adapter, not reader time: the real timer is right here.
+      const timer = setTimeout(() => done(undefined), RSSI_READ_TIMEOUT_MS);
+      const done = (rssi: number | undefined) => {
+        clearTimeout(timer);
+        hci.off('rssiRead', onRssi);
+        resolve(rssi);
+      };
+      hci.on('rssiRead', onRssi);
+      hci.readRssi(handle);
+    });
+  }
+}
