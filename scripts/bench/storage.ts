@@ -22,6 +22,7 @@ interface Probe {
   p50us: number;
   p99us: number;
   rssMB: number;
+  rssBeforeGcMB: number;
   heapMB: number;
 }
 
@@ -118,7 +119,7 @@ function sizeRun(n: number, work: string, probe: string[], options: BenchOptions
     }),
     row('RSS after mount', p.rssMB, 'MB', {
       ...(big ? { target: '< 250 MB', met: p.rssMB < 250 } : {}),
-      note: `heap ${fmt(p.heapMB)} MB`,
+      note: `heap ${fmt(p.heapMB)} MB; ${fmt(p.rssBeforeGcMB)} MB before collecting mount garbage`,
     }),
     row('debit (durable)', (debitMs * 1000) / debits, 'us', {
       target: '< SQLite',
@@ -267,7 +268,7 @@ function probeScript(work: string): string[] {
   }
   // The compiled storage needs its runtime dependencies: resolve them from the checkout.
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(out, 'node_modules'));
-  return [process.execPath, path.join(out, 'scripts', 'bench', 'storage-probe.js')];
+  return [process.execPath, '--expose-gc', path.join(out, 'scripts', 'bench', 'storage-probe.js')];
 }
 
 function time(fn: () => unknown): number {
