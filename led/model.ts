@@ -7,6 +7,14 @@ import { DEFAULT_DOOR_CONFIG } from '../firmware/door';
 
 export type LedColor = 'off' | 'red' | 'green' | 'amber';
 
+/** How each colour is drawn on a screen (front panel, timeline SVG): the hues live here only. */
+export const LED_DISPLAY_COLORS: Readonly<Record<LedColor, string>> = Object.freeze({
+  off: '#3b3f45',
+  red: '#e02424',
+  green: '#16a34a',
+  amber: '#f59e0b',
+});
+
 /** A blink pattern: onColor for onMs, then offColor for offMs, repeating. offMs 0 = steady onColor. */
 export interface LedPattern {
   onColor: LedColor;

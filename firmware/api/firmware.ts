@@ -7,6 +7,7 @@ import type { Clock } from '../clock';
 import type { ReaderStore } from '../../storage';
 import type { TornWriteModel } from '../../storage/power-cut';
 import type { EventRecord } from '../../storage/model';
+import type { OutputChange } from '../panel/changes';
 
 /**
  * What the host API needs from the running firmware, and nothing more. The composition
@@ -87,6 +88,8 @@ export interface FirmwareHandle {
   };
   /** Called for every event appended to the log (live stream); returns an unsubscribe. */
   watchEvents(listener: (event: EventRecord) => void): () => void;
+  /** Every LED/buzzer, relay and door change (front panel, timelines); returns an unsubscribe. */
+  watchOutputs?(listener: (change: OutputChange) => void): () => void;
   /** The simulator's hands on the reader's real inputs. */
   sim: SimInputs;
   /** Power off: stop timers and let go of the flash (nothing is flushed that is not durable). */

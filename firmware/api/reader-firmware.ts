@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { EventRecord } from '../../storage/model';
 import { boot, type BootOptions, type RunningReader } from '../boot';
 import { Keypad, type BadgeRead } from '../inputs';
+import { watchReaderOutputs } from '../panel/changes';
 import type { RawData as ReaderRawData } from '../reader';
 import type { Enrollments } from './enrollments';
 import { ApiError } from './errors';
@@ -125,6 +126,7 @@ export function readerFirmware(running: RunningReader, inputs: SimInputsOf): Fir
       get: (id: string) => enrollments.get(id),
     },
     watchEvents: feed.watch,
+    watchOutputs: (listener) => watchReaderOutputs(running, listener),
     sim: {
       badge(value: string) {
         const read: BadgeRead = {

@@ -19,6 +19,7 @@ import { settingsRoutes } from './routes/settings';
 import { simRoutes } from './routes/sim';
 import { statusRoutes } from './routes/status';
 import { bearerMatches } from './token';
+import { registerPanel } from '../panel/routes';
 
 /** Default port of the host API (`reader-sim start --api-port`). */
 export const DEFAULT_API_PORT = 8080;
@@ -169,6 +170,8 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       },
     });
   }
+  // The front panel page, its live stream and timelines (docs/PANEL.md).
+  registerPanel(app, { device, token, clock });
   return { app, link, routes };
 }
 

@@ -1,0 +1,193 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Clock } from '../clock';
+import { ApiError } from '../api/errors';
+import type { ReaderDevice } from '../api/firmware';
+import { API_PREFIX } from '../api/route';
+import { bearerMatches } from '../api/token';
+import { renderTimelineSvg } from '../timeline/svg';
+import type { EventRecord } from '../../storage/model';
+import type { OutputChange } from './changes';
+import { panelHtml, PANEL_CSS, PANEL_ICON } from './page';
+import { PANEL_SCRIPT } from './page-script';
+import { OutputRecorder } from './recorder';
+
+/** How many past events the panel shows when it connects. */
+export const PANEL_BACKLOG = 20;
+const HEARTBEAT_MS = 15_000;
+
+export interface PanelOptions {
+  device: ReaderDevice;
+  token: string;
+  clock: Clock;
+}
+
+/** Public: the assets hold no secret; the page asks for the token itself. */
+const PUBLIC = { access: 'public', needsFirmware: false };
+
+/**
+ * The reader's front panel (docs/PANEL.md): the page and its assets under /panel/, its live
+ * stream and the timeline under /api/v1/panel/. Returns the recorder behind them.
+ */
+export function registerPanel(app: FastifyInstance, options: PanelOptions): OutputRecorder {
+  const { device, token, clock } = options;
+  const recorder = new OutputRecorder(device, clock);
+  app.addHook('onClose', async () => recorder.stop());
+
+  const asset = (type: string, body: () => string) => {
+    const text = body();
+    return (_request: FastifyRequest, reply: FastifyReply) =>
+      reply
+        .header('content-type', type)
+        .header('cache-control', 'no-cache')
+        .header('x-content-type-options', 'nosniff')
+        .header(
+          'content-security-policy',
+          "default-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'",
+        )
+        .send(text);
+  };
+  app.get('/panel', { config: PUBLIC }, (_request, reply) => reply.redirect('/panel/'));
+  app.get('/panel/', { config: PUBLIC }, asset('text/html; charset=utf-8', panelHtml));
+  app.get(
+    '/panel/panel.js',
+    { config: PUBLIC },
+    asset('text/javascript; charset=utf-8', () => PANEL_SCRIPT),
+  );
+  app.get(
+    '/panel/panel.css',
+    { config: PUBLIC },
+    asset('text/css; charset=utf-8', () => PANEL_CSS),
+  );
+
+  // Without a favicon of its own the browser asks for /favicon.ico, which is a 401 here.
+  app.get(
+    '/panel/favicon.svg',
+    { config: PUBLIC },
+    asset('image/svg+xml', () => PANEL_ICON),
+  );
+
+  // These check the token themselves: a header, or ?token= (EventSource cannot send headers).
+  app.get(`${API_PREFIX}/panel/stream`, { config: PUBLIC }, (request, reply) => {
+    authorize(request, reply, token);
+    streamPanel(request, reply, device, clock, recorder);
+  });
+  app.get(`${API_PREFIX}/panel/timeline`, { config: PUBLIC }, (request, reply) => {
+    authorize(request, reply, token);
+    return reply.send(recordingOf(request, recorder, clock));
+  });
+  app.get(`${API_PREFIX}/panel/timeline.svg`, { config: PUBLIC }, (request, reply) => {
+    authorize(request, reply, token);
+    const svg = renderTimelineSvg(recordingOf(request, recorder, clock));
+    return reply.header('content-type', 'image/svg+xml; charset=utf-8').send(svg);
+  });
+  return recorder;
+}
+
+/**
+ * The bearer header, or a `token` query parameter, both compared in constant time (the
+ * query form exists for EventSource and <img> links; request logging is off, so it is
+ * not written to the log).
+ */
+function authorize(request: FastifyRequest, reply: FastifyReply, token: string): void {
+  const query = request.query as Record<string, unknown>;
+  const fromQuery = typeof query.token === 'string' ? `Bearer ${query.token}` : undefined;
+  if (bearerMatches(request.headers.authorization, token)) return;
+  if (fromQuery !== undefined && bearerMatches(fromQuery, token)) return;
+  reply.header('www-authenticate', 'Bearer');
+  throw new ApiError('unauthorized', 'missing or wrong bearer token (header or ?token=)');
+}
+
+const RELATIVE = /^-([0-9]{1,9})(ms|s|m|h)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * A time in a query: epoch ms, ISO 8601 with a zone, or `-N{ms|s|m|h}` before the reader's
+ * clock now (so a HIL rig need not know the reader's time).
+ */
+export function parseQueryTime(text: string, now: number, field: string): number {
+  const relative = RELATIVE.exec(text);
+  if (relative) return now - Number(relative[1]) * UNIT_MS[relative[2]!]!;
+  if (/^[0-9]{1,15}$/.test(text)) return Number(text);
+  const parsed = /^\d{4}-\d\d-\d\dT.*(Z|[+-]\d\d:\d\d)$/.test(text) ? Date.parse(text) : NaN;
+  if (Number.isNaN(parsed)) {
+    throw new ApiError(
+      'bad_request',
+      `query /${field} must be epoch ms, ISO 8601 with a zone, or -N{ms|s|m|h}; got ${JSON.stringify(text.slice(0, 40))}`,
+      `/${field}`,
+      { part: 'query' },
+    );
+  }
+  return parsed;
+}
+
+function recordingOf(request: FastifyRequest, recorder: OutputRecorder, clock: Clock) {
+  const query = request.query as Record<string, unknown>;
+  const now = clock.now();
+  const since =
+    typeof query.since === 'string' ? parseQueryTime(query.since, now, 'since') : undefined;
+  const until =
+    typeof query.until === 'string' ? parseQueryTime(query.until, now, 'until') : undefined;
+  if (since !== undefined && until !== undefined && until < since) {
+    throw new ApiError('bad_request', 'query /until is before /since', '/until', { part: 'query' });
+  }
+  const recording = recorder.recording(since, until);
+  if (!recording) throw new ApiError('booting', 'the reader has not booted yet; retry');
+  return recording;
+}
+
+function frame(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/**
+ * The panel's live stream: `state` first (outputs now and the last events), then `output`
+ * for every LED/buzzer/relay/door change, `event` for every event written to the log, and
+ * `power` across power cycles (the stream stays open through them).
+ */
+function streamPanel(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  device: ReaderDevice,
+  clock: Clock,
+  recorder: OutputRecorder,
+): void {
+  reply.hijack();
+  const out = reply.raw;
+  out.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  const write = (text: string) => {
+    if (!out.writableEnded) out.write(text);
+  };
+  const firmware = device.firmware();
+  let events: EventRecord[] = [];
+  if (firmware) {
+    const { lastSeq } = firmware.store.events.stats();
+    events = firmware.store.events.list(Math.max(0, lastSeq - PANEL_BACKLOG), PANEL_BACKLOG);
+  }
+  write(frame('state', { at: clock.now(), outputs: recorder.snapshot() ?? null, events }));
+
+  const onOutput = (change: OutputChange) => write(frame('output', change));
+  const onEvent = (e: EventRecord) => write(frame('event', e));
+  const onPower = (state: string) => {
+    write(frame('power', { state }));
+    if (state === 'on') write(frame('state', { at: clock.now(), outputs: recorder.snapshot() }));
+  };
+  recorder.on('output', onOutput);
+  recorder.on('event', onEvent);
+  recorder.on('power', onPower);
+  let heartbeat = clock.setTimeout(function beat() {
+    write(': keep-alive\n\n');
+    heartbeat = clock.setTimeout(beat, HEARTBEAT_MS);
+  }, HEARTBEAT_MS);
+  request.raw.on('close', () => {
+    recorder.off('output', onOutput);
+    recorder.off('event', onEvent);
+    recorder.off('power', onPower);
+    clock.clearTimeout(heartbeat);
+    if (!out.writableEnded) out.end();
+  });
+}

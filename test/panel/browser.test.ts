@@ -1,0 +1,157 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { Board } from '../../firmware/api/board';
+import { HostClient } from '../../firmware/api/client';
+import { Enrollments } from '../../firmware/api/enrollments';
+import { bootReaderFirmware } from '../../firmware/api/reader-firmware';
+import { startApi, type RunningApi } from '../../firmware/api/server';
+import { loadOrCreateToken } from '../../firmware/api/token';
+import { SystemClock } from '../../firmware/clock';
+import { DEFAULT_DOOR_CONFIG } from '../../firmware/door';
+import { ClockEdges } from '../../firmware/schedule-edges';
+import { MemoryFlash } from '../../storage';
+import { sampleDatabase } from '../api/harness';
+
+jest.setTimeout(45_000);
+
+const CHROMIUM = '/usr/bin/chromium';
+const REPORTS = path.join(__dirname, '..', '..', '.reports', 'panel');
+const describeIfChromium = fs.existsSync(CHROMIUM) ? describe : describe.skip;
+
+/**
+ * The front panel in a real browser (Debian's chromium, headless) against the real reader
+ * in real time: the browser cannot run on a virtual clock. Screenshots go to .reports/panel/.
+ */
+describeIfChromium('front panel in chromium', () => {
+  let board: Board;
+  let api: RunningApi;
+  let token: string;
+  let dataDir: string;
+  let context: BrowserContext;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    const clock = new SystemClock();
+    const flash = new MemoryFlash({ geometry: { sectorCount: 256 } });
+    const enrollments = new Enrollments();
+    board = await Board.powerOn({
+      flash,
+      boot: async () =>
+        bootReaderFirmware({
+          clock,
+          store: { device: flash },
+          indicatorDrivers: [],
+          relay: { set: () => undefined },
+          edges: new ClockEdges(clock),
+          enrollments,
+        }),
+    });
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reader-panel-'));
+    token = loadOrCreateToken(dataDir);
+    api = await startApi({ device: board, token, clock, port: 0 });
+    await new HostClient(api.url, token).push(sampleDatabase(3));
+    fs.mkdirSync(REPORTS, { recursive: true });
+    context = await chromium.launchPersistentContext(path.join(dataDir, 'chromium'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+      // A phone-sized screen: the panel must be usable there.
+      viewport: { width: 390, height: 844 },
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(m.text());
+    });
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await api?.close();
+    await board?.shutdown();
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const led = () => page.getAttribute('#led', 'data-color');
+
+  it('opens with the token from the fragment, shows the idle reader live, fits a phone', async () => {
+    await page.goto(`${api.url}/panel/#token=${token}`);
+    await page.waitForSelector('#live[data-live="true"]', { timeout: 5000 });
+    expect(await led()).toBe('red');
+    expect(await page.textContent('#relay')).toBe('locked');
+    expect(await page.textContent('#door')).toBe('closed');
+    // (Browser-side code as strings: this project compiles without the DOM library.)
+    await page.waitForFunction("document.getElementById('access-point').textContent !== '?'");
+    expect(await page.textContent('#access-point')).toMatch(/^schedule/);
+    // The token left the address bar; it lives in sessionStorage.
+    expect(page.url()).toBe(`${api.url}/panel/`);
+    const overflow = await page.evaluate<number>(
+      'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+    );
+    expect(overflow).toBeLessThanOrEqual(0);
+    expect(await page.textContent('#phones')).toMatch(/not reported/);
+    await page.screenshot({ path: path.join(REPORTS, 'idle.png'), fullPage: true });
+  });
+
+  it('present badge, valid: LED green at once, for the unlock time, relay unlocked', async () => {
+    await page.fill('#badge-value', '10000');
+    const pressed = Date.now();
+    await page.click('#present-badge');
+    await page.waitForSelector('#led[data-color="green"]', { timeout: 1000 });
+    const greenAfter = Date.now() - pressed;
+    await page.waitForSelector('#relay[data-state="unlocked"]', { timeout: 1000 });
+    await page.waitForSelector('#events li[data-reason="granted"]', { timeout: 2000 });
+    await page.screenshot({ path: path.join(REPORTS, 'granted.png'), fullPage: true });
+    // Green lasts the unlock time (5 s), then the idle red returns.
+    await page.waitForSelector('#led[data-color="red"]', {
+      timeout: DEFAULT_DOOR_CONFIG.unlockMs + 2000,
+    });
+    const greenFor = Date.now() - pressed - greenAfter;
+    expect(greenAfter).toBeLessThan(1000);
+    expect(greenFor).toBeGreaterThan(DEFAULT_DOOR_CONFIG.unlockMs - 1000);
+    await page.waitForSelector('#relay[data-state="locked"]', { timeout: 1000 });
+  });
+
+  it('present badge, unknown: LED flashes red (off between), reason code listed', async () => {
+    const seen: string[] = [];
+    await page.exposeFunction('ledSeen', (c: string) => seen.push(c));
+    await page.evaluate(`(() => {
+      const el = document.getElementById('led');
+      new MutationObserver(() => window.ledSeen(el.getAttribute('data-color')))
+        .observe(el, { attributes: true, attributeFilter: ['data-color'] });
+    })()`);
+    await page.fill('#badge-value', '99999');
+    await page.click('#present-badge');
+    await page.waitForSelector('#events li[data-reason="unknown_credential"]', { timeout: 2000 });
+    await page.waitForSelector('#led[data-color="off"]', { timeout: 1000 });
+    await page.screenshot({ path: path.join(REPORTS, 'denied.png'), fullPage: true });
+    // Three 200/200 ms flashes: red, off, red, off, red, off, then idle red.
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    expect(seen.filter((c) => c === 'off').length).toBe(3);
+    expect(seen[seen.length - 1]).toBe('red');
+    expect(await page.textContent('#relay')).toBe('locked');
+  });
+
+  it('drives the door and REX from the buttons', async () => {
+    await page.click('#door-open');
+    await page.waitForSelector('#door[data-state="forced-open"]', { timeout: 2000 });
+    await page.screenshot({ path: path.join(REPORTS, 'forced.png'), fullPage: true });
+    await page.click('#door-close');
+    await page.waitForSelector('#door[data-state="closed"]', { timeout: 2000 });
+    await page.click('#press-rex');
+    await page.waitForSelector('#relay[data-state="unlocked"]', { timeout: 2000 });
+    expect(pageErrors).toEqual([]);
+  });
+});
