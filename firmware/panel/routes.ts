@@ -97,12 +97,12 @@ function authorize(request: FastifyRequest, reply: FastifyReply, token: string):
   throw new ApiError('unauthorized', 'missing or wrong bearer token (header or ?token=)');
 }
 
-const RELATIVE = /^-([0-9]{1,9})(ms|s|m|h)$/;
+const RELATIVE = /^-?([0-9]{1,9})(ms|s|m|h)$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /**
- * A time in a query: epoch ms, ISO 8601 with a zone, or `-N{ms|s|m|h}` before the reader's
- * clock now (so a HIL rig need not know the reader's time).
+ * A time in a query: epoch ms, ISO 8601 with a zone, or `N{ms|s|m|h}` (or `-N...`) before the
+ * reader's clock now, so a HIL rig need not know the reader's time.
  */
 export function parseQueryTime(text: string, now: number, field: string): number {
   const relative = RELATIVE.exec(text);
@@ -112,7 +112,7 @@ export function parseQueryTime(text: string, now: number, field: string): number
   if (Number.isNaN(parsed)) {
     throw new ApiError(
       'bad_request',
-      `query /${field} must be epoch ms, ISO 8601 with a zone, or -N{ms|s|m|h}; got ${JSON.stringify(text.slice(0, 40))}`,
+      `query /${field} must be epoch ms, ISO 8601 with a zone, or N{ms|s|m|h} ago; got ${JSON.stringify(text.slice(0, 40))}`,
       `/${field}`,
       { part: 'query' },
     );

@@ -5,6 +5,8 @@ import { ACCESS_POINT_COMMANDS } from '../../firmware/api/firmware';
 import { DEFAULT_API_PORT } from '../../firmware/api/server';
 import { readToken, TOKEN_FILE } from '../../firmware/api/token';
 import type { EventRecord } from '../../storage/model';
+import type { TimelineRecording } from '../../firmware/timeline/recording';
+import { renderTimelineSvg } from '../../firmware/timeline/svg';
 import { TORN_WRITE_MODELS } from '../../storage/power-cut';
 import { Command, UsageError } from '../command';
 
@@ -36,6 +38,10 @@ Commands:
   sim power-cycle [--after-flash-ops N [--model M]]
                                restart from flash (or cut power inside the Nth flash
                                operation, leaving a torn write of model M: ${TORN_WRITE_MODELS.join(', ')})
+  timeline --out FILE.svg [--since T] [--until T]
+                               LED, buzzer, relay, door and decisions as lanes over time
+                               (T: epoch ms, ISO 8601, or 30s/5m before the reader's now;
+                               default: since the API started; --json also prints the recording)
 
 Options:
   --url URL     the reader's API (default $READER_SIM_URL or http://127.0.0.1:${DEFAULT_API_PORT})
@@ -71,6 +77,9 @@ export const host: Command = {
           timeout: { type: 'string' },
           'after-flash-ops': { type: 'string' },
           model: { type: 'string' },
+          out: { type: 'string' },
+          since: { type: 'string' },
+          until: { type: 'string' },
         },
       });
     } catch (err) {
@@ -200,11 +209,38 @@ async function dispatch(ctx: Context, command: string, args: string[]): Promise<
       );
       return 0;
     }
+    case 'timeline':
+      return timeline(ctx);
     case 'sim':
       return sim(ctx, args);
     default:
       throw new UsageError(`unknown command '${command}' (see reader-sim host --help)`);
   }
+}
+
+/** Fetches the reader's recording and draws it locally (same renderer as timeline.svg). */
+async function timeline(ctx: Context): Promise<number> {
+  const out = ctx.values.out;
+  if (typeof out !== 'string' || out === '') throw new UsageError('timeline needs --out FILE.svg');
+  const query = new URLSearchParams();
+  for (const key of ['since', 'until'] as const) {
+    const value = ctx.values[key];
+    if (typeof value === 'string') query.set(key, value);
+  }
+  const q = query.toString();
+  const recording = await ctx.client.request<TimelineRecording>(
+    'GET',
+    `/panel/timeline${q ? `?${q}` : ''}`,
+  );
+  fs.writeFileSync(out, renderTimelineSvg(recording));
+  print(
+    ctx,
+    recording,
+    () =>
+      `wrote ${out}: ${new Date(recording.from).toISOString()} to ${new Date(recording.to).toISOString()}, ` +
+      `${recording.changes.length} output changes, ${recording.decisions.length} decisions`,
+  );
+  return 0;
 }
 
 function parseAssignments(args: string[]): Record<string, unknown> {
