@@ -88,6 +88,8 @@ describe('reader-sim flash fsck|inspect', () => {
     expect(report.problems).toEqual([]);
     expect(report.database?.credentials).toBe(12);
     expect(report.wear?.histogram.reduce((n, b) => n + b.sectors, 0)).toBe(64);
-    expect(examineImage(path.join(root, 'missing')).problems).toEqual([expect.stringMatching(/no flash image/)]);
+    expect(examineImage(path.join(root, 'missing')).problems).toEqual([
+      expect.stringMatching(/no flash image/),
+    ]);
   });
 });
