@@ -34,10 +34,10 @@ describe('TTY status line: rendering', () => {
     expect(strip(idle)).toMatch(/relay locked +door forced-open +last -$/);
     expect(
       ttyStatusLine({ led: { color: 'amber', buzzer: false }, relay: 'locked', door: 'closed' }),
-    ).toMatch(/^\x1b\[33m\u25cf amber/);
+    ).toContain('\x1b[33m\u25cf amber');
     expect(
       ttyStatusLine({ led: { color: 'off', buzzer: false }, relay: 'locked', door: 'closed' }),
-    ).toMatch(/^\x1b\[90m\u25cf off/);
+    ).toContain('\x1b[90m\u25cf off');
   });
 
   it('never runs past the terminal width', () => {
