@@ -62,6 +62,9 @@ function cutRun(
   }
   if (device.stats.violations) return { violation: `${device.stats.violations} 0->1 programs` };
   device.powerOn();
+  // Power fails again while mount repairs (finishing an erase, redoing a collection).
+  const repairCut = cutDuringRecovery(device, model, ref, inFlight, steps);
+  if (repairCut) return { violation: repairCut };
   try {
     store = mount(device);
   } catch (err) {
@@ -100,6 +103,43 @@ function cutRun(
   return {};
 }
 
+let recoveryCuts = 0;
+
+/** Cuts power at every operation the recovering mount does; then a mount must still recover. */
+function cutDuringRecovery(
+  torn: MemoryFlash,
+  model: TornWriteModel,
+  ref: Reference,
+  inFlight: number,
+  steps: Step[],
+): string | undefined {
+  const probe = torn.snapshot();
+  mount(probe);
+  const repairs = probe.stats.operations;
+  for (let j = 0; j < repairs; j++) {
+    const device = torn.snapshot();
+    device.armPowerCut({ at: j, model, seed: j + 1 });
+    try {
+      mount(device);
+      return `recovery mount never reached its operation ${j}`;
+    } catch (err) {
+      if (!(err instanceof PowerLossError)) return `recovery mount failed: ${String(err)}`;
+    }
+    device.powerOn();
+    recoveryCuts++;
+    let seen: string;
+    try {
+      seen = observe(mount(device));
+    } catch (err) {
+      return `mount after a cut during recovery from '${steps[inFlight]!.name}' failed: ${String(err)}`;
+    }
+    if (seen !== ref.states[inFlight] && seen !== ref.states[inFlight + 1]) {
+      return `cut during recovery from '${steps[inFlight]!.name}' left neither the old nor the new state`;
+    }
+  }
+  return undefined;
+}
+
 describe('power loss at every flash operation', () => {
   const steps = representativeWorkload();
   const ref = referenceRun(steps);
@@ -110,7 +150,7 @@ describe('power loss at every flash operation', () => {
   afterAll(() => {
     for (const v of violations.slice(0, 12)) process.stdout.write(`${v.slice(0, 400)}\n`);
     process.stdout.write(
-      `powerloss: ${cuts} cut points, ${TORN_WRITE_MODELS.length} models, ${violations.length} violations\n`,
+      `powerloss: ${cuts + recoveryCuts} cut points, ${TORN_WRITE_MODELS.length} models, ${violations.length} violations\n`,
     );
   });
 
