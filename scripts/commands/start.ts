@@ -4,7 +4,7 @@ import { DEFAULT_API_HOST, DEFAULT_API_PORT, serveReader, TOKEN_FILE } from '../
 import { SystemClock } from '../../firmware/clock';
 import { createLogger } from '../../firmware/log';
 import { attachPanel, PANEL_HELP } from '../../firmware/sim-panel';
-import { ConsoleIndicatorDriver } from '../../led';
+import { ConsoleIndicatorDriver, TtyStatusLine } from '../../led';
 import { Command, UsageError } from '../command';
 
 export const start: Command = {
@@ -54,10 +54,13 @@ export const start: Command = {
     const clock = new SystemClock();
     const dataDir = resolve(values.data!);
     let detach: () => void = () => {};
+    // On a terminal: one live status line pinned above the logs (JSON lines elsewhere).
+    const statusLine = process.stdout.isTTY ? new TtyStatusLine(process.stdout) : undefined;
+    let unfollow: () => void = () => {};
     const served = await serveReader({
       clock,
       store: { dir: dataDir },
-      indicatorDrivers: [new ConsoleIndicatorDriver({ logger: log })],
+      indicatorDrivers: [statusLine ?? new ConsoleIndicatorDriver({ logger: log })],
       relay: {
         set: (energized) => log.info({ relay: energized ? 'energized' : 'released' }, 'relay'),
       },
@@ -70,6 +73,8 @@ export const start: Command = {
       // Called at every boot: the panel follows the firmware across power cycles.
       onBoot: (firmware) => {
         detach();
+        unfollow();
+        unfollow = statusLine?.follow(firmware.running) ?? (() => {});
         firmware.running.reader.on('raw-data', (raw) =>
           log.info({ rawData: raw }, 'enrolled: raw data captured'),
         );
@@ -77,6 +82,7 @@ export const start: Command = {
       },
     });
     log.info({ url: served.api.url, token: join(dataDir, TOKEN_FILE) }, 'host API listening');
+    statusLine?.start();
 
     // Keeps the process up when stdin is closed (Docker) and no reader timer is pending.
     const keepAlive = setInterval(() => {}, 1 << 30);
@@ -85,6 +91,8 @@ export const start: Command = {
         log.info({ signal }, 'shutting down');
         clearInterval(keepAlive);
         detach();
+        unfollow();
+        statusLine?.stop();
         process.stdin.pause();
         served.shutdown().then(
           () => done(0),
