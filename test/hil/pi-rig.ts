@@ -1,0 +1,239 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { serveReader, type ServedReader } from '../../firmware/api';
+import { HostClient } from '../../firmware/api/client';
+import { SystemClock } from '../../firmware/clock';
+import { SILENT_LOG } from '../../firmware/log';
+import {
+  checkBleAdapter,
+  LibgpiodChip,
+  openPiProfile,
+  parsePiConfig,
+  PI_CONFIG_FILE,
+  type GpioChip,
+  type GpioOutput,
+  type LibgpiodOptions,
+  type PiConfig,
+  type PiProfile,
+} from '../../firmware/pi';
+import { BadgeSerialInput } from '../../firmware/inputs';
+import { ledColour, type LedColour, type Rig } from './rig';
+
+/** Contact held past the debounce, plus the tools' own latency. */
+const PRESS_MS = 150;
+const SAMPLE_MS = 20;
+
+/**
+ * The Pi rig (RIG=pi): the reader runs here with the pi profile on the real chip; loopback
+ * wires let the rig read its own outputs and drive its own inputs:
+ *   LED red, LED green, buzzer, relay  ->  hil.sense.*  (GPIO inputs the rig reads)
+ *   hil.drive.rex, hil.drive.door      ->  REX, door contact inputs
+ * Env: RIG_PI_CONFIG (a pi.json; default: the defaults), RIG_GPIOD_TOOLS (directory of the
+ * libgpiod tools; default PATH), RIG_BADGE_WRITER (a serial port wired to the reader's badge
+ * RX; without it badges go in through the host API's sim control).
+ */
+export class PiRig implements Rig {
+  readonly name = 'pi' as const;
+
+  private constructor(
+    readonly api: HostClient,
+    private readonly config: PiConfig,
+    private readonly chip: GpioChip,
+    private readonly drive: { rex: GpioOutput; door: GpioOutput },
+    private readonly profile: PiProfile,
+    private readonly served: ServedReader,
+    private readonly dataDir: string,
+    private readonly badgeWriter: string | undefined,
+  ) {}
+
+  static async open(env: NodeJS.ProcessEnv = process.env): Promise<PiRig> {
+    const fail = (message: string) => new Error(`RIG=pi: ${message}`);
+    const config = env.RIG_PI_CONFIG
+      ? parsePiConfig(JSON.parse(fs.readFileSync(env.RIG_PI_CONFIG, 'utf8')))
+      : parsePiConfig({});
+    const gpio: LibgpiodOptions = { toolsDir: env.RIG_GPIOD_TOOLS || undefined };
+    // Adapter first, then the chip, then the wires: each stops the run with what is missing.
+    await checkBleAdapter(config.ble).catch((err: Error) => {
+      throw fail(err.message);
+    });
+    const chip = await LibgpiodChip.open(config.chipLabels, gpio).catch((err: Error) => {
+      throw fail(err.message);
+    });
+    const problems = await checkWiring(chip, config);
+    if (problems.length) {
+      await chip.close();
+      throw fail(
+        `wiring check failed (${problems.length} of 6 loopbacks; docs/PI.md, HIL rig): ${problems.join('; ')}`,
+      );
+    }
+    // Inputs idle before the reader reads them: REX released, door closed.
+    const drive = {
+      rex: await chip.output({ offset: config.hil.drive.rex }, config.rexActiveLow),
+      door: await chip.output({ offset: config.hil.drive.door }, config.doorActiveLow),
+    };
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hil-pi-'));
+    fs.writeFileSync(path.join(dataDir, PI_CONFIG_FILE), JSON.stringify(config, null, 2));
+    const clock = new SystemClock();
+    let profile: PiProfile | undefined;
+    try {
+      profile = await openPiProfile({ dataDir, clock, log: SILENT_LOG, gpio });
+      const served = await serveReader(
+        profile.apply({
+          clock,
+          store: { dir: dataDir },
+          indicatorDrivers: [],
+          relay: { set: () => undefined },
+          dataDir,
+          apiHost: '127.0.0.1',
+          apiPort: 0,
+        }),
+      );
+      const api = new HostClient(served.api.url, served.token);
+      return new PiRig(api, config, chip, drive, profile, served, dataDir, env.RIG_BADGE_WRITER);
+    } catch (err) {
+      await profile?.close();
+      await chip.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      throw fail((err as Error).message);
+    }
+  }
+
+  async presentBadge(value: string): Promise<void> {
+    if (!this.badgeWriter) {
+      await this.api.sim.badge(value);
+      return;
+    }
+    // A second port wired to the reader's RX: the bytes a badge reader would send.
+    const writer = new BadgeSerialInput({ path: this.badgeWriter, format: 'isonas-ascii' });
+    await writer.open();
+    const port = writer.line.serialPort!;
+    await new Promise<void>((resolve, reject) =>
+      port.write(`${value}\r\n`, (err) => (err ? reject(err) : port.drain(() => resolve()))),
+    );
+    await writer.close();
+  }
+
+  async pressRex(): Promise<void> {
+    this.drive.rex.set(!this.config.rexActiveLow);
+    await this.drive.rex.settled();
+    await this.wait(PRESS_MS);
+    this.drive.rex.set(this.config.rexActiveLow);
+    await this.drive.rex.settled();
+    await this.wait(PRESS_MS);
+  }
+
+  async setDoor(open: boolean): Promise<void> {
+    this.drive.door.set(open !== this.config.doorActiveLow);
+    await this.drive.door.settled();
+    await this.wait(PRESS_MS);
+  }
+
+  private async sense(): Promise<{
+    red: boolean;
+    green: boolean;
+    buzzer: boolean;
+    relay: boolean;
+  }> {
+    const s = this.config.hil.sense;
+    // Pulled down: a sense line whose wire came off reads "off", never floats.
+    const [red, green, buzzer, relay] = await this.chip.read(
+      [s.red, s.green, s.buzzer, s.relay].map((offset) => ({ offset, bias: 'pull-down' as const })),
+    );
+    return { red, green, buzzer, relay };
+  }
+
+  async led(): Promise<LedColour> {
+    const { red, green } = await this.sense();
+    return ledColour(red, green);
+  }
+
+  async ledDuring(ms: number): Promise<Set<LedColour>> {
+    const seen = new Set<LedColour>();
+    const until = Date.now() + ms;
+    do {
+      seen.add(await this.led());
+      await this.wait(SAMPLE_MS);
+    } while (Date.now() < until);
+    return seen;
+  }
+
+  async buzzer(): Promise<boolean> {
+    return (await this.sense()).buzzer;
+  }
+
+  async relayEnergized(): Promise<boolean> {
+    // The sense line sees the pin; an active-low board is energized while it is low.
+    return (await this.sense()).relay !== this.config.relayActiveLow;
+  }
+
+  async wait(ms: number): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  async close(): Promise<void> {
+    await this.served.shutdown();
+    await this.profile.close();
+    await Promise.all([this.drive.rex.release(), this.drive.door.release()]);
+    await this.chip.close();
+    fs.rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** The six loopback wires, by what they carry. */
+export function loopbacks(config: PiConfig): Array<{ name: string; from: number; to: number }> {
+  const { lines, hil } = config;
+  return [
+    { name: 'LED red', from: lines.red, to: hil.sense.red },
+    { name: 'LED green', from: lines.green, to: hil.sense.green },
+    { name: 'buzzer', from: lines.buzzer, to: hil.sense.buzzer },
+    { name: 'relay', from: lines.relay, to: hil.sense.relay },
+    { name: 'REX', from: hil.drive.rex, to: lines.rex },
+    { name: 'door contact', from: hil.drive.door, to: lines.door },
+  ];
+}
+
+/** Drives each wire's source high then low and reads its far end; returns what failed. */
+export async function checkWiring(chip: GpioChip, config: PiConfig): Promise<string[]> {
+  const problems: string[] = [];
+  const reader = new Set(Object.values(config.lines));
+  for (const [name, offset] of [
+    ...Object.entries(config.hil.sense).map(([k, v]) => [`hil.sense.${k}`, v] as const),
+    ...Object.entries(config.hil.drive).map(([k, v]) => [`hil.drive.${k}`, v] as const),
+  ]) {
+    if (reader.has(offset)) problems.push(`${name} GPIO${offset} is also a reader line`);
+  }
+  if (problems.length) return problems;
+  for (const wire of loopbacks(config)) {
+    const label = `${wire.name} GPIO${wire.from} -> GPIO${wire.to}`;
+    let out: GpioOutput | undefined;
+    try {
+      out = await chip.output({ offset: wire.from }, true);
+      const high = await settlesTo(chip, wire.to, true);
+      out.set(false);
+      await out.settled();
+      const low = await settlesTo(chip, wire.to, false);
+      if (!high || !low) {
+        const seen = !high ? 'stays low while driven high' : 'stays high while driven low';
+        problems.push(`${label}: GPIO${wire.to} ${seen} (wire missing or on another pin)`);
+      }
+    } catch (err) {
+      problems.push(`${label}: ${(err as Error).message}`);
+    } finally {
+      await out?.release().catch(() => undefined);
+    }
+  }
+  return problems;
+}
+
+/** A wire follows at once; the retries only cover the tools starting up. Pulled down, so a
+ * missing wire reads low rather than floating. */
+async function settlesTo(chip: GpioChip, offset: number, want: boolean): Promise<boolean> {
+  const until = Date.now() + 300;
+  for (;;) {
+    const [level] = await chip.read([{ offset, bias: 'pull-down' }]);
+    if (level === want) return true;
+    if (Date.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,56 @@
+import type { HostClient } from '../../firmware/api/client';
+
+/** What a rig's eyes see on the LED: the two lines, amber = both. */
+export type LedColour = 'off' | 'red' | 'green' | 'amber';
+
+export function ledColour(red: boolean, green: boolean): LedColour {
+  if (red && green) return 'amber';
+  return red ? 'red' : green ? 'green' : 'off';
+}
+
+/**
+ * A hardware-in-the-loop rig: the reader's hardware boundary, driven and observed from outside.
+ * The same scenarios run on SimRig (real firmware + host API on the virtual stack, in CI) and
+ * PiRig (a Pi whose GPIO inputs read back its own LED/relay outputs through loopback wires).
+ * Setup (database, config, access-point state) and events go through the reader's host API.
+ */
+export interface Rig {
+  readonly name: 'sim' | 'pi';
+  /** The reader's host API, as the management system would use it. */
+  readonly api: HostClient;
+  /** A badge read on the reader's badge input (serial bytes in the reader's format). */
+  presentBadge(value: string): Promise<void>;
+  /** Presses and releases the REX button (held past the debounce). */
+  pressRex(): Promise<void>;
+  /** Opens or closes the door (the door-contact input). */
+  setDoor(open: boolean): Promise<void>;
+  /** The LED colour now, read off the LED lines. */
+  led(): Promise<LedColour>;
+  /** Every colour the LED shows while `ms` of reader time pass (blink patterns). */
+  ledDuring(ms: number): Promise<Set<LedColour>>;
+  buzzer(): Promise<boolean>;
+  /** The lock relay coil, read off its line. */
+  relayEnergized(): Promise<boolean>;
+  /** Lets `ms` of reader time pass (virtual on the sim, real on the Pi). */
+  wait(ms: number): Promise<void>;
+  /** A phone presenting its mobile credential over BLE (noble on a second adapter): later. */
+  phoneUnlock?(credentialValue: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type RigName = Rig['name'];
+
+/** RIG=sim (default) or RIG=pi; anything else is a clear error. */
+export function rigName(env: NodeJS.ProcessEnv = process.env): RigName {
+  const name = env.RIG ?? 'sim';
+  if (name !== 'sim' && name !== 'pi') {
+    throw new Error(`RIG must be sim or pi, got '${name}'`);
+  }
+  return name;
+}
+
+export async function openRig(env: NodeJS.ProcessEnv = process.env): Promise<Rig> {
+  // Loaded lazily: the sim rig never touches GPIO tools, the pi rig never a virtual clock.
+  if (rigName(env) === 'pi') return (await import('./pi-rig')).PiRig.open(env);
+  return (await import('./sim-rig')).SimRig.open();
+}

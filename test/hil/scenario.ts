@@ -1,0 +1,168 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
+import type { EventRecord } from '../../storage/model';
+import { openRig, rigName, type Rig, type RigName } from './rig';
+
+export interface ScenarioResult {
+  scenario: string;
+  rig: RigName;
+  file: string;
+  status: 'passed' | 'failed';
+  ms: number;
+  error?: string;
+}
+
+/** Where the HIL report goes: .reports/hil/ at the repo root (HIL_REPORT_DIR overrides). */
+export function reportDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.HIL_REPORT_DIR ?? path.join(__dirname, '../../.reports/hil');
+}
+
+/**
+ * Writes this file's results (one JSON per test file and rig, so sim and pi runs sit side by
+ * side), then rebuilds report.json and report.md from every result file present.
+ */
+export function writeReport(
+  file: string,
+  rig: RigName,
+  results: ScenarioResult[],
+  dir = reportDir(),
+): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const own = path.join(dir, `${file}.${rig}.json`);
+  fs.writeFileSync(`${own}.tmp`, JSON.stringify({ file, rig, results }, null, 2));
+  fs.renameSync(`${own}.tmp`, own);
+  const all: ScenarioResult[] = [];
+  for (const name of fs.readdirSync(dir).sort()) {
+    if (!name.endsWith('.json') || name === 'report.json') continue;
+    try {
+      all.push(
+        ...(
+          JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8')) as { results: ScenarioResult[] }
+        ).results,
+      );
+    } catch {
+      // Another worker's file mid-write: it rebuilds the report itself when done.
+    }
+  }
+  const md = [
+    '# HIL report',
+    '',
+    '| scenario | rig | result | ms | file | error |',
+    '|---|---|---|---|---|---|',
+    ...all.map(
+      (r) =>
+        `| ${r.scenario} | ${r.rig} | ${r.status} | ${r.ms} | ${r.file} | ${(r.error ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`,
+    ),
+    '',
+  ].join('\n');
+  for (const [name, text] of [
+    ['report.json', JSON.stringify(all, null, 2)],
+    ['report.md', md],
+  ]) {
+    fs.writeFileSync(path.join(dir, `${name}.${process.pid}.tmp`), text);
+    fs.renameSync(path.join(dir, `${name}.${process.pid}.tmp`), path.join(dir, name));
+  }
+}
+
+export type ScenarioFn = (title: string, fn: (rig: Rig) => Promise<void>) => void;
+
+/**
+ * HIL scenarios of one test file, on the rig RIG names (sim by default). Each scenario gets a
+ * freshly opened rig (a pi rig checks its wiring first; its error fails the scenario with the
+ * message), and its result goes to the report with the rig's name.
+ */
+export function hilScenarios(file: string, body: (scenario: ScenarioFn) => void): void {
+  const rig = rigName();
+  const results: ScenarioResult[] = [];
+  describe(`HIL ${file} [rig=${rig}]`, () => {
+    afterAll(() => writeReport(file, rig, results));
+    body((title, fn) => {
+      it(
+        `${title} [rig=${rig}]`,
+        async () => {
+          const started = Date.now();
+          let opened: Rig | undefined;
+          try {
+            opened = await openRig();
+            await fn(opened);
+            results.push({
+              scenario: title,
+              rig,
+              file,
+              status: 'passed',
+              ms: Date.now() - started,
+            });
+          } catch (err) {
+            const message = err instanceof Error ? err.message : String(err);
+            const error = stripVTControlCharacters(message);
+            results.push({
+              scenario: title,
+              rig,
+              file,
+              status: 'failed',
+              ms: Date.now() - started,
+              error,
+            });
+            throw err;
+          } finally {
+            await opened?.close();
+          }
+        },
+        rig === 'pi' ? 60_000 : 15_000,
+      );
+    });
+  });
+}
+
+/** Scenario timings short enough for a real rig (the defaults are 5 s and 30 s). */
+export const FAST_DOOR = { unlockMs: 1000, heldOpenMs: 1000 } as const;
+
+/** One user with one badge, allowed at every door. */
+export const BADGE = '10000';
+export function database() {
+  return {
+    users: [{ id: 'u0', name: 'HIL user', enabled: true }],
+    credentials: [
+      {
+        id: 'c0',
+        userId: 'u0',
+        kind: 'badge' as const,
+        value: BADGE,
+        enabled: true,
+        accessPoints: ['*'],
+      },
+    ],
+    schedules: [],
+    holidays: [],
+    accessPoints: [{ id: 'door-1', name: 'HIL door' }],
+  };
+}
+
+/** Pushes the database and the fast door timings: every scenario starts here. */
+export async function prepare(rig: Rig): Promise<number> {
+  await rig.api.push(database());
+  await rig.api.patchConfig(FAST_DOOR);
+  return (await rig.api.events(0)).lastSeq;
+}
+
+/** The first event after `after` that matches (polls the host API, real time, small budget). */
+export async function nextEvent(
+  rig: Rig,
+  after: number,
+  match: (e: EventRecord) => boolean,
+  ms = 3000,
+): Promise<EventRecord> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const found = (await rig.api.events(after)).events.find(match);
+    if (found) return found;
+    if (Date.now() > until) throw new Error(`no matching event after seq ${after} in ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** All events after `after` (for "no such event" checks). */
+export async function eventsAfter(rig: Rig, after: number): Promise<EventRecord[]> {
+  return (await rig.api.events(after)).events;
+}

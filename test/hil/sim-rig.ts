@@ -1,0 +1,129 @@
+import { Board } from '../../firmware/api/board';
+import { HostClient } from '../../firmware/api/client';
+import { Enrollments } from '../../firmware/api/enrollments';
+import { bootReaderFirmware } from '../../firmware/api/reader-firmware';
+import { startApi, type RunningApi } from '../../firmware/api/server';
+import { VirtualClock } from '../../firmware/clock';
+import { BadgeSerialInput, connectContacts, ContactInput } from '../../firmware/inputs';
+import { DEFAULT_PI_CONFIG } from '../../firmware/pi';
+import { TwoLedIndicatorDriver, type IndicatorLine } from '../../led';
+import { MemoryFlash } from '../../storage';
+import { ledColour, type LedColour, type Rig } from './rig';
+
+const TOKEN = 'hil-sim-rig-token';
+/** Reader time a contact is held past its debounce. */
+const PRESS_MS = 100;
+/** Sampling step of ledDuring (the shortest LED phase is 100 ms). */
+const SAMPLE_MS = 20;
+
+/**
+ * The sim rig: the real firmware (flash on an in-memory part, virtual clock) and the real host
+ * API on an ephemeral port. The rig's hands and eyes sit where the Pi's wires would: bytes into
+ * the serial badge parser, raw levels into debounced contact inputs with the Pi's default
+ * polarity, and the LED / buzzer / relay read as line levels.
+ */
+export class SimRig implements Rig {
+  readonly name = 'sim' as const;
+
+  private constructor(
+    readonly api: HostClient,
+    private readonly clock: VirtualClock,
+    private readonly board: Board,
+    private readonly server: RunningApi,
+    private readonly badge: BadgeSerialInput,
+    private readonly contacts: { rex: ContactInput; door: ContactInput },
+    /** The levels the reader's output drivers last wrote. */
+    private readonly lines: Map<IndicatorLine | 'relay', boolean>,
+    private readonly wiring: { unwire: () => void },
+  ) {}
+
+  static async open(): Promise<SimRig> {
+    const clock = new VirtualClock();
+    const flash = new MemoryFlash({ geometry: { sectorCount: 256 } });
+    const enrollments = new Enrollments();
+    const cfg = DEFAULT_PI_CONFIG;
+    const contacts = {
+      rex: new ContactInput(clock, { debounceMs: cfg.debounceMs, activeLow: cfg.rexActiveLow }),
+      door: new ContactInput(clock, { debounceMs: cfg.debounceMs, activeLow: cfg.doorActiveLow }),
+    };
+    // A serial badge input whose wire is receive(): the same parser as a real port.
+    const badge = new BadgeSerialInput({ path: '/dev/hil-sim', format: 'isonas-ascii', clock });
+    const lines = new Map<IndicatorLine | 'relay', boolean>();
+    const wiring = { unwire: () => {} };
+    const board = await Board.powerOn({
+      flash,
+      // Every boot (power cycles too) gets the same outputs and inputs, as a board would.
+      boot: async () => {
+        const firmware = bootReaderFirmware({
+          clock,
+          store: { device: flash },
+          indicatorDrivers: [
+            new TwoLedIndicatorDriver({ write: (line, on) => void lines.set(line, on) }),
+          ],
+          relay: { set: (energized) => void lines.set('relay', energized) },
+          badgeInputs: [badge],
+          enrollments,
+        });
+        wiring.unwire();
+        wiring.unwire = connectContacts(firmware.running.door, contacts);
+        return firmware;
+      },
+    });
+    const server = await startApi({ device: board, token: TOKEN, clock, port: 0 });
+    const api = new HostClient(server.url, TOKEN);
+    const rig = new SimRig(api, clock, board, server, badge, contacts, lines, wiring);
+    // Idle levels on the inputs: REX released, door closed.
+    contacts.rex.level(cfg.rexActiveLow);
+    contacts.door.level(cfg.doorActiveLow);
+    await clock.advanceAsync(PRESS_MS);
+    return rig;
+  }
+
+  async presentBadge(value: string): Promise<void> {
+    this.badge.receive(Buffer.from(`${value}\r\n`, 'ascii'));
+  }
+
+  async pressRex(): Promise<void> {
+    const activeLow = DEFAULT_PI_CONFIG.rexActiveLow;
+    this.contacts.rex.level(!activeLow);
+    await this.wait(PRESS_MS);
+    this.contacts.rex.level(activeLow);
+    await this.wait(PRESS_MS);
+  }
+
+  async setDoor(open: boolean): Promise<void> {
+    this.contacts.door.level(open !== DEFAULT_PI_CONFIG.doorActiveLow);
+    await this.wait(PRESS_MS);
+  }
+
+  async led(): Promise<LedColour> {
+    return ledColour(this.lines.get('red') === true, this.lines.get('green') === true);
+  }
+
+  async ledDuring(ms: number): Promise<Set<LedColour>> {
+    const seen = new Set<LedColour>([await this.led()]);
+    for (let t = 0; t < ms; t += SAMPLE_MS) {
+      await this.wait(SAMPLE_MS);
+      seen.add(await this.led());
+    }
+    return seen;
+  }
+
+  async buzzer(): Promise<boolean> {
+    return this.lines.get('buzzer') === true;
+  }
+
+  async relayEnergized(): Promise<boolean> {
+    return this.lines.get('relay') === true;
+  }
+
+  async wait(ms: number): Promise<void> {
+    await this.clock.advanceAsync(ms);
+  }
+
+  async close(): Promise<void> {
+    this.wiring.unwire();
+    await this.server.close();
+    await this.board.shutdown();
+  }
+}
