@@ -56,8 +56,9 @@ export class OutputRecorder extends EventEmitter {
   }
 
   /**
-   * The recording of [since, until] (defaults: the oldest kept moment, now). `since` before
-   * the oldest kept moment is clamped to it.
+   * The recording of [since, until] (defaults: the oldest kept moment, now): `initial` is the
+   * state just before `from`, `changes` those at or after it. `since` before the oldest kept
+   * moment is clamped to it.
    */
   recording(since?: number, until?: number): TimelineRecording | undefined {
     if (!this.base || !this.current) return undefined;
@@ -116,9 +117,12 @@ export class OutputRecorder extends EventEmitter {
     this.current = applyChange(this.current!, change);
     this.changes.push(change);
     if (this.changes.length > this.capacity) {
-      const dropped = this.changes.splice(0, this.changes.length - this.capacity);
-      for (const old of dropped) this.base = applyChange(this.base!, old);
-      this.baseAt = dropped[dropped.length - 1]!.at;
+      // Fold whole instants only: the base is then exactly the state just before baseAt.
+      let cut = this.changes.length - this.capacity;
+      const lastAt = this.changes[cut - 1]!.at;
+      while (cut < this.changes.length && this.changes[cut]!.at === lastAt) cut++;
+      for (const old of this.changes.splice(0, cut)) this.base = applyChange(this.base!, old);
+      this.baseAt = lastAt + 1;
       this.decisions = this.decisions.filter((d) => d.at >= this.baseAt);
     }
     this.emit('output', change);
