@@ -296,8 +296,10 @@ export class ReaderGattService extends EventEmitter {
       return;
     }
     if (!Buffer.isBuffer(data) || data.length > MAX_WRITE_BYTES) {
-      callback(Characteristic.RESULT_INVALID_ATTRIBUTE_LENGTH);
-      this.answer(handle, kind, { status: 'error', reason: 'too_large' });
+      // Answered with a result, not an ATT error: @stoprocent/noble never settles a long
+      // write whose Execute Write gets an ATT error, so a phone on it would hang.
+      callback(Characteristic.RESULT_SUCCESS);
+      this.refuse(handle, kind, 'too_large');
       return;
     }
     callback(Characteristic.RESULT_SUCCESS);
