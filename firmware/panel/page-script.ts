@@ -191,6 +191,7 @@ export const PANEL_SCRIPT = String.raw`(function () {
     $(button).addEventListener('click', function () {
       run().then(function (result) {
         say(button + ': ok' + (result && result.id ? ' (' + result.id + ')' : ''), false);
+        refreshStatus();
       }, function (err) { say(button + ': ' + err.message, true); });
     });
   }

@@ -154,4 +154,27 @@ describeIfChromium('front panel in chromium', () => {
     await page.waitForSelector('#relay[data-state="unlocked"]', { timeout: 2000 });
     expect(pageErrors).toEqual([]);
   });
+
+  it('types a PIN and starts enrollment from the buttons', async () => {
+    const accessEvents = () => page.locator('#events li[data-type="access"]').count();
+    const before = await accessEvents();
+    await page.fill('#pin-value', '9999');
+    await page.click('#type-pin');
+    await page.waitForFunction(
+      `document.querySelectorAll('#events li[data-type="access"]').length > ${before}`,
+      undefined,
+      { timeout: 2000 },
+    );
+    expect(await page.getAttribute('#events li[data-type="access"]', 'data-reason')).toMatch(
+      /^[a-z_]+$/,
+    );
+    await page.fill('#enroll-user', 'u1');
+    await page.click('#start-enroll');
+    await page.waitForSelector('#led[data-color="amber"]', { timeout: 2000 });
+    expect(await page.textContent('#led-name')).toContain('enroll');
+    await page.waitForSelector('#access-point:text("enroll mode")', { timeout: 2000 });
+    await page.waitForSelector('#message:text("start-enroll: ok")', { timeout: 2000 });
+    await page.screenshot({ path: path.join(REPORTS, 'enroll.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
 });
