@@ -23,15 +23,37 @@ import { SectorWalk, erasedFrom, walkSector } from './sector-walk';
 export class LogRecord {
   private view: Buffer | undefined;
   constructor(
-    readonly type: number,
-    readonly flags: number,
-    readonly txn: number,
-    readonly address: number,
-    readonly total: number,
-    readonly length: number,
-    readonly cells: Buffer,
-    readonly at: number,
+    public type: number,
+    public flags: number,
+    public txn: number,
+    public address: number,
+    public total: number,
+    public length: number,
+    public cells: Buffer,
+    public at: number,
   ) {}
+
+  /** Points this record at another one (mount reuses one record for a million). */
+  reset(
+    type: number,
+    flags: number,
+    txn: number,
+    address: number,
+    length: number,
+    cells: Buffer,
+    at: number,
+  ): this {
+    this.type = type;
+    this.flags = flags;
+    this.txn = txn;
+    this.address = address;
+    this.total = paddedLength(length);
+    this.length = length;
+    this.cells = cells;
+    this.at = at;
+    this.view = undefined;
+    return this;
+  }
 
   static of(type: number, flags: number, txn: number, address: number, payload: Buffer): LogRecord {
     return new LogRecord(
@@ -257,6 +279,7 @@ export class FlashLog {
     let walk: SectorWalk | undefined;
     this.order = [];
     const chunks = this.chunkReader(inRange.map((h) => h.sector));
+    const reused = LogRecord.of(0, 0, 0, 0, Buffer.alloc(0));
     for (let i = 0; i < inRange.length; i++) {
       const { sector, prevEnd } = inRange[i]!;
       if (i > 0 && prevEnd !== previousEnd) {
@@ -268,12 +291,11 @@ export class FlashLog {
       const cells = chunks.sector(i);
       const base = sector * this.sectorSize;
       walk = walkSector(cells, (offset, header) => {
-        const record = new LogRecord(
+        const record = reused.reset(
           header.type,
           header.flags,
           header.txn,
           base + offset,
-          paddedLength(header.length),
           header.length,
           cells,
           offset + RECORD_HEADER_BYTES,
@@ -560,13 +582,13 @@ export class FlashLog {
     try {
       const cells = this.readSector(victim);
       const base = victim * this.sectorSize;
+      const reused = LogRecord.of(0, 0, 0, 0, Buffer.alloc(0));
       walkSector(cells, (offset, header) => {
-        const record = new LogRecord(
+        const record = reused.reset(
           header.type,
           header.flags,
           header.txn,
           base + offset,
-          paddedLength(header.length),
           header.length,
           cells,
           offset + RECORD_HEADER_BYTES,

@@ -84,9 +84,12 @@ export function walkSector(
   return walk;
 }
 
+/** The header handed to visitors: valid during the visit only. */
+const scratch: RecordHeader = { type: 0, flags: 0, length: 0, txn: 0, payloadCrc: 0 };
+
 function validRecordAt(cells: Buffer, at: number): RecordHeader | undefined {
   if (cells[at] === 0xff && cells[at + 12] === 0xff) return undefined;
-  const header = parseRecordHeader(cells, at);
+  const header = parseRecordHeader(cells, at, scratch);
   if (!header) return undefined;
   const start = at + RECORD_HEADER_BYTES;
   if (at + paddedLength(header.length) > cells.length) return undefined;
