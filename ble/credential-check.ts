@@ -57,7 +57,7 @@ export function proofOf(
   const { payload } = parsed;
   let signatureValid = true;
   if (facts.enrolledKey !== undefined) {
-    const key = publicKeyFromSpki(facts.enrolledKey);
+    const key = enrolledKeyObject(facts.enrolledKey);
     signatureValid = key !== undefined && parsed.verifiesWith(key);
   }
   const challengeFresh =
@@ -65,6 +65,18 @@ export function proofOf(
     payload.readerId === facts.readerId &&
     Math.abs(payload.ts - facts.now) <= facts.skewMs;
   return { signatureValid, challengeFresh };
+}
+
+/** Parsed enrolled keys by their SPKI text: parsing costs more than the ECDSA verify itself. */
+const keyCache = new Map<string, KeyObject | undefined>();
+const KEY_CACHE_SIZE = 1024;
+
+function enrolledKeyObject(spki: string): KeyObject | undefined {
+  if (keyCache.has(spki)) return keyCache.get(spki);
+  const key = publicKeyFromSpki(spki);
+  if (keyCache.size >= KEY_CACHE_SIZE) keyCache.delete(keyCache.keys().next().value!);
+  keyCache.set(spki, key);
+  return key;
 }
 
 /** Parses an enroll write; the key comes back as base64 SPKI whatever form it was sent in. */

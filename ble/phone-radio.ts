@@ -19,6 +19,7 @@ export function startPhoneRadio(options: {
   distance?: number;
   clock?: Clock;
   address?: string;
+  connectionIntervalMs?: number;
 }): PhoneRadio {
   const controller = options.air
     ? createController(options.air, { position: options.distance ?? 1, address: options.address })
@@ -29,7 +30,10 @@ export function startPhoneRadio(options: {
     withBindings: (type: string, options?: object) => unknown;
   };
   const noble = withBindings('hci', controller ? { hciDriver: hciDriverFor(controller) } : {});
-  const phone = new VirtualPhone(noble, options.key, { clock: options.clock });
+  const phone = new VirtualPhone(noble, options.key, {
+    clock: options.clock,
+    connectionIntervalMs: options.connectionIntervalMs,
+  });
   return {
     phone,
     controller,

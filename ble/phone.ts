@@ -76,9 +76,11 @@ export class PhoneLink {
     });
   }
 
-  static async open(found: FoundReader): Promise<PhoneLink> {
+  /** `intervalMs`: the connection interval to ask for (default: the stack's, 7.5-22.5 ms). */
+  static async open(found: FoundReader, intervalMs?: number): Promise<PhoneLink> {
     const p = found.peripheral;
-    await p.connectAsync();
+    const units = intervalMs === undefined ? undefined : Math.round(intervalMs / 1.25);
+    await p.connectAsync(units === undefined ? {} : { minInterval: units, maxInterval: units });
     const { characteristics } = await p.discoverSomeServicesAndCharacteristicsAsync(
       [READER_SERVICE_UUID],
       Object.values(CHARACTERISTIC_UUIDS),
@@ -161,14 +163,16 @@ export class PhoneLink {
  */
 export class VirtualPhone extends EventEmitter {
   private readonly clock: Clock;
+  private readonly intervalMs: number | undefined;
 
   constructor(
     readonly noble: Noble,
     readonly key: DeviceKey,
-    options: { clock?: Clock } = {},
+    options: { clock?: Clock; connectionIntervalMs?: number } = {},
   ) {
     super();
     this.clock = options.clock ?? new SystemClock();
+    this.intervalMs = options.connectionIntervalMs;
   }
 
   private show(state: PhoneState): void {
@@ -232,7 +236,7 @@ export class VirtualPhone extends EventEmitter {
 
   async connect(reader: FoundReader): Promise<PhoneLink> {
     this.show({ state: 'connecting', readerId: reader.readerId });
-    return PhoneLink.open(reader);
+    return PhoneLink.open(reader, this.intervalMs);
   }
 
   /** The signed presentation for a challenge: COSE_Sign1 over {deviceId, readerId, nonce, ts}. */

@@ -1,8 +1,9 @@
 import { ble } from './ble';
 import { core } from './core';
 import { host } from './host';
+import { mobile } from './mobile';
 import { storage } from './storage';
 import { BenchSuite } from './suite';
 
 /** Every benchmark suite, in the order `reader-sim bench` runs them. */
-export const suites: BenchSuite[] = [storage, core, host, ble];
+export const suites: BenchSuite[] = [storage, core, host, ble, mobile];
