@@ -53,21 +53,7 @@ export const phone: Command = {
     '  --json            one JSON object per line (states, then the result)',
   ].join('\n'),
   async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        key: { type: 'string', default: DEFAULT_KEY_FILE },
-        'device-id': { type: 'string' },
-        force: { type: 'boolean', default: false },
-        reader: { type: 'string' },
-        distance: { type: 'string', default: '1' },
-        air: { type: 'string' },
-        hci: { type: 'boolean', default: false },
-        timeout: { type: 'string', default: '5000' },
-        json: { type: 'boolean', default: false },
-      },
-    });
+    const { values, positionals } = parsePhoneArgs(argv);
     const action = positionals[0] as Action | undefined;
     if (!action || !ACTIONS.includes(action) || positionals.length > 1) {
       throw new UsageError(`expected one of ${ACTIONS.join('|')}`);
@@ -156,3 +142,26 @@ export const phone: Command = {
     }
   },
 };
+
+function parsePhoneArgs(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        key: { type: 'string', default: DEFAULT_KEY_FILE },
+        'device-id': { type: 'string' },
+        force: { type: 'boolean', default: false },
+        reader: { type: 'string' },
+        distance: { type: 'string', default: '1' },
+        air: { type: 'string' },
+        hci: { type: 'boolean', default: false },
+        timeout: { type: 'string', default: '5000' },
+        json: { type: 'boolean', default: false },
+      },
+    });
+  } catch (err) {
+    // Unknown flags, missing values, "-1" read as an option: the user's mistake, one line.
+    throw new UsageError((err as Error).message.split('\n')[0]!);
+  }
+}
