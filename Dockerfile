@@ -20,6 +20,7 @@ COPY led led
 COPY ble ble
 COPY storage storage
 COPY scripts scripts
+COPY types types
 RUN npm run build && npm prune --omit=dev --no-fund --no-audit
 
 # --- runtime -----------------------------------------------------------------------------
