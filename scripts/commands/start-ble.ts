@@ -9,6 +9,7 @@ import {
   serveAir,
   TimingMode,
 } from '../../ble/controller';
+import * as net from 'node:net';
 import { ReaderRadio, startReaderRadio } from '../../ble/reader-radio';
 import type { RunningReader } from '../../firmware/boot';
 import type { ReaderLog } from '../../firmware/log';
@@ -80,6 +81,12 @@ export async function startReaderBle(
   let server: AirServer | undefined;
   let radio: ReaderRadio;
   if (choice.mode === 'virtual') {
+    if ('path' in choice.air && (await someoneListens(choice.air.path))) {
+      // Serving would unlink the socket of the reader that owns it and strand its phones.
+      throw new Error(
+        `another reader serves the BLE air at ${choice.air.path} (stop it, or use --air ADDR or --ble off)`,
+      );
+    }
     const air = createAir({ timing: choice.timing });
     server = await serveAir(air, choice.air).catch((err: Error) => {
       throw new Error(
@@ -118,4 +125,16 @@ export async function startReaderBle(
       void server?.close();
     },
   };
+}
+
+/** Whether a live server answers on this UNIX socket (a stale file does not). */
+function someoneListens(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(socketPath);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }

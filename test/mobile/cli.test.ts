@@ -234,6 +234,11 @@ describe('reader-sim start + reader-sim phone unlock, two processes', () => {
       'granted',
     ]);
 
+    // A second reader on the same air would strand this one's phones: refused in one line.
+    const second = await cli('start', '--data', path.join(dir, 'second'), '--air', sock);
+    expect(second.code).toBe(1);
+    expect(second.err.join('\n')).toContain(`another reader serves the BLE air at ${sock}`);
+
     reader.kill('SIGINT');
     const [code] = (await once(reader, 'exit')) as [number];
     expect(code).toBe(0);
