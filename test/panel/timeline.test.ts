@@ -1,8 +1,12 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { renderTimelineSvg } from '../../firmware/timeline/svg';
 import type { TimelineRecording } from '../../firmware/timeline/recording';
 import { DEFAULT_DOOR_CONFIG } from '../../firmware/door';
 import { LED_DISPLAY_COLORS } from '../../led/model';
 import { sampleDatabase, settle, startTestReader, type TestReader } from '../api/harness';
+
+const REPORTS = path.join(__dirname, '..', '..', '.reports', 'panel');
 
 interface Shape {
   lane: string;
@@ -65,6 +69,9 @@ describe('timeline of a known scenario (real reader, virtual clock)', () => {
       `/panel/timeline?since=${t0}`,
     );
     svg = renderTimelineSvg(recording);
+    // Kept as a test artefact, as a HIL run keeps one per scenario.
+    fs.mkdirSync(REPORTS, { recursive: true });
+    fs.writeFileSync(path.join(REPORTS, 'timeline-scenario.svg'), svg);
   });
   afterAll(() => reader.close());
 
