@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { RunningReader } from '../firmware/boot';
+import type { ConfigChange } from '../firmware/config';
 import { ReaderLog, SILENT_LOG } from '../firmware/log';
 import type { Presentation } from '../firmware/presentation';
 import { FIRMWARE_VERSION } from '../firmware/api/version';
@@ -31,6 +32,8 @@ export interface GattOutcome {
   message: ResultMessage;
 }
 
+/** How long `start` waits for the adapter to power on. */
+const POWER_ON_TIMEOUT_MS = 10_000;
 /** How long to wait for the controller's Read RSSI answer before deciding without it. */
 const RSSI_READ_TIMEOUT_MS = 1000;
 
@@ -65,9 +68,12 @@ export class ReaderGattService extends EventEmitter {
     this.log = options.log ?? SILENT_LOG;
   }
 
-  /** Powers the radio on, registers the service; advertising starts once a reader is attached. */
-  start(): Promise<void> {
-    this.started ??= this.powerOn();
+  /**
+   * Powers the radio on, registers the service; advertising starts once a reader is attached.
+   * Fails if the adapter is unsupported or not powered on within `timeoutMs`.
+   */
+  start(timeoutMs = POWER_ON_TIMEOUT_MS): Promise<void> {
+    this.started ??= this.powerOn(timeoutMs);
     return this.started;
   }
 
@@ -76,6 +82,7 @@ export class ReaderGattService extends EventEmitter {
     this.detach();
     this.firmware = firmware;
     firmware.reader.on('enroll', this.onEnroll);
+    firmware.config.on('change', this.onConfig);
     this.mode = firmware.reader.enrolling !== undefined ? 'enroll' : 'access';
     this.advertise();
   }
@@ -84,6 +91,7 @@ export class ReaderGattService extends EventEmitter {
   detach(): void {
     if (!this.firmware) return;
     this.firmware.reader.off('enroll', this.onEnroll);
+    this.firmware.config.off('change', this.onConfig);
     this.firmware = undefined;
   }
 
@@ -102,21 +110,30 @@ export class ReaderGattService extends EventEmitter {
     return this.mode;
   }
 
-  private async powerOn(): Promise<void> {
+  private async powerOn(timeoutMs: number): Promise<void> {
     const { bleno } = this;
     bleno.on('accept', this.onAccept);
     bleno.on('disconnect', this.onDisconnect);
     await new Promise<void>((resolve, reject) => {
+      // Adapter I/O, not reader time: a real timer.
+      const timer = setTimeout(() => {
+        finish(
+          new Error(`BLE adapter not powered on within ${timeoutMs} ms (state ${bleno.state})`),
+        );
+      }, timeoutMs);
+      const finish = (err?: Error) => {
+        clearTimeout(timer);
+        bleno.off('stateChange', onState);
+        if (err) reject(err);
+        else resolve();
+      };
       const onState = (state: string) => {
-        if (state === 'poweredOn') {
-          bleno.off('stateChange', onState);
-          resolve();
-        } else if (state === 'unsupported' || state === 'unauthorized') {
-          bleno.off('stateChange', onState);
-          reject(new Error(`BLE adapter ${state}`));
+        if (state === 'poweredOn') finish();
+        else if (state === 'unsupported' || state === 'unauthorized') {
+          finish(new Error(`BLE adapter ${state}`));
         }
       };
-      if (bleno.state === 'poweredOn') resolve();
+      if (bleno.state === 'poweredOn') finish();
       else bleno.on('stateChange', onState);
     });
     bleno.setServices([this.service()]);
@@ -126,6 +143,11 @@ export class ReaderGattService extends EventEmitter {
   private readonly onEnroll = ({ active }: { userId: string; active: boolean }) => {
     this.mode = active ? 'enroll' : 'access';
     this.advertise();
+  };
+
+  /** A new reader id is advertised at once (the name is the reader id). */
+  private readonly onConfig = ({ changed }: ConfigChange) => {
+    if (changed.includes('readerId')) this.advertise();
   };
 
   private advertise(): void {

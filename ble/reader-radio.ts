@@ -42,7 +42,13 @@ export async function startReaderRadio(
     ? userChannelBleno(withBindings, hciDriverFor(controller))
     : withBindings('hci');
   const gatt = new ReaderGattService(bleno, { log: options.log });
-  await gatt.start();
+  try {
+    await gatt.start();
+  } catch (err) {
+    (bleno as { stop(): void }).stop();
+    controller?.close();
+    throw err;
+  }
   return {
     gatt,
     controller,

@@ -348,4 +348,26 @@ describe('unlocking with the phone', () => {
       aclDropped: 0,
     });
   });
+
+  it('serves reader info, and advertises a new reader id at once', async () => {
+    let link = await alicePhone.connect(await alicePhone.find('reader-1'));
+    expect(await link.readerInfo()).toEqual({
+      v: 1,
+      readerId: 'reader-1',
+      siteId: 'door-1',
+      mode: 'access',
+      minRssi: -60,
+      fw: expect.any(String),
+    });
+    await link.disconnect();
+    await rig.client.patchConfig({ readerId: 'lobby-2' });
+    await rig.clock.advanceAsync(PAUSE);
+    link = await alicePhone.connect(await alicePhone.find('lobby-2'));
+    expect(await link.readerInfo()).toMatchObject({ readerId: 'lobby-2' });
+    const challenge = await link.challenge();
+    expect(challenge.readerId).toBe('lobby-2');
+    await link.writeCredential(alicePhone.presentation(challenge));
+    expect(await link.result()).toMatchObject({ status: 'granted' });
+    await link.disconnect();
+  });
 });
