@@ -3,6 +3,7 @@ import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import type { EventRecord } from '../../storage/model';
 import { openRig, rigName, type Rig, type RigName } from './rig';
+import { saveTimeline, timelineMark } from './timeline';
 
 export interface ScenarioResult {
   scenario: string;
@@ -11,6 +12,8 @@ export interface ScenarioResult {
   status: 'passed' | 'failed';
   ms: number;
   error?: string;
+  /** The scenario's LED/buzzer/relay/door/decision lanes (SVG under the report dir). */
+  timeline?: string;
 }
 
 /** Where the HIL report goes: .reports/hil/ at the repo root (HIL_REPORT_DIR overrides). */
@@ -48,11 +51,11 @@ export function writeReport(
   const md = [
     '# HIL report',
     '',
-    '| scenario | rig | result | ms | file | error |',
-    '|---|---|---|---|---|---|',
+    '| scenario | rig | result | ms | file | error | timeline |',
+    '|---|---|---|---|---|---|---|',
     ...all.map(
       (r) =>
-        `| ${r.scenario} | ${r.rig} | ${r.status} | ${r.ms} | ${r.file} | ${(r.error ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`,
+        `| ${r.scenario} | ${r.rig} | ${r.status} | ${r.ms} | ${r.file} | ${(r.error ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ')} | ${r.timeline ? `[svg](${r.timeline})` : ''} |`,
     ),
     '',
   ].join('\n');
@@ -83,8 +86,10 @@ export function hilScenarios(file: string, body: (scenario: ScenarioFn) => void)
         async () => {
           const started = Date.now();
           let opened: Rig | undefined;
+          let since: number | undefined;
           try {
             opened = await openRig();
+            since = await timelineMark(opened.api);
             await fn(opened);
             results.push({
               scenario: title,
@@ -106,6 +111,11 @@ export function hilScenarios(file: string, body: (scenario: ScenarioFn) => void)
             });
             throw err;
           } finally {
+            if (opened) {
+              const name = `${file}.${title}.${rig}`;
+              const timeline = await saveTimeline(opened.api, reportDir(), name, since);
+              if (timeline) results[results.length - 1]!.timeline = timeline;
+            }
             await opened?.close();
           }
         },
