@@ -23,6 +23,11 @@ import { ledColour, type LedColour, type Rig } from './rig';
 /** Contact held past the debounce, plus the tools' own latency. */
 const PRESS_MS = 150;
 const SAMPLE_MS = 20;
+/**
+ * An output change reaches its sense line after the reader's gpioset restarts (a few ms on a
+ * Pi, more on a loaded machine): reads of a steady state wait this long first.
+ */
+const OUTPUT_SETTLE_MS = 200;
 
 /**
  * The Pi rig (RIG=pi): the reader runs here with the pi profile on the real chip; loopback
@@ -144,6 +149,7 @@ export class PiRig implements Rig {
   }
 
   async led(): Promise<LedColour> {
+    await this.wait(OUTPUT_SETTLE_MS);
     const { red, green } = await this.sense();
     return ledColour(red, green);
   }
@@ -152,17 +158,20 @@ export class PiRig implements Rig {
     const seen = new Set<LedColour>();
     const until = Date.now() + ms;
     do {
-      seen.add(await this.led());
+      const { red, green } = await this.sense();
+      seen.add(ledColour(red, green));
       await this.wait(SAMPLE_MS);
     } while (Date.now() < until);
     return seen;
   }
 
   async buzzer(): Promise<boolean> {
+    await this.wait(OUTPUT_SETTLE_MS);
     return (await this.sense()).buzzer;
   }
 
   async relayEnergized(): Promise<boolean> {
+    await this.wait(OUTPUT_SETTLE_MS);
     // The sense line sees the pin; an active-low board is energized while it is low.
     return (await this.sense()).relay !== this.config.relayActiveLow;
   }
@@ -229,7 +238,7 @@ export async function checkWiring(chip: GpioChip, config: PiConfig): Promise<str
 /** A wire follows at once; the retries only cover the tools starting up. Pulled down, so a
  * missing wire reads low rather than floating. */
 async function settlesTo(chip: GpioChip, offset: number, want: boolean): Promise<boolean> {
-  const until = Date.now() + 300;
+  const until = Date.now() + 1000;
   for (;;) {
     const [level] = await chip.read([{ offset, bias: 'pull-down' }]);
     if (level === want) return true;

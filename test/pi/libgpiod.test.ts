@@ -61,14 +61,15 @@ describe('GPIO through the libgpiod 1.6 tools (simulated chip)', () => {
     const chip = await LibgpiodChip.open(['pinctrl-bcm2711'], { toolsDir: sim.toolsDir });
     const led = await chip.output({ offset: 17 }, true);
     const relay = await chip.output({ offset: 23, activeLow: true }, false);
+    // gpioset says nothing when it holds the line: wait for the simulated chip to show it.
+    await until(() => sim.held().length === 2);
     expect(sim.level(17)).toBe(1);
     expect(sim.level(23)).toBe(1); // off on an active-low board = high
     expect(sim.held()).toEqual([17, 23]);
     relay.set(true);
     led.set(false);
     await Promise.all([relay.settled(), led.settled()]);
-    expect(sim.level(23)).toBe(0);
-    expect(sim.level(17)).toBe(0);
+    await until(() => sim.level(23) === 0 && sim.level(17) === 0);
     expect(sim.calls()).toEqual(
       expect.arrayContaining([
         'gpiodetect ',
@@ -82,7 +83,7 @@ describe('GPIO through the libgpiod 1.6 tools (simulated chip)', () => {
     const before = sim.calls().length;
     for (let i = 0; i < 10; i++) led.set(i % 2 === 0);
     await led.settled();
-    expect(sim.level(17)).toBe(0);
+    await until(() => sim.level(17) === 0 && sim.held().includes(17));
     expect(sim.calls().length - before).toBeLessThanOrEqual(2);
     await chip.close();
     await until(() => sim.held().length === 0);
@@ -94,6 +95,7 @@ describe('GPIO through the libgpiod 1.6 tools (simulated chip)', () => {
       'gpiochip0 has lines 0..57; no line 58',
     );
     const first = await chip.output({ offset: 4 }, true);
+    await until(() => sim.held().includes(4));
     await expect(chip.output({ offset: 4 }, false)).rejects.toThrow(/Device or resource busy/);
     await first.release();
     await chip.close();
@@ -138,6 +140,7 @@ describe('GPIO through the libgpiod 1.6 tools (simulated chip)', () => {
     const errors: Error[] = [];
     chip.on('error', (e: Error) => errors.push(e));
     await chip.output({ offset: 9 }, true);
+    await until(() => sim.held().includes(9));
     const pid = Number(fs.readFileSync(`${sim.dir}/state/gpiochip0/9.held`, 'utf8'));
     process.kill(pid, 'SIGKILL');
     await until(() => errors.length === 1);
