@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import { crc32 } from './crc32';
 import { StoreError } from './errors';
-import { PowerCut, seededRandom, tear } from './power-cut';
+import { seededRandom } from '../firmware/random';
+import { PowerCut, tear } from './power-cut';
 
 /** Geometry of the emulated NOR part. */
 export interface FlashGeometry {

@@ -26,18 +26,6 @@ export function modelApplies(model: TornWriteModel, kind: FlashOperationKind): b
   return model !== 'interrupted-erase' || kind === 'erase';
 }
 
-/** Small deterministic PRNG (mulberry32) so every torn state is reproducible from its seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * The bytes left in the cells after a cut: `target` is what the completed operation would
  * have left (old & data for a program, 0xFF for an erase).

@@ -1,3 +1,4 @@
+import { seededRandom } from '../../firmware/random';
 import { Clock, SystemClock, Timer } from '../../firmware/clock';
 import {
   AdvertisingSet,
@@ -13,7 +14,6 @@ import {
   DEFAULT_PATH_LOSS,
   PathLossModel,
   Position,
-  SeededRandom,
   dataExchangeMs,
   distanceBetween,
   meanRssi,
@@ -79,7 +79,7 @@ export class Air implements AirAccess {
   readonly timing: TimingMode;
   readonly pathLoss: PathLossModel;
   readonly ledger = new RadioLedger();
-  private readonly random: SeededRandom;
+  private readonly random: () => number;
   private readonly stations = new Map<number, Station>();
   private readonly links = new Map<number, Link>();
   private nextStationId = 1;
@@ -89,7 +89,7 @@ export class Air implements AirAccess {
     this.clock = options.clock ?? new SystemClock();
     this.timing = options.timing ?? 'fast';
     this.pathLoss = { ...DEFAULT_PATH_LOSS, ...options.pathLoss };
-    this.random = new SeededRandom(options.seed ?? 1);
+    this.random = seededRandom(options.seed ?? 1);
   }
 
   join(profile: StationProfile, listener: StationListener): RadioPort {
@@ -158,7 +158,7 @@ export class Air implements AirAccess {
   }
 
   private advEventDelay(set: AdvertisingSet): number {
-    return set.intervalMs + (this.timing === 'realistic' ? this.random.next() * 10 : 0);
+    return set.intervalMs + (this.timing === 'realistic' ? this.random() * 10 : 0);
   }
 
   private scheduleAdvEvent(station: Station, delayMs: number): void {

@@ -1,7 +1,7 @@
 /**
  * The radio model: received signal strength from distance (log-distance path loss with
- * optional seeded Gaussian noise) and LE 1M airtime. Pure functions plus a seeded PRNG,
- * so a seed gives the same RSSI sequence every run.
+ * optional seeded Gaussian noise) and LE 1M airtime. Pure functions; noise draws from a
+ * seeded source (firmware/random), so a seed gives the same RSSI sequence every run.
  */
 
 export interface PathLossModel {
@@ -37,30 +37,16 @@ export function meanRssi(txPowerDbm: number, meters: number, model: PathLossMode
   return txPowerDbm - (model.referenceLossDb + 10 * model.exponent * Math.log10(d));
 }
 
-/** Mulberry32: small, fast, seedable; enough for shadowing noise. */
-export class SeededRandom {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  /** Standard normal sample (Box-Muller). */
-  gaussian(): number {
-    const u = Math.max(this.next(), 1e-12);
-    const v = this.next();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-  }
+/** A standard normal sample (Box-Muller) from a uniform source such as firmware/random. */
+export function gaussian(random: () => number): number {
+  const u = Math.max(random(), 1e-12);
+  const v = random();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
 }
 
 /** RSSI as a report carries it: an integer dBm in the HCI range -127..20. */
-export function sampleRssi(mean: number, model: PathLossModel, random: SeededRandom): number {
-  const noisy = model.noiseSigmaDb > 0 ? mean + model.noiseSigmaDb * random.gaussian() : mean;
+export function sampleRssi(mean: number, model: PathLossModel, random: () => number): number {
+  const noisy = model.noiseSigmaDb > 0 ? mean + model.noiseSigmaDb * gaussian(random) : mean;
   return Math.max(-127, Math.min(20, Math.round(noisy)));
 }
 

@@ -1,3 +1,4 @@
+import { seededRandom } from '../../firmware/random';
 import { boot } from '../../firmware/boot';
 import { VirtualClock } from '../../firmware/clock';
 import { Keypad } from '../../firmware/inputs';
@@ -23,18 +24,6 @@ export interface DayResult {
 
 const PIN_KEY = '5eed'.repeat(16);
 const DAY_START = Date.UTC(2026, 2, 8, 7, 0); // 00:00 MST
-
-/** Small deterministic PRNG (mulberry32). */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function database(): DatabaseContent {
   const credentials: Credential[] = [];
@@ -105,7 +94,7 @@ export async function runSimulatedDay(seed = 42, everyMs = 3 * 60_000): Promise<
   running.store.database.replace(database());
   running.config.update({ pinKey: PIN_KEY });
   running.accessPoint.refresh();
-  const rand = random(seed);
+  const rand = seededRandom(seed);
   let presentations = 0;
   let grants = 0;
   let pinChecks = 0;

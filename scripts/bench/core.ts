@@ -3,7 +3,8 @@ import { VirtualClock } from '../../firmware/clock';
 import { Presentation } from '../../firmware/presentation';
 import { MemoryFlash } from '../../storage';
 import { Credential, DatabaseContent, User } from '../../storage/model';
-import { random, runSimulatedDay } from './core-day';
+import { seededRandom } from '../../firmware/random';
+import { runSimulatedDay } from './core-day';
 import { BenchRow, BenchSuite, percentile } from './suite';
 
 const USERS = 1000;
@@ -95,7 +96,7 @@ export const core: BenchSuite = {
 
     progress(`core: decision latency (${samples.toLocaleString()} samples)`);
     // Lookup + context + pure decision, as the reader does it before the commit.
-    const rand = random(12345);
+    const rand = seededRandom(12345);
     const pool = Array.from({ length: 4096 }, (_, i) => presentation((i * 7919) % n, i % 5 !== 0));
     for (let i = 0; i < 20_000; i++) reader.evaluate(pool[i % pool.length]!); // warm-up
     const decide: number[] = new Array(samples);

@@ -1,3 +1,4 @@
+import { seededRandom } from '../../firmware/random';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -15,7 +16,6 @@ import {
 import { Evt, H4, LeSubevent, Op, Status } from '../../ble/controller/hci-spec';
 import {
   DEFAULT_PATH_LOSS,
-  SeededRandom,
   dataExchangeMs,
   meanRssi,
   sampleRssi,
@@ -82,7 +82,7 @@ describe('radio model', () => {
   it('draws the same noisy RSSI sequence from the same seed', () => {
     const model = { ...DEFAULT_PATH_LOSS, noiseSigmaDb: 4 };
     const draw = (seed: number) => {
-      const random = new SeededRandom(seed);
+      const random = seededRandom(seed);
       return Array.from({ length: 50 }, () => sampleRssi(-60, model, random));
     };
     expect(draw(7)).toEqual(draw(7));
@@ -111,7 +111,11 @@ describe('air: realistic timing on a virtual clock', () => {
       (p) => p[1] === Evt.leMeta && p[3] === LeSubevent.connectionComplete,
     )!;
     expect(connectedAt).toBeDefined();
-    await clock.advanceAsync(3.2); // off the 7.5 ms anchor grid
+    // Let the connection's own setup traffic finish, then stand 3.2 ms past an anchor: the
+    // link is idle, so the packet must wait for the next connection event.
+    await clock.advanceAsync(100);
+    const sinceConnect = clock.now() - connectedAt;
+    await clock.advanceAsync(Math.ceil(sinceConnect / 7.5) * 7.5 - sinceConnect + 3.2);
     const sentAt = clock.now();
     const payload = Buffer.from('0300040002b900', 'hex');
     phone.acl(phoneHandle, payload);

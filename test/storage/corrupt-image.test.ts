@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CorruptImageError, MemoryFlash, StoreError, openStore } from '../../storage';
-import { seededRandom } from '../../storage/power-cut';
+import { seededRandom } from '../../firmware/random';
 import { content, mount, observe, smallDevice } from './workload';
 
 /** A used image: pushes, grants, events, GC has run; plus the states after the last two steps. */
