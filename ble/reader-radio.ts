@@ -45,7 +45,7 @@ export async function startReaderRadio(
   try {
     await gatt.start();
   } catch (err) {
-    (bleno as { stop(): void }).stop();
+    stopBleno(bleno);
     controller?.close();
     throw err;
   }
@@ -54,7 +54,7 @@ export async function startReaderRadio(
     controller,
     close() {
       gatt.stop();
-      (bleno as { stop(): void }).stop();
+      stopBleno(bleno);
       controller?.close();
     },
   };
@@ -78,4 +78,23 @@ function userChannelBleno(
     if (before === undefined) delete process.env.HCI_CHANNEL_USER;
     else process.env.HCI_CHANNEL_USER = before;
   }
+}
+
+/**
+ * Stops bleno for good. In raw HCI mode (a real adapter) its "is the device up" poll keeps
+ * rescheduling itself after stop(), and on a stopped socket it can throw: the poll is made
+ * to end at its next tick, reporting the state it last saw.
+ */
+function stopBleno(bleno: unknown): void {
+  const stack = bleno as {
+    stop(): void;
+    _bindings?: { _hci?: Record<string, unknown> & { _isDevUp?: boolean } };
+  };
+  stack.stop();
+  const hci = stack._bindings?._hci;
+  if (!hci) return;
+  hci.pollIsDevUp = () => undefined;
+  // The pending tick still holds the old method: give it a socket that reports no change.
+  const lastSeen = hci._isDevUp === true;
+  hci._socket = { isDevUp: () => lastSeen, write: () => undefined, stop: () => undefined };
 }
