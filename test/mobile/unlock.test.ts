@@ -370,4 +370,11 @@ describe('unlocking with the phone', () => {
     expect(await link.result()).toMatchObject({ status: 'granted' });
     await link.disconnect();
   });
+
+  it('keeps serving across a power cycle: the radio outlives the firmware', async () => {
+    const before = rig.firmware();
+    await rig.client.request('POST', '/sim/power-cycle', {});
+    expect(rig.firmware()).not.toBe(before);
+    expect(await attempt(alicePhone)).toBe('granted');
+  });
 });
