@@ -10,6 +10,8 @@ import { loadPiConfig, type PiConfig } from './pi-config';
 export interface PiProfile {
   config: PiConfig;
   hardware: PiHardware;
+  /** The radio the composition root starts for pi.json's "ble": the real adapter, or none. */
+  bleMode: 'hci' | 'off';
   /**
    * The sim's serve options with the Pi's drivers put in: GPIO LED/buzzer beside the console
    * one, the GPIO relay, the serial badge reader, and REX / door contact wired at every boot.
@@ -40,11 +42,18 @@ export async function openPiProfile(options: OpenPiProfileOptions): Promise<PiPr
     },
     'pi hardware ready',
   );
-  // The seam for the GATT service (ble/): it attaches to hardware.ble once it exists.
+  // The seam for the GATT service (ble/, @stoprocent/bleno): it runs on the adapter checked
+  // here. An HCI UART controller is picked by bluetooth-hci-socket from these variables, read
+  // when it is first loaded, so they are set before the radio starts.
+  if (hardware.ble.adapter === 'hci-uart') {
+    process.env.BLUETOOTH_HCI_SOCKET_UART_PORT = hardware.ble.path;
+    process.env.BLUETOOTH_HCI_SOCKET_UART_BAUDRATE = String(hardware.ble.baudRate);
+  }
   let unwire: () => void = () => {};
   return {
     config,
     hardware,
+    bleMode: hardware.ble.adapter === 'none' ? 'off' : 'hci',
     apply(served) {
       return {
         ...served,
