@@ -1,9 +1,10 @@
-import { Command, UsageError, wantsHelp } from './command';
+import { UsageError, wantsHelp } from './command';
 import { commands } from './commands';
 
-function overview(): string {
-  const width = Math.max(...commands.map((c) => c.name.length));
-  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+async function overview(): Promise<string> {
+  const loaded = await Promise.all(commands.map((c) => c.load()));
+  const width = Math.max(...loaded.map((c) => c.name.length));
+  const lines = loaded.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return [
     'reader-sim: an ISONAS-style access-control reader-controller simulator',
     '',
@@ -19,14 +20,15 @@ function overview(): string {
 export async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    console.log(overview());
+    console.log(await overview());
     return name ? 0 : 2;
   }
-  const command: Command | undefined = commands.find((c) => c.name === name);
-  if (!command) {
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
     console.error(`reader-sim: unknown command '${name}' (see reader-sim --help)`);
     return 2;
   }
+  const command = await entry.load();
   if (wantsHelp(rest)) {
     console.log(command.usage);
     return 0;

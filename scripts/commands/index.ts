@@ -1,9 +1,16 @@
 import { Command } from '../command';
-import { bench } from './bench';
-import { start } from './start';
-import { host } from './host';
-import { flash } from './flash';
-import { phone } from './phone';
+
+export interface CommandEntry {
+  name: string;
+  /** Loads the command's module: only the command that runs pays for its imports. */
+  load(): Promise<Command>;
+}
 
 /** Every `reader-sim` subcommand, in the order `--help` lists them. */
-export const commands: Command[] = [start, bench, host, flash, phone];
+export const commands: CommandEntry[] = [
+  { name: 'start', load: async () => (await import('./start')).start },
+  { name: 'bench', load: async () => (await import('./bench')).bench },
+  { name: 'host', load: async () => (await import('./host')).host },
+  { name: 'flash', load: async () => (await import('./flash')).flash },
+  { name: 'phone', load: async () => (await import('./phone')).phone },
+];
