@@ -4,7 +4,7 @@ import { openStore, OpenStoreOptions, ReaderStore } from '../storage';
 import { AccessPointController } from './access-point';
 import { Clock, SystemClock } from './clock';
 import { ConfigChange, doorConfigOf, ReaderConfig } from './config';
-import { DoorAlarm, DoorController, RelayDriver } from './door';
+import { DoorAlarm, DoorController, RelayDriver, RelayState } from './door';
 import type { BadgeRead, Keypad, KeypadEntry } from './inputs';
 import { ReaderLog, SILENT_LOG } from './log';
 import { newPinKey } from './pin';
@@ -127,8 +127,16 @@ export function boot(options: BootOptions): RunningReader {
       log.error({ err: String(err) }, 'event append failed');
     }
   };
+  // Green says "unlocked for you": when the door relocks early (closed behind the user),
+  // the grant's green ends with it instead of outlasting the relay.
+  const onRelay = (state: RelayState) => {
+    if (state === 'locked' && indicator.status().temporary === 'granted') {
+      indicator.clearTemporary();
+    }
+  };
   door.on('alarm', onAlarm);
   door.on('rex', onRex);
+  door.on('relay', onRelay);
 
   // 6. Inputs, last.
   const accessPointId = () => config.get().accessPointId;
@@ -182,6 +190,7 @@ export function boot(options: BootOptions): RunningReader {
       config.off('change', onConfig);
       door.off('alarm', onAlarm);
       door.off('rex', onRex);
+      door.off('relay', onRelay);
       appendSystem({ action: 'shutdown' });
       store.close();
       log.info({ relay: door.status().relay }, 'reader stopped');

@@ -63,6 +63,24 @@ describe('reader: presentations through the real inputs, store, door and LED', (
     await rig.running.shutdown();
   });
 
+  test('grant then the door opens and closes: relay and green end together at the close', async () => {
+    const rig = bootRig();
+    rig.clock.advance(1000);
+    rig.swipe('1001');
+    await drain(rig);
+    rig.clock.advance(1500);
+    rig.running.door.doorContact(true);
+    rig.clock.advance(1500);
+    rig.running.door.doorContact(false); // closed behind the user at 4000: relock
+    rig.clock.advance(10_000);
+    expect(ledSteps(rig)).toEqual(['1000 amber', '1000 green beep', '1100 green', '4000 red']);
+    expect(rig.relay.map((r) => [r.at, r.energized])).toEqual([
+      [1000, true],
+      [4000, false],
+    ]);
+    await rig.running.shutdown();
+  });
+
   test('deny: red flashing 3 x 200 ms with three beeps, relay untouched, event durable', async () => {
     const rig = bootRig();
     const seen = decisions(rig);
