@@ -101,8 +101,8 @@ export class Reader extends EventEmitter {
     });
   }
 
-  /** Host: capture the next phone as raw data for this user (times out per config). */
-  enroll(userId: string): void {
+  /** Host: capture the next phone as raw data for this user, for timeoutMs (default: config). */
+  enroll(userId: string, timeoutMs?: number): void {
     if (typeof userId !== 'string' || userId.length === 0)
       throw new RangeError('enroll needs a user id');
     const { clock, config } = this.parts;
@@ -110,7 +110,7 @@ export class Reader extends EventEmitter {
     const timer = clock.setTimeout(() => {
       this.endEnroll();
       this.commitEvent({ ts: clock.now(), type: 'enroll', detail: { userId, result: 'timeout' } });
-    }, config.get().enrollTimeoutMs);
+    }, timeoutMs ?? config.get().enrollTimeoutMs);
     this.enrollment = { userId, timer };
     this.parts.accessPoint.setEnrollMode(true);
     this.emit('enroll', { userId, active: true });

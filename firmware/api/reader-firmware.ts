@@ -110,18 +110,9 @@ export function readerFirmware(running: RunningReader, inputs: SimInputsOf): Fir
     },
     enrollment: {
       start(userId: string, timeoutMs?: number) {
-        const configured = config.get().enrollTimeoutMs;
-        // The reader times enroll mode from its config; a different per-request timeout
-        // is refused rather than silently ignored.
-        if (timeoutMs !== undefined && timeoutMs !== configured) {
-          throw new ApiError(
-            'not_supported',
-            `this firmware times enroll mode by config enrollTimeoutMs (${configured} ms); omit timeoutMs or PATCH /config`,
-            '/timeoutMs',
-          );
-        }
-        reader.enroll(userId);
-        return enrollments.start(userId, clock.now() + configured);
+        const length = timeoutMs ?? config.get().enrollTimeoutMs;
+        reader.enroll(userId, length);
+        return enrollments.start(userId, clock.now() + length);
       },
       get: (id: string) => enrollments.get(id),
     },

@@ -169,6 +169,15 @@ describe('reader controls over the host API', () => {
     reader.clock.advance(61_000);
     expect(await reader.client.enrollment(second.id)).toMatchObject({ state: 'timed_out' });
     expect((await status()).accessPoint.enroll).toBe(false);
+
+    // A per-request timeout overrides the configured 60 s.
+    const third = await reader.client.enroll('u2', 5_000);
+    reader.clock.advance(4_999);
+    expect(await reader.client.enrollment(third.id)).toMatchObject({ state: 'pending' });
+    expect((await status()).accessPoint.enroll).toBe(true);
+    reader.clock.advance(1);
+    expect(await reader.client.enrollment(third.id)).toMatchObject({ state: 'timed_out' });
+    expect((await status()).accessPoint.enroll).toBe(false);
     expect((await rejection(reader.client.enrollment('nope'))).status).toBe(404);
   });
 
