@@ -377,4 +377,26 @@ describe('unlocking with the phone', () => {
     expect(rig.firmware()).not.toBe(before);
     expect(await attempt(alicePhone)).toBe('granted');
   });
+
+  it('serves two phones at once, each on its own connection and nonce', async () => {
+    const olga = createDeviceKey('olga-iphone');
+    const db = database({});
+    db.credentials.push({
+      id: 'olga-phone',
+      userId: 'olga',
+      kind: 'mobile',
+      value: olga.deviceId,
+      publicKey: rawDataOf(olga).publicKey,
+      enabled: true,
+      accessPoints: ['*'],
+    });
+    await rig.client.push(db);
+    const olgaPhone = rig.phone({ key: olga, distance: 2 }).phone;
+    await rig.clock.advanceAsync(PAUSE);
+    const before = (await accessEvents()).length;
+    const results = await Promise.all([alicePhone.unlock(), olgaPhone.unlock()]);
+    expect(results.map((r) => r.status)).toEqual(['granted', 'granted']);
+    const events = (await accessEvents()).slice(before);
+    expect(events.map((e) => e.credentialId).sort()).toEqual(['alice-phone', 'olga-phone']);
+  });
 });
