@@ -9,7 +9,7 @@ import type { BadgeRead, Keypad, KeypadEntry } from './inputs';
 import { ReaderLog, SILENT_LOG } from './log';
 import { newPinKey } from './pin';
 import { Reader } from './reader';
-import { ClockEdges, CronEdges, ScheduleEdges } from './schedule-edges';
+import { ClockEdges, CronEdges, EdgeSet, ScheduleEdges } from './schedule-edges';
 
 /** The hardware and environment the composition root picked (profile sim, pi or test). */
 export interface BootOptions {
@@ -64,7 +64,10 @@ export function boot(options: BootOptions): RunningReader {
 
   // 4. Access point: state from the windows, now.
   const edges =
-    options.edges ?? (clock instanceof SystemClock ? new CronEdges() : new ClockEdges(clock));
+    options.edges ??
+    (clock instanceof SystemClock
+      ? new EdgeSet([new CronEdges(), new ClockEdges(clock)])
+      : new ClockEdges(clock));
   const accessPoint = new AccessPointController(
     clock,
     door,

@@ -8,11 +8,13 @@ import { EDGE_HORIZON_MS, nextScheduleEdge, parseHhmm } from './schedule';
  * recomputed from the windows (isScheduleOpen) when woken; these only decide *when*.
  *
  * Two drivers, picked by the composition root:
- * - CronEdges (SystemClock): node-cron jobs at every window boundary in the schedule's time
- *   zone, plus an hourly tick that catches DST gaps (a 02:30 job on a spring-forward day
- *   never fires) and clock offsets set by a host time sync.
- * - ClockEdges (VirtualClock, tests, benchmarks): computes the next edge and sets one
- *   clock.setTimeout for it, so a simulated day is deterministic and runs in milliseconds.
+ * - CronEdges: node-cron jobs at every window boundary in the schedule's time zone, plus an
+ *   hourly tick that catches DST gaps (a 02:30 job on a spring-forward day never fires).
+ *   They follow the system's wall clock, which survives suspend and NTP steps.
+ * - ClockEdges: computes the next edge in the reader's time and sets one clock.setTimeout
+ *   for it. Alone on a VirtualClock (tests, benchmarks) a simulated day is deterministic and
+ *   runs in milliseconds; beside CronEdges on the SystemClock it keeps edges exact when a
+ *   host time sync has moved the reader's clock away from the system's.
  */
 export interface ScheduleEdges {
   arm(schedule: Schedule, holidays: readonly Holiday[], onEdge: () => void): void;
@@ -79,5 +81,19 @@ export class CronEdges implements ScheduleEdges {
     for (const task of this.tasks) void task.destroy();
     this.tasks = [];
     this.armedKey = '';
+  }
+}
+
+/** Several drivers at once. A wake only makes the access point recompute its state from the
+ * windows, so two drivers waking for the same edge change nothing twice. */
+export class EdgeSet implements ScheduleEdges {
+  constructor(private readonly drivers: readonly ScheduleEdges[]) {}
+
+  arm(schedule: Schedule, holidays: readonly Holiday[], onEdge: () => void): void {
+    for (const driver of this.drivers) driver.arm(schedule, holidays, onEdge);
+  }
+
+  disarm(): void {
+    for (const driver of this.drivers) driver.disarm();
   }
 }

@@ -1,9 +1,9 @@
 import cron from 'node-cron';
 import { AccessPointController } from '../../firmware/access-point';
-import { VirtualClock } from '../../firmware/clock';
+import { SystemClock, VirtualClock } from '../../firmware/clock';
 import { DoorController, RelayDriver } from '../../firmware/door';
 import { isScheduleOpen, nextScheduleEdge, scheduleProblem } from '../../firmware/schedule';
-import { ClockEdges, CronEdges } from '../../firmware/schedule-edges';
+import { ClockEdges, CronEdges, EdgeSet } from '../../firmware/schedule-edges';
 import { IndicatorEngine, RecordingIndicatorDriver } from '../../led';
 import { Holiday, Schedule } from '../../storage/model';
 
@@ -248,5 +248,28 @@ describe('cron edges (SystemClock driver)', () => {
     expect([woken, rearmed]).toEqual([1, 1]);
     edges.disarm();
     expect(cron.getTasks().size).toBe(before);
+  });
+});
+
+describe('edges on the SystemClock after a host time sync', () => {
+  test('an edge in the reader time wakes the access point although the system clock is elsewhere', async () => {
+    const clock = new SystemClock();
+    // 07:15 in Denver on a Monday, which the system clock is nowhere near: cron alone would
+    // wake at the system's 07:15, not the reader's.
+    const edge = Date.UTC(2026, 0, 5, 14, 15);
+    clock.set(edge - 40);
+    const edges = new EdgeSet([new CronEdges(), new ClockEdges(clock)]);
+    const woke = new Promise<number>((resolve) =>
+      edges.arm({ ...denver, windows: [{ days: [1], start: '07:15', end: '18:00' }] }, [], () =>
+        resolve(clock.now()),
+      ),
+    );
+    const at = await Promise.race([
+      woke,
+      new Promise<number>((r) => setTimeout(() => r(-1), 3000)),
+    ]);
+    edges.disarm();
+    expect(at).toBeGreaterThanOrEqual(edge);
+    expect(at).toBeLessThan(edge + 1000);
   });
 });
