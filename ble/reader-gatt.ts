@@ -327,6 +327,9 @@ export class ReaderGattService extends EventEmitter {
     callback(Characteristic.RESULT_SUCCESS);
     const work = kind === 'credential' ? this.credential(handle, data) : this.enroll(handle, data);
     work.catch((err: unknown) => {
+      // The reader refused it (shutting down): the connection may present again.
+      const session = this.sessions.get(handle);
+      if (session?.busy) session.answered();
       this.log.error({ err: String(err), kind }, 'BLE write failed');
       this.answer(handle, kind, { status: 'error', reason: 'unavailable' });
     });
@@ -363,6 +366,11 @@ export class ReaderGattService extends EventEmitter {
     });
     this.notifyResult(handle, { status: 'received' });
     const rssi = await this.linkRssi(handle);
+    // Enroll mode may have begun while the RSSI was read: the reader would capture this.
+    if (firmware.reader.enrolling !== undefined) {
+      session.answered();
+      return this.refuse(handle, 'credential', 'enroll_mode');
+    }
     const presentation: Presentation = {
       kind: 'mobile',
       value: deviceId,
@@ -373,6 +381,7 @@ export class ReaderGattService extends EventEmitter {
       ...(rssi === undefined ? {} : { rssi }),
     };
     const { decision, error } = await reader.present(presentation);
+    session.answered();
     if (enrolled && proof.signatureValid) {
       this.cooldownUntil.set(deviceId, clock.now() + config.get().blePhoneCooldownMs);
     }
@@ -417,6 +426,7 @@ export class ReaderGattService extends EventEmitter {
       at: clock.now(),
       proof: { signatureValid: false, challengeFresh: false },
     });
+    session.answered();
     if (error) return this.refuse(handle, 'enroll', 'unavailable');
     if (decision.outcome === 'capture') {
       return this.answer(handle, 'enroll', { status: 'enrolled', led: 'green' }, record.deviceId);
@@ -424,18 +434,13 @@ export class ReaderGattService extends EventEmitter {
     return this.refuse(handle, 'enroll', 'not_enroll_mode');
   }
 
-  /**
-   * The final answer to a write: notified to this connection (if subscribed) and reported.
-   * Only a decided or captured write ends the session's processing; an error changes nothing.
-   */
+  /** The final answer to a write: notified to this connection (if subscribed) and reported. */
   private answer(
     handle: number,
     write: GattOutcome['write'],
     message: ResultMessage,
     deviceId?: string,
   ): void {
-    const session = this.sessions.get(handle);
-    if (message.status !== 'error' && session?.busy) session.answered();
     this.notifyResult(handle, message);
     this.log.info({ handle, write, deviceId, ...message }, 'BLE result');
     this.emit('outcome', { handle, write, deviceId, message } satisfies GattOutcome);
