@@ -1,31 +1,40 @@
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
-import { DEFAULT_API_HOST, DEFAULT_API_PORT, serveReader, TOKEN_FILE } from '../../firmware/api';
+import {
+  DEFAULT_API_HOST,
+  DEFAULT_API_PORT,
+  serveReader,
+  TOKEN_FILE,
+  type ServedReaderOptions,
+} from '../../firmware/api';
 import { SystemClock } from '../../firmware/clock';
 import { createLogger } from '../../firmware/log';
+import { openPiProfile } from '../../firmware/pi';
 import { attachPanel, PANEL_HELP } from '../../firmware/sim-panel';
 import { ConsoleIndicatorDriver, TtyStatusLine } from '../../led';
 import { Command, UsageError } from '../command';
+import { startReaderBle, BLE_USAGE, bleOptions, parseBleOptions } from './start-ble';
 
 export const start: Command = {
   name: 'start',
   summary: 'run the reader (sim profile: console LED, flash image under the data dir)',
   usage: [
-    'Usage: reader-sim start [--profile sim] [--data DIR] [--api-port N] [--api-host H] [--reader-id ID]',
+    'Usage: reader-sim start [--profile sim|pi] [--data DIR] [--api-port N] [--api-host H] [--reader-id ID]',
     '',
     'Runs this reader: mounts the flash image DIR/flash.img (default ./data), loads the',
     'config, drives the LED/buzzer on the console and the relay in the log, and decides',
     'every presentation locally. Logs are JSON lines (pretty on a terminal).',
     'SIGINT/SIGTERM: finishes the commit in flight, relocks, closes the flash, exits 0.',
     '',
-    '  --profile sim   the only profile in this build (pi: GPIO and serial drivers come later)',
+    '  --profile P     sim (default: console LED, relay in the log) or pi (GPIO LED/buzzer/relay,',
+    '                  REX and door contact, serial badge reader, BLE adapter check; DIR/pi.json, docs/PI.md)',
     '  --data DIR      data directory (default ./data)',
     '  --reader-id ID  sets and stores this reader’s id',
     `  --api-port N    host API port (default ${DEFAULT_API_PORT}); token in DIR/${TOKEN_FILE}`,
     `  --api-host H    address the host API listens on (default ${DEFAULT_API_HOST}; 0.0.0.0 in a container)`,
     '',
     'The host API (docs/API.md, `reader-sim host ...`) manages and drives the reader.',
-    'Not in this build yet: the BLE GATT service (mobile credentials).',
+    ...BLE_USAGE,
     'The reader can also be driven from stdin, one command a line:',
     `  ${PANEL_HELP}`,
   ].join('\n'),
@@ -38,10 +47,11 @@ export const start: Command = {
         'api-port': { type: 'string' },
         'api-host': { type: 'string' },
         'reader-id': { type: 'string' },
+        ...bleOptions,
       },
     });
-    if (values.profile !== 'sim') {
-      throw new UsageError(`profile '${values.profile}' is not in this build (have: sim)`);
+    if (values.profile !== 'sim' && values.profile !== 'pi') {
+      throw new UsageError(`profile '${values.profile}' is not in this build (have: sim, pi)`);
     }
     const apiPort = values['api-port'];
     if (apiPort !== undefined && !/^[0-9]+$/.test(apiPort))
@@ -57,7 +67,18 @@ export const start: Command = {
     // On a terminal: one live status line pinned above the logs (JSON lines elsewhere).
     const statusLine = process.stdout.isTTY ? new TtyStatusLine(process.stdout) : undefined;
     let unfollow: () => void = () => {};
-    const served = await serveReader({
+    // The pi profile opens its hardware first: a missing adapter or chip stops here, in one line.
+    const pi = values.profile === 'pi' ? await openPiProfile({ dataDir, clock, log }) : undefined;
+    // The radio outlives power cycles: each boot attaches the new firmware to it.
+    // pi.json's "ble" picks the pi profile's radio unless --ble says otherwise.
+    const bleValues = pi && values.ble === undefined ? { ...values, ble: pi.bleMode } : values;
+    const radio = await Promise.resolve()
+      .then(() => startReaderBle(parseBleOptions(bleValues), log))
+      .catch(async (err: unknown) => {
+        await pi?.close();
+        throw err;
+      });
+    const simOptions: ServedReaderOptions = {
       clock,
       store: { dir: dataDir },
       indicatorDrivers: [statusLine ?? new ConsoleIndicatorDriver({ logger: log })],
@@ -79,10 +100,19 @@ export const start: Command = {
           log.info({ rawData: raw }, 'enrolled: raw data captured'),
         );
         detach = attachPanel(process.stdin, firmware.running, firmware.keypad, log);
+        radio?.attach(firmware.running);
       },
-    });
+    };
+    const served = await serveReader(pi ? pi.apply(simOptions) : simOptions).catch(
+      async (err: unknown) => {
+        await pi?.close();
+        radio?.close();
+        throw err;
+      },
+    );
     log.info({ url: served.api.url, token: join(dataDir, TOKEN_FILE) }, 'host API listening');
     statusLine?.start();
+    radio?.follow(served.board);
 
     // Keeps the process up when stdin is closed (Docker) and no reader timer is pending.
     const keepAlive = setInterval(() => {}, 1 << 30);
@@ -94,13 +124,17 @@ export const start: Command = {
         unfollow();
         statusLine?.stop();
         process.stdin.pause();
-        served.shutdown().then(
-          () => done(0),
-          (err: unknown) => {
-            log.error({ err: String(err) }, 'shutdown failed');
-            done(1);
-          },
-        );
+        served
+          .shutdown()
+          .then(() => pi?.close())
+          .then(() => radio?.close())
+          .then(
+            () => done(0),
+            (err: unknown) => {
+              log.error({ err: String(err) }, 'shutdown failed');
+              done(1);
+            },
+          );
       };
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));

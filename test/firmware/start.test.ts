@@ -97,7 +97,7 @@ describe('reader-sim start', () => {
 
   test('bad flags exit 2 with a one-line reason', async () => {
     for (const [args, reason] of [
-      [['--profile', 'pi'], "profile 'pi' is not in this build (have: sim)"],
+      [['--profile', 'cloud'], "profile 'cloud' is not in this build (have: sim, pi)"],
       [['--api-port', '99999'], '--api-port must be 1..65535, got 99999'],
     ] as const) {
       const child = spawn(process.execPath, [BIN, 'start', '--data', dir, ...args]);
