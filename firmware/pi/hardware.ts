@@ -16,6 +16,8 @@ export interface PiHardware {
   relay: RelayDriver;
   contacts: { rex: ContactInput; door: ContactInput };
   badge: BadgeSerialInput | undefined;
+  /** Resolves once every output write asked for so far has reached the chip. */
+  settled(): Promise<void>;
   /** Wires REX and the door contact to a (re)booted reader's door; returns the unwire. */
   attach(door: DoorController): () => void;
   /** Stops monitors, releases every line, closes the badge port. */
@@ -115,6 +117,9 @@ export async function openPiHardware(options: OpenPiHardwareOptions): Promise<Pi
       relay,
       contacts,
       badge,
+      settled: async () => {
+        await Promise.all(outputs.map((o) => o.settled()));
+      },
       attach: (door) => connectContacts(door, contacts),
       async close() {
         await badge?.close();

@@ -23,11 +23,8 @@ import { ledColour, type LedColour, type Rig } from './rig';
 /** Contact held past the debounce, plus the tools' own latency. */
 const PRESS_MS = 150;
 const SAMPLE_MS = 20;
-/**
- * An output change reaches its sense line after the reader's gpioset restarts (a few ms on a
- * Pi, more on a loaded machine): reads of a steady state wait this long first.
- */
-const OUTPUT_SETTLE_MS = 200;
+/** After the reader's outputs settled, the wire itself: instant, a little slack for the read. */
+const OUTPUT_SETTLE_MS = 20;
 
 /**
  * The Pi rig (RIG=pi): the reader runs here with the pi profile on the real chip; loopback
@@ -36,7 +33,8 @@ const OUTPUT_SETTLE_MS = 200;
  *   hil.drive.rex, hil.drive.door      ->  REX, door contact inputs
  * Env: RIG_PI_CONFIG (a pi.json; default: the defaults), RIG_GPIOD_TOOLS (directory of the
  * libgpiod tools; default PATH), RIG_BADGE_WRITER (a serial port wired to the reader's badge
- * RX; without it badges go in through the host API's sim control).
+ * RX; without it badges go in through the host API's sim control), RIG_GPIOD_SETTLE_MS (how
+ * long a gpioset must run before its line counts as set; default the driver's).
  */
 export class PiRig implements Rig {
   readonly name = 'pi' as const;
@@ -57,7 +55,8 @@ export class PiRig implements Rig {
     const config = env.RIG_PI_CONFIG
       ? parsePiConfig(JSON.parse(fs.readFileSync(env.RIG_PI_CONFIG, 'utf8')))
       : parsePiConfig({});
-    const gpio: LibgpiodOptions = { toolsDir: env.RIG_GPIOD_TOOLS || undefined };
+    const settleMs = env.RIG_GPIOD_SETTLE_MS ? Number(env.RIG_GPIOD_SETTLE_MS) : undefined;
+    const gpio: LibgpiodOptions = { toolsDir: env.RIG_GPIOD_TOOLS || undefined, settleMs };
     // Adapter first, then the chip, then the wires: each stops the run with what is missing.
     await checkBleAdapter(config.ble).catch((err: Error) => {
       throw fail(err.message);
@@ -149,7 +148,7 @@ export class PiRig implements Rig {
   }
 
   async led(): Promise<LedColour> {
-    await this.wait(OUTPUT_SETTLE_MS);
+    await this.outputsSettled();
     const { red, green } = await this.sense();
     return ledColour(red, green);
   }
@@ -166,14 +165,20 @@ export class PiRig implements Rig {
   }
 
   async buzzer(): Promise<boolean> {
-    await this.wait(OUTPUT_SETTLE_MS);
+    await this.outputsSettled();
     return (await this.sense()).buzzer;
   }
 
   async relayEnergized(): Promise<boolean> {
-    await this.wait(OUTPUT_SETTLE_MS);
+    await this.outputsSettled();
     // The sense line sees the pin; an active-low board is energized while it is low.
     return (await this.sense()).relay !== this.config.relayActiveLow;
+  }
+
+  /** The reader's last output writes have reached the chip, and the wires have carried them. */
+  private async outputsSettled(): Promise<void> {
+    await this.profile.hardware.settled();
+    await this.wait(OUTPUT_SETTLE_MS);
   }
 
   async wait(ms: number): Promise<void> {

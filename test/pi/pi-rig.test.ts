@@ -112,7 +112,14 @@ describe('RIG=pi', () => {
     sim.setLevel(24, true); // REX pull-up
     const reports = path.join(dir, 'reports');
     const { code, output } = await runJest(
-      { RIG: 'pi', RIG_PI_CONFIG: noBle, RIG_GPIOD_TOOLS: sim.toolsDir, HIL_REPORT_DIR: reports },
+      {
+        RIG: 'pi',
+        RIG_PI_CONFIG: noBle,
+        RIG_GPIOD_TOOLS: sim.toolsDir,
+        // The bash stand-ins start slower than gpioset on a loaded machine.
+        RIG_GPIOD_SETTLE_MS: '150',
+        HIL_REPORT_DIR: reports,
+      },
       ['test/hil/'],
     );
     expect({ code, output: code === 0 ? '' : output }).toEqual({ code: 0, output: '' });
