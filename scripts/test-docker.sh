@@ -33,7 +33,7 @@ healthy() {
 check "container becomes healthy (HEALTHCHECK on /api/v1/health)" healthy
 token=$(podman exec "$name" cat /data/api-token)
 status() { curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$api_port/api/v1/status"; }
-check "status endpoint answers from the host with the volume's token" status
+check "status endpoint answers from the host with the volume's token" bash -c "$(declare -f status); token=$token api_port=$api_port; status >/dev/null"
 check "status names the reader" bash -c "$(declare -f status); token=$token api_port=$api_port; status | grep -q '\"readerId\"'"
 unauth() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$api_port/api/v1/status")" = 401 ]; }
 check "status without the token is refused (401)" unauth
