@@ -79,6 +79,7 @@ export async function checkBleAdapter(
         const socket = (options.hciSocket ?? defaultHciSocket)();
         socket.bindRaw(config.hciDevice);
         up = socket.isDevUp();
+        // The probe socket is not started; the addon closes its fd when it is collected.
       } catch (err) {
         throw new BleAdapterError(explainHciError(err, config.hciDevice));
       }

@@ -1,4 +1,5 @@
 import { BleAdapterError, checkBleAdapter, explainHciError } from '../../firmware/pi';
+import { openPty } from './pty';
 
 const errno = (code: string, message: string) => Object.assign(new Error(message), { code });
 const throwing = (err: Error) => () => ({
@@ -59,5 +60,16 @@ describe('the Pi profile BLE adapter check', () => {
     ).rejects.toThrow(
       /^BLE: the HCI UART controller at \/dev\/ttyNOPE7 cannot be opened .*dialout/,
     );
+  });
+
+  it('an HCI UART controller on a serial port that opens passes (a real pty stands in)', async () => {
+    const pty = await openPty();
+    try {
+      await expect(
+        checkBleAdapter({ adapter: 'hci-uart', path: pty.path, baudRate: 115_200 }),
+      ).resolves.toEqual({ adapter: 'hci-uart', path: pty.path, baudRate: 115_200 });
+    } finally {
+      await pty.close();
+    }
   });
 });
