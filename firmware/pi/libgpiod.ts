@@ -77,7 +77,7 @@ function biasArgs(spec: LineSpec): string[] {
 
 export class LibgpiodChip extends EventEmitter implements GpioChip {
   private readonly outputs = new Set<HeldOutput>();
-  private readonly monitors = new Set<ChildProcess>();
+  private readonly monitors = new Set<GpioMonitor>();
 
   private constructor(
     readonly info: ChipInfo,
@@ -163,7 +163,6 @@ export class LibgpiodChip extends EventEmitter implements GpioChip {
     const child = spawn(toolPath(this.options, 'gpiomon'), args, {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    this.monitors.add(child);
     let stderr = '';
     let closing = false;
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -173,14 +172,20 @@ export class LibgpiodChip extends EventEmitter implements GpioChip {
       onEdge({ offset: Number(m[1]), high: m[2] === '1' });
     });
     const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    const monitor: GpioMonitor = {
+      close: async () => {
+        closing = true;
+        child.kill('SIGTERM');
+        await exited;
+      },
+    };
     child.once('close', (code) => {
-      this.monitors.delete(child);
-      if (!closing) {
-        this.emit(
-          'error',
-          new GpioError(`gpiomon ${args.join(' ')} exited (${code}): ${stderr.trim()}`),
-        );
-      }
+      // Not in the set: it never started, and the caller got the rejection.
+      if (!this.monitors.delete(monitor) || closing) return;
+      this.emit(
+        'error',
+        new GpioError(`gpiomon ${args.join(' ')} exited (${code}): ${stderr.trim()}`),
+      );
     });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
@@ -192,18 +197,22 @@ export class LibgpiodChip extends EventEmitter implements GpioChip {
         ),
       );
     });
-    return {
-      close: async () => {
-        closing = true;
-        child.kill('SIGTERM');
-        await exited;
-      },
-    };
+    // Like gpioset, gpiomon says nothing once it watches: one that quits at once failed.
+    const settleMs = this.options.settleMs ?? 30;
+    let timer: NodeJS.Timeout | undefined;
+    const quit = await Promise.race([
+      exited.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), settleMs))),
+    ]);
+    clearTimeout(timer);
+    if (quit) throw new GpioError(`gpiomon ${args.join(' ')} failed: ${stderr.trim()}`);
+    this.monitors.add(monitor);
+    return monitor;
   }
 
   async close(): Promise<void> {
     await Promise.all([...this.outputs].map((o) => o.release()));
-    for (const child of this.monitors) child.kill('SIGTERM');
+    await Promise.all([...this.monitors].map((m) => m.close()));
   }
 }
 

@@ -147,4 +147,15 @@ describe('GPIO through the libgpiod 1.6 tools (simulated chip)', () => {
     expect(errors[0].message).toMatch(/^gpioset holding gpiochip0 line 9 exited \(SIGKILL\)/);
     await chip.close();
   });
+
+  it('closing the chip stops its monitors quietly (no error event)', async () => {
+    const chip = await LibgpiodChip.open(['pinctrl-bcm2711'], { toolsDir: sim.toolsDir });
+    const errors: Error[] = [];
+    chip.on('error', (e: Error) => errors.push(e));
+    await chip.monitor([{ offset: 24 }], () => undefined);
+    await chip.close();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(errors).toEqual([]);
+    expect(sim.calls().filter((c) => c.startsWith('gpiomon'))).toHaveLength(1);
+  });
 });
