@@ -52,7 +52,8 @@ export const ERROR_MEANINGS: Record<keyof typeof API_ERRORS, string> = {
   host_link_down: 'the simulated host link is cut; events stay buffered in flash',
   power_lost:
     'power was cut during this write (sim brown-out); the reader reboots with the old or the new state',
-  not_supported: 'this board or firmware cannot do it (e.g. a power cut inside a flash write on a board without fault injection)',
+  not_supported:
+    'this board or firmware cannot do it (e.g. a power cut inside a flash write on a board without fault injection)',
 };
 
 /** Rewrites the generated sections of docs/API.md in place. */
