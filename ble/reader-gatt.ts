@@ -1,12 +1,15 @@
 import { EventEmitter } from 'node:events';
 import type { RunningReader } from '../firmware/boot';
+import type { Timer } from '../firmware/clock';
 import type { ConfigChange } from '../firmware/config';
+import type { BleRadioStatus, PhoneInRange } from '../firmware/api/firmware';
 import { ReaderLog, SILENT_LOG } from '../firmware/log';
 import type { Presentation } from '../firmware/presentation';
 import { FIRMWARE_VERSION } from '../firmware/api/version';
 import { readerAdvertisement } from './advertising';
 import { encodeCbor } from './cbor';
 import { parseEnrollRecord, parsePresentation, proofOf } from './credential-check';
+import { PhonesInRange } from './phones-in-range';
 import { CHARACTERISTIC_UUIDS, READER_SERVICE_UUID } from './gatt-uuids';
 import {
   ErrorReason,
@@ -36,6 +39,8 @@ export interface GattOutcome {
 const POWER_ON_TIMEOUT_MS = 10_000;
 /** How long to wait for the controller's Read RSSI answer before deciding without it. */
 const RSSI_READ_TIMEOUT_MS = 1000;
+/** How often the link RSSI of every connected phone is read again (reader clock). */
+export const RSSI_REFRESH_MS = 1000;
 
 /**
  * The reader's GATT service on @stoprocent/bleno (one service, five characteristics, see
@@ -47,25 +52,43 @@ const RSSI_READ_TIMEOUT_MS = 1000;
  * reason. A write that cannot be parsed is answered with an `error` result and changes
  * nothing (no event, nonce kept, no LED result).
  *
- * Events: 'outcome' (GattOutcome), 'connect' / 'disconnect' (handle).
+ * Phones in range: `phones()` lists the links (address, deviceId once presented or enrolled,
+ * link RSSI read on connect and every RSSI_REFRESH_MS of the reader's clock, session state)
+ * and phones gone for less than the retention; 'phones' is emitted with the list on change.
+ *
+ * Events: 'outcome' (GattOutcome), 'connect' / 'disconnect' (handle), 'phones' (list).
  */
-export class ReaderGattService extends EventEmitter {
+export class ReaderGattService extends EventEmitter implements BleRadioStatus {
   private firmware: RunningReader | undefined;
   private readonly sessions = new Map<number, LinkSession>();
   private readonly resultSubscribers = new Map<number, Notify>();
   /** Reader clock time until which a device's next presentation is refused (cooldown). */
   private readonly cooldownUntil = new Map<string, number>();
   private readonly log: ReaderLog;
+  private readonly inRange: PhonesInRange;
+  private lastPhones = '[]';
+  private refreshTimer: Timer | undefined;
   private mode: ReaderMode = 'access';
   private advertisedAs = '';
   private started: Promise<void> | undefined;
 
   constructor(
     private readonly bleno: Bleno,
-    options: { log?: ReaderLog } = {},
+    options: { log?: ReaderLog; goneRetentionMs?: number } = {},
   ) {
     super();
     this.log = options.log ?? SILENT_LOG;
+    this.inRange = new PhonesInRange(options.goneRetentionMs);
+  }
+
+  /** The phones linked now and those gone within the retention, nearest first. */
+  phones(): PhoneInRange[] {
+    return this.inRange.snapshot((handle) => this.sessions.get(handle)?.state ?? 'connected');
+  }
+
+  watchPhones(listener: (phones: PhoneInRange[]) => void): () => void {
+    this.on('phones', listener);
+    return () => this.off('phones', listener);
   }
 
   /**
@@ -85,11 +108,15 @@ export class ReaderGattService extends EventEmitter {
     firmware.config.on('change', this.onConfig);
     this.mode = firmware.reader.enrolling !== undefined ? 'enroll' : 'access';
     this.advertise();
+    this.scheduleRefresh();
   }
 
   /** The firmware went away (power-off): writes are answered `unavailable` until attach. */
   detach(): void {
     if (!this.firmware) return;
+    // The refresh runs on the firmware's clock: it stops with it and restarts at attach.
+    this.firmware.clock.clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
     this.firmware.reader.off('enroll', this.onEnroll);
     this.firmware.config.off('change', this.onConfig);
     this.firmware = undefined;
@@ -165,6 +192,10 @@ export class ReaderGattService extends EventEmitter {
 
   private readonly onAccept = (address: string, handle: number) => {
     this.sessions.set(handle, new LinkSession(handle));
+    this.inRange.connected(handle, address);
+    this.phonesChanged();
+    void this.refreshRssi(handle);
+    this.scheduleRefresh();
     // Amber from connection until the result (BEHAVIOR.md "Unlocking with the phone").
     this.firmware?.indicator.showTemporary('processing');
     this.log.info({ phone: address, handle }, 'BLE connected');
@@ -175,6 +206,8 @@ export class ReaderGattService extends EventEmitter {
     const session = this.sessions.get(handle);
     this.sessions.delete(handle);
     this.resultSubscribers.delete(handle);
+    this.inRange.disconnected(handle, this.firmware?.clock.now());
+    this.phonesChanged();
     // A phone that leaves without a result must not leave the LED amber.
     const indicator = this.firmware?.indicator;
     if (
@@ -273,6 +306,7 @@ export class ReaderGattService extends EventEmitter {
     const now = firmware.clock.now();
     const cfg = firmware.config.get();
     const nonce = this.session(handle).challenge(now, cfg.bleChallengeTtlMs);
+    this.phonesChanged();
     return encodeCbor(
       new Map<string, unknown>([
         ['nonce', nonce.value],
@@ -350,12 +384,15 @@ export class ReaderGattService extends EventEmitter {
       return this.refuse(handle, 'credential', 'enroll_mode');
     const { clock, config, store, reader } = firmware;
     const { deviceId } = parsed.payload;
+    this.inRange.identified(handle, deviceId);
+    this.phonesChanged();
     if ((this.cooldownUntil.get(deviceId) ?? -Infinity) > clock.now())
       return this.refuse(handle, 'credential', 'cooldown');
 
     const now = clock.now();
     const cfg = config.get();
     const nonceFresh = session.spend(parsed.payload.nonce, now);
+    this.phonesChanged();
     const enrolled = store.database.findCredential('mobile', deviceId);
     const proof = proofOf(parsed, {
       enrolledKey: enrolled ? (enrolled.publicKey ?? '') : undefined,
@@ -366,6 +403,7 @@ export class ReaderGattService extends EventEmitter {
     });
     this.notifyResult(handle, { status: 'received' });
     const rssi = await this.linkRssi(handle);
+    if (rssi !== undefined) this.inRange.rssiRead(handle, rssi, clock.now());
     // Enroll mode may have begun while the RSSI was read: the reader would capture this.
     if (firmware.reader.enrolling !== undefined) {
       session.answered();
@@ -413,6 +451,8 @@ export class ReaderGattService extends EventEmitter {
     if (firmware.reader.enrolling === undefined)
       return this.refuse(handle, 'enroll', 'not_enroll_mode');
     session.beginEnroll();
+    this.inRange.identified(handle, record.deviceId);
+    this.phonesChanged();
     const { clock, config, reader } = firmware;
     // The same capture path as the host API's sim control: enroll mode turns a mobile
     // presentation into Raw Data. It proves nothing, so if enroll mode ended meanwhile
@@ -441,6 +481,7 @@ export class ReaderGattService extends EventEmitter {
     message: ResultMessage,
     deviceId?: string,
   ): void {
+    this.phonesChanged();
     this.notifyResult(handle, message);
     this.log.info({ handle, write, deviceId, ...message }, 'BLE result');
     this.emit('outcome', { handle, write, deviceId, message } satisfies GattOutcome);
@@ -453,6 +494,37 @@ export class ReaderGattService extends EventEmitter {
     } catch (err) {
       this.log.warn({ err: String(err), handle }, 'result notification failed');
     }
+  }
+
+  /** Emits 'phones' when the list differs from the one last emitted. */
+  private phonesChanged(): void {
+    const phones = this.phones();
+    const text = JSON.stringify(phones);
+    if (text === this.lastPhones) return;
+    this.lastPhones = text;
+    this.emit('phones', phones);
+  }
+
+  private async refreshRssi(handle: number): Promise<void> {
+    const rssi = await this.linkRssi(handle);
+    if (rssi === undefined) return;
+    this.inRange.rssiRead(handle, rssi, this.firmware?.clock.now());
+    this.phonesChanged();
+  }
+
+  /**
+   * While any phone is listed and a firmware runs: every RSSI_REFRESH_MS of its clock, read
+   * each link's RSSI again and drop the gone phones past their retention.
+   */
+  private scheduleRefresh(): void {
+    const clock = this.firmware?.clock;
+    if (!clock || this.refreshTimer !== undefined || this.inRange.empty) return;
+    this.refreshTimer = clock.setTimeout(() => {
+      this.refreshTimer = undefined;
+      if (this.inRange.prune(clock.now())) this.phonesChanged();
+      for (const handle of this.inRange.handles()) void this.refreshRssi(handle);
+      this.scheduleRefresh();
+    }, RSSI_REFRESH_MS);
   }
 
   /** The link RSSI as the controller measures it (HCI Read RSSI), if the binding exposes it. */

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../clock';
 import { ApiError } from './errors';
-import type { FirmwareHandle, ReaderDevice } from './firmware';
+import type { BleRadioStatus, FirmwareHandle, ReaderDevice } from './firmware';
 import type { HostLink } from './host-link';
 import type { JsonSchema } from './schemas';
 
@@ -20,6 +20,8 @@ export interface RouteCall {
   device: ReaderDevice;
   link: HostLink;
   clock: Clock;
+  /** The reader's BLE radio, when it has one. */
+  ble?: BleRadioStatus;
   body: unknown;
   query: Record<string, string | undefined>;
   params: Record<string, string>;

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { BleRadioStatus } from './firmware';
 import { Board } from './board';
 import { Enrollments } from './enrollments';
 import {
@@ -18,6 +19,8 @@ export interface ServedReaderOptions extends Omit<ReaderFirmwareOptions, 'enroll
   logger?: FastifyBaseLogger;
   /** Called after every boot, the first one and each power cycle's (attach a console panel). */
   onBoot?: (firmware: ReaderFirmware) => void;
+  /** The reader's BLE radio: its phones in range go into /status and the panel. */
+  ble?: BleRadioStatus;
 }
 
 export interface ServedReader {
@@ -34,7 +37,7 @@ export interface ServedReader {
  * power-cycled, and the host API in front of it with the data directory's token.
  */
 export async function serveReader(options: ServedReaderOptions): Promise<ServedReader> {
-  const { dataDir, apiHost, apiPort, logger, onBoot, ...firmwareOptions } = options;
+  const { dataDir, apiHost, apiPort, logger, onBoot, ble, ...firmwareOptions } = options;
   const enrollments = new Enrollments();
   let current: ReaderFirmware | undefined;
   const board = await Board.powerOn({
@@ -53,7 +56,7 @@ export async function serveReader(options: ServedReaderOptions): Promise<ServedR
   let token: string;
   try {
     token = loadOrCreateToken(dataDir);
-    api = await startApi({ device: board, token, clock: options.clock, host, port, logger });
+    api = await startApi({ device: board, token, clock: options.clock, host, port, logger, ble });
   } catch (err) {
     // No API, no reader: power off cleanly (relock, close the flash) before reporting.
     await board.shutdown();

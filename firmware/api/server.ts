@@ -7,7 +7,7 @@ import Fastify, {
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../clock';
 import { ApiError, schemaProblem, type SchemaError } from './errors';
-import type { ReaderDevice } from './firmware';
+import type { BleRadioStatus, ReaderDevice } from './firmware';
 import { HostLink } from './host-link';
 import { openApiDocument } from './openapi';
 import { API_PREFIX, type ApiRoute, type RouteAccess } from './route';
@@ -36,6 +36,8 @@ export interface ApiServerOptions {
   /** The board's clock: stream heartbeats and host-link timestamps. */
   clock: Clock;
   link?: HostLink;
+  /** The reader's BLE radio (phones in range in /status and the panel), when it has one. */
+  ble?: BleRadioStatus;
   databaseBodyLimit?: number;
   bodyLimit?: number;
   /** The reader's pino logger; default: no request logging. */
@@ -78,7 +80,7 @@ interface RouteConfig {
 }
 
 export function createApiServer(options: ApiServerOptions): ApiServer {
-  const { device, token, clock } = options;
+  const { device, token, clock, ble } = options;
   const link = options.link ?? new HostLink(() => clock.now());
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
@@ -159,6 +161,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
           device,
           link,
           clock,
+          ble,
           body: request.body,
           query: (request.query ?? {}) as Record<string, string>,
           params: (request.params ?? {}) as Record<string, string>,
@@ -171,7 +174,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     });
   }
   // The front panel page, its live stream and timelines (docs/PANEL.md).
-  registerPanel(app, { device, token, clock });
+  registerPanel(app, { device, token, clock, ble });
   return { app, link, routes };
 }
 

@@ -134,22 +134,32 @@ export const PANEL_SCRIPT = String.raw`(function () {
     $('access-point').textContent = ap.state + (ap.scheduleOpen ? ' (window open)' : '') +
       (ap.enroll ? ', enroll mode' : '');
     $('host-link').textContent = s.hostLink ? s.hostLink.state : '?';
+    showPhones(s.ble && Array.isArray(s.ble.phones) ? s.ble.phones : null);
+  }
+
+  // The BLE radio's phones in range (/status ble.phones, and the stream's phones messages).
+  function showPhones(list) {
     var phones = $('phones');
     phones.textContent = '';
-    // Filled by the BLE radio once it reports phones in range in /status (ble.phones).
-    var list = s.ble && Array.isArray(s.ble.phones) ? s.ble.phones : null;
     if (!list) {
       phones.innerHTML = '<li class="none">not reported by this reader (no BLE radio status)</li>';
-    } else if (list.length === 0) {
-      phones.innerHTML = '<li class="none">no phone in range</li>';
-    } else {
-      list.forEach(function (p) {
-        var li = document.createElement('li');
-        li.textContent = (p.name || p.deviceId || p.address || '?') + '  ' + p.rssi + ' dBm' +
-          (p.state ? '  ' + p.state : '');
-        phones.appendChild(li);
-      });
+      return;
     }
+    if (list.length === 0) {
+      phones.innerHTML = '<li class="none">no phone in range</li>';
+      return;
+    }
+    // Nearest first: the strongest RSSI; a phone not measured yet goes last.
+    list.slice().sort(function (a, b) {
+      return (typeof b.rssi === 'number' ? b.rssi : -999) - (typeof a.rssi === 'number' ? a.rssi : -999);
+    }).forEach(function (p) {
+      var li = document.createElement('li');
+      li.setAttribute('data-state', p.state || '');
+      li.className = p.state === 'gone' ? 'gone' : '';
+      li.textContent = (p.name || p.deviceId || p.address || '?') + '  ' +
+        (typeof p.rssi === 'number' ? p.rssi : '?') + ' dBm' + (p.state ? '  ' + p.state : '');
+      phones.appendChild(li);
+    });
   }
 
   function refreshStatus() {
@@ -164,10 +174,12 @@ export const PANEL_SCRIPT = String.raw`(function () {
       showSnapshot(data.outputs);
       $('events').textContent = '';
       (data.events || []).forEach(addEvent);
+      if (Array.isArray(data.phones)) showPhones(data.phones);
       $('live').setAttribute('data-live', 'true');
       $('live').textContent = 'live';
     });
     stream.addEventListener('output', function (m) { showChange(JSON.parse(m.data)); });
+    stream.addEventListener('phones', function (m) { showPhones(JSON.parse(m.data).phones); });
     stream.addEventListener('event', function (m) {
       addEvent(JSON.parse(m.data));
       refreshStatus();

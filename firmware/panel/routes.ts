@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../clock';
 import { ApiError } from '../api/errors';
-import type { ReaderDevice } from '../api/firmware';
+import type { BleRadioStatus, PhoneInRange, ReaderDevice } from '../api/firmware';
 import { API_PREFIX } from '../api/route';
 import { bearerMatches } from '../api/token';
 import { renderTimelineSvg } from '../timeline/svg';
@@ -19,6 +19,8 @@ export interface PanelOptions {
   device: ReaderDevice;
   token: string;
   clock: Clock;
+  /** The reader's BLE radio: its phones in range go into the stream. */
+  ble?: BleRadioStatus;
 }
 
 /** Public: the assets hold no secret; the page asks for the token itself. */
@@ -29,7 +31,7 @@ const PUBLIC = { access: 'public', needsFirmware: false };
  * stream and the timeline under /api/v1/panel/. Returns the recorder behind them.
  */
 export function registerPanel(app: FastifyInstance, options: PanelOptions): OutputRecorder {
-  const { device, token, clock } = options;
+  const { device, token, clock, ble } = options;
   const recorder = new OutputRecorder(device, clock);
   app.addHook('onClose', async () => recorder.stop());
 
@@ -69,7 +71,7 @@ export function registerPanel(app: FastifyInstance, options: PanelOptions): Outp
   // These check the token themselves: a header, or ?token= (EventSource cannot send headers).
   app.get(`${API_PREFIX}/panel/stream`, { config: PUBLIC }, (request, reply) => {
     authorize(request, reply, token);
-    streamPanel(request, reply, device, clock, recorder);
+    streamPanel(request, reply, { device, clock, recorder, ble });
   });
   app.get(`${API_PREFIX}/panel/timeline`, { config: PUBLIC }, (request, reply) => {
     authorize(request, reply, token);
@@ -142,15 +144,15 @@ function frame(event: string, data: unknown): string {
 /**
  * The panel's live stream: `state` first (outputs now and the last events), then `output`
  * for every LED/buzzer/relay/door change, `event` for every event written to the log, and
- * `power` across power cycles (the stream stays open through them).
+ * `power` across power cycles (the stream stays open through them); with a BLE radio, `state`
+ * carries `phones` and a `phones` message follows every change of the phones in range.
  */
 function streamPanel(
   request: FastifyRequest,
   reply: FastifyReply,
-  device: ReaderDevice,
-  clock: Clock,
-  recorder: OutputRecorder,
+  sources: { device: ReaderDevice; clock: Clock; recorder: OutputRecorder; ble?: BleRadioStatus },
 ): void {
+  const { device, clock, recorder, ble } = sources;
   reply.hijack();
   const out = reply.raw;
   out.writeHead(200, {
@@ -168,7 +170,10 @@ function streamPanel(
     const { lastSeq } = firmware.store.events.stats();
     events = firmware.store.events.list(Math.max(0, lastSeq - PANEL_BACKLOG), PANEL_BACKLOG);
   }
-  write(frame('state', { at: clock.now(), outputs: recorder.snapshot() ?? null, events }));
+  const phones = ble ? { phones: ble.phones() } : {};
+  write(
+    frame('state', { at: clock.now(), outputs: recorder.snapshot() ?? null, events, ...phones }),
+  );
 
   const onOutput = (change: OutputChange) => write(frame('output', change));
   const onEvent = (e: EventRecord) => write(frame('event', e));
@@ -176,6 +181,9 @@ function streamPanel(
     write(frame('power', { state }));
     if (state === 'on') write(frame('state', { at: clock.now(), outputs: recorder.snapshot() }));
   };
+  const onPhones = (list: PhoneInRange[]) =>
+    write(frame('phones', { at: clock.now(), phones: list }));
+  const unwatchPhones = ble?.watchPhones(onPhones);
   recorder.on('output', onOutput);
   recorder.on('event', onEvent);
   recorder.on('power', onPower);
@@ -187,6 +195,7 @@ function streamPanel(
     recorder.off('output', onOutput);
     recorder.off('event', onEvent);
     recorder.off('power', onPower);
+    unwatchPhones?.();
     clock.clearTimeout(heartbeat);
     if (!out.writableEnded) out.end();
   });

@@ -11,6 +11,7 @@ import {
 } from '../../ble/controller';
 import * as net from 'node:net';
 import { ReaderRadio, startReaderRadio } from '../../ble/reader-radio';
+import type { BleRadioStatus } from '../../firmware/api/firmware';
 import type { RunningReader } from '../../firmware/boot';
 import type { ReaderLog } from '../../firmware/log';
 import { UsageError } from '../command';
@@ -67,6 +68,8 @@ export function parseBleOptions(values: {
 
 /** The reader's radio in `reader-sim start`: it outlives power cycles of the firmware. */
 export interface ReaderBle {
+  /** Its phones in range, for /status and the panel. */
+  status: BleRadioStatus;
   attach(running: RunningReader): void;
   /** Detaches at every power-off of `board`; logs the banner with the phone command. */
   follow(board: { watchPower(listener: (state: 'off' | 'on') => void): () => void }): void;
@@ -106,6 +109,7 @@ export async function startReaderBle(
         ? ' --hci'
         : '';
   return {
+    status: radio.gatt,
     attach: (running) => radio.gatt.attach(running),
     follow(board) {
       board.watchPower((state) => {

@@ -88,6 +88,7 @@ export const start: Command = {
       readerId: values['reader-id'],
       log,
       dataDir,
+      ble: radio?.status,
       apiPort: apiPort === undefined ? DEFAULT_API_PORT : Number(apiPort),
       apiHost: values['api-host'] ?? DEFAULT_API_HOST,
       logger: log,

@@ -32,6 +32,9 @@ export interface MobileRig {
   air: Air;
   radio: ReaderRadio;
   client: HostClient;
+  /** The host API's base URL and bearer token (for the panel stream). */
+  apiUrl: string;
+  token: string;
   led: RecordingIndicatorDriver;
   relay: RelayStep[];
   firmware(): ReaderFirmware;
@@ -67,7 +70,7 @@ export async function startMobileRig(startMs: number): Promise<MobileRig> {
   });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reader-mobile-'));
   const token = loadOrCreateToken(dataDir);
-  const api: RunningApi = await startApi({ device: board, token, clock, port: 0 });
+  const api: RunningApi = await startApi({ device: board, token, clock, port: 0, ble: radio.gatt });
   const client = new HostClient(api.url, token);
   const phones: PhoneRadio[] = [];
   return {
@@ -75,6 +78,8 @@ export async function startMobileRig(startMs: number): Promise<MobileRig> {
     air,
     radio,
     client,
+    apiUrl: api.url,
+    token,
     led,
     relay,
     firmware: () => current!,

@@ -19,10 +19,10 @@ export const statusRoutes: ApiRoute[] = [
     method: 'GET',
     path: '/status',
     summary:
-      'Reader id, firmware, clock, database version and counts, LED, relay, door, access-point state, event log, host link, flash health.',
+      'Reader id, firmware, clock, database version and counts, LED, relay, door, access-point state, event log, host link, flash health, BLE phones in range.',
     tag: 'status',
     access: 'local',
-    handle: ({ firmware, link }) => {
+    handle: ({ firmware, link, ble }) => {
       const now = firmware.clock.now();
       const s = firmware.status();
       const { store } = firmware;
@@ -40,6 +40,8 @@ export const statusRoutes: ApiRoute[] = [
         events: store.events.stats(),
         hostLink: link.state(),
         flash: store.health(),
+        // Only a reader with a radio reports phones (the panel says so when it is absent).
+        ...(ble ? { ble: { phones: ble.phones() } } : {}),
       };
     },
   },
