@@ -15,6 +15,9 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
   }
 }
 
+// Each test spawns the real bin (ts-node, a cold start): seconds on a loaded 2-core machine.
+jest.setTimeout(30_000);
+
 describe('reader-sim command line', () => {
   it('lists its commands with --help', async () => {
     const { code, stdout } = await cli('--help');
