@@ -3,6 +3,7 @@ import type { Clock } from '../clock';
 import { ApiError } from '../api/errors';
 import type { BleRadioStatus, PhoneInRange, ReaderDevice } from '../api/firmware';
 import { API_PREFIX } from '../api/route';
+import { openEventStream } from '../api/sse';
 import { bearerMatches } from '../api/token';
 import { renderTimelineSvg } from '../timeline/svg';
 import type { EventRecord } from '../../storage/model';
@@ -137,10 +138,6 @@ function recordingOf(request: FastifyRequest, recorder: OutputRecorder, clock: C
   return recording;
 }
 
-function frame(event: string, data: unknown): string {
-  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-}
-
 /**
  * The panel's live stream: `state` first (outputs now and the last events), then `output`
  * for every LED/buzzer/relay/door change, `event` for every event written to the log, and
@@ -153,17 +150,7 @@ function streamPanel(
   sources: { device: ReaderDevice; clock: Clock; recorder: OutputRecorder; ble?: BleRadioStatus },
 ): void {
   const { device, clock, recorder, ble } = sources;
-  reply.hijack();
-  const out = reply.raw;
-  out.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-store',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  });
-  const write = (text: string) => {
-    if (!out.writableEnded) out.write(text);
-  };
+  const stream = openEventStream(request, reply, clock, HEARTBEAT_MS);
   const firmware = device.firmware();
   let events: EventRecord[] = [];
   if (firmware) {
@@ -171,32 +158,29 @@ function streamPanel(
     events = firmware.store.events.list(Math.max(0, lastSeq - PANEL_BACKLOG), PANEL_BACKLOG);
   }
   const phones = ble ? { phones: ble.phones() } : {};
-  write(
-    frame('state', { at: clock.now(), outputs: recorder.snapshot() ?? null, events, ...phones }),
-  );
+  stream.send('state', {
+    at: clock.now(),
+    outputs: recorder.snapshot() ?? null,
+    events,
+    ...phones,
+  });
 
-  const onOutput = (change: OutputChange) => write(frame('output', change));
-  const onEvent = (e: EventRecord) => write(frame('event', e));
+  const onOutput = (change: OutputChange) => stream.send('output', change);
+  const onEvent = (e: EventRecord) => stream.send('event', e);
   const onPower = (state: string) => {
-    write(frame('power', { state }));
-    if (state === 'on') write(frame('state', { at: clock.now(), outputs: recorder.snapshot() }));
+    stream.send('power', { state });
+    if (state === 'on') stream.send('state', { at: clock.now(), outputs: recorder.snapshot() });
   };
   const onPhones = (list: PhoneInRange[]) =>
-    write(frame('phones', { at: clock.now(), phones: list }));
+    stream.send('phones', { at: clock.now(), phones: list });
   const unwatchPhones = ble?.watchPhones(onPhones);
   recorder.on('output', onOutput);
   recorder.on('event', onEvent);
   recorder.on('power', onPower);
-  let heartbeat = clock.setTimeout(function beat() {
-    write(': keep-alive\n\n');
-    heartbeat = clock.setTimeout(beat, HEARTBEAT_MS);
-  }, HEARTBEAT_MS);
-  request.raw.on('close', () => {
+  stream.onClose(() => {
     recorder.off('output', onOutput);
     recorder.off('event', onEvent);
     recorder.off('power', onPower);
     unwatchPhones?.();
-    clock.clearTimeout(heartbeat);
-    if (!out.writableEnded) out.end();
   });
 }

@@ -2,6 +2,7 @@ import type { EventRecord } from '../../../storage/model';
 import { ApiError } from '../errors';
 import type { ApiRoute, RouteCall } from '../route';
 import { AckRequestSchema, EventStreamQuerySchema, EventsQuerySchema } from '../schemas';
+import { openEventStream } from '../sse';
 
 export const DEFAULT_EVENT_PAGE = 500;
 /** A comment line on an idle stream keeps proxies and clients from timing it out. */
@@ -60,10 +61,6 @@ export const eventRoutes: ApiRoute[] = [
   },
 ];
 
-function frame(event: string, data: unknown, id?: number): string {
-  return `${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-}
-
 function streamEvents({ firmware, device, link, clock, query, request, reply }: RouteCall): void {
   const lastEventId = request.headers['last-event-id'];
   const fromHeader = typeof lastEventId === 'string' && /^[0-9]{1,15}$/.test(lastEventId);
@@ -75,20 +72,13 @@ function streamEvents({ firmware, device, link, clock, query, request, reply }: 
         ? Number(lastEventId)
         : stats.ackedSeq;
 
-  reply.hijack();
-  const out = reply.raw;
-  out.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-store',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  });
-  out.write(frame('hello', { after: sent, lastSeq: stats.lastSeq, link: link.state().state }));
+  const stream = openEventStream(request, reply, clock, STREAM_HEARTBEAT_MS);
+  stream.send('hello', { after: sent, lastSeq: stats.lastSeq, link: link.state().state });
 
   const send = (e: EventRecord) => {
     if (e.seq <= sent) return;
     sent = e.seq;
-    out.write(frame('event', e, e.seq));
+    stream.send('event', e, e.seq);
   };
   // Backlog and subscription happen in one synchronous run: no append can fall between.
   for (
@@ -99,27 +89,16 @@ function streamEvents({ firmware, device, link, clock, query, request, reply }: 
     page.forEach(send);
   }
   const stopEvents = firmware.watchEvents(send);
-
-  let heartbeat = clock.setTimeout(function beat() {
-    out.write(': keep-alive\n\n');
-    heartbeat = clock.setTimeout(beat, STREAM_HEARTBEAT_MS);
-  }, STREAM_HEARTBEAT_MS);
-
-  const finish = (event?: string, data?: unknown) => {
-    stopEvents();
-    stopLink();
-    stopPower();
-    clock.clearTimeout(heartbeat);
-    if (event && !out.writableEnded) out.end(frame(event, data));
-    else if (!out.writableEnded) out.end();
-  };
   const onLink = (state: string) => {
-    if (state === 'down') finish('link', { state: 'down' });
+    if (state === 'down') stream.end('link', { state: 'down' });
   };
   link.on('change', onLink);
-  const stopLink = () => link.off('change', onLink);
   const stopPower = device.watchPower((state) => {
-    if (state === 'off') finish('power', { state: 'off' });
+    if (state === 'off') stream.end('power', { state: 'off' });
   });
-  request.raw.on('close', () => finish());
+  stream.onClose(() => {
+    stopEvents();
+    link.off('change', onLink);
+    stopPower();
+  });
 }
