@@ -11,6 +11,7 @@ export CONTAINERS_CONF=/etc/containers/reader-sim.conf
 tag=reader-sim:test-$arch
 name=reader-sim-test-$arch
 api_port=${API_PORT:-18080}
+air_port=${AIR_PORT:-18090}
 bash scripts/docker-build.sh "$arch" "$tag"
 
 passed=0 failed=0
@@ -20,7 +21,7 @@ check() { # check NAME COMMAND...: one line per check, counted
 cleanup() { podman rm -f "$name" >/dev/null 2>&1 || true; podman volume rm -f "$name" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 cleanup
-podman run -d --arch "$arch" --name "$name" -p "127.0.0.1:$api_port:8080" -v "$name:/data" "$tag" >/dev/null
+podman run -d --arch "$arch" --name "$name" -p "127.0.0.1:$api_port:8080" -p "127.0.0.1:$air_port:8090" -v "$name:/data" "$tag" >/dev/null
 
 healthy() {
   for _ in $(seq 1 90); do
@@ -39,8 +40,26 @@ unauth() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$api_po
 check "status without the token is refused (401)" unauth
 runs_as_node() { [ "$(podman exec "$name" id -un)" = node ]; }
 check "the reader runs as a non-root user" runs_as_node
-json_logs() { podman logs "$name" 2>&1 | head -1 | node -e 'JSON.parse(require("fs").readFileSync(0, "utf8"))'; }
+json_logs() {
+  local first
+  first=$(podman logs "$name" 2>/dev/null | sed -n 1p || true)
+  node -e 'JSON.parse(process.argv[1])' "$first"
+}
 check "logs are JSON lines" json_logs
+
+# A phone on the host joins the container's virtual air and is answered by the reader.
+phone_dir=$(mktemp -d)
+phone() { node bin/reader-sim.js phone "$@" --air "tcp:127.0.0.1:$air_port" --key "$phone_dir/key.json"; }
+phone keygen --device-id docker-phone >/dev/null
+scan_sees_reader() { phone scan | grep -q '^reader-1 '; }
+check "a phone on the host sees the reader on the container's air" scan_sees_reader
+unlock_answered() { # exit 1 is the phone's "denied": read its answer instead
+  local answer
+  answer=$(phone unlock --json || true)
+  grep -q '"reason":"unknown_credential"' <<<"$answer"
+}
+check "the reader answers the phone's presentation (unknown_credential before a push)" unlock_answered
+rm -rf "$phone_dir"
 
 echo "docker ($arch): ${passed} passed, ${failed} failed"
 [ "$failed" = 0 ]
