@@ -198,31 +198,47 @@ export class HostClient {
         message: body.message ?? response.statusText,
       });
     }
-    const decoder = new TextDecoder();
-    let buffer = '';
     let last: string | undefined;
-    try {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const message = parseBlock(block);
-          if (message) {
-            last = message.type;
-            onMessage(message);
-          }
-        }
-      }
-    } catch (err) {
-      if (!(options.signal?.aborted ?? false)) throw err;
-    }
+    await readEventStream(
+      response.body,
+      (message) => {
+        last = message.type;
+        onMessage(message as StreamMessage);
+      },
+      options.signal,
+    );
     return last;
   }
 }
 
-function parseBlock(block: string): StreamMessage | undefined {
+/**
+ * Reads a server-sent-events body (this API's streams: one JSON `data` line per message)
+ * until it ends or `signal` aborts; used by the client and by tests of the panel stream.
+ */
+export async function readEventStream(
+  body: ReadableStream<Uint8Array>,
+  onMessage: (message: { type: string; data: unknown }) => void,
+  signal?: AbortSignal,
+): Promise<void> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  try {
+    for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const message = parseBlock(block);
+        if (message) onMessage(message);
+      }
+    }
+  } catch (err) {
+    if (!(signal?.aborted ?? false)) throw err;
+  }
+}
+
+function parseBlock(block: string): { type: string; data: unknown } | undefined {
   let type = 'message';
   const data: string[] = [];
   for (const line of block.split('\n')) {
@@ -234,5 +250,5 @@ function parseBlock(block: string): StreamMessage | undefined {
     else if (field === 'data') data.push(value);
   }
   if (data.length === 0) return undefined;
-  return { type, data: JSON.parse(data.join('\n')) } as StreamMessage;
+  return { type, data: JSON.parse(data.join('\n')) as unknown };
 }

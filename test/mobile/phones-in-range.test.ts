@@ -8,6 +8,7 @@ import { meanRssi } from '../../ble/controller/radio-model';
 import type { PhoneLink } from '../../ble/phone';
 import { GONE_RETENTION_MS } from '../../ble/phones-in-range';
 import { RSSI_REFRESH_MS } from '../../ble/reader-gatt';
+import { readEventStream } from '../../firmware/api/client';
 import type { PhoneInRange } from '../../firmware/api/firmware';
 import type { PhoneRadio } from '../../ble/phone-radio';
 import { MobileRig, startMobileRig } from './harness';
@@ -27,23 +28,7 @@ interface Message {
 async function follow(url: string, messages: Message[], signal: AbortSignal): Promise<void> {
   const response = await fetch(url, { signal });
   if (!response.ok || !response.body) throw new Error(`stream answered ${response.status}`);
-  const decoder = new TextDecoder();
-  let buffer = '';
-  try {
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const type = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (type && data) messages.push({ type, data: JSON.parse(data) });
-      }
-    }
-  } catch {
-    // aborted
-  }
+  await readEventStream(response.body, (m) => messages.push(m as Message), signal);
 }
 
 /** Waits (real time: the stacks talk on real I/O) until `check` holds. */

@@ -1,3 +1,4 @@
+import { readEventStream } from '../../firmware/api/client';
 import { OutputRecorder } from '../../firmware/panel/recorder';
 import { sampleDatabase, settle, startTestReader, type TestReader } from '../api/harness';
 
@@ -6,29 +7,12 @@ interface Message {
   data: Record<string, unknown>;
 }
 
-/** Reads the panel stream into `messages` until aborted. */
-function follow(url: string, messages: Message[], signal: AbortSignal): Promise<number> {
-  return fetch(url, { signal }).then(async (response) => {
-    if (!response.ok || !response.body) return response.status;
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const type = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (type && data) messages.push({ type, data: JSON.parse(data) });
-        }
-      }
-    } catch {
-      // aborted
-    }
-    return response.status;
-  });
+/** Reads the panel stream into `messages` until aborted; resolves to the HTTP status. */
+async function follow(url: string, messages: Message[], signal: AbortSignal): Promise<number> {
+  const response = await fetch(url, { signal });
+  if (!response.ok || !response.body) return response.status;
+  await readEventStream(response.body, (m) => messages.push(m as Message), signal);
+  return response.status;
 }
 
 async function until(check: () => boolean, ms = 2000): Promise<void> {
