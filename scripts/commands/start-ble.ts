@@ -71,8 +71,13 @@ export interface ReaderBle {
   /** Its phones in range, for /status and the panel. */
   status: BleRadioStatus;
   attach(running: RunningReader): void;
+  /** A copy-paste phone command for a second terminal: unlock with keyFile, else keygen + unlock. */
+  phoneCommand(keyFile?: string): string;
   /** Detaches at every power-off of `board`; logs the banner with the phone command. */
-  follow(board: { watchPower(listener: (state: 'off' | 'on') => void): () => void }): void;
+  follow(
+    board: { watchPower(listener: (state: 'off' | 'on') => void): () => void },
+    keyFile?: string,
+  ): void;
   close(): void;
 }
 
@@ -108,10 +113,15 @@ export async function startReaderBle(
       : choice.mode === 'hci'
         ? ' --hci'
         : '';
+  const phoneCommand = (keyFile?: string) =>
+    keyFile === undefined
+      ? `npx reader-sim phone keygen && npx reader-sim phone unlock${phoneFlags}`
+      : `npx reader-sim phone unlock --key ${keyFile}${phoneFlags}`;
   return {
     status: radio.gatt,
     attach: (running) => radio.gatt.attach(running),
-    follow(board) {
+    phoneCommand,
+    follow(board, keyFile) {
       board.watchPower((state) => {
         if (state === 'off') radio.gatt.detach();
       });
@@ -121,7 +131,7 @@ export async function startReaderBle(
           air: choice.mode === 'virtual' ? formatAirAddress(choice.air) : undefined,
           timing: choice.mode === 'virtual' ? choice.timing : undefined,
         },
-        `BLE reader service up; a phone in another terminal: reader-sim phone keygen && reader-sim phone unlock${phoneFlags}`,
+        `BLE reader service up; a phone in another terminal: ${phoneCommand(keyFile)}`,
       );
     },
     close() {

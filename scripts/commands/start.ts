@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import {
   DEFAULT_API_HOST,
   DEFAULT_API_PORT,
@@ -14,12 +14,13 @@ import { attachPanel, PANEL_HELP } from '../../firmware/sim-panel';
 import { ConsoleIndicatorDriver, TtyStatusLine } from '../../led';
 import { Command, UsageError } from '../command';
 import { startReaderBle, BLE_USAGE, bleOptions, parseBleOptions } from './start-ble';
+import { DEMO_KEY_FILE, seedDemo } from './start-demo';
 
 export const start: Command = {
   name: 'start',
   summary: 'run the reader (sim profile: console LED, flash image under the data dir)',
   usage: [
-    'Usage: reader-sim start [--profile sim|pi] [--data DIR] [--api-port N] [--api-host H] [--reader-id ID]',
+    'Usage: reader-sim start [--profile sim|pi] [--data DIR] [--api-port N] [--api-host H] [--reader-id ID] [--demo]',
     '',
     'Runs this reader: mounts the flash image DIR/flash.img (default ./data), loads the',
     'config, drives the LED/buzzer on the console and the relay in the log, and decides',
@@ -32,6 +33,8 @@ export const start: Command = {
     '  --reader-id ID  sets and stores this reader’s id',
     `  --api-port N    host API port (default ${DEFAULT_API_PORT}); token in DIR/${TOKEN_FILE}`,
     `  --api-host H    address the host API listens on (default ${DEFAULT_API_HOST}; 0.0.0.0 in a container)`,
+    `  --demo          on an empty database only: seeds a labelled demo user (badge 1001) and a demo`,
+    `                  phone whose key it writes to DIR/${DEMO_KEY_FILE}; never over a pushed database`,
     '',
     'The host API (docs/API.md, `reader-sim host ...`) manages and drives the reader.',
     ...BLE_USAGE,
@@ -47,6 +50,7 @@ export const start: Command = {
         'api-port': { type: 'string' },
         'api-host': { type: 'string' },
         'reader-id': { type: 'string' },
+        demo: { type: 'boolean', default: false },
         ...bleOptions,
       },
     });
@@ -67,6 +71,8 @@ export const start: Command = {
     // On a terminal: one live status line pinned above the logs (JSON lines elsewhere).
     const statusLine = process.stdout.isTTY ? new TtyStatusLine(process.stdout) : undefined;
     let unfollow: () => void = () => {};
+    let booted = false;
+    let demoKey: string | undefined;
     // The pi profile opens its hardware first: a missing adapter or chip stops here, in one line.
     const pi = values.profile === 'pi' ? await openPiProfile({ dataDir, clock, log }) : undefined;
     // The radio outlives power cycles: each boot attaches the new firmware to it.
@@ -96,6 +102,9 @@ export const start: Command = {
       onBoot: (firmware) => {
         detach();
         unfollow();
+        // The demo seeds once, at the process's first boot, before the API or the radio serve.
+        if (values.demo && !booted) demoKey = seedDemo(firmware, dataDir, log);
+        booted = true;
         unfollow = statusLine?.follow(firmware.running) ?? (() => {});
         firmware.running.reader.on('raw-data', (raw) =>
           log.info({ rawData: raw }, 'enrolled: raw data captured'),
@@ -111,9 +120,22 @@ export const start: Command = {
         throw err;
       },
     );
-    log.info({ url: served.api.url, token: join(dataDir, TOKEN_FILE) }, 'host API listening');
+    const tokenFile = join(dataDir, TOKEN_FILE);
+    log.info({ url: served.api.url, token: tokenFile }, 'host API listening');
     statusLine?.start();
-    radio?.follow(served.board);
+    const keyArg = demoKey === undefined ? undefined : shellPath(demoKey);
+    radio?.follow(served.board, keyArg);
+    const phone = radio?.phoneCommand(keyArg);
+    log.info(
+      {
+        readerId: served.firmware()?.status().readerId,
+        url: served.api.url,
+        token: tokenFile,
+        phone,
+      },
+      `ready: reader ${served.firmware()?.status().readerId} | API ${served.api.url} | token ${tokenFile}` +
+        (phone === undefined ? ' | BLE off' : ` | phone (second terminal): ${phone}`),
+    );
 
     // Keeps the process up when stdin is closed (Docker) and no reader timer is pending.
     const keepAlive = setInterval(() => {}, 1 << 30);
@@ -142,3 +164,10 @@ export const start: Command = {
     });
   },
 };
+
+/** A path as a second terminal in this directory types it: ./data/x when under the cwd. */
+function shellPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  const path = rel !== '' && !rel.startsWith('..') && !rel.startsWith(sep) ? `./${rel}` : file;
+  return /^[\w./@+-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`;
+}
