@@ -1,8 +1,8 @@
-import { EventEmitter } from 'node:events';
 import type { BadFrameReason, BadgeFormat, BadgeFrame, BadgeParser } from './frame';
 import { IsonasAsciiParser } from './isonas-ascii';
 import { Rdm6300Parser } from './rdm6300';
-import { SerialLine, type SerialLineOptions } from './serial-line';
+import type { SerialLineOptions } from './serial-line';
+import { SerialInput } from './serial-input';
 
 export type { BadgeFormat } from './frame';
 
@@ -45,29 +45,20 @@ export function createBadgeParser(format: BadgeFormat): BadgeParser {
  * 'reopened' () when a lost port is back (reopenAfterMs). Bad frames are counted, never
  * turned into badges.
  */
-export class BadgeSerialInput extends EventEmitter {
-  readonly line: SerialLine;
+export class BadgeSerialInput extends SerialInput {
   private readonly parser: BadgeParser;
   private badFrameCount = 0;
   private repeatCount = 0;
   private lastRead: { value: string; at: number } | undefined;
 
   constructor(private readonly options: BadgeSerialOptions) {
-    super();
+    super(options);
     this.parser = createBadgeParser(options.format);
     const suppress = options.repeatSuppressMs ?? 0;
     if (!Number.isFinite(suppress) || suppress < 0) {
       throw new RangeError(`repeatSuppressMs must be >= 0, got ${suppress}`);
     }
     if (suppress > 0 && !options.clock) throw new RangeError('repeatSuppressMs needs a clock');
-    this.line = new SerialLine(options, (chunk) => this.receive(chunk));
-    this.line.on('port-error', (error: Error) => this.emit('port-error', error));
-    this.line.on('reopened', () => this.emit('reopened'));
-    this.line.on('closed', (info: { unexpected: boolean }) => {
-      // A frame cut off by the port going away is reported, not kept for the next open.
-      this.deliver(this.parser.flush());
-      this.emit('closed', info);
-    });
   }
 
   get badFrames(): number {
@@ -79,21 +70,14 @@ export class BadgeSerialInput extends EventEmitter {
     return this.repeatCount;
   }
 
-  get isOpen(): boolean {
-    return this.line.isOpen;
-  }
-
-  open(): Promise<void> {
-    return this.line.open();
-  }
-
-  close(): Promise<void> {
-    return this.line.close();
-  }
-
   /** Bytes as they came off the wire (also used directly by the sim's badge writer). */
   receive(chunk: Buffer): void {
     this.deliver(this.parser.push(chunk));
+  }
+
+  /** A frame cut off by the port going away is reported, not kept for the next open. */
+  protected override lineClosed(): void {
+    this.deliver(this.parser.flush());
   }
 
   private deliver(frames: BadgeFrame[]): void {
