@@ -250,28 +250,21 @@ export class ReaderGattService extends EventEmitter implements BleRadioStatus {
         if (bytes) notify(bytes);
       },
     });
-    const credential = new Characteristic({
-      uuid: CHARACTERISTIC_UUIDS.credential,
-      properties: ['write'],
-      onWriteRequest: (
-        handle: number,
-        data: Buffer,
-        offset: number,
-        _withoutResponse: boolean,
-        callback: WriteCallback,
-      ) => this.write(handle, 'credential', data, offset, callback),
-    });
-    const enroll = new Characteristic({
-      uuid: CHARACTERISTIC_UUIDS.enroll,
-      properties: ['write'],
-      onWriteRequest: (
-        handle: number,
-        data: Buffer,
-        offset: number,
-        _withoutResponse: boolean,
-        callback: WriteCallback,
-      ) => this.write(handle, 'enroll', data, offset, callback),
-    });
+    // The two writable characteristics differ only in what the write carries.
+    const writable = (kind: 'credential' | 'enroll') =>
+      new Characteristic({
+        uuid: CHARACTERISTIC_UUIDS[kind],
+        properties: ['write'],
+        onWriteRequest: (
+          handle: number,
+          data: Buffer,
+          offset: number,
+          _withoutResponse: boolean,
+          callback: WriteCallback,
+        ) => this.write(handle, kind, data, offset, callback),
+      });
+    const credential = writable('credential');
+    const enroll = writable('enroll');
     const result = new Characteristic({
       uuid: CHARACTERISTIC_UUIDS.result,
       properties: ['notify'],
