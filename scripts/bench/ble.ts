@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { RoundTripSample } from '../../ble/controller/bench/round-trip';
-import { BenchRow, BenchSuite, percentile } from './suite';
+import { atMost, below, BenchSuite, percentile, rowsFor } from './suite';
 
 const run = promisify(execFile);
 
@@ -55,54 +55,26 @@ export const ble: BenchSuite = {
     const floor = real.map((s) => s.radioMs);
     const overhead = real.map((s) => (100 * (s.totalMs - s.radioMs)) / s.radioMs);
     const note = '@stoprocent/bleno peripheral, @stoprocent/noble central, one process';
-    const rows: BenchRow[] = [
-      row(
-        'fast: connect+discover+write+notify p50',
-        percentile(total, 50),
-        'ms',
-        '< 15 ms',
-        (v) => v < 15,
-        `n=${fastRuns}; ${note}`,
-      ),
+    return [
+      row('fast: connect+discover+write+notify p50', percentile(total, 50), 'ms', {
+        bounds: [below(15)],
+        note: `n=${fastRuns}; ${note}`,
+      }),
       row('fast: connect+discover+write+notify p99', percentile(total, 99), 'ms'),
       row('fast: write+notify on open link p50', percentile(echo, 50), 'ms'),
-      row(
-        'realistic: connect+discover+write+notify p50',
-        percentile(realTotal, 50),
-        'ms',
-        undefined,
-        undefined,
-        `n=${realRuns}; 100 ms advertising, 7.5 ms connection interval`,
-      ),
-      row(
-        'realistic: radio-model floor p50',
-        percentile(floor, 50),
-        'ms',
-        undefined,
-        undefined,
-        'advertising events, anchors, LE 1M airtime',
-      ),
-      row(
-        'realistic: overhead above floor p50',
-        percentile(overhead, 50),
-        '%',
-        '<= 10 %',
-        (v) => v <= 10,
-        'host stacks + emulator + timer slop',
-      ),
+      row('realistic: connect+discover+write+notify p50', percentile(realTotal, 50), 'ms', {
+        note: `n=${realRuns}; 100 ms advertising, 7.5 ms connection interval`,
+      }),
+      row('realistic: radio-model floor p50', percentile(floor, 50), 'ms', {
+        note: 'advertising events, anchors, LE 1M airtime',
+      }),
+      row('realistic: overhead above floor p50', percentile(overhead, 50), '%', {
+        bounds: [atMost(10)],
+        note: 'host stacks + emulator + timer slop',
+      }),
       row('realistic: overhead above floor p99', percentile(overhead, 99), '%'),
     ];
-    return rows;
   },
 };
 
-function row(
-  metric: string,
-  value: number,
-  unit: string,
-  target?: string,
-  meets?: (v: number) => boolean,
-  note?: string,
-): BenchRow {
-  return { suite: 'ble', metric, value, unit, target, met: meets ? meets(value) : undefined, note };
-}
+const row = rowsFor('ble');

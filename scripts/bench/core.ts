@@ -5,7 +5,9 @@ import { MemoryFlash } from '../../storage';
 import { Credential, DatabaseContent, User } from '../../storage/model';
 import { seededRandom } from '../../firmware/random';
 import { runSimulatedDay } from './core-day';
-import { BenchRow, BenchSuite, percentile } from './suite';
+import { above, below, BenchRow, BenchSuite, percentile, rowsFor } from './suite';
+
+const coreRow = rowsFor('core');
 
 const USERS = 1000;
 
@@ -56,14 +58,7 @@ export const core: BenchSuite = {
     const samples = quick ? 20_000 : 200_000;
     const grantsToTime = quick ? 500 : 5000;
     const rows: BenchRow[] = [];
-    const row = (
-      metric: string,
-      value: number,
-      unit: string,
-      target?: string,
-      met?: boolean,
-      note?: string,
-    ) => rows.push({ suite: 'core', metric, value, unit, target, met, note });
+    const row = (...args: Parameters<typeof coreRow>) => rows.push(coreRow(...args));
 
     progress(`core: building ${n.toLocaleString()} credentials`);
     const clock = new VirtualClock();
@@ -75,14 +70,9 @@ export const core: BenchSuite = {
     });
     let t = performance.now();
     running.store.database.replace(database(n));
-    row(
-      'full push',
-      (performance.now() - t) / 1000,
-      's',
-      undefined,
-      undefined,
-      `${n.toLocaleString()} credentials`,
-    );
+    row('full push', (performance.now() - t) / 1000, 's', {
+      note: `${n.toLocaleString()} credentials`,
+    });
 
     const { reader } = running;
     const at = clock.now();
@@ -110,16 +100,12 @@ export const core: BenchSuite = {
       mix.set(key, (mix.get(key) ?? 0) + 1);
     }
     const mixNote = [...mix].map(([k, v]) => `${k} ${Math.round((100 * v) / samples)}%`).join(', ');
-    row('decision p50', percentile(decide, 50), 'us', undefined, undefined, mixNote);
+    row('decision p50', percentile(decide, 50), 'us', { note: mixNote });
     const p99 = percentile(decide, 99);
-    row(
-      'decision p99',
-      p99,
-      'us',
-      '< 50 us',
-      p99 < 50,
-      `${n.toLocaleString()} credentials, 10% on a schedule (Intl)`,
-    );
+    row('decision p99', p99, 'us', {
+      bounds: [below(50)],
+      note: `${n.toLocaleString()} credentials, 10% on a schedule (Intl)`,
+    });
 
     progress(`core: grant latency (${grantsToTime} grants, durable commit)`);
     const grant: number[] = [];
@@ -132,22 +118,12 @@ export const core: BenchSuite = {
         throw new Error(`bench: expected a grant, got ${JSON.stringify(result.decision)}`);
       clock.advance(6000);
     }
-    row(
-      'grant p50',
-      percentile(grant, 50),
-      'us',
-      undefined,
-      undefined,
-      'present -> event + debit durable -> relay',
-    );
-    row(
-      'grant p99',
-      percentile(grant, 99),
-      'us',
-      undefined,
-      undefined,
-      'MemoryFlash, no flash timing model',
-    );
+    row('grant p50', percentile(grant, 50), 'us', {
+      note: 'present -> event + debit durable -> relay',
+    });
+    row('grant p99', percentile(grant, 99), 'us', {
+      note: 'MemoryFlash, no flash timing model',
+    });
 
     progress('core: throughput');
     const burst = quick ? 2000 : 20_000;
@@ -157,30 +133,22 @@ export const core: BenchSuite = {
       all.push(reader.present(presentation((i * 31) % n, i % 2 === 0)));
     await Promise.all(all);
     const perSecond = burst / ((performance.now() - t) / 1000);
-    row(
-      'presentations/s',
-      perSecond,
-      '/s',
-      undefined,
-      undefined,
-      `${burst.toLocaleString()} queued, half grants`,
-    );
+    row('presentations/s', perSecond, '/s', {
+      bounds: [above(1000)],
+      note: `${burst.toLocaleString()} queued, half grants`,
+    });
     await running.shutdown();
 
     progress('core: simulated day (3 runs)');
     const days = [await runSimulatedDay(), await runSimulatedDay(), await runSimulatedDay()];
     const dayMs = days.map((d) => d.wallMs).sort((a, b) => a - b)[1]!;
     const day = days[0]!;
-    row(
-      'simulated day',
-      dayMs,
-      'ms',
-      '< 1000 ms',
-      dayMs < 1000,
-      `median of 3; ${day.presentations} presentations incl. ${day.pinChecks} scrypt PIN checks, DST day`,
-    );
+    row('simulated day', dayMs, 'ms', {
+      bounds: [below(1000)],
+      note: `median of 3; ${day.presentations} presentations incl. ${day.pinChecks} scrypt PIN checks, DST day`,
+    });
     const heap = process.memoryUsage().heapUsed / 2 ** 20;
-    row('heap used', heap, 'MiB', undefined, undefined, 'after the run');
+    row('heap used', heap, 'MiB', { bounds: [below(250)], note: 'after the run' });
     return rows;
   },
 };

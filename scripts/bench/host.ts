@@ -5,7 +5,9 @@ import { bootReaderFirmware, type ReaderFirmware } from '../../firmware/api/read
 import { startApi } from '../../firmware/api/server';
 import { SystemClock } from '../../firmware/clock';
 import { MemoryFlash } from '../../storage';
-import { BenchOptions, BenchRow, BenchSuite, percentile } from './suite';
+import { above, below, BenchOptions, BenchRow, BenchSuite, percentile, rowsFor } from './suite';
+
+const row = rowsFor('host');
 
 const TOKEN = 'bench-token-0123456789abcdefghijklmnopqrstuvwxyz';
 
@@ -85,21 +87,11 @@ async function pushRows(
       throw new Error(`push stored ${result.counts.credentials} credentials, expected ${n}`);
     }
     return [
-      {
-        suite: 'host',
-        metric: `full push ${label} credentials`,
-        value: seconds,
-        unit: 's',
-        target: `< ${target} s`,
-        met: seconds < target,
+      row(`full push ${label} credentials`, seconds, 's', {
+        bounds: [below(target)],
         note: `HTTP PUT ${(body.length / 1e6).toFixed(0)} MB JSON: parse, schema, checks, atomic flash write`,
-      },
-      {
-        suite: 'host',
-        metric: `full push ${label} throughput`,
-        value: Math.round(n / seconds),
-        unit: 'credentials/s',
-      },
+      }),
+      row(`full push ${label} throughput`, Math.round(n / seconds), 'credentials/s'),
     ];
   } finally {
     await reader.close();
@@ -137,15 +129,12 @@ async function eventRows(
         more = page.more;
       }
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      rows.push({
-        suite: 'host',
-        metric: `event fetch, pages of ${pageSize}`,
-        value: Math.round(fetched / seconds),
-        unit: 'events/s',
-        target: '> 10000 events/s',
-        met: fetched / seconds > 10_000,
-        note: `GET /events over ${fetched} events`,
-      });
+      rows.push(
+        row(`event fetch, pages of ${pageSize}`, Math.round(fetched / seconds), 'events/s', {
+          bounds: [above(10_000)],
+          note: `GET /events over ${fetched} events`,
+        }),
+      );
     }
 
     const controller = new AbortController();
@@ -158,15 +147,12 @@ async function eventRows(
       { after: 0, signal: controller.signal },
     );
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    rows.push({
-      suite: 'host',
-      metric: 'event stream backlog',
-      value: Math.round(streamed / seconds),
-      unit: 'events/s',
-      target: '> 10000 events/s',
-      met: streamed / seconds > 10_000,
-      note: `server-sent events, ${streamed} events`,
-    });
+    rows.push(
+      row('event stream backlog', Math.round(streamed / seconds), 'events/s', {
+        bounds: [above(10_000)],
+        note: `server-sent events, ${streamed} events`,
+      }),
+    );
 
     const latencies: number[] = [];
     for (let i = 0; i < statusRequests; i++) {
@@ -175,21 +161,12 @@ async function eventRows(
       latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
     const p99 = percentile(latencies, 99);
-    rows.push({
-      suite: 'host',
-      metric: 'GET /status latency p50',
-      value: percentile(latencies, 50),
-      unit: 'ms',
-      note: `${statusRequests} requests, keep-alive`,
-    });
-    rows.push({
-      suite: 'host',
-      metric: 'GET /status latency p99',
-      value: p99,
-      unit: 'ms',
-      target: '< 20 ms',
-      met: p99 < 20,
-    });
+    rows.push(
+      row('GET /status latency p50', percentile(latencies, 50), 'ms', {
+        note: `${statusRequests} requests, keep-alive`,
+      }),
+      row('GET /status latency p99', p99, 'ms', { bounds: [below(20)] }),
+    );
     return rows;
   } finally {
     await reader.close();

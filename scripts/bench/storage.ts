@@ -5,9 +5,12 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { FileFlash, MemoryFlash, openStore } from '../../storage';
 import { IMAGE_FILE } from '../../storage/reader-store';
-import { BenchOptions, BenchRow, BenchSuite, percentile } from './suite';
+import { atMost, below, BenchOptions, BenchRow, BenchSuite, percentile, rowsFor } from './suite';
 import { benchContent, credentialValue, imageBytesFor } from './storage-data';
 import { DatabaseContent } from '../../storage/model';
+
+const storageRow = rowsFor('storage');
+type RowExtra = Parameters<typeof storageRow>[3];
 
 /*
  * Flash store against SQLite (better-sqlite3, WAL, synchronous=FULL) doing the same work:
@@ -52,18 +55,8 @@ export const storage: BenchSuite = {
 function sizeRun(n: number, work: string, probe: string[], options: BenchOptions): BenchRow[] {
   const label = n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`;
   const big = n >= 1e6;
-  const row = (
-    metric: string,
-    value: number,
-    unit: string,
-    extra: Partial<BenchRow> = {},
-  ): BenchRow => ({
-    suite: 'storage',
-    metric: `${metric} @${label}`,
-    value,
-    unit,
-    ...extra,
-  });
+  const row = (metric: string, value: number, unit: string, extra: RowExtra = {}) =>
+    storageRow(`${metric} @${label}`, value, unit, extra);
   options.progress(`storage: generating ${n} credentials`);
   const content = benchContent(n);
   const dir = path.join(work, `flash-${n}`);
@@ -104,31 +97,28 @@ function sizeRun(n: number, work: string, probe: string[], options: BenchOptions
   const ratio = (theirs: number, ours: number) => `SQLite ${fmt(theirs)} (${fmt(theirs / ours)}x)`;
   return [
     row('full push (durable)', pushMs / 1000, 's', {
-      ...(big ? { target: '< 10 s', met: pushMs < 10000 } : {}),
+      bounds: big ? [below(10)] : [],
       note: ratio(sqlite.pushMs / 1000, pushMs / 1000),
     }),
     row('mount', p.mountMs, 'ms', {
-      ...(big ? { target: '< 1500 ms', met: p.mountMs < 1500 } : {}),
+      bounds: big ? [below(1500)] : [],
       note: `CPU ${fmt(p.mountCpuMs)} ms; SQLite open+first lookup ${fmt(sqlite.openMs)} ms; ${p.credentials} credentials, ${p.misses} misses`,
     }),
     row('lookup p50', p.p50us, 'us', { note: ratio(sqlite.p50us, p.p50us) }),
     row('lookup p99', p.p99us, 'us', {
-      target: '< 20 us, < SQLite',
-      met: p.p99us < 20 && p.p99us < sqlite.p99us,
+      bounds: [below(20), below(sqlite.p99us, 'SQLite')],
       note: ratio(sqlite.p99us, p.p99us),
     }),
     row('RSS after mount', p.rssMB, 'MB', {
-      ...(big ? { target: '< 250 MB', met: p.rssMB < 250 } : {}),
+      bounds: big ? [below(250)] : [],
       note: `heap ${fmt(p.heapMB)} MB; ${fmt(p.rssBeforeGcMB)} MB before collecting mount garbage`,
     }),
     row('debit (durable)', (debitMs * 1000) / debits, 'us', {
-      target: '< SQLite',
-      met: debitMs / debits < sqliteDebit.msPerDebit,
+      bounds: [below(sqliteDebit.msPerDebit * 1000, 'SQLite')],
       note: ratio(sqliteDebit.msPerDebit * 1000, (debitMs * 1000) / debits),
     }),
     row('bytes programmed per debit', bytesPerDebit, 'B', {
-      target: '< 64 B',
-      met: bytesPerDebit < 64,
+      bounds: [below(64)],
       note: `SQLite WAL ${fmt(sqliteDebit.walBytesPerDebit)} B per debit`,
     }),
   ];
@@ -151,24 +141,14 @@ function wearRun(n: number, debits: number, options: BenchOptions): BenchRow[] {
   const perDebit = (device.stats.bytesProgrammed - before) / debits;
   const label = `${debits >= 1e6 ? `${debits / 1e6}M` : `${debits / 1e3}k`} debits @${n / 1000}k`;
   return [
-    {
-      suite: 'storage',
-      metric: `erase-count spread after ${label}`,
-      value: h.maxEraseCount - h.minEraseCount,
-      unit: 'cycles',
-      target: '<= 2',
-      met: h.maxEraseCount - h.minEraseCount <= 2,
+    storageRow(`erase-count spread after ${label}`, h.maxEraseCount - h.minEraseCount, 'cycles', {
+      bounds: [atMost(2)],
       note: `min ${h.minEraseCount}, max ${h.maxEraseCount} over ${h.sectors} sectors (${imageBytes / 1048576} MiB)`,
-    },
-    {
-      suite: 'storage',
-      metric: `bytes programmed per debit incl. GC, ${label}`,
-      value: perDebit,
-      unit: 'B',
-      target: '< 64 B',
-      met: perDebit < 64,
+    }),
+    storageRow(`bytes programmed per debit incl. GC, ${label}`, perDebit, 'B', {
+      bounds: [below(64)],
       note: `${device.stats.erases} erases`,
-    },
+    }),
   ];
 }
 
@@ -238,22 +218,31 @@ function openSqlite(file: string): Database.Database {
 }
 
 /** Command for the probe child: compiled JS when running from dist, else transpiled here once. */
-function probeScript(work: string): string[] {
+export function probeScript(work: string): string[] {
   if (__filename.endsWith('.js'))
     return [process.execPath, path.join(__dirname, 'storage-probe.js')];
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ts = require('typescript') as typeof import('typescript');
   const root = path.join(__dirname, '..', '..');
   const out = path.join(work, 'probe');
-  const sources = [
-    ...fs
-      .readdirSync(path.join(root, 'storage'))
-      .filter((f) => f.endsWith('.ts'))
-      .map((f) => path.join('storage', f)),
-    path.join('firmware', 'clock.ts'),
-    path.join('scripts', 'bench', 'storage-probe.ts'),
-    path.join('scripts', 'bench', 'storage-data.ts'),
-  ];
+  // Every module the probe reaches through relative imports, found by walking them.
+  const sources: string[] = [];
+  const pending = [path.join('scripts', 'bench', 'storage-probe.ts')];
+  while (pending.length) {
+    const rel = pending.pop()!;
+    if (sources.includes(rel)) continue;
+    sources.push(rel);
+    const text = fs.readFileSync(path.join(root, rel), 'utf8');
+    for (const { fileName } of ts.preProcessFile(text, true, true).importedFiles) {
+      if (!fileName.startsWith('.')) continue;
+      const base = path.join(path.dirname(rel), fileName);
+      const file = [`${base}.ts`, path.join(base, 'index.ts')].find((f) =>
+        fs.existsSync(path.join(root, f)),
+      );
+      if (!file) throw new Error(`storage probe: cannot resolve ${fileName} from ${rel}`);
+      pending.push(file);
+    }
+  }
   for (const rel of sources) {
     const js = ts.transpileModule(fs.readFileSync(path.join(root, rel), 'utf8'), {
       compilerOptions: {

@@ -37,6 +37,11 @@ export const bench: Command = {
       rows.push(...(await suite.run({ quick: values.quick ?? false, progress })));
     }
     console.log(values.json ? JSON.stringify(rows, null, 2) : formatTable(rows));
+    if (values.quick && !values.json) {
+      console.log(
+        '--quick: small workloads on a cold process; the targets are set for the full run',
+      );
+    }
     return 0;
   },
 };
