@@ -11,7 +11,11 @@ import {
   Status,
 } from '../../ble/controller/hci-spec';
 import { loadSocketModule } from '../../ble/controller/stack-seam';
+import { fuzzParams, fuzzTimeout } from '../fuzz/params';
 import { RawHost, advParams, answersOpcode, createConnParams, u16 } from './raw-host';
+
+// Long fuzz runs (FUZZ_RUNS) need more than jest's 5 s default.
+jest.setTimeout(fuzzTimeout(5000));
 
 const open: VirtualController[] = [];
 function host(options: { address?: string; position?: number } = {}, air = new Air()): RawHost {
@@ -168,7 +172,7 @@ describe('virtual controller: errors a real controller gives', () => {
           expect(answers).toHaveLength(0);
         }
       }),
-      { numRuns: 300, seed: 4 },
+      fuzzParams(300, { seed: 4 }),
     );
   });
 });

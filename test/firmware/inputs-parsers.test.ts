@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import type { BadgeFrame, BadgeParser } from '../../firmware/inputs/frame';
 import { IsonasAsciiParser } from '../../firmware/inputs/isonas-ascii';
 import { Rdm6300Parser, rdm6300Frame } from '../../firmware/inputs/rdm6300';
+import { fuzzParams } from '../fuzz/params';
 
 const STX = '\x02';
 const ETX = '\x03';
@@ -175,7 +176,7 @@ describe('Rdm6300Parser (STX, 10 hex, 2 hex XOR checksum, ETX)', () => {
           expect(got).toEqual(expected);
         },
       ),
-      { numRuns: 300, seed: 20260105 },
+      fuzzParams(300, { seed: 20260105 }),
     );
   });
 
@@ -200,7 +201,7 @@ describe('Rdm6300Parser (STX, 10 hex, 2 hex XOR checksum, ETX)', () => {
           expect(badges).toEqual(cards.map((card) => `hex:${card}`));
         },
       ),
-      { numRuns: 200, seed: 20260105 },
+      fuzzParams(200, { seed: 20260105 }),
     );
   });
 });

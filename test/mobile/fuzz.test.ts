@@ -11,9 +11,10 @@ import { parsePresentation } from '../../ble/credential-check';
 import { createDeviceKey, DeviceKey, rawDataOf } from '../../ble/device-key';
 import { PhoneLink, VirtualPhone } from '../../ble/phone';
 import { MAX_WRITE_BYTES, ResultMessage } from '../../ble/protocol';
+import { fuzzParams, fuzzTimeout } from '../fuzz/params';
 import { MobileRig, startMobileRig } from './harness';
 
-jest.setTimeout(60_000);
+jest.setTimeout(fuzzTimeout(60_000));
 
 const START = Date.UTC(2026, 5, 1, 16, 0, 0);
 const RUNS = 60;
@@ -90,7 +91,7 @@ async function expectRefusedWithoutChange(
         expect(answer).toEqual({ status: 'error', reason: 'bad_request' });
       }
     }),
-    { numRuns: runs, seed: 42 },
+    fuzzParams(runs, { seed: 42, cost: 100 }),
   );
   expect(await lastSeq()).toBe(seq);
   expect((await rig.client.database()).version).toBe(version);
@@ -202,7 +203,7 @@ describe('fuzzing the credential characteristic', () => {
           expect(answer).not.toMatchObject({ status: 'granted' });
         },
       ),
-      { numRuns: 25, seed: 7 },
+      fuzzParams(25, { seed: 7, cost: 200 }),
     );
     expect(granted).toBe(0);
     expect(decided).toBeGreaterThan(0); // some flips hit the signature or a payload value
@@ -244,7 +245,7 @@ describe('fuzzing the enroll characteristic', () => {
           reason: 'bad_request',
         });
       }),
-      { numRuns: RUNS, seed: 3 },
+      fuzzParams(RUNS, { seed: 3, cost: 100 }),
     );
     expect(await lastSeq()).toBe(seq);
     expect(await rig.client.enrollment(enrollment.id)).toMatchObject({ state: 'pending' });
