@@ -5,6 +5,7 @@ import {
   FLAG_RESYNC,
   NO_PREVIOUS,
   RECORD_HEADER_BYTES,
+  RecordHeader,
   RecordType,
   SECTOR_HEADER_BYTES,
   SELF_COMMITTED,
@@ -279,7 +280,6 @@ export class FlashLog {
     let walk: SectorWalk | undefined;
     this.order = [];
     const chunks = this.chunkReader(inRange.map((h) => h.sector));
-    const reused = LogRecord.of(0, 0, 0, 0, Buffer.alloc(0));
     for (let i = 0; i < inRange.length; i++) {
       const { sector, prevEnd } = inRange[i]!;
       if (i > 0 && prevEnd !== previousEnd) {
@@ -288,18 +288,7 @@ export class FlashLog {
             `recorded ${prevEnd === NO_PREVIOUS ? 'no predecessor' : prevEnd}: records were damaged`,
         );
       }
-      const cells = chunks.sector(i);
-      const base = sector * this.sectorSize;
-      walk = walkSector(cells, (offset, header) => {
-        const record = reused.reset(
-          header.type,
-          header.flags,
-          header.txn,
-          base + offset,
-          header.length,
-          cells,
-          offset + RECORD_HEADER_BYTES,
-        );
+      walk = this.walkRecords(sector, chunks.sector(i), (record, header) => {
         records++;
         if (header.type === RecordType.Tail) {
           this.adoptTail(record.address, record.total);
@@ -580,19 +569,7 @@ export class FlashLog {
     const owner = this.owner!;
     this.collecting = true;
     try {
-      const cells = this.readSector(victim);
-      const base = victim * this.sectorSize;
-      const reused = LogRecord.of(0, 0, 0, 0, Buffer.alloc(0));
-      walkSector(cells, (offset, header) => {
-        const record = reused.reset(
-          header.type,
-          header.flags,
-          header.txn,
-          base + offset,
-          header.length,
-          cells,
-          offset + RECORD_HEADER_BYTES,
-        );
+      this.walkRecords(victim, this.readSector(victim), (record, header) => {
         if (header.type === RecordType.Tail || !owner.isLive(record)) return;
         const { address } = this.place(
           SELF_COMMITTED,
@@ -621,6 +598,33 @@ export class FlashLog {
     } finally {
       this.collecting = false;
     }
+  }
+
+  /**
+   * Visits a sector's valid records (walkSector) as LogRecords at their device addresses.
+   * One LogRecord is reset for each visit: a visitor keeps what it needs, not the record.
+   */
+  private walkRecords(
+    sector: number,
+    cells: Buffer,
+    visit: (record: LogRecord, header: RecordHeader) => void,
+  ): SectorWalk {
+    const base = sector * this.sectorSize;
+    const record = LogRecord.of(0, 0, 0, 0, Buffer.alloc(0));
+    return walkSector(cells, (offset, header) =>
+      visit(
+        record.reset(
+          header.type,
+          header.flags,
+          header.txn,
+          base + offset,
+          header.length,
+          cells,
+          offset + RECORD_HEADER_BYTES,
+        ),
+        header,
+      ),
+    );
   }
 
   private deadBytes(): number {
