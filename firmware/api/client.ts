@@ -1,3 +1,6 @@
+import https from 'node:https';
+import { Readable } from 'node:stream';
+import { rootCertificates } from 'node:tls';
 import type { DatabaseContent, DatabaseDelta, EventRecord } from '../../storage/model';
 import type { ApiErrorBody } from './errors';
 import type { AccessPointCommand, RawData } from './firmware';
@@ -36,10 +39,21 @@ export type StreamMessage =
  * the tests use. Every method resolves to the parsed JSON body or throws HostApiError.
  */
 export class HostClient {
+  private readonly fetch: typeof fetch;
+
+  /**
+   * `options.ca`: PEM certificate(s) to trust for an https reader (its self-signed certificate
+   * or the CA that issued it), on top of Node's bundled roots. Without it the client uses
+   * Node's fetch, which also trusts NODE_EXTRA_CA_CERTS (set before Node starts).
+   */
   constructor(
     readonly baseUrl: string,
     private readonly token: string | undefined,
-  ) {}
+    options: { ca?: string | Buffer } = {},
+  ) {
+    const { ca } = options;
+    this.fetch = ca === undefined ? fetch : (input, init) => fetchTrusting(ca, input, init);
+  }
 
   async request<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = {};
@@ -49,7 +63,7 @@ export class HostClient {
       headers['content-type'] = 'application/json';
       payload = typeof body === 'string' ? body : JSON.stringify(body);
     }
-    const response = await fetch(this.url(path), { method, headers, body: payload });
+    const response = await this.fetch(this.url(path), { method, headers, body: payload });
     const text = await response.text();
     let parsed: unknown;
     try {
@@ -186,7 +200,7 @@ export class HostClient {
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
     if (options.lastEventId !== undefined) headers['last-event-id'] = String(options.lastEventId);
     const query = options.after !== undefined ? `?after=${options.after}` : '';
-    const response = await fetch(this.url(`/events/stream${query}`), {
+    const response = await this.fetch(this.url(`/events/stream${query}`), {
       headers,
       signal: options.signal,
     });
@@ -209,6 +223,47 @@ export class HostClient {
     );
     return last;
   }
+}
+
+/**
+ * fetch for an https reader whose certificate Node's trust store lacks: Node's global fetch
+ * cannot take extra CAs per call, so this one request goes through node:https with `ca`
+ * (its own roots plus these) and comes back as a standard Response. Certificate and host
+ * name checks stay on: an untrusted or mismatched certificate is an error, never a warning.
+ */
+function fetchTrusting(
+  ca: string | Buffer,
+  input: string | URL | Request,
+  init: RequestInit = {},
+): Promise<Response> {
+  const url = new URL(input instanceof Request ? input.url : input);
+  if (url.protocol !== 'https:') return fetch(input, init);
+  return new Promise((resolve, reject) => {
+    const request = https.request(
+      url,
+      {
+        method: init.method ?? 'GET',
+        headers: init.headers as Record<string, string> | undefined,
+        ca: [...rootCertificates, ca.toString()],
+        signal: init.signal ?? undefined,
+      },
+      (res) => {
+        const headers = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) {
+          for (const v of [value ?? []].flat()) headers.append(name, v);
+        }
+        const status = res.statusCode ?? 500;
+        // Statuses that may not carry a body in a Response (204 after a control, 304).
+        const empty = [101, 204, 205, 304].includes(status);
+        if (empty) res.resume();
+        const body = empty ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>);
+        resolve(new Response(body, { status, statusText: res.statusMessage, headers }));
+      },
+    );
+    // The same shape as fetch's network failures: TypeError with the socket error as cause.
+    request.on('error', (err) => reject(new TypeError('fetch failed', { cause: err })));
+    request.end(init.body as string | undefined);
+  });
 }
 
 /**

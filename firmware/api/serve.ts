@@ -7,7 +7,14 @@ import {
   type ReaderFirmware,
   type ReaderFirmwareOptions,
 } from './reader-firmware';
-import { DEFAULT_API_HOST, DEFAULT_API_PORT, startApi, type RunningApi } from './server';
+import {
+  DEFAULT_API_HOST,
+  DEFAULT_API_PORT,
+  isLoopback,
+  startApi,
+  type ApiTls,
+  type RunningApi,
+} from './server';
 import { loadOrCreateToken } from './token';
 
 export interface ServedReaderOptions extends Omit<ReaderFirmwareOptions, 'enrollments'> {
@@ -15,6 +22,8 @@ export interface ServedReaderOptions extends Omit<ReaderFirmwareOptions, 'enroll
   dataDir: string;
   apiHost?: string;
   apiPort?: number;
+  /** HTTPS certificate and key for the host API (default: plain HTTP, fine on loopback). */
+  apiTls?: ApiTls;
   /** The process logger (pino): API errors and boot failures go here. */
   logger?: FastifyBaseLogger;
   /** Called after every boot, the first one and each power cycle's (attach a console panel). */
@@ -37,7 +46,7 @@ export interface ServedReader {
  * power-cycled, and the host API in front of it with the data directory's token.
  */
 export async function serveReader(options: ServedReaderOptions): Promise<ServedReader> {
-  const { dataDir, apiHost, apiPort, logger, onBoot, ble, ...firmwareOptions } = options;
+  const { dataDir, apiHost, apiPort, apiTls, logger, onBoot, ble, ...firmwareOptions } = options;
   const enrollments = new Enrollments();
   let current: ReaderFirmware | undefined;
   const board = await Board.powerOn({
@@ -56,11 +65,28 @@ export async function serveReader(options: ServedReaderOptions): Promise<ServedR
   let token: string;
   try {
     token = loadOrCreateToken(dataDir);
-    api = await startApi({ device: board, token, clock: options.clock, host, port, logger, ble });
+    api = await startApi({
+      device: board,
+      token,
+      clock: options.clock,
+      host,
+      port,
+      logger,
+      ble,
+      tls: apiTls,
+    });
   } catch (err) {
     // No API, no reader: power off cleanly (relock, close the flash) before reporting.
     await board.shutdown();
     throw new Error(`host API cannot start on ${host}:${port}: ${(err as Error).message}`);
+  }
+  if (!api.tls && !isLoopback(api.address)) {
+    // The bearer token and every credential push would cross the network in clear text.
+    logger?.warn(
+      { address: api.address, port: api.port },
+      `host API listens on ${api.address} (not loopback) WITHOUT TLS: the token and database ` +
+        'cross the network in clear text; use --tls-cert/--tls-key or a TLS proxy',
+    );
   }
   return {
     board,

@@ -4,7 +4,7 @@ import Fastify, {
   type FastifyInstance,
   type FastifyError,
 } from 'fastify';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import type { Clock } from '../clock';
 import { ApiError, schemaProblem, type SchemaError } from './errors';
 import type { BleRadioStatus, ReaderDevice } from './firmware';
@@ -29,8 +29,16 @@ export const DEFAULT_API_HOST = '127.0.0.1';
 export const DEFAULT_DATABASE_BODY_LIMIT = 512 * 1024 * 1024;
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
 
+/** PEM certificate (chain) and private key: with them the API speaks HTTPS only. */
+export interface ApiTls {
+  cert: string | Buffer;
+  key: string | Buffer;
+}
+
 export interface ApiServerOptions {
   device: ReaderDevice;
+  /** Serve HTTPS with this certificate and key (`reader-sim start --tls-cert/--tls-key`). */
+  tls?: ApiTls;
   /** The bearer token (see token.ts: loadOrCreateToken). */
   token: string;
   /** The board's clock: stream heartbeats and host-link timestamps. */
@@ -44,10 +52,21 @@ export interface ApiServerOptions {
   logger?: FastifyBaseLogger;
 }
 
+/** One method + URL the server answers, as fastify registered it (HEAD twins included). */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  /** public: no token asked before the handler (health, the panel's static files and its
+   * token-checking streams); anything else is refused 401 without the token. */
+  access: RouteAccess;
+}
+
 export interface ApiServer {
   app: FastifyInstance;
   link: HostLink;
   routes: ApiRoute[];
+  /** Every route the server registered, from fastify's onRoute hook (security tests). */
+  registered: RegisteredRoute[];
 }
 
 /** Every route of the API, in the order the OpenAPI document lists them. */
@@ -82,7 +101,7 @@ interface RouteConfig {
 export function createApiServer(options: ApiServerOptions): ApiServer {
   const { device, token, clock, ble } = options;
   const link = options.link ?? new HostLink(() => clock.now());
-  const app = Fastify({
+  const settings = {
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // Strict bodies: no type coercion, no silently dropped fields, no injected defaults.
@@ -96,9 +115,21 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     },
     // One log line per request would drown the reader's own log; errors are logged below.
     logController: new LogController({ disableRequestLogging: true }),
+    // A URL that does not decode or an over-long path parameter is refused before routing.
+    frameworkErrors: frameworkError,
     return503OnClosing: true,
     // Event streams never go idle: close them with the server instead of waiting forever.
     forceCloseConnections: true,
+  } as const;
+  // With a certificate the same app is served over TLS only (no plain-HTTP listener beside it).
+  // A bad PEM or a key that does not match the certificate throws here, before listening.
+  const app = (options.tls
+    ? Fastify({ ...settings, https: { cert: options.tls.cert, key: options.tls.key } })
+    : Fastify(settings)) as unknown as FastifyInstance;
+  const registered: RegisteredRoute[] = [];
+  app.addHook('onRoute', (route) => {
+    const access = (route.config as Partial<RouteConfig> | undefined)?.access ?? 'local';
+    for (const method of [route.method].flat()) registered.push({ method, url: route.url, access });
   });
   const routes = apiRoutes();
   // The API speaks JSON only: any other body type is 415, not a string to misvalidate.
@@ -175,11 +206,24 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   }
   // The front panel page, its live stream and timelines (docs/PANEL.md).
   registerPanel(app, { device, token, clock, ble });
-  return { app, link, routes };
+  return { app, link, routes, registered };
 }
 
 function booting(): ApiError {
   return new ApiError('booting', 'the reader is booting (power cycle); retry shortly');
+}
+
+/**
+ * Fastify's own refusals before routing (a bad percent escape in the path, a path parameter
+ * over its length limit) in the API's error shape, like every other answer.
+ */
+function frameworkError(
+  error: FastifyError,
+  _request: unknown,
+  reply: import('fastify').FastifyReply,
+): void {
+  const problem = new ApiError('bad_request', `url: ${error.message}`, '/', { part: 'url' });
+  reply.code(problem.status).send(problem.body());
 }
 
 function asApiError(error: FastifyError): ApiError {
@@ -217,6 +261,10 @@ function asApiError(error: FastifyError): ApiError {
 export interface RunningApi extends ApiServer {
   url: string;
   port: number;
+  /** The address it is bound to (127.0.0.1 unless told otherwise). */
+  address: string;
+  /** Whether it speaks HTTPS. */
+  tls: boolean;
   close(): Promise<void>;
 }
 
@@ -234,7 +282,21 @@ export async function startApi(
   return {
     ...server,
     port: address.port,
-    url: `http://${host}:${address.port}`,
+    address: address.address,
+    tls: options.tls !== undefined,
+    url: `${options.tls ? 'https' : 'http'}://${host}:${address.port}`,
     close: () => server.app.close(),
   };
+}
+
+/**
+ * Whether an address is reachable from this machine only: 127.0.0.0/8, ::1, an IPv4-mapped
+ * loopback, or the name localhost. Anything else (0.0.0.0, ::, a LAN address) is the network.
+ */
+export function isLoopback(address: string): boolean {
+  const bare = address.replace(/^\[|\]$/g, '').toLowerCase();
+  if (bare === 'localhost') return true;
+  if (isIP(bare) === 4) return bare.startsWith('127.');
+  if (isIP(bare) === 6) return bare === '::1' || /^::ffff:127\./.test(bare);
+  return false;
 }

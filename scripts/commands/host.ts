@@ -10,7 +10,7 @@ import { renderTimelineSvg } from '../../firmware/timeline/svg';
 import { TORN_WRITE_MODELS } from '../../storage/power-cut';
 import { Command, UsageError } from '../command';
 
-const USAGE = `Usage: reader-sim host [--url URL] [--token T | --data DIR] [--json] COMMAND ...
+const USAGE = `Usage: reader-sim host [--url URL] [--token T | --data DIR] [--ca FILE] [--json] COMMAND ...
 
 A thin client of a running reader's host API (see docs/API.md).
 
@@ -47,6 +47,8 @@ Options:
   --url URL     the reader's API (default $READER_SIM_URL or http://127.0.0.1:${DEFAULT_API_PORT})
   --token T     bearer token (default $READER_SIM_TOKEN, else DIR/${TOKEN_FILE})
   --data DIR    the reader's data directory, to read its token (default ./data)
+  --ca FILE     PEM certificate to trust for an https:// reader (its self-signed certificate
+                or its CA; default $READER_SIM_CA; NODE_EXTRA_CA_CERTS=FILE works too)
   --json        print the API's JSON instead of the readable form`;
 
 interface Context {
@@ -69,6 +71,7 @@ export const host: Command = {
           url: { type: 'string' },
           token: { type: 'string' },
           data: { type: 'string' },
+          ca: { type: 'string' },
           json: { type: 'boolean' },
           follow: { type: 'boolean', short: 'f' },
           after: { type: 'string' },
@@ -89,8 +92,9 @@ export const host: Command = {
     const [command, ...args] = positionals;
     if (!command) throw new UsageError('which command? (see reader-sim host --help)');
     const url = values.url ?? process.env.READER_SIM_URL ?? `http://127.0.0.1:${DEFAULT_API_PORT}`;
+    const ca = readCa(values.ca ?? (process.env.READER_SIM_CA || undefined));
     const ctx: Context = {
-      client: new HostClient(url, resolveToken(values.token, values.data)),
+      client: new HostClient(url, resolveToken(values.token, values.data), { ca }),
       json: values.json ?? false,
       values,
     };
@@ -99,13 +103,45 @@ export const host: Command = {
     } catch (err) {
       if (err instanceof HostApiError) throw new Error(err.message);
       const cause = (err as { cause?: { code?: string } }).cause;
-      if (err instanceof TypeError && cause?.code) {
+      // By name, not instanceof: fetch's TypeError may come from another realm (tests' vm).
+      const network = (err as Error | undefined)?.name === 'TypeError' && cause?.code;
+      if (network && TLS_TRUST_ERRORS.has(cause.code!)) {
+        throw new Error(
+          `the reader at ${url} has a certificate this client does not trust (${cause.code}); ` +
+            'pass --ca FILE (its certificate or CA)',
+        );
+      }
+      if (network) {
         throw new Error(`cannot reach the reader at ${url} (${cause.code}); is it running?`);
       }
       throw err;
     }
   },
 };
+
+/** Node's codes for a certificate that does not chain to a trusted root or name the host. */
+const TLS_TRUST_ERRORS = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+function readCa(file: string | undefined): Buffer | undefined {
+  if (file === undefined) return undefined;
+  let pem: Buffer;
+  try {
+    pem = fs.readFileSync(file);
+  } catch (err) {
+    throw new UsageError(`--ca ${file}: cannot read it (${(err as NodeJS.ErrnoException).code})`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new UsageError(`--ca ${file} is not a PEM certificate`);
+  }
+  return pem;
+}
 
 function resolveToken(token: string | undefined, data: string | undefined): string | undefined {
   if (token !== undefined) return token;

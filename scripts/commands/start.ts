@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { parseArgs } from 'node:util';
 import { join, relative, resolve, sep } from 'node:path';
 import {
@@ -7,6 +9,7 @@ import {
   TOKEN_FILE,
   type ServedReaderOptions,
 } from '../../firmware/api';
+import type { ApiTls } from '../../firmware/api/server';
 import { SystemClock } from '../../firmware/clock';
 import { createLogger } from '../../firmware/log';
 import { openPiProfile } from '../../firmware/pi';
@@ -20,7 +23,8 @@ export const start: Command = {
   name: 'start',
   summary: 'run the reader (sim profile: console LED, flash image under the data dir)',
   usage: [
-    'Usage: reader-sim start [--profile sim|pi] [--data DIR] [--api-port N] [--api-host H] [--reader-id ID] [--demo]',
+    'Usage: reader-sim start [--profile sim|pi] [--data DIR] [--api-port N] [--api-host H]',
+    '                        [--tls-cert FILE --tls-key FILE] [--reader-id ID] [--demo]',
     '',
     'Runs this reader: mounts the flash image DIR/flash.img (default ./data), loads the',
     'config, drives the LED/buzzer on the console and the relay in the log, and decides',
@@ -32,7 +36,10 @@ export const start: Command = {
     '  --data DIR      data directory (default ./data)',
     '  --reader-id ID  sets and stores this reader’s id',
     `  --api-port N    host API port (default ${DEFAULT_API_PORT}); token in DIR/${TOKEN_FILE}`,
-    `  --api-host H    address the host API listens on (default ${DEFAULT_API_HOST}; 0.0.0.0 in a container)`,
+    `  --api-host H    address the host API listens on (default ${DEFAULT_API_HOST}; 0.0.0.0 in a container);`,
+    '                  a non-loopback address without TLS logs a warning (token in clear text)',
+    '  --tls-cert FILE PEM certificate (chain) for the host API: it then speaks HTTPS only',
+    '  --tls-key FILE  PEM private key of that certificate (both or neither; checked at start)',
     `  --demo          on an empty database only: seeds a labelled demo user (badge 1001) and a demo`,
     `                  phone whose key it writes to DIR/${DEMO_KEY_FILE}; never over a pushed database`,
     '',
@@ -49,6 +56,8 @@ export const start: Command = {
         data: { type: 'string', default: './data' },
         'api-port': { type: 'string' },
         'api-host': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
         'reader-id': { type: 'string' },
         demo: { type: 'boolean', default: false },
         ...bleOptions,
@@ -63,6 +72,8 @@ export const start: Command = {
     if (apiPort !== undefined && (Number(apiPort) < 1 || Number(apiPort) > 65535)) {
       throw new UsageError(`--api-port must be 1..65535, got ${apiPort}`);
     }
+    // Before anything boots: a bad certificate stops here, in one line, with nothing opened.
+    const apiTls = loadTls(values['tls-cert'], values['tls-key']);
 
     const log = createLogger();
     const clock = new SystemClock();
@@ -97,6 +108,7 @@ export const start: Command = {
       ble: radio?.status,
       apiPort: apiPort === undefined ? DEFAULT_API_PORT : Number(apiPort),
       apiHost: values['api-host'] ?? DEFAULT_API_HOST,
+      apiTls,
       logger: log,
       // Called at every boot: the panel follows the firmware across power cycles.
       onBoot: (firmware) => {
@@ -121,7 +133,10 @@ export const start: Command = {
       },
     );
     const tokenFile = join(dataDir, TOKEN_FILE);
-    log.info({ url: served.api.url, token: tokenFile }, 'host API listening');
+    log.info(
+      { url: served.api.url, token: tokenFile, tls: served.api.tls },
+      `host API listening on ${served.api.url}`,
+    );
     statusLine?.start();
     const keyArg = demoKey === undefined ? undefined : shellPath(demoKey);
     radio?.follow(served.board, keyArg);
@@ -170,4 +185,34 @@ function shellPath(file: string): string {
   const rel = relative(process.cwd(), file);
   const path = rel !== '' && !rel.startsWith('..') && !rel.startsWith(sep) ? `./${rel}` : file;
   return /^[\w./@+-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Reads and checks the host API's certificate and key: both or neither (usage), readable,
+ * PEM that parses, and a key that belongs to the certificate. Each failure names its file.
+ */
+function loadTls(certFile: string | undefined, keyFile: string | undefined): ApiTls | undefined {
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) {
+    throw new UsageError('--tls-cert and --tls-key go together (a PEM certificate and its key)');
+  }
+  const read = (flag: string, file: string) => {
+    try {
+      return fs.readFileSync(file);
+    } catch (err) {
+      throw new Error(`${flag} ${file}: cannot read it (${(err as NodeJS.ErrnoException).code})`);
+    }
+  };
+  const tls = { cert: read('--tls-cert', certFile), key: read('--tls-key', keyFile) };
+  const check = (what: string, options: Parameters<typeof createSecureContext>[0]) => {
+    try {
+      createSecureContext(options);
+    } catch (err) {
+      throw new Error(`${what}: ${(err as Error).message}`);
+    }
+  };
+  check(`--tls-cert ${certFile} is not a PEM certificate`, { cert: tls.cert });
+  check(`--tls-key ${keyFile} is not a PEM private key`, { key: tls.key });
+  check(`--tls-key ${keyFile} does not belong to --tls-cert ${certFile}`, tls);
+  return tls;
 }
