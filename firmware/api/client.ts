@@ -87,7 +87,7 @@ export class HostClient {
   }
 
   health() {
-    return this.request<{ ok: boolean; version: string; state: string }>('GET', '/health');
+    return this.request<{ ok: boolean; state: string }>('GET', '/health');
   }
   status() {
     return this.request<Record<string, unknown>>('GET', '/status');

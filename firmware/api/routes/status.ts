@@ -1,5 +1,4 @@
 import type { ApiRoute } from '../route';
-import { FIRMWARE_VERSION } from '../version';
 
 export const statusRoutes: ApiRoute[] = [
   {
@@ -9,11 +8,9 @@ export const statusRoutes: ApiRoute[] = [
     tag: 'status',
     access: 'public',
     needsFirmware: false,
-    handle: ({ device }) => ({
-      ok: true,
-      version: FIRMWARE_VERSION,
-      state: device.firmware() ? 'running' : 'booting',
-    }),
+    // Liveness only: no version or reader id for whoever can reach the port (GET /status
+    // has them, behind the token); a version would tell a scanner which flaws to try.
+    handle: ({ device }) => ({ ok: true, state: device.firmware() ? 'running' : 'booting' }),
   },
   {
     method: 'GET',
