@@ -22,7 +22,11 @@ export interface ReaderStoreView {
     holidays(): readonly Holiday[];
     usesOf(credentialId: string): number;
   };
-  events: { append(event: NewEvent): unknown };
+  events: {
+    append(event: NewEvent): unknown;
+    /** Oldest first; the reader replays them at boot (keypad lockout state). */
+    list(afterSeq: number, limit: number): readonly NewEvent[];
+  };
   config: { get(): unknown; set(values: Record<string, unknown>): void };
   /** Appends the event and debits one use atomically; durable when it returns. */
   recordGrant(event: NewEvent, credentialId: string): unknown;

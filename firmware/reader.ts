@@ -59,12 +59,20 @@ export class Reader extends EventEmitter {
   private closing = false;
   private pinWait: PinWait | undefined;
   private enrollment: { userId: string; timer: Timer } | undefined;
-  private readonly guard = new KeypadGuard();
+  private readonly guard: KeypadGuard;
   private readonly log: ReaderLog;
 
   constructor(private readonly parts: ReaderParts) {
     super();
     this.log = parts.log ?? SILENT_LOG;
+    // A power cycle must not reset the wrong-PIN count or lift a lockout: rebuild it from
+    // the durable attempts (the event log holds the newest `capacity` events, plenty).
+    const { pinAttemptsBeforeLockout, keypadLockoutMs } = parts.config.get();
+    this.guard = KeypadGuard.fromLog(
+      parts.store.events.list(0, Number.MAX_SAFE_INTEGER),
+      pinAttemptsBeforeLockout,
+      keypadLockoutMs,
+    );
   }
 
   /** Queues a presentation; resolves once its event is durable and the outputs are driven. */
@@ -169,7 +177,8 @@ export class Reader extends EventEmitter {
       // Decide again at the time the PIN arrived: the credential may have expired meanwhile.
       decision = decide(p, this.context(credential, pinCheck));
       if (pinCheck === 'mismatch') this.keypadWrong();
-      if (pinCheck === 'match') this.guard.right();
+      // Only a grant ends a run of wrong PINs (see the keypad branch below).
+      if (pinCheck === 'match' && decision.outcome === 'grant') this.guard.right();
       const result = this.commit(p, decision);
       answer(result);
       return result;
@@ -179,7 +188,9 @@ export class Reader extends EventEmitter {
         (decision.reason === 'unknown_credential' || decision.reason === 'bad_request')
       ) {
         this.keypadWrong();
-      } else if (decision.outcome !== 'deny' || decision.reason !== 'keypad_locked_out') {
+      } else if (decision.outcome === 'grant') {
+        // A grant, not any known PIN: a disabled, expired or out-of-schedule PIN that its
+        // holder still knows must not reset the count between guesses at other PINs.
         this.guard.right();
       }
     }
