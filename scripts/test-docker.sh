@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # npm run test:docker: builds the image with podman, runs the reader in a container and
-# drives it from outside: the HEALTHCHECK, the host API with the token from the volume.
+# drives it from outside: the HEALTHCHECK, the host API with the token from the volume, a
+# phone on the host, and compose.yaml's reader + phone (on the host's architecture).
 # Usage: scripts/test-docker.sh [amd64|arm64]
 set -euo pipefail
 arch=${1:-amd64}
@@ -60,6 +61,14 @@ unlock_answered() { # exit 1 is the phone's "denied": read its answer instead
 }
 check "the reader answers the phone's presentation (unknown_credential before a push)" unlock_answered
 rm -rf "$phone_dir"
+
+# compose.yaml on this image: a reader and a phone container (details: scripts/test-compose.sh).
+if [ "$arch" = "$(podman info --format '{{.Host.Arch}}')" ]; then
+  check "compose.yaml: the phone container gets granted, the API shows it (scripts/test-compose.sh)" \
+    bash scripts/test-compose.sh "$tag"
+else
+  echo "skip compose.yaml: a $arch image on this $(podman info --format '{{.Host.Arch}}') host"
+fi
 
 echo "docker ($arch): ${passed} passed, ${failed} failed"
 [ "$failed" = 0 ]
