@@ -24,6 +24,8 @@ export async function startReaderRadio(
     position?: number;
     btsnoopPath?: string;
     log?: ReaderLog;
+    /** The real adapter (hciN) when no air is given; default bleno's (BLENO_HCI_DEVICE_ID or 0). */
+    hciDevice?: number;
   } = {},
 ): Promise<ReaderRadio> {
   const controller = options.air
@@ -40,7 +42,7 @@ export async function startReaderRadio(
   };
   const bleno = controller
     ? userChannelBleno(withBindings, hciDriverFor(controller))
-    : withBindings('hci');
+    : withBindings('hci', options.hciDevice === undefined ? {} : { deviceId: options.hciDevice });
   const gatt = new ReaderGattService(bleno, { log: options.log });
   try {
     await gatt.start();

@@ -1,6 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { DeviceKey } from '../../ble/device-key';
+import type { ResultMessage } from '../../ble/protocol';
+import { startReaderRadio, type ReaderRadio } from '../../ble/reader-radio';
 import { serveReader, type ServedReader } from '../../firmware/api';
 import { HostClient } from '../../firmware/api/client';
 import { SystemClock } from '../../firmware/clock';
@@ -13,11 +16,19 @@ import {
   PI_CONFIG_FILE,
   type GpioChip,
   type GpioOutput,
+  type HciSocketFactory,
   type LibgpiodOptions,
   type PiConfig,
   type PiProfile,
 } from '../../firmware/pi';
 import { BadgeSerialInput } from '../../firmware/inputs';
+import {
+  AdapterPhone,
+  checkPhoneAdapter,
+  noPhoneReason,
+  phoneAdapterOf,
+  phoneAdapterProblem,
+} from './pi-phone';
 import { ledColour, type LedColour, type Rig } from './rig';
 
 /** Contact held past the debounce, plus the tools' own latency. */
@@ -34,7 +45,9 @@ const OUTPUT_SETTLE_MS = 20;
  * Env: RIG_PI_CONFIG (a pi.json; default: the defaults), RIG_GPIOD_TOOLS (directory of the
  * libgpiod tools; default PATH), RIG_BADGE_WRITER (a serial port wired to the reader's badge
  * RX; without it badges go in through the host API's sim control), RIG_GPIOD_SETTLE_MS (how
- * long a gpioset must run before its line counts as set; default the driver's).
+ * long a gpioset must run before its line counts as set; default the driver's),
+ * RIG_PHONE_HCI (the phone's adapter, a second one beside the reader's: N for hciN, default 1,
+ * or none). The reader's GATT service runs on pi.json's adapter, as `reader-sim start` runs it.
  */
 export class PiRig implements Rig {
   readonly name = 'pi' as const;
@@ -48,19 +61,40 @@ export class PiRig implements Rig {
     private readonly served: ServedReader,
     private readonly dataDir: string,
     private readonly badgeWriter: string | undefined,
+    /** The phone on the second adapter, or why this rig has none. */
+    private readonly phone: AdapterPhone | string,
+    private readonly radio: ReaderRadio | undefined,
   ) {}
 
-  static async open(env: NodeJS.ProcessEnv = process.env): Promise<PiRig> {
+  /** `seams.hciSocket`: a stand-in for the kernel's HCI socket in the phone adapter's check. */
+  static async open(
+    env: NodeJS.ProcessEnv = process.env,
+    seams: { hciSocket?: HciSocketFactory } = {},
+  ): Promise<PiRig> {
     const fail = (message: string) => new Error(`RIG=pi: ${message}`);
     const config = env.RIG_PI_CONFIG
       ? parsePiConfig(JSON.parse(fs.readFileSync(env.RIG_PI_CONFIG, 'utf8')))
       : parsePiConfig({});
+    let phoneHci: number | 'none';
+    try {
+      phoneHci = phoneAdapterOf(env);
+    } catch (err) {
+      throw fail((err as Error).message);
+    }
+    const shared = phoneAdapterProblem(phoneHci, config.ble);
+    if (shared) throw fail(shared);
+    const noPhone = noPhoneReason(phoneHci, config.ble);
     const settleMs = env.RIG_GPIOD_SETTLE_MS ? Number(env.RIG_GPIOD_SETTLE_MS) : undefined;
     const gpio: LibgpiodOptions = { toolsDir: env.RIG_GPIOD_TOOLS || undefined, settleMs };
     // Adapter first, then the chip, then the wires: each stops the run with what is missing.
     await checkBleAdapter(config.ble).catch((err: Error) => {
       throw fail(err.message);
     });
+    if (noPhone === undefined && phoneHci !== 'none') {
+      await checkPhoneAdapter(phoneHci, seams.hciSocket).catch((err: Error) => {
+        throw fail(err.message);
+      });
+    }
     const chip = await LibgpiodChip.open(config.chipLabels, gpio).catch((err: Error) => {
       throw fail(err.message);
     });
@@ -80,8 +114,15 @@ export class PiRig implements Rig {
     fs.writeFileSync(path.join(dataDir, PI_CONFIG_FILE), JSON.stringify(config, null, 2));
     const clock = new SystemClock();
     let profile: PiProfile | undefined;
+    let radio: ReaderRadio | undefined;
     try {
       profile = await openPiProfile({ dataDir, clock, log: SILENT_LOG, gpio });
+      // After the profile: an HCI UART controller is chosen by the variables it sets.
+      if (profile.bleMode === 'hci') {
+        const hciDevice = config.ble.adapter === 'hci-socket' ? config.ble.hciDevice : undefined;
+        radio = await startReaderRadio({ hciDevice });
+      }
+      const gatt = radio?.gatt;
       const served = await serveReader(
         profile.apply({
           clock,
@@ -91,11 +132,29 @@ export class PiRig implements Rig {
           dataDir,
           apiHost: '127.0.0.1',
           apiPort: 0,
+          ble: gatt,
+          onBoot: (firmware) => gatt?.attach(firmware.running),
         }),
       );
+      served.board.watchPower((state) => {
+        if (state === 'off') gatt?.detach();
+      });
       const api = new HostClient(served.api.url, served.token);
-      return new PiRig(api, config, chip, drive, profile, served, dataDir, env.RIG_BADGE_WRITER);
+      const phone = noPhone ?? new AdapterPhone(phoneHci as number);
+      return new PiRig(
+        api,
+        config,
+        chip,
+        drive,
+        profile,
+        served,
+        dataDir,
+        env.RIG_BADGE_WRITER,
+        phone,
+        radio,
+      );
     } catch (err) {
+      radio?.close();
       await profile?.close();
       await chip.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
@@ -116,6 +175,11 @@ export class PiRig implements Rig {
       port.write(`${value}\r\n`, (err) => (err ? reject(err) : port.drain(() => resolve()))),
     );
     await writer.close();
+  }
+
+  async phoneUnlock(phone: DeviceKey): Promise<ResultMessage> {
+    if (typeof this.phone === 'string') throw new Error(`RIG=pi: ${this.phone}`);
+    return this.phone.unlock(phone);
   }
 
   async pressRex(): Promise<void> {
@@ -186,7 +250,9 @@ export class PiRig implements Rig {
   }
 
   async close(): Promise<void> {
+    if (typeof this.phone !== 'string') await this.phone.close();
     await this.served.shutdown();
+    this.radio?.close();
     await this.profile.close();
     await Promise.all([this.drive.rex.release(), this.drive.door.release()]);
     await this.chip.close();

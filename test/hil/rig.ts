@@ -1,3 +1,5 @@
+import type { DeviceKey } from '../../ble/device-key';
+import type { ResultMessage } from '../../ble/protocol';
 import type { HostClient } from '../../firmware/api/client';
 
 /** What a rig's eyes see on the LED: the two lines, amber = both. */
@@ -33,8 +35,16 @@ export interface Rig {
   relayEnergized(): Promise<boolean>;
   /** Lets `ms` of reader time pass (virtual on the sim, real on the Pi). */
   wait(ms: number): Promise<void>;
-  /** A phone presenting its mobile credential over BLE (noble on a second adapter): later. */
-  phoneUnlock?(credentialValue: string): Promise<void>;
+  /**
+   * A phone in range (about 1 m) presenting its mobile credential over BLE, the way
+   * `reader-sim phone unlock` does: @stoprocent/noble scans, connects, reads the challenge,
+   * writes the signed presentation and waits for the result. A mobile credential's value is
+   * the key's deviceId; the key pair signs, so the rig takes the key, not only the value.
+   * Resolves with what the phone was told (granted, or denied with the reason code) as soon
+   * as it is told, while the door is still doing what the answer says.
+   * Sim: a virtual controller on the reader's virtual air. Pi: a second real adapter.
+   */
+  phoneUnlock(phone: DeviceKey): Promise<ResultMessage>;
   close(): Promise<void>;
 }
 

@@ -1,3 +1,8 @@
+import { createAir, type Air } from '../../ble/controller';
+import type { DeviceKey } from '../../ble/device-key';
+import { startPhoneRadio } from '../../ble/phone-radio';
+import type { ResultMessage } from '../../ble/protocol';
+import { startReaderRadio, type ReaderRadio } from '../../ble/reader-radio';
 import { Board } from '../../firmware/api/board';
 import { HostClient } from '../../firmware/api/client';
 import { Enrollments } from '../../firmware/api/enrollments';
@@ -15,12 +20,16 @@ const TOKEN = 'hil-sim-rig-token';
 const PRESS_MS = 100;
 /** Sampling step of ledDuring (the shortest LED phase is 100 ms). */
 const SAMPLE_MS = 20;
+/** Real-time budget of one phone presentation on the `fast` air (it takes milliseconds). */
+const PHONE_TIMEOUT_MS = 5000;
 
 /**
  * The sim rig: the real firmware (flash on an in-memory part, virtual clock) and the real host
  * API on an ephemeral port. The rig's hands and eyes sit where the Pi's wires would: bytes into
  * the serial badge parser, raw levels into debounced contact inputs with the Pi's default
- * polarity, and the LED / buzzer / relay read as line levels.
+ * polarity, and the LED / buzzer / relay read as line levels. Its BLE is what `reader-sim start`
+ * runs: the GATT service on @stoprocent/bleno over a virtual controller on a `fast` virtual air,
+ * attached to every boot; a phone is @stoprocent/noble on its own controller on that air.
  */
 export class SimRig implements Rig {
   readonly name = 'sim' as const;
@@ -35,6 +44,9 @@ export class SimRig implements Rig {
     /** The levels the reader's output drivers last wrote. */
     private readonly lines: Map<IndicatorLine | 'relay', boolean>,
     private readonly wiring: { unwire: () => void },
+    private readonly air: Air,
+    private readonly radio: ReaderRadio,
+    private readonly unwatchPower: () => void,
   ) {}
 
   static async open(): Promise<SimRig> {
@@ -50,6 +62,9 @@ export class SimRig implements Rig {
     const badge = new BadgeSerialInput({ path: '/dev/hil-sim', format: 'isonas-ascii', clock });
     const lines = new Map<IndicatorLine | 'relay', boolean>();
     const wiring = { unwire: () => {} };
+    // The radio outlives power cycles, as in `reader-sim start`: each boot attaches to it.
+    const air = createAir({ timing: 'fast' });
+    const radio = await startReaderRadio({ air });
     const board = await Board.powerOn({
       flash,
       // Every boot (power cycles too) gets the same outputs and inputs, as a board would.
@@ -66,12 +81,28 @@ export class SimRig implements Rig {
         });
         wiring.unwire();
         wiring.unwire = connectContacts(firmware.running.door, contacts);
+        radio.gatt.attach(firmware.running);
         return firmware;
       },
     });
-    const server = await startApi({ device: board, token: TOKEN, clock, port: 0 });
+    const unwatchPower = board.watchPower((state) => {
+      if (state === 'off') radio.gatt.detach();
+    });
+    const server = await startApi({ device: board, token: TOKEN, clock, port: 0, ble: radio.gatt });
     const api = new HostClient(server.url, TOKEN);
-    const rig = new SimRig(api, clock, board, server, badge, contacts, lines, wiring);
+    const rig = new SimRig(
+      api,
+      clock,
+      board,
+      server,
+      badge,
+      contacts,
+      lines,
+      wiring,
+      air,
+      radio,
+      unwatchPower,
+    );
     // Idle levels on the inputs: REX released, door closed.
     contacts.rex.level(cfg.rexActiveLow);
     contacts.door.level(cfg.doorActiveLow);
@@ -81,6 +112,17 @@ export class SimRig implements Rig {
 
   async presentBadge(value: string): Promise<void> {
     this.badge.receive(Buffer.from(`${value}\r\n`, 'ascii'));
+  }
+
+  async phoneUnlock(phone: DeviceKey): Promise<ResultMessage> {
+    // The phone signs with the reader's clock (the reader checks the presentation's ts); the
+    // virtual clock stands still while the stacks talk, so the door's timing stays exact.
+    const radio = startPhoneRadio({ air: this.air, key: phone, distance: 1, clock: this.clock });
+    try {
+      return await radio.phone.unlock({ timeoutMs: PHONE_TIMEOUT_MS });
+    } finally {
+      radio.close();
+    }
   }
 
   async pressRex(): Promise<void> {
@@ -123,7 +165,9 @@ export class SimRig implements Rig {
 
   async close(): Promise<void> {
     this.wiring.unwire();
+    this.unwatchPower();
     await this.server.close();
     await this.board.shutdown();
+    this.radio.close();
   }
 }

@@ -120,7 +120,8 @@ describe('RIG=pi', () => {
         RIG_GPIOD_SETTLE_MS: '150',
         HIL_REPORT_DIR: reports,
       },
-      ['test/hil/'],
+      // The phone scenarios need BLE on the reader and a second adapter: pi-rig-phone.test.ts.
+      ['test/hil/', '--testPathIgnorePatterns', 'test/hil/phone'],
     );
     expect({ code, output: code === 0 ? '' : output }).toEqual({ code: 0, output: '' });
     expect(output).toMatch(/grant: known badge unlocks.* \[rig=pi\]/);
