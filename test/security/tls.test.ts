@@ -10,6 +10,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { HostApiError, HostClient, type StreamMessage } from '../../firmware/api/client';
 import { serveReader } from '../../firmware/api/serve';
+import { isLoopback } from '../../firmware/api/server';
 import { readToken } from '../../firmware/api/token';
 import { VirtualClock } from '../../firmware/clock';
 import { run } from '../../scripts/cli';
@@ -221,6 +222,21 @@ describe('reader-sim start: TLS mistakes stop it before anything boots', () => {
 });
 
 describe('the host API on a non-loopback address', () => {
+  it('tells loopback addresses from the network', () => {
+    const loopback = ['127.0.0.1', '127.1.2.3', '::1', '[::1]', '::ffff:127.0.0.1', 'localhost'];
+    const network = [
+      '0.0.0.0',
+      '::',
+      '192.168.1.20',
+      '10.0.0.1',
+      'fe80::1',
+      '128.0.0.1',
+      'reader.lan',
+    ];
+    expect(loopback.filter((a) => !isLoopback(a))).toEqual([]);
+    expect(network.filter((a) => isLoopback(a))).toEqual([]);
+  });
+
   it.each([
     ['0.0.0.0', false, true],
     ['0.0.0.0', true, false],
