@@ -38,6 +38,8 @@ export interface BleChoice {
   mode: 'virtual' | 'hci' | 'off';
   air: AirAddress;
   timing: TimingMode;
+  /** hci mode: the adapter (hciN); bleno's own default (hci0) when absent. */
+  hciDevice?: number;
 }
 
 export function parseBleOptions(values: {
@@ -103,7 +105,7 @@ export async function startReaderBle(
     });
     radio = await startReaderRadio({ air, log });
   } else {
-    radio = await startReaderRadio({ log });
+    radio = await startReaderRadio({ log, hciDevice: choice.hciDevice });
   }
   const isDefault =
     formatAirAddress(choice.air) === formatAirAddress(defaultAirAddress({ ...process.env }));

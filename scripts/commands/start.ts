@@ -89,8 +89,14 @@ export const start: Command = {
     // The radio outlives power cycles: each boot attaches the new firmware to it.
     // pi.json's "ble" picks the pi profile's radio unless --ble says otherwise.
     const bleValues = pi && values.ble === undefined ? { ...values, ble: pi.bleMode } : values;
+    const bleChoice = () => {
+      const choice = parseBleOptions(bleValues);
+      // pi.json's adapter number (hciN) for the real adapter; hci-uart sets its own bindings.
+      const ble = pi?.config.ble;
+      return ble?.adapter === 'hci-socket' ? { ...choice, hciDevice: ble.hciDevice } : choice;
+    };
     const radio = await Promise.resolve()
-      .then(() => startReaderBle(parseBleOptions(bleValues), log))
+      .then(() => startReaderBle(bleChoice(), log))
       .catch(async (err: unknown) => {
         await pi?.close();
         throw err;
