@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { H4 } from './hci-spec';
+import { AclBoundary, Evt, H4 } from './hci-spec';
 import { VirtualController } from './controller';
 
 /**
@@ -15,6 +15,14 @@ export class VirtualHciSocket extends EventEmitter {
   private started = false;
   private filter: { types: number; events: [number, number] } | undefined;
   private readonly onPacket = (packet: Buffer) => this.deliver(packet);
+  /** Host-bound ACL the stacks' L2CAP reassembly cannot take safely (see L2capGuard). */
+  readonly l2capGuard = new L2capGuard();
+  /**
+   * Packets the host stack threw on while handling them (bleno reads ATT request fields
+   * without checking the PDU is long enough): counted and dropped, so a malformed packet
+   * from a peer costs that packet, not the process.
+   */
+  readonly stackFaults: { count: number; last?: string } = { count: 0 };
 
   constructor(private readonly controller: () => VirtualController) {
     super();
@@ -68,8 +76,13 @@ export class VirtualHciSocket extends EventEmitter {
   }
 
   private deliver(packet: Buffer): void {
-    if (!this.started || !this.passes(packet)) return;
-    this.emit('data', packet);
+    if (!this.started || !this.l2capGuard.accepts(packet) || !this.passes(packet)) return;
+    try {
+      this.emit('data', packet);
+    } catch (err) {
+      this.stackFaults.count++;
+      this.stackFaults.last = err instanceof Error ? err.message : String(err);
+    }
   }
 
   private passes(packet: Buffer): boolean {
@@ -80,6 +93,64 @@ export class VirtualHciSocket extends EventEmitter {
     const code = packet[1]!;
     const word = this.filter.events[code >> 5] ?? 0;
     return (word & (1 << (code & 31))) !== 0;
+  }
+}
+
+export type L2capDropReason = 'short-header' | 'no-start' | 'overrun';
+
+/**
+ * Drops host-bound ACL data that the stacks' L2CAP reassembly cannot take safely. bleno and
+ * noble read the 4-byte L2CAP header of a start fragment without checking it is there (a
+ * RangeError thrown from the socket's 'data' handler: the process dies), and append
+ * continuation fragments until they add up to the announced length exactly (one that
+ * overruns it is kept and grown forever). A real controller passes such fragments on from a
+ * hostile peer, so the socket is where they stop: counted by reason, never delivered.
+ */
+export class L2capGuard {
+  readonly dropped: Record<L2capDropReason, number> = {
+    'short-header': 0,
+    'no-start': 0,
+    overrun: 0,
+  };
+  /** Per connection handle: bytes of the L2CAP frame in progress still to come. */
+  private readonly pending = new Map<number, number>();
+
+  accepts(packet: Buffer): boolean {
+    if (packet[0] === H4.event) {
+      // A link that went down takes its half-reassembled frame with it.
+      if (packet[1] === Evt.disconnectionComplete && packet.length >= 6) {
+        this.pending.delete(packet.readUInt16LE(4) & 0x0fff);
+      }
+      return true;
+    }
+    if (packet[0] !== H4.acl || packet.length < 5) return true;
+    const handle = packet.readUInt16LE(1) & 0x0fff;
+    const boundary = (packet.readUInt16LE(1) >> 12) & 0x3;
+    const data = packet.subarray(5);
+    if (boundary === AclBoundary.continuing) {
+      const left = this.pending.get(handle);
+      if (left === undefined) return this.drop('no-start');
+      if (data.length > left) {
+        this.pending.delete(handle);
+        return this.drop('overrun');
+      }
+      if (data.length === left) this.pending.delete(handle);
+      else this.pending.set(handle, left - data.length);
+      return true;
+    }
+    if (boundary !== AclBoundary.firstFlushable) return true;
+    // A start fragment replaces any frame in progress on its handle, as in the stacks.
+    this.pending.delete(handle);
+    if (data.length < 4) return this.drop('short-header');
+    const rest = data.readUInt16LE(0) - (data.length - 4);
+    if (rest < 0) return this.drop('overrun');
+    if (rest > 0) this.pending.set(handle, rest);
+    return true;
+  }
+
+  private drop(reason: L2capDropReason): false {
+    this.dropped[reason]++;
+    return false;
   }
 }
 

@@ -1,8 +1,15 @@
 /**
  * Findings of the fuzz tests in test/fuzz/, each kept as a named case so it stays fixed.
  */
+import { Air, VirtualController, createHciSocket } from '../../ble/controller';
+import { AclBoundary, Op } from '../../ble/controller/hci-spec';
+import { createDeviceKey, rawDataOf } from '../../ble/device-key';
 import { API_ERRORS } from '../../firmware/api/errors';
+import { settle } from '../../firmware/clock';
 import { startTestReader, type TestReader } from '../api/harness';
+import { advParams, u16 } from '../ble/raw-host';
+import { startMobileRig, type MobileRig } from '../mobile/harness';
+import { SocketHost } from './hci-host';
 import { send } from './http-client';
 
 describe('regressions found by fuzzing the host API', () => {
@@ -37,4 +44,123 @@ describe('regressions found by fuzzing the host API', () => {
       expect((await reader.client.health()).state).toBe('running');
     },
   );
+});
+
+describe('regressions found by fuzzing the reader over BLE (hci.test.ts)', () => {
+  // A hostile phone's malformed L2CAP/ATT made @stoprocent/bleno throw a RangeError from the
+  // HCI socket's 'data' handler: an uncaught exception, the reader process gone. Fix:
+  // ble/controller/hci-socket.ts (L2capGuard drops what reassembly cannot take; a packet the
+  // stack still throws on is counted in stackFaults and dropped).
+  let rig: MobileRig;
+  const key = createDeviceKey('regression-phone');
+  beforeAll(async () => {
+    rig = await startMobileRig(Date.UTC(2026, 5, 1, 16, 0, 0));
+    await rig.client.push({
+      users: [{ id: 'alice', name: 'Alice', enabled: true }],
+      credentials: [
+        {
+          id: 'c1',
+          userId: 'alice',
+          kind: 'mobile',
+          value: key.deviceId,
+          publicKey: rawDataOf(key).publicKey,
+          enabled: true,
+          accessPoints: ['*'],
+        },
+      ],
+      schedules: [],
+      holidays: [],
+      accessPoints: [{ id: 'door-1', name: 'Front door' }],
+    });
+    await rig.client.patchConfig({ blePhoneCooldownMs: 0 });
+  }, 30_000);
+  afterAll(async () => {
+    await rig?.close();
+  });
+
+  const l2cap = (cid: number, pdu: Buffer, length = pdu.length) =>
+    Buffer.concat([u16(length), u16(cid), pdu]);
+
+  it.each([
+    [
+      'an ACL start fragment shorter than the L2CAP header',
+      [[AclBoundary.firstFlushable, Buffer.from([0x05, 0x00])]],
+    ],
+    [
+      'a truncated ATT Read Request (opcode, no handle)',
+      [[AclBoundary.firstFlushable, l2cap(0x0004, Buffer.from([0x0a]))]],
+    ],
+    [
+      'a truncated ATT Prepare Write Request',
+      [[AclBoundary.firstFlushable, l2cap(0x0004, Buffer.from([0x16, 0x03]))]],
+    ],
+    ['a continuation with no start', [[AclBoundary.continuing, Buffer.alloc(40, 0x41)]]],
+    [
+      'continuations past the length the start announced',
+      [
+        [AclBoundary.firstFlushable, l2cap(0x0004, Buffer.from([0x12, 0x03, 0x00]), 8)],
+        [AclBoundary.continuing, Buffer.alloc(200, 0x42)],
+        [AclBoundary.continuing, Buffer.alloc(200, 0x42)],
+      ],
+    ],
+  ] as [string, [number, Buffer][]][])(
+    'regression: %s: the reader survives it (it crashed on the first three) and grants a genuine phone after it',
+    async (_name, packets) => {
+      const hostile = new VirtualController(rig.air, { position: 1 });
+      try {
+        const host = new SocketHost(hostile);
+        const link = await host.connect(rig.radio.controller!.address);
+        for (const [boundary, data] of packets) host.acl(link, boundary, data);
+        for (let i = 0; i < 5; i++) await settle();
+        await host.command(Op.disconnect, Buffer.concat([u16(link), Buffer.from([0x13])]));
+        await settle();
+      } finally {
+        hostile.close();
+      }
+      const { phone } = rig.phone({ key });
+      expect(await phone.unlock()).toMatchObject({ status: 'granted' });
+    },
+  );
+
+  it('regression: the socket counts what it dropped and why', async () => {
+    const air = new Air();
+    const reader = new VirtualController(air, { address: '11:22:33:44:55:66' });
+    const phone = new VirtualController(air, { position: 1 });
+    try {
+      const socket = createHciSocket(reader);
+      socket.bindRaw(0);
+      socket.start();
+      const stackSaw: Buffer[] = [];
+      // A stack whose ATT parser throws on what it is given, as bleno's does.
+      socket.on('data', (p: Buffer) => {
+        if (p[0] === 0x02 && p.length > 9 && p[9] === 0x0a) throw new RangeError('offset');
+        stackSaw.push(p);
+      });
+      const write = (b: Buffer) => socket.write(b);
+      write(Buffer.concat([Buffer.from([0x01, 0x01, 0x0c, 8]), Buffer.alloc(8, 0xff)]));
+      write(Buffer.concat([Buffer.from([0x01, 0x01, 0x20, 8]), Buffer.alloc(8, 0xff)]));
+      write(Buffer.concat([Buffer.from([0x01, 0x06, 0x20, 15]), advParams()]));
+      write(Buffer.from([0x01, 0x0a, 0x20, 1, 1]));
+      const host = new SocketHost(phone);
+      const link = await host.connect('11:22:33:44:55:66');
+      host.acl(link, AclBoundary.firstFlushable, Buffer.from([0x01]));
+      host.acl(link, AclBoundary.continuing, Buffer.alloc(10));
+      host.acl(link, AclBoundary.firstFlushable, l2cap(0x0004, Buffer.from([0x12]), 3));
+      host.acl(link, AclBoundary.continuing, Buffer.alloc(30));
+      host.acl(link, AclBoundary.firstFlushable, l2cap(0x0004, Buffer.from([0x0a])));
+      host.acl(link, AclBoundary.firstFlushable, l2cap(0x0004, Buffer.from([0x02, 0x17, 0x00])));
+      for (let i = 0; i < 4; i++) await settle();
+      expect(socket.l2capGuard.dropped).toEqual({ 'short-header': 1, 'no-start': 1, overrun: 1 });
+      expect(socket.stackFaults).toEqual({ count: 1, last: 'offset' });
+      // The well-formed MTU request after all that still reached the stack.
+      const acl = stackSaw.filter((p) => p[0] === 0x02);
+      expect(acl.map((p) => p.subarray(5).toString('hex'))).toEqual([
+        l2cap(0x0004, Buffer.from([0x12]), 3).toString('hex'),
+        '030004000217 00'.replace(' ', ''),
+      ]);
+    } finally {
+      phone.close();
+      reader.close();
+    }
+  });
 });
