@@ -259,6 +259,30 @@ describe('fuzzing the enroll characteristic', () => {
   });
 });
 
+describe('oversized writes on the enroll characteristic', () => {
+  it('refuses them (too_large, as a result: long writes) during enroll mode; the enrollment stays pending', async () => {
+    const enrollment = await rig.client.enroll('alice');
+    const link = await phone.connect(await phone.find());
+    const seq = await lastSeq();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: MAX_WRITE_BYTES + 1, max: 2 * MAX_WRITE_BYTES }),
+        fc.nat(255),
+        async (length, fill) => {
+          expect(await send(link, 'enroll', Buffer.alloc(length, fill))).toEqual({
+            status: 'error',
+            reason: 'too_large',
+          });
+        },
+      ),
+      fuzzParams(6, { seed: 12, cost: 100 }),
+    );
+    expect(await lastSeq()).toBe(seq);
+    expect(await rig.client.enrollment(enrollment.id)).toMatchObject({ state: 'pending' });
+    await link.disconnect();
+  });
+});
+
 /** Whether a payload would parse as {deviceId, readerId, nonce(16), ts} (then it is not malformed). */
 function wellFormed(payload: Buffer): boolean {
   return parsePresentation(signSign1(payload, key.privateKey)) !== undefined;
