@@ -100,6 +100,11 @@ export interface FirmwareHandle {
   setTime(epochMs: number): void;
   /** The config as the host may see it (secrets left out). */
   config(): Record<string, unknown>;
+  /**
+   * A PIN-only credential's stored value for the digits a host pushed: a keyed hash, so the
+   * digits never reach flash and the key (config pinKey) never leaves the reader.
+   */
+  pinLookup(digits: string): string;
   /** Validates, persists and applies; throws an error with a `field` naming the bad key. */
   updateConfig(patch: Record<string, unknown>): string[];
   enrollment: {

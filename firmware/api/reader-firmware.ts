@@ -4,6 +4,7 @@ import { boot, type BootOptions, type RunningReader } from '../boot';
 import { Keypad, type BadgeRead } from '../inputs';
 import { watchReaderOutputs } from '../panel/changes';
 import type { RawData as ReaderRawData } from '../reader';
+import { pinLookupValue } from '../pin';
 import type { Enrollments } from './enrollments';
 import { ApiError } from './errors';
 import type { AccessPointCommand, FirmwareHandle, RawData } from './firmware';
@@ -104,6 +105,9 @@ export function readerFirmware(running: RunningReader, inputs: SimInputsOf): Fir
       return Object.fromEntries(
         Object.entries(config.get()).filter(([key]) => !SECRET_CONFIG_KEYS.has(key)),
       );
+    },
+    pinLookup(digits: string) {
+      return pinLookupValue(digits, config.get().pinKey);
     },
     updateConfig(patch: Record<string, unknown>) {
       return config.update(patch);

@@ -55,7 +55,7 @@ export const CredentialSchema = closed(
       maxLength: MAX_VALUE_LENGTH,
       pattern: '^[\\x21-\\x7e]+$',
       description:
-        'badge: card number ("12345", "18:4411", "hex:0A1B2C"); pin: "hmac:..." lookup hash; mobile: device id.',
+        'badge: card number ("12345", "18:4411", "hex:0A1B2C"); pin: the PIN digits (4 to 12; the reader stores only their keyed "hmac:" hash) or that "hmac:..." value as the reader gives it back; mobile: device id.',
     },
     enabled: { type: 'boolean' },
     start: epochMs,

@@ -2,8 +2,8 @@ import { EventEmitter } from 'node:events';
 import type { Clock, Timer } from '../clock';
 
 export const KEYPAD_DEFAULTS = Object.freeze({
-  /** Longest entry accepted; a longer one is rejected whole on '#'. */
-  maxLength: 8,
+  /** Longest entry accepted (the longest PIN a host may push); longer is rejected whole on '#'. */
+  maxLength: 12,
   /** A half-typed entry is forgotten after this long without a key (needs a clock). */
   idleTimeoutMs: 10_000,
 });

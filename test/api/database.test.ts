@@ -1,6 +1,6 @@
 import { HostApiError } from '../../firmware/api/client';
 import type { DatabaseContent } from '../../storage/model';
-import { sampleDatabase, startTestReader, type TestReader } from './harness';
+import { eventually, sampleDatabase, startTestReader, type TestReader } from './harness';
 
 type Mutation = (db: Record<string, unknown[]> & DatabaseContent) => void;
 
@@ -298,4 +298,93 @@ describe('database push over the host API', () => {
       expect(await reader.client.content()).toEqual(before);
     },
   );
+});
+
+describe('PIN-only credentials pushed as digits', () => {
+  let reader: TestReader;
+  beforeAll(async () => {
+    reader = await startTestReader();
+  });
+  afterAll(() => reader.close());
+
+  const withPin = (value: string, id = 'u0-pin'): DatabaseContent => {
+    const db = sampleDatabase(1);
+    db.credentials.push({
+      id,
+      userId: 'u0',
+      kind: 'pin',
+      value,
+      enabled: true,
+      accessPoints: ['*'],
+    });
+    return db;
+  };
+
+  /** Types `digits#` on the reader's keypad; resolves with the access event's reason. */
+  async function typePin(digits: string): Promise<string | undefined> {
+    const { lastSeq } = (await reader.client.status()).events as { lastSeq: number };
+    await reader.client.sim.keypad(`${digits}#`);
+    const event = await eventually(async () =>
+      (await reader.client.events(lastSeq, 100)).events.find((e) => e.type === 'access'),
+    );
+    return event.reason;
+  }
+
+  it('stores a keyed hash, never the digits, and the keypad opens with them', async () => {
+    await reader.client.push(withPin('80417'));
+    const { content } = await reader.client.content();
+    const pin = content.credentials.find((c) => c.id === 'u0-pin')!;
+    expect(pin.value).toMatch(/^hmac:[0-9a-f]{64}$/);
+    expect(JSON.stringify(content)).not.toContain('80417');
+    expect(await typePin('80417')).toBe('granted');
+    expect(await typePin('80418')).toBe('unknown_credential');
+  });
+
+  it('takes the hmac value back as it was given out (a host re-pushing what it read)', async () => {
+    const before = await reader.client.content();
+    const stored = before.content.credentials.find((c) => c.id === 'u0-pin')!.value;
+    await reader.client.push(withPin(stored));
+    const after = await reader.client.content();
+    expect(after.content.credentials.find((c) => c.id === 'u0-pin')!.value).toBe(stored);
+    expect(await typePin('80417')).toBe('granted');
+  });
+
+  it('a delta upsert seals the digits too, and two users cannot share a PIN', async () => {
+    const { version } = await reader.client.content();
+    await reader.client.request('PATCH', '/database', {
+      baseVersion: version,
+      upsert: {
+        credentials: [
+          {
+            id: 'u0-pin',
+            userId: 'u0',
+            kind: 'pin',
+            value: '246810',
+            enabled: true,
+            accessPoints: ['*'],
+          },
+        ],
+      },
+    });
+    expect(await typePin('246810')).toBe('granted');
+    expect(await typePin('80417')).toBe('unknown_credential');
+    const clash = withPin('246810');
+    clash.credentials.push({ ...clash.credentials[1]!, id: 'other-pin' });
+    const err = await rejection(reader.client.push(clash));
+    expect(err.status).toBe(400);
+    expect(err.body.field).toBe('/credentials/2/value');
+  });
+
+  it.each([
+    ['letters', '12a4'],
+    ['too short', '123'],
+    ['too long', '1234567890123'],
+    ['a malformed hash', 'hmac:1234'],
+  ])('a pin value with %s -> 400 naming it, nothing changes', async (_name, value) => {
+    const before = await reader.client.content();
+    const err = await rejection(reader.client.push(withPin(value)));
+    expect(err.status).toBe(400);
+    expect(err.body.field).toBe('/credentials/1/value');
+    expect(await reader.client.content()).toEqual(before);
+  });
 });

@@ -1,8 +1,35 @@
-import type { DatabaseContent, DatabaseDelta } from '../../../storage/model';
+import type { Credential, DatabaseContent, DatabaseDelta } from '../../../storage/model';
+import { isPinDigits } from '../../pin';
 import { checkContent, checkDelta } from '../database-checks';
 import { ApiError } from '../errors';
+import type { FirmwareHandle } from '../firmware';
 import type { ApiRoute } from '../route';
 import { DatabaseContentSchema, DatabaseDeltaSchema } from '../schemas';
+
+const PIN_LOOKUP = /^hmac:[0-9a-f]{64}$/;
+
+/**
+ * A host pushes a PIN-only credential's digits (or the `hmac:` value the reader answered
+ * with before); the reader stores only the keyed hash. New rows, the body is left as it was.
+ */
+function sealPins(
+  credentials: Credential[],
+  firmware: FirmwareHandle,
+  table: string,
+): Credential[] {
+  return credentials.map((c, i) => {
+    if (c.kind !== 'pin' || PIN_LOOKUP.test(c.value)) return c;
+    if (!isPinDigits(c.value)) {
+      throw new ApiError(
+        'bad_request',
+        `body /${table}/${i}/value of a pin credential must be its 4 to 12 digits or an "hmac:" lookup value`,
+        `/${table}/${i}/value`,
+        { part: 'body' },
+      );
+    }
+    return { ...c, value: firmware.pinLookup(c.value) };
+  });
+}
 
 function conflict(base: number, current: number): ApiError {
   return new ApiError(
@@ -46,7 +73,11 @@ export const databaseRoutes: ApiRoute[] = [
     body: DatabaseContentSchema,
     bodyLimit: 'database',
     handle: ({ firmware, body }) => {
-      const content = body as DatabaseContent;
+      const pushed = body as DatabaseContent;
+      const content = {
+        ...pushed,
+        credentials: sealPins(pushed.credentials, firmware, 'credentials'),
+      };
       checkContent(content);
       const version = firmware.store.database.replace(content);
       firmware.databaseUpdated(version);
@@ -63,7 +94,17 @@ export const databaseRoutes: ApiRoute[] = [
     body: DatabaseDeltaSchema,
     bodyLimit: 'database',
     handle: ({ firmware, body }) => {
-      const delta = body as DatabaseDelta;
+      const pushed = body as DatabaseDelta;
+      const upserted = pushed.upsert?.credentials;
+      const delta: DatabaseDelta = upserted
+        ? {
+            ...pushed,
+            upsert: {
+              ...pushed.upsert,
+              credentials: sealPins(upserted, firmware, 'upsert/credentials'),
+            },
+          }
+        : pushed;
       const current = firmware.store.database.version();
       if (delta.baseVersion !== current) throw conflict(delta.baseVersion, current);
       checkDelta(delta, firmware.store);
