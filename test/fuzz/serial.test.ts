@@ -21,6 +21,7 @@ import {
   type BadgeRead,
 } from '../../firmware/inputs/badge-serial';
 import { ISONAS_MAX_LINE } from '../../firmware/inputs/isonas-ascii';
+import { KEYPAD_DEFAULTS } from '../../firmware/inputs/keypad';
 import { KeypadSerialInput } from '../../firmware/inputs/keypad-serial';
 import { RDM6300_MAX_GARBAGE, rdm6300Frame } from '../../firmware/inputs/rdm6300';
 import { MemoryFlash } from '../../storage';
@@ -136,14 +137,17 @@ function rdmBadges(stream: Buffer): string[] {
   return out;
 }
 
-/** Keypad: the '#'-ended runs of 1-8 digits since the last '#' or '*' (other bytes ignored). */
-function keypadEntries(stream: Buffer): string[] {
+/**
+ * Keypad: the '#'-ended runs of 1 to maxLength digits since the last '#' or '*' (other bytes
+ * ignored).
+ */
+function keypadEntries(stream: Buffer, maxLength = KEYPAD_DEFAULTS.maxLength): string[] {
   const out: string[] = [];
   let typed = '';
   for (const byte of stream) {
     const key = String.fromCharCode(byte);
     if (key === '#') {
-      if (typed.length >= 1 && typed.length <= 8) out.push(typed);
+      if (typed.length >= 1 && typed.length <= maxLength) out.push(typed);
       typed = '';
     } else if (key === '*') typed = '';
     else if (/[0-9]/.test(key)) typed += key;
@@ -196,7 +200,8 @@ function pieces(kind: BadgeFormat | 'keypad'): fc.Arbitrary<Buffer> {
       return fc.oneof(
         ...noise,
         fc.stringMatching(/^[0-9*#]{1,12}$/).map(latin1),
-        fc.stringMatching(/^[0-9]{1,10}#$/).map(latin1),
+        // Entries around the longest the keypad takes.
+        fc.stringMatching(new RegExp(`^[0-9]{1,${KEYPAD_DEFAULTS.maxLength + 2}}#$`)).map(latin1),
       );
   }
 }
