@@ -38,5 +38,5 @@ VOLUME ["/data"]
 ENV READER_SIM_AIR=tcp:0.0.0.0:8090
 EXPOSE 8080 8090
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:8080/api/v1/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "bin/healthcheck.js"]
 CMD ["node", "bin/reader-sim.js", "start", "--data", "/data", "--api-host", "0.0.0.0"]
