@@ -74,6 +74,8 @@ describe('corrupt images', () => {
       // Damage to the newest record is indistinguishable from a torn write of it.
       if (seen === previous) outcomes.lastWriteTorn++;
       else {
+        if (seen !== state)
+          throw new Error(`seed ${seed} trial ${trial}: a state never acknowledged`);
         expect(seen).toBe(state);
         outcomes.intact++;
       }
