@@ -154,6 +154,44 @@ export class L2capGuard {
   }
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the mixin pattern needs any[]
+type SocketClass = new (...args: any[]) => EventEmitter;
+
+export interface GuardedSocket {
+  readonly l2capGuard: L2capGuard;
+  readonly stackFaults: { count: number; last?: string };
+}
+
+/**
+ * The same protection for a real adapter's socket class (bluetooth-hci-socket's native, usb
+ * or uart driver, which emit 'data' straight into the stack): a subclass whose 'data'
+ * packets pass an L2capGuard, and whose stack throwing on a packet costs that packet.
+ */
+export function guardedSocketClass<T extends SocketClass>(
+  Base: T,
+): new (...args: ConstructorParameters<T>) => InstanceType<T> & GuardedSocket {
+  class Guarded extends Base {
+    readonly l2capGuard = new L2capGuard();
+    readonly stackFaults: { count: number; last?: string } = { count: 0 };
+
+    override emit(event: string | symbol, ...args: unknown[]): boolean {
+      const packet = args[0];
+      if (event !== 'data' || !Buffer.isBuffer(packet)) return super.emit(event, ...args);
+      if (!this.l2capGuard.accepts(packet)) return false;
+      try {
+        return super.emit(event, ...args);
+      } catch (err) {
+        this.stackFaults.count++;
+        this.stackFaults.last = err instanceof Error ? err.message : String(err);
+        return false;
+      }
+    }
+  }
+  return Guarded as unknown as new (
+    ...args: ConstructorParameters<T>
+  ) => InstanceType<T> & GuardedSocket;
+}
+
 /** A socket class (what `loadDriver` returns) whose instances all talk to `controller`. */
 export function socketClassFor(controller: () => VirtualController): new () => VirtualHciSocket {
   return class extends VirtualHciSocket {

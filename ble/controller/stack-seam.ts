@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import { Module } from 'node:module';
 import { VirtualController } from './controller';
-import { VirtualHciSocket, socketClassFor } from './hci-socket';
+import { VirtualHciSocket, guardedSocketClass, socketClassFor } from './hci-socket';
 
 /**
  * How unmodified host stacks end up on a VirtualController.
@@ -11,7 +11,9 @@ import { VirtualHciSocket, socketClassFor } from './hci-socket';
  * `loadDriver(options.hciDriver)` from @stoprocent/bluetooth-hci-socket, read when their
  * hci.js loads. installVirtualHci() wraps that export so a driver name from
  * hciDriverFor(controller) yields a socket class on that controller; every other name
- * goes to the original. It must run before the stacks are first required.
+ * goes to the original, whose class is wrapped by guardedSocketClass (a real adapter passes
+ * on whatever a peer sends, and the stacks' L2CAP/ATT parsing throws on some of it). It must
+ * run before the stacks are first required.
  *
  * @abandonware/bleno requires @abandonware/bluetooth-hci-socket directly and is a process
  * singleton: useAbandonwareBleno(controller) puts our socket class into the module cache
@@ -82,8 +84,16 @@ export function installVirtualHci(): string[] {
     );
     if (!patched.has(socketModule)) {
       const original = socketModule.loadDriver;
-      socketModule.loadDriver = (name: string) =>
-        typeof name === 'string' && drivers.has(name) ? drivers.get(name) : original(name);
+      const guarded = new Map<unknown, unknown>();
+      socketModule.loadDriver = (name: string) => {
+        if (typeof name === 'string' && drivers.has(name)) return drivers.get(name);
+        const Base = original(name);
+        if (typeof Base !== 'function') return Base;
+        if (!guarded.has(Base)) {
+          guarded.set(Base, guardedSocketClass(Base as new () => EventEmitter));
+        }
+        return guarded.get(Base);
+      };
       patched.add(socketModule);
     }
     installed.push(stack);

@@ -1,7 +1,10 @@
 /**
  * Findings of the fuzz tests in test/fuzz/, each kept as a named case so it stays fixed.
  */
-import { Air, VirtualController, createHciSocket } from '../../ble/controller';
+import { EventEmitter } from 'node:events';
+import * as path from 'node:path';
+import { Air, VirtualController, createHciSocket, installVirtualHci } from '../../ble/controller';
+import { guardedSocketClass } from '../../ble/controller/hci-socket';
 import { AclBoundary, Op } from '../../ble/controller/hci-spec';
 import { createDeviceKey, rawDataOf } from '../../ble/device-key';
 import { API_ERRORS } from '../../firmware/api/errors';
@@ -162,5 +165,35 @@ describe('regressions found by fuzzing the reader over BLE (hci.test.ts)', () =>
       phone.close();
       reader.close();
     }
+  });
+});
+
+describe('regression: a real adapter gets the same protection (hci-socket.ts, stack-seam.ts)', () => {
+  it('guardedSocketClass drops what reassembly cannot take and survives a throwing stack', () => {
+    class FakeAdapterSocket extends EventEmitter {}
+    const Guarded = guardedSocketClass(FakeAdapterSocket);
+    const socket = new Guarded();
+    socket.on('data', (p: Buffer) => {
+      if (p.length > 9 && p[9] === 0x0a) throw new RangeError('offset');
+    });
+    const acl = (boundary: number, data: Buffer) =>
+      Buffer.concat([Buffer.from([0x02, 0x40, boundary << 4]), u16(data.length), data]);
+    expect(socket.emit('data', acl(2, Buffer.from([1])))).toBe(false);
+    expect(socket.emit('data', acl(2, Buffer.from('01000400' + '0a', 'hex')))).toBe(false);
+    expect(socket.emit('data', acl(2, Buffer.from('030004000217' + '00', 'hex')))).toBe(true);
+    expect(socket.l2capGuard.dropped['short-header']).toBe(1);
+    expect(socket.stackFaults.count).toBe(1);
+    expect(socket.emit('other', 1)).toBe(false); // other events pass through untouched
+  });
+
+  it("the stacks' loadDriver hands out guarded classes for every driver but the virtual ones", () => {
+    installVirtualHci();
+    const blenoDir = path.dirname(require.resolve('@stoprocent/bleno/package.json'));
+    const resolved = require.resolve('@stoprocent/bluetooth-hci-socket', { paths: [blenoDir] });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const socketModule = require(resolved) as { loadDriver(name: string): unknown };
+    const Native = socketModule.loadDriver('native') as { prototype: object };
+    expect(Object.prototype.hasOwnProperty.call(Native.prototype, 'emit')).toBe(true);
+    expect(socketModule.loadDriver('native')).toBe(Native); // one wrapper per class
   });
 });
