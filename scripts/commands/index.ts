@@ -13,4 +13,5 @@ export const commands: CommandEntry[] = [
   { name: 'host', load: async () => (await import('./host')).host },
   { name: 'flash', load: async () => (await import('./flash')).flash },
   { name: 'phone', load: async () => (await import('./phone')).phone },
+  { name: 'soak', load: async () => (await import('./soak')).soak },
 ];
