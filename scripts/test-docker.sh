@@ -48,6 +48,39 @@ json_logs() {
 }
 check "logs are JSON lines" json_logs
 
+# The native modules were built (or their prebuilds picked) for this arch and load: each
+# makes a call that reaches the kernel. In a container without Bluetooth the HCI sockets get
+# EAFNOSUPPORT from socket(2), and a serial open of /dev/null fails in the binding's ioctl.
+native_probe='
+const tries = {
+  "@stoprocent/bluetooth-hci-socket": () => new (require("@stoprocent/bluetooth-hci-socket"))().bindRaw(0),
+  "@abandonware/bluetooth-hci-socket": () => new (require("@abandonware/bluetooth-hci-socket"))().bindRaw(0),
+  "@serialport/bindings-cpp": () =>
+    require("@serialport/bindings-cpp").autoDetect().open({ path: "/dev/null", baudRate: 9600 }),
+  "cbor-extract": () => {
+    if (typeof require("cbor-extract").extractStrings !== "function") throw new Error("not native");
+  },
+};
+(async () => {
+  for (const [name, run] of Object.entries(tries)) {
+    let outcome = "loaded";
+    try { await run(); } catch (e) {
+      const missing = e.code === "MODULE_NOT_FOUND" || /not native|ELF|cannot open shared/i.test(e.message);
+      outcome = missing ? `FAIL ${e.message.split("\n")[0]}` : `loaded (the native call answered: ${e.code || e.message})`;
+    }
+    console.log(`${process.arch} ${name}: ${outcome}`);
+  }
+})();'
+native_modules_load() {
+  local out
+  out=$(podman exec -i -w /app "$name" node - <<<"$native_probe" 2>&1)
+  sed 's/^/     /' <<<"$out"
+  local node_arch=$arch
+  [ "$arch" = amd64 ] && node_arch=x64
+  [ "$(grep -c "^$node_arch " <<<"$out")" = 4 ] && ! grep -q FAIL <<<"$out"
+}
+check "native modules (HCI sockets, serialport, cbor-extract) load on $arch" native_modules_load
+
 # A phone on the host joins the container's virtual air and is answered by the reader.
 phone_dir=$(mktemp -d)
 phone() { node bin/reader-sim.js phone "$@" --air "tcp:127.0.0.1:$air_port" --key "$phone_dir/key.json"; }
