@@ -20,6 +20,7 @@ const USAGE = [
   '  --seed N        seed of the kill moments and the load choices (default 1)',
   '  --data DIR      a fresh data dir to keep (default: a temporary one, removed after)',
   '  --image-mib N   flash image size in MiB (default 4: collection runs under load)',
+  '  --site-users N  users without a credential here in every full push (default 300)',
   '  --boot-kills F  share of kills during the boot instead of under load (default 0.1)',
   '  --ts-node       run the reader through bin/reader-sim.js (ts-node) instead of transpiled',
   '  --json          print the whole report as JSON',
@@ -39,6 +40,7 @@ export const soak: Command = {
     const badges = int(values.badges!, '--badges', 1, 1000);
     const seed = int(values.seed!, '--seed', 0, 2 ** 31 - 1);
     const imageMiB = int(values['image-mib']!, '--image-mib', 1, 256);
+    const siteUsers = int(values['site-users']!, '--site-users', 0, 100_000);
     const bootKills = number(values['boot-kills']!, '--boot-kills', 0, 1);
     const durationSeconds =
       values.duration === undefined ? undefined : number(values.duration, '--duration', 1, 604_800);
@@ -54,6 +56,7 @@ export const soak: Command = {
       badges,
       seed,
       imageMiB,
+      siteUsers,
       bootKills,
       dataDir: values.data,
       keep: values.data !== undefined,
@@ -79,6 +82,7 @@ function parseSoakArgs(argv: string[]) {
         seed: { type: 'string', default: '1' },
         data: { type: 'string' },
         'image-mib': { type: 'string', default: '4' },
+        'site-users': { type: 'string', default: '300' },
         'boot-kills': { type: 'string', default: '0.1' },
         'ts-node': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },

@@ -38,10 +38,15 @@ function limitFor(i: number, random: () => number): number | undefined {
 }
 
 export function buildFixture(
-  counts: { badges: number; phones: number },
+  counts: { badges: number; phones: number; users?: number },
   random: () => number,
 ): SoakFixture {
   const users: User[] = [];
+  // The rest of the site: users who never show up at this door. They make a full push a
+  // real write (a few hundred records), so generations go dead and collection runs.
+  for (let i = 0; i < (counts.users ?? 0); i++) {
+    users.push({ id: `soak-site-user-${i}`, name: `Site user ${i} (soak)`, enabled: i % 7 !== 0 });
+  }
   const badges: SoakCredential[] = [];
   const phones: SoakCredential[] = [];
   for (let i = 0; i < counts.badges; i++) {

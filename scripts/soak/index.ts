@@ -26,6 +26,8 @@ export interface SoakOptions {
   seconds?: number;
   phones?: number;
   badges?: number;
+  /** Users without credentials here (the rest of the site) in every full push (default 300). */
+  siteUsers?: number;
   /** Badge presenters at once. */
   badgeWorkers?: number;
   seed?: number;
@@ -107,7 +109,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
 
   const launcher = readerLauncher({ tsNode: options.tsNode });
   const fixture = buildFixture(
-    { badges: options.badges ?? 8, phones: options.phones ?? 3 },
+    { badges: options.badges ?? 8, phones: options.phones ?? 3, users: options.siteUsers ?? 300 },
     random,
   );
   const ledger = new Ledger();
@@ -295,6 +297,7 @@ function summarize(r: {
     relays: 0,
     phoneGrants: 0,
     limitsReached: 0,
+    maxErase: 0,
     repairs: 0,
   };
   let loadMs = 0;
@@ -310,7 +313,12 @@ function summarize(r: {
     }
     for (const key of Object.keys(checked) as (keyof CheckCounts)[]) {
       // Uses and phone grants are running totals: the last check has them.
-      if (key === 'uses' || key === 'phoneGrants' || key === 'limitsReached') {
+      if (
+        key === 'uses' ||
+        key === 'phoneGrants' ||
+        key === 'limitsReached' ||
+        key === 'maxErase'
+      ) {
         checked[key] = c.checked[key];
       } else checked[key] += c.checked[key];
     }

@@ -22,6 +22,7 @@ export interface LoadCounters {
   streamEvents: number;
   panelEvents: number;
   relayUnlocks: number;
+  doorCycles: number;
   /** Host calls that failed while the reader was up (not the ones the kill cut). */
   hostErrors: string[];
 }
@@ -42,6 +43,7 @@ export function newCounters(): LoadCounters {
     streamEvents: 0,
     panelEvents: 0,
     relayUnlocks: 0,
+    doorCycles: 0,
     hostErrors: [],
   };
 }
@@ -99,7 +101,13 @@ export class Load {
       this.radios.push(radio);
       this.workers.push(this.phoneLoop(radio, fixture.phones[i]!.credential.id));
     }
-    this.workers.push(this.eventStream(), this.panelStream(), this.pager(), this.pusher());
+    this.workers.push(
+      this.eventStream(),
+      this.panelStream(),
+      this.pager(),
+      this.pusher(),
+      this.walkThrough(),
+    );
     for (let i = 0; i < this.ctx.badgeWorkers; i++) this.workers.push(this.badgeLoop());
   }
 
@@ -324,6 +332,27 @@ export class Load {
       // The next holder walks up: without a pause badges (one HTTP call each) would crowd the
       // phones (a dozen air round trips each) out of the reader's one decision queue.
       await this.sleep(10 + random() * 40);
+    }
+  }
+
+  /**
+   * Someone walks through: the door opens and closes, so the relay relocks (relockOnClose)
+   * and the next grant unlocks it again; without this the relay would stay unlocked under
+   * a steady stream of grants and the panel would show one unlock per window.
+   */
+  private async walkThrough(): Promise<void> {
+    const { client, random, counters } = this.ctx;
+    while (this.running) {
+      await this.sleep(60 + random() * 200);
+      if (!this.running) return;
+      try {
+        await client.sim.door('open');
+        await this.sleep(20);
+        await client.sim.door('close');
+        counters.doorCycles++;
+      } catch (err) {
+        this.failed('door', err);
+      }
     }
   }
 

@@ -14,10 +14,10 @@ export function formatSoakReport(r: SoakReport): string {
       `(${r.decisions} decisions, ${r.grants} grants in ${r.loadSeconds.toFixed(1)} s of load)`,
     `kills survived        ${r.killsSurvived} of ${r.kills} (boot median ${r.bootMs.median} ms, max ${r.bootMs.max} ms)`,
     `records checked       ${c.events} events, ${c.debits} use counters (${c.uses} uses), ` +
-      `${c.pushes} push states, ${c.relays} relay unlocks, ${c.phoneGrants} phone grants; ${c.repairs} repairs after kills`,
+      `${c.pushes} push states, ${c.relays} relay unlocks, ${c.phoneGrants} phone grants; ${c.repairs} repairs after kills; sector erases up to ${c.maxErase}`,
     `load                  phones ${t.phoneGranted} granted / ${t.phoneDenied} denied / ${t.phoneErrors} errors; ` +
       `badges ${t.badgesPresented} presented, ${t.badgeDecisions} decided; pushes ${t.pushesAcked} (${t.fullPushes} full); ` +
-      `events read ${t.eventsRead}, streamed ${t.streamEvents}, panel ${t.panelEvents}; acks ${t.acks}`,
+      `events read ${t.eventsRead}, streamed ${t.streamEvents}, panel ${t.panelEvents}; acks ${t.acks}; door walk-throughs ${t.doorCycles}`,
     `reasons               ${Object.entries(r.reasons)
       .sort((a, b) => b[1] - a[1])
       .map(([k, v]) => `${k} ${v}`)

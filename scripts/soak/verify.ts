@@ -26,6 +26,8 @@ export interface CheckCounts {
   phoneGrants: number;
   /** Limited credentials whose uses reached their limit exactly (the boundary held). */
   limitsReached: number;
+  /** Highest sector erase count of the image: above 0 once garbage collection ran. */
+  maxErase: number;
   /** fsck repairs the kill left (torn records, an unfinished collection): expected, counted. */
   repairs: number;
 }
@@ -49,6 +51,7 @@ export function checkAfterKill(
     relays: 0,
     phoneGrants: 0,
     limitsReached: 0,
+    maxErase: 0,
     repairs: 0,
   };
   const violate = (kind: Violation['kind'], detail: string) =>
@@ -56,6 +59,7 @@ export function checkAfterKill(
 
   const image = examineImage(dataDir);
   counts.repairs = image.repairs.length;
+  counts.maxErase = image.wear?.max ?? 0;
   for (const problem of image.problems) violate('image_damaged', `fsck: ${problem}`);
   if (image.problems.length > 0) return counts;
 
