@@ -47,6 +47,16 @@ describe('regressions found by fuzzing the host API', () => {
       expect((await reader.client.health()).state).toBe('running');
     },
   );
+
+  it('regression: a path parameter as long as a schema id (128) reaches its route', async () => {
+    const response = await send(reader.api.url, {
+      method: 'GET',
+      path: `/api/v1/enroll/${'e'.repeat(128)}`,
+      headers: { authorization: `Bearer ${reader.token}` },
+    });
+    expect(response.status).toBe(404);
+    expect(JSON.parse(response.body)).toMatchObject({ error: 'not_found' });
+  });
 });
 
 describe('regressions found by fuzzing the reader over BLE (hci.test.ts)', () => {
