@@ -127,7 +127,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
       return { url, bootMs: Date.now() - t };
     } catch (err) {
       ledger.violations.push({
-        cycle: cycles.length,
+        cycle: cycles.length + 1,
         kind: 'reader_crashed',
         detail: `${(err as Error).message}\n${reader.tail.slice(-15).join('\n')}`,
       });
@@ -160,7 +160,14 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
           reader = await ReaderProcess.start(launcher, { dataDir, airSocket });
           await delay(random() * median);
         } else {
-          ({ url, bootMs } = await boot());
+          try {
+            ({ url, bootMs } = await boot());
+          } catch {
+            // Recorded as reader_crashed: the last kill was not survived after all. The
+            // figures so far still come out, with exit 1.
+            survived = Math.max(0, survived - 1);
+            break;
+          }
         }
       }
       const proc = reader!;
