@@ -1,22 +1,10 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from '../free-port';
 
 const BIN = join(__dirname, '../../bin/reader-sim.js');
-
-/** A port nobody listens on right now (the host API must not collide with parallel suites). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs `reader-sim start` as a real process (JSON logs: stdout is a pipe). */
 function startReader(dir: string, port: number) {

@@ -18,10 +18,10 @@ import fc from 'fast-check';
 import { Air, VirtualController } from '../../ble/controller';
 import { AclBoundary, H4, Op, Status } from '../../ble/controller/hci-spec';
 import { encodeCbor } from '../../ble/cbor';
-import { createDeviceKey, rawDataOf } from '../../ble/device-key';
+import { createDeviceKey } from '../../ble/device-key';
 import { settle } from '../../firmware/clock';
 import { advParams, createConnParams, u16 } from '../ble/raw-host';
-import { startMobileRig, type MobileRig } from '../mobile/harness';
+import { onePhoneDatabase, startMobileRig, type MobileRig } from '../mobile/harness';
 import { SocketHost } from './hci-host';
 import { fuzzParams, fuzzTimeout } from './params';
 
@@ -287,23 +287,7 @@ describe('a hostile phone sending arbitrary L2CAP and ATT to the reader', () => 
 
   beforeAll(async () => {
     rig = await startMobileRig(Date.UTC(2026, 5, 1, 16, 0, 0));
-    await rig.client.push({
-      users: [{ id: 'alice', name: 'Alice', enabled: true }],
-      credentials: [
-        {
-          id: 'c1',
-          userId: 'alice',
-          kind: 'mobile',
-          value: key.deviceId,
-          publicKey: rawDataOf(key).publicKey,
-          enabled: true,
-          accessPoints: ['*'],
-        },
-      ],
-      schedules: [],
-      holidays: [],
-      accessPoints: [{ id: 'door-1', name: 'Front door' }],
-    });
+    await rig.client.push(onePhoneDatabase(key));
   });
   afterAll(async () => {
     await rig?.close();

@@ -6,12 +6,12 @@ import * as path from 'node:path';
 import { Air, VirtualController, createHciSocket, installVirtualHci } from '../../ble/controller';
 import { guardedSocketClass } from '../../ble/controller/hci-socket';
 import { AclBoundary, Op } from '../../ble/controller/hci-spec';
-import { createDeviceKey, rawDataOf } from '../../ble/device-key';
+import { createDeviceKey } from '../../ble/device-key';
 import { API_ERRORS } from '../../firmware/api/errors';
 import { settle } from '../../firmware/clock';
 import { startTestReader, type TestReader } from '../api/harness';
 import { advParams, u16 } from '../ble/raw-host';
-import { startMobileRig, type MobileRig } from '../mobile/harness';
+import { onePhoneDatabase, startMobileRig, type MobileRig } from '../mobile/harness';
 import { SocketHost } from './hci-host';
 import { send } from './http-client';
 
@@ -68,23 +68,7 @@ describe('regressions found by fuzzing the reader over BLE (hci.test.ts)', () =>
   const key = createDeviceKey('regression-phone');
   beforeAll(async () => {
     rig = await startMobileRig(Date.UTC(2026, 5, 1, 16, 0, 0));
-    await rig.client.push({
-      users: [{ id: 'alice', name: 'Alice', enabled: true }],
-      credentials: [
-        {
-          id: 'c1',
-          userId: 'alice',
-          kind: 'mobile',
-          value: key.deviceId,
-          publicKey: rawDataOf(key).publicKey,
-          enabled: true,
-          accessPoints: ['*'],
-        },
-      ],
-      schedules: [],
-      holidays: [],
-      accessPoints: [{ id: 'door-1', name: 'Front door' }],
-    });
+    await rig.client.push(onePhoneDatabase(key));
     await rig.client.patchConfig({ blePhoneCooldownMs: 0 });
   }, 30_000);
   afterAll(async () => {

@@ -12,7 +12,7 @@ import { createDeviceKey, DeviceKey, rawDataOf } from '../../ble/device-key';
 import { PhoneLink, VirtualPhone } from '../../ble/phone';
 import { MAX_WRITE_BYTES, ResultMessage } from '../../ble/protocol';
 import { fuzzParams, fuzzTimeout } from '../fuzz/params';
-import { MobileRig, startMobileRig } from './harness';
+import { MobileRig, onePhoneDatabase, startMobileRig } from './harness';
 
 jest.setTimeout(fuzzTimeout(60_000));
 
@@ -27,23 +27,7 @@ beforeAll(async () => {
   rig = await startMobileRig(START);
   key = createDeviceKey('fuzz-phone');
   phone = rig.phone({ key }).phone;
-  await rig.client.push({
-    users: [{ id: 'alice', name: 'Alice', enabled: true }],
-    credentials: [
-      {
-        id: 'c1',
-        userId: 'alice',
-        kind: 'mobile',
-        value: key.deviceId,
-        publicKey: rawDataOf(key).publicKey,
-        enabled: true,
-        accessPoints: ['*'],
-      },
-    ],
-    schedules: [],
-    holidays: [],
-    accessPoints: [{ id: 'door-1', name: 'Front door' }],
-  });
+  await rig.client.push(onePhoneDatabase(key));
   // Each batch ends with a genuine presentation; no cooldown between batches.
   await rig.client.patchConfig({ blePhoneCooldownMs: 0 });
 });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Air, createAir } from '../../ble/controller';
-import { createDeviceKey, DeviceKey } from '../../ble/device-key';
+import { createDeviceKey, DeviceKey, rawDataOf } from '../../ble/device-key';
 import { startPhoneRadio, PhoneRadio } from '../../ble/phone-radio';
 import { startReaderRadio, ReaderRadio } from '../../ble/reader-radio';
 import { Board } from '../../firmware/api/board';
@@ -14,6 +14,7 @@ import { loadOrCreateToken } from '../../firmware/api/token';
 import { VirtualClock } from '../../firmware/clock';
 import { RecordingIndicatorDriver } from '../../led';
 import { MemoryFlash } from '../../storage';
+import type { DatabaseContent } from '../../storage/model';
 
 export interface RelayStep {
   at: number;
@@ -101,5 +102,26 @@ export async function startMobileRig(startMs: number): Promise<MobileRig> {
       radio.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/** Alice with one phone (key) that opens every door, and a front door: the usual fixture. */
+export function onePhoneDatabase(key: DeviceKey): DatabaseContent {
+  return {
+    users: [{ id: 'alice', name: 'Alice', enabled: true }],
+    credentials: [
+      {
+        id: 'c1',
+        userId: 'alice',
+        kind: 'mobile',
+        value: key.deviceId,
+        publicKey: rawDataOf(key).publicKey,
+        enabled: true,
+        accessPoints: ['*'],
+      },
+    ],
+    schedules: [],
+    holidays: [],
+    accessPoints: [{ id: 'door-1', name: 'Front door' }],
   };
 }

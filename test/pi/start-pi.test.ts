@@ -1,24 +1,13 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_PI_CONFIG } from '../../firmware/pi';
 import { SimulatedGpiodTools } from './gpiod-sim';
 import { openPty, type PtyPair } from './pty';
+import { freePort } from '../free-port';
 
 const BIN = path.join(__dirname, '../../bin/reader-sim.js');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function until(check: () => boolean, ms = 15_000): Promise<void> {
   const end = Date.now() + ms;

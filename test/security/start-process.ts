@@ -3,22 +3,10 @@
  * lines parsed as they come: what the security tests drive over the network.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+export { freePort } from '../free-port';
 
 export const BIN = join(__dirname, '../../bin/reader-sim.js');
-
-/** A port nobody listens on right now (the host API must not collide with parallel suites). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export type LogLine = Record<string, unknown>;
 
