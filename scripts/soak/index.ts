@@ -13,7 +13,7 @@ import { Ledger, Violation } from './ledger';
 import { Load, LoadCounters, newCounters } from './load';
 import { readerLauncher, ReaderLauncher } from './reader-build';
 import { ReaderProcess } from './reader-process';
-import { CheckCounts, checkAfterKill, SOAK_CONFIG } from './verify';
+import { CheckCounts, checkAfterKill, noChecks, SOAK_CONFIG } from './verify';
 
 export type { Violation } from './ledger';
 
@@ -296,17 +296,7 @@ function summarize(r: {
   started: number;
 }): SoakReport {
   const totals = newCounters();
-  const checked: CheckCounts = {
-    events: 0,
-    debits: 0,
-    uses: 0,
-    pushes: 0,
-    relays: 0,
-    phoneGrants: 0,
-    limitsReached: 0,
-    maxErase: 0,
-    repairs: 0,
-  };
+  const checked = noChecks();
   let loadMs = 0;
   let decisions = 0;
   let grants = 0;

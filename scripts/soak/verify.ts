@@ -32,6 +32,21 @@ export interface CheckCounts {
   repairs: number;
 }
 
+/** Counts before anything was checked. */
+export function noChecks(): CheckCounts {
+  return {
+    events: 0,
+    debits: 0,
+    uses: 0,
+    pushes: 0,
+    relays: 0,
+    phoneGrants: 0,
+    limitsReached: 0,
+    maxErase: 0,
+    repairs: 0,
+  };
+}
+
 /**
  * After a kill: fsck the image (read-only), mount it as the reader's next boot will, and
  * hold it to everything the ledger says the reader promised. Adds the log to the ledger's
@@ -43,17 +58,7 @@ export function checkAfterKill(
   ledger: Ledger,
   cycle: number,
 ): CheckCounts {
-  const counts: CheckCounts = {
-    events: 0,
-    debits: 0,
-    uses: 0,
-    pushes: 0,
-    relays: 0,
-    phoneGrants: 0,
-    limitsReached: 0,
-    maxErase: 0,
-    repairs: 0,
-  };
+  const counts = noChecks();
   const violate = (kind: Violation['kind'], detail: string) =>
     ledger.violations.push({ cycle, kind, detail });
 
