@@ -118,7 +118,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     // A URL that does not decode or an over-long path parameter is refused before routing.
     frameworkErrors: frameworkError,
     // Path parameters as long as the schemas' ids (128), not fastify's 100.
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
     return503OnClosing: true,
     // Event streams never go idle: close them with the server instead of waiting forever.
     forceCloseConnections: true,
