@@ -54,6 +54,21 @@ export function describeState(s: PhoneState): string {
 
 const FINAL_STATUSES = new Set(['granted', 'denied', 'enrolled', 'error']);
 
+/** How long one step of an unlock or enrollment may take unless the caller says otherwise. */
+const DEFAULT_STEP_MS = 5000;
+
+/** `promise`, or a rejection naming the step once `ms` pass first. */
+function within<T>(promise: Promise<T>, ms: number, step: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${step}: no answer from the reader within ${ms} ms`)),
+      ms,
+    );
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
 /** One connection to a reader's service: the phone side of the GATT protocol. */
 export class PhoneLink {
   private readonly results: ResultMessage[] = [];
@@ -264,19 +279,24 @@ export class VirtualPhone extends EventEmitter {
     );
   }
 
-  /** The whole unlock, as the app does it: find, connect, challenge, present, result. */
+  /**
+   * The whole unlock, as the app does it: find, connect, challenge, present, result. Each
+   * step gets `timeoutMs` (default 5 s): a reader lost mid-exchange leaves noble's calls
+   * pending forever, and the app must still give up.
+   */
   async unlock(options: { readerId?: string; timeoutMs?: number } = {}): Promise<ResultMessage> {
+    const ms = options.timeoutMs ?? DEFAULT_STEP_MS;
     const reader = await this.find(options.readerId, options.timeoutMs);
-    const link = await this.connect(reader);
+    const link = await within(this.connect(reader), ms, 'connect');
     try {
-      const challenge = await link.challenge();
-      await link.writeCredential(this.presentation(challenge));
+      const challenge = await within(link.challenge(), ms, 'challenge read');
+      await within(link.writeCredential(this.presentation(challenge)), ms, 'credential write');
       this.show({ state: 'credential sent' });
-      const result = await link.result(options.timeoutMs);
+      const result = await link.result(ms);
       this.showResult(result);
       return result;
     } finally {
-      await link.disconnect().catch(() => undefined);
+      await within(link.disconnect(), ms, 'disconnect').catch(() => undefined);
     }
   }
 
@@ -284,16 +304,18 @@ export class VirtualPhone extends EventEmitter {
   async enroll(
     options: { readerId?: string; timeoutMs?: number; name?: string; app?: string } = {},
   ): Promise<ResultMessage> {
+    const ms = options.timeoutMs ?? DEFAULT_STEP_MS;
     const reader = await this.find(options.readerId, options.timeoutMs);
-    const link = await this.connect(reader);
+    const link = await within(this.connect(reader), ms, 'connect');
     try {
-      await link.writeEnroll(this.enrollRecord({ name: options.name, app: options.app }));
+      const record = this.enrollRecord({ name: options.name, app: options.app });
+      await within(link.writeEnroll(record), ms, 'enroll write');
       this.show({ state: 'enroll sent' });
-      const result = await link.result(options.timeoutMs);
+      const result = await link.result(ms);
       this.showResult(result);
       return result;
     } finally {
-      await link.disconnect().catch(() => undefined);
+      await within(link.disconnect(), ms, 'disconnect').catch(() => undefined);
     }
   }
 
