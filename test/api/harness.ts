@@ -11,6 +11,8 @@ import { loadOrCreateToken } from '../../firmware/api/token';
 import { MemoryFlash } from '../../storage';
 import type { DatabaseContent } from '../../storage/model';
 
+export { eventually } from '../poll';
+
 export interface TestReader {
   clock: VirtualClock;
   flash: MemoryFlash;
@@ -110,18 +112,4 @@ export function sampleDatabase(n = 3, prefix = 'u'): DatabaseContent {
 /** Lets promise jobs and I/O settle (no virtual time passes). */
 export function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** Polls until check() is truthy (real time, small budget): for async effects across HTTP. */
-export async function eventually<T>(
-  check: () => Promise<T | undefined> | T | undefined,
-  ms = 2000,
-): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }

@@ -12,6 +12,7 @@ import { readEventStream } from '../../firmware/api/client';
 import type { PhoneInRange } from '../../firmware/api/firmware';
 import type { PhoneRadio } from '../../ble/phone-radio';
 import { MobileRig, startMobileRig } from './harness';
+import { until } from '../poll';
 
 jest.setTimeout(15_000);
 
@@ -29,15 +30,6 @@ async function follow(url: string, messages: Message[], signal: AbortSignal): Pr
   const response = await fetch(url, { signal });
   if (!response.ok || !response.body) throw new Error(`stream answered ${response.status}`);
   await readEventStream(response.body, (m) => messages.push(m as Message), signal);
-}
-
-/** Waits (real time: the stacks talk on real I/O) until `check` holds. */
-async function until(check: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 describe('phones in range (GATT links, HCI Read RSSI, /status and the panel stream)', () => {

@@ -13,6 +13,7 @@ import { DEFAULT_DOOR_CONFIG } from '../../firmware/door';
 import { ClockEdges } from '../../firmware/schedule-edges';
 import { MemoryFlash } from '../../storage';
 import { sampleDatabase } from '../api/harness';
+import { until } from '../poll';
 
 jest.setTimeout(45_000);
 
@@ -85,14 +86,8 @@ describeIfChromium('front panel in chromium', () => {
   });
 
   const led = () => page.getAttribute('#led', 'data-color');
-  // Polled from here: a string predicate inside the page would need eval, which the
+  // Checks poll from here (until): a string predicate inside the page would need eval, which the
   // page's Content-Security-Policy (rightly) forbids.
-  const until = async (check: () => Promise<boolean>, ms = 2000) => {
-    for (const end = Date.now() + ms; !(await check());) {
-      if (Date.now() > end) throw new Error('condition not met in time');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  };
 
   it('opens with the token from the fragment, shows the idle reader live, fits a phone', async () => {
     await page.goto(`${api.url}/panel/#token=${token}`);

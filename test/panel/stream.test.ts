@@ -1,6 +1,7 @@
 import { readEventStream } from '../../firmware/api/client';
 import { OutputRecorder } from '../../firmware/panel/recorder';
 import { sampleDatabase, settle, startTestReader, type TestReader } from '../api/harness';
+import { until } from '../poll';
 
 interface Message {
   type: string;
@@ -13,14 +14,6 @@ async function follow(url: string, messages: Message[], signal: AbortSignal): Pr
   if (!response.ok || !response.body) return response.status;
   await readEventStream(response.body, (m) => messages.push(m as Message), signal);
   return response.status;
-}
-
-async function until(check: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 describe('panel stream (real reader, virtual clock)', () => {

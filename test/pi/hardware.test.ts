@@ -12,14 +12,7 @@ import {
 } from '../../firmware/pi';
 import { SimulatedGpiodTools } from './gpiod-sim';
 import { openPty, type PtyPair } from './pty';
-
-async function until(check: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { until } from '../poll';
 
 describe('Pi hardware: GPIO LED/buzzer/relay/REX/door on a simulated chip, badge on a pty', () => {
   let sim: SimulatedGpiodTools;

@@ -1,15 +1,7 @@
 import fs from 'node:fs';
 import { GpioError, LibgpiodChip, parseGpiodetect, type GpioEdge } from '../../firmware/pi';
 import { SimulatedGpiodTools } from './gpiod-sim';
-
-/** Real time, small budget: the tools are separate processes. */
-async function until(check: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { until } from '../poll';
 
 describe('GPIO through the libgpiod 1.6 tools (simulated chip)', () => {
   let sim: SimulatedGpiodTools;

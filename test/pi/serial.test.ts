@@ -1,15 +1,7 @@
 import { SystemClock } from '../../firmware/clock';
 import { BadgeSerialInput, type BadgeRead, type BadFrameReport } from '../../firmware/inputs';
 import { openPty, type PtyPair } from './pty';
-
-/** Real time, small budget (a pty is real I/O). */
-async function until(check: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { until } from '../poll';
 
 describe('serial badge reader on a real pty (the Pi path: /dev/ttyS0, /dev/ttyUSB0)', () => {
   let pty: PtyPair;

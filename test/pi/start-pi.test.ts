@@ -6,16 +6,11 @@ import { DEFAULT_PI_CONFIG } from '../../firmware/pi';
 import { SimulatedGpiodTools } from './gpiod-sim';
 import { openPty, type PtyPair } from './pty';
 import { freePort } from '../free-port';
+import { until } from '../poll';
 
 const BIN = path.join(__dirname, '../../bin/reader-sim.js');
-
-async function until(check: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** A real process boots under ts-node: seconds on a loaded machine. */
+const BOOT_MS = 15_000;
 
 /** `reader-sim start --profile pi` as a real process; PATH decides which libgpiod tools it finds. */
 function start(dir: string, port: number, env: NodeJS.ProcessEnv = {}) {
@@ -82,17 +77,17 @@ describe('reader-sim start --profile pi', () => {
         PATH: `${sim.toolsDir}:${process.env.PATH ?? ''}`,
       });
       try {
-        await until(() => run.out.stdout.includes('host API listening'));
+        await until(() => run.out.stdout.includes('host API listening'), BOOT_MS);
         expect(run.out.stdout).toContain('"chip":"gpiochip0 [pinctrl-bcm2835]"');
-        await until(() => sim.level(lines.red) === 1 && sim.held().includes(lines.red));
+        await until(() => sim.level(lines.red) === 1 && sim.held().includes(lines.red), BOOT_MS);
         expect(sim.level(lines.relay)).toBe(0);
         pty.write('424242\r\n');
-        await until(() => run.out.stdout.includes('unknown_credential'));
+        await until(() => run.out.stdout.includes('unknown_credential'), BOOT_MS);
       } finally {
         run.child.kill('SIGTERM');
       }
       expect(await run.exited).toBe(0);
-      await until(() => sim.held().length === 0);
+      await until(() => sim.held().length === 0, BOOT_MS);
     }, 60_000);
   });
 });
