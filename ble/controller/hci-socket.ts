@@ -77,12 +77,7 @@ export class VirtualHciSocket extends EventEmitter {
 
   private deliver(packet: Buffer): void {
     if (!this.started || !this.l2capGuard.accepts(packet) || !this.passes(packet)) return;
-    try {
-      this.emit('data', packet);
-    } catch (err) {
-      this.stackFaults.count++;
-      this.stackFaults.last = err instanceof Error ? err.message : String(err);
-    }
+    emitCountingFaults(this.stackFaults, () => this.emit('data', packet));
   }
 
   private passes(packet: Buffer): boolean {
@@ -154,6 +149,20 @@ export class L2capGuard {
   }
 }
 
+/** Hands a packet to the stack; a stack that throws on it costs that packet, counted. */
+function emitCountingFaults(
+  faults: { count: number; last?: string },
+  emit: () => boolean,
+): boolean {
+  try {
+    return emit();
+  } catch (err) {
+    faults.count++;
+    faults.last = err instanceof Error ? err.message : String(err);
+    return false;
+  }
+}
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the mixin pattern needs any[]
 type SocketClass = new (...args: any[]) => EventEmitter;
 
@@ -178,13 +187,7 @@ export function guardedSocketClass<T extends SocketClass>(
       const packet = args[0];
       if (event !== 'data' || !Buffer.isBuffer(packet)) return super.emit(event, ...args);
       if (!this.l2capGuard.accepts(packet)) return false;
-      try {
-        return super.emit(event, ...args);
-      } catch (err) {
-        this.stackFaults.count++;
-        this.stackFaults.last = err instanceof Error ? err.message : String(err);
-        return false;
-      }
+      return emitCountingFaults(this.stackFaults, () => super.emit(event, ...args));
     }
   }
   return Guarded as unknown as new (
