@@ -1,6 +1,5 @@
-import https from 'node:https';
-import { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
+import { Agent, fetch as undiciFetch } from 'undici';
 import type { DatabaseContent, DatabaseDelta, EventRecord } from '../../storage/model';
 import type { ApiErrorBody } from './errors';
 import type { AccessPointCommand, RawData } from './firmware';
@@ -52,7 +51,7 @@ export class HostClient {
     options: { ca?: string | Buffer } = {},
   ) {
     const { ca } = options;
-    this.fetch = ca === undefined ? fetch : (input, init) => fetchTrusting(ca, input, init);
+    this.fetch = ca === undefined ? fetch : fetchTrusting(ca);
   }
 
   async request<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
@@ -227,43 +226,17 @@ export class HostClient {
 
 /**
  * fetch for an https reader whose certificate Node's trust store lacks: Node's global fetch
- * cannot take extra CAs per call, so this one request goes through node:https with `ca`
- * (its own roots plus these) and comes back as a standard Response. Certificate and host
- * name checks stay on: an untrusted or mismatched certificate is an error, never a warning.
+ * takes no per-call CA, so this is undici's fetch (the same client Node bundles) with an
+ * Agent that trusts Node's roots plus `ca`. Certificate and host name checks stay on: an
+ * untrusted or mismatched certificate fails like any network error (TypeError, cause code).
  */
-function fetchTrusting(
-  ca: string | Buffer,
-  input: string | URL | Request,
-  init: RequestInit = {},
-): Promise<Response> {
-  const url = new URL(input instanceof Request ? input.url : input);
-  if (url.protocol !== 'https:') return fetch(input, init);
-  return new Promise((resolve, reject) => {
-    const request = https.request(
-      url,
-      {
-        method: init.method ?? 'GET',
-        headers: init.headers as Record<string, string> | undefined,
-        ca: [...rootCertificates, ca.toString()],
-        signal: init.signal ?? undefined,
-      },
-      (res) => {
-        const headers = new Headers();
-        for (const [name, value] of Object.entries(res.headers)) {
-          for (const v of [value ?? []].flat()) headers.append(name, v);
-        }
-        const status = res.statusCode ?? 500;
-        // Statuses that may not carry a body in a Response (204 after a control, 304).
-        const empty = [101, 204, 205, 304].includes(status);
-        if (empty) res.resume();
-        const body = empty ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>);
-        resolve(new Response(body, { status, statusText: res.statusMessage, headers }));
-      },
-    );
-    // The same shape as fetch's network failures: TypeError with the socket error as cause.
-    request.on('error', (err) => reject(new TypeError('fetch failed', { cause: err })));
-    request.end(init.body as string | undefined);
-  });
+function fetchTrusting(ca: string | Buffer): typeof fetch {
+  const dispatcher = new Agent({ connect: { ca: [...rootCertificates, ca.toString()] } });
+  return (input, init) =>
+    undiciFetch(input as Parameters<typeof undiciFetch>[0], {
+      ...(init as Parameters<typeof undiciFetch>[1]),
+      dispatcher,
+    }) as unknown as Promise<Response>;
 }
 
 /**
