@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { FileFlash, MemoryFlash, openStore } from '../../storage';
 import { IMAGE_FILE } from '../../storage/reader-store';
+import { transpiledTree } from '../transpiled';
 import { atMost, below, BenchOptions, BenchRow, BenchSuite, percentile, rowsFor } from './suite';
 import { benchContent, credentialValue, imageBytesFor } from './storage-data';
 import { DatabaseContent } from '../../storage/model';
@@ -37,7 +38,7 @@ export const storage: BenchSuite = {
     const rows: BenchRow[] = [];
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-storage-'));
     try {
-      const probe = probeScript(work);
+      const probe = probeScript();
       for (const n of sizes) {
         await Promise.resolve();
         rows.push(...sizeRun(n, work, probe, options));
@@ -217,47 +218,12 @@ function openSqlite(file: string): Database.Database {
   return db;
 }
 
-/** Command for the probe child: compiled JS when running from dist, else transpiled here once. */
-export function probeScript(work: string): string[] {
-  if (__filename.endsWith('.js'))
-    return [process.execPath, path.join(__dirname, 'storage-probe.js')];
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const ts = require('typescript') as typeof import('typescript');
-  const root = path.join(__dirname, '..', '..');
-  const out = path.join(work, 'probe');
-  // Every module the probe reaches through relative imports, found by walking them.
-  const sources: string[] = [];
-  const pending = [path.join('scripts', 'bench', 'storage-probe.ts')];
-  while (pending.length) {
-    const rel = pending.pop()!;
-    if (sources.includes(rel)) continue;
-    sources.push(rel);
-    const text = fs.readFileSync(path.join(root, rel), 'utf8');
-    for (const { fileName } of ts.preProcessFile(text, true, true).importedFiles) {
-      if (!fileName.startsWith('.')) continue;
-      const base = path.join(path.dirname(rel), fileName);
-      const file = [`${base}.ts`, path.join(base, 'index.ts')].find((f) =>
-        fs.existsSync(path.join(root, f)),
-      );
-      if (!file) throw new Error(`storage probe: cannot resolve ${fileName} from ${rel}`);
-      pending.push(file);
-    }
-  }
-  for (const rel of sources) {
-    const js = ts.transpileModule(fs.readFileSync(path.join(root, rel), 'utf8'), {
-      compilerOptions: {
-        module: ts.ModuleKind.CommonJS,
-        target: ts.ScriptTarget.ES2022,
-        esModuleInterop: true,
-      },
-    }).outputText;
-    const target = path.join(out, rel.replace(/\.ts$/, '.js'));
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.writeFileSync(target, js);
-  }
-  // The compiled storage needs its runtime dependencies: resolve them from the checkout.
-  fs.symlinkSync(path.join(root, 'node_modules'), path.join(out, 'node_modules'));
-  return [process.execPath, '--expose-gc', path.join(out, 'scripts', 'bench', 'storage-probe.js')];
+/** Command for the probe child: compiled JavaScript (dist/, or the transpiled checkout). */
+export function probeScript(): string[] {
+  const dir = __filename.endsWith('.js')
+    ? __dirname
+    : path.join(transpiledTree(), 'scripts', 'bench');
+  return [process.execPath, '--expose-gc', path.join(dir, 'storage-probe.js')];
 }
 
 function time(fn: () => unknown): number {

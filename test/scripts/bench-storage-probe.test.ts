@@ -7,8 +7,9 @@ import { probeScript } from '../../scripts/bench/storage';
 import { benchContent } from '../../scripts/bench/storage-data';
 
 /**
- * The storage bench measures mount and RSS in a child that runs the probe compiled on the
- * fly: every module the probe imports must come along (a missed one broke the bench once).
+ * The storage bench measures mount and RSS in a child that runs the probe as compiled
+ * JavaScript: every module the probe imports must come along (a missed one broke the bench
+ * once, when the probe's files were listed by hand).
  */
 describe('storage bench probe', () => {
   it('compiles with everything it imports and mounts and finds every credential', () => {
@@ -19,7 +20,7 @@ describe('storage bench probe', () => {
       const store = openStore({ dir });
       store.database.replace(benchContent(200));
       store.close();
-      const [node, ...args] = probeScript(work);
+      const [node, ...args] = probeScript();
       const child = spawnSync(node!, [...args, dir, '200', '1000'], { encoding: 'utf8' });
       expect(child.stderr).toBe('');
       expect(child.status).toBe(0);
