@@ -1,5 +1,45 @@
+import fs from 'node:fs';
 import js from '@eslint/js';
+import boundaries from 'eslint-plugin-boundaries';
 import tseslint from 'typescript-eslint';
+
+/**
+ * The layers of docs/LAYERS.md, as boundaries elements. Order matters: a file belongs to the
+ * first element whose pattern matches it (so firmware/foundation before firmware/).
+ */
+const LAYERS = [
+  { type: 'foundation', pattern: 'firmware/foundation/**', partialMatch: false },
+  { type: 'storage', pattern: 'storage/**', partialMatch: false },
+  { type: 'led', pattern: 'led/**', partialMatch: false },
+  { type: 'controller', pattern: 'ble/controller/**', partialMatch: false },
+  { type: 'ble', pattern: 'ble/**', partialMatch: false },
+  { type: 'drivers', pattern: 'firmware/pi/**', partialMatch: false },
+  { type: 'edges', pattern: 'firmware/{api,panel}/**', partialMatch: false },
+  { type: 'profiles', pattern: 'firmware/profiles/**', partialMatch: false },
+  { type: 'firmware', pattern: 'firmware/**', partialMatch: false },
+  { type: 'devtools', pattern: 'scripts/dev/**', partialMatch: false },
+  { type: 'cli', pattern: 'scripts/**', partialMatch: false },
+];
+
+/** Who may import whom: every arrow points down (docs/LAYERS.md draws the same table). */
+const ARROWS = {
+  foundation: [],
+  storage: ['foundation'],
+  led: ['foundation'],
+  controller: ['foundation'],
+  firmware: ['storage', 'led', 'foundation'],
+  ble: ['controller', 'firmware', 'foundation'],
+  drivers: ['firmware', 'led', 'storage', 'foundation'],
+  edges: ['firmware', 'storage', 'led', 'foundation'],
+  profiles: ['edges', 'ble', 'controller', 'drivers', 'firmware', 'storage', 'led', 'foundation'],
+  cli: ['profiles', 'edges', 'ble', 'controller', 'drivers', 'firmware', 'storage', 'led', 'foundation'],
+  devtools: ['cli', 'profiles', 'edges', 'ble', 'controller', 'drivers', 'firmware', 'storage', 'led', 'foundation'],
+};
+
+/** What ships may not load a devDependency (a production install does not have them). */
+const DEV_DEPENDENCIES = Object.keys(
+  JSON.parse(fs.readFileSync(new URL('./package.json', import.meta.url), 'utf8')).devDependencies,
+);
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'data/', 'coverage/', '**/*.js', '**/*.mjs'] },
@@ -12,6 +52,43 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
       ],
       'no-constant-condition': ['error', { checkLoops: false }],
+    },
+  },
+  {
+    files: ['firmware/**/*.ts', 'storage/**/*.ts', 'led/**/*.ts', 'ble/**/*.ts', 'scripts/**/*.ts'],
+    plugins: { boundaries },
+    settings: {
+      'boundaries/elements': LAYERS,
+      'boundaries/include': ['firmware/**', 'storage/**', 'led/**', 'ble/**', 'scripts/**'],
+      'import/resolver': { typescript: { project: './tsconfig.json' }, node: true },
+    },
+    rules: {
+      'boundaries/dependencies': [
+        'error',
+        {
+          default: 'disallow',
+          policies: Object.entries(ARROWS).map(([from, to]) => ({
+            from: { element: { type: from } },
+            allow: { to: { element: { types: { anyOf: [from, ...to] } } } },
+          })),
+        },
+      ],
+    },
+  },
+  {
+    files: ['firmware/**/*.ts', 'storage/**/*.ts', 'led/**/*.ts', 'ble/**/*.ts', 'scripts/**/*.ts'],
+    ignores: ['scripts/dev/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: DEV_DEPENDENCIES.map((name) => ({
+            name,
+            message: 'a devDependency: shipped code runs without it (npm install --omit=dev)',
+            allowTypeImports: true,
+          })),
+        },
+      ],
     },
   },
 );

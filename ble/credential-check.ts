@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { MAX_VALUE_LENGTH } from '../firmware/presentation';
+import { MAX_VALUE_LENGTH } from '../firmware/foundation/presentation';
 import { decodeCbor, isBytes, textKeyedMap } from './cbor';
 import { parseSign1, publicKeyFromSpki, publicKeyFromWire, spkiBase64, verifySign1 } from './cose';
 import { EnrollRecord, NONCE_BYTES, PresentationPayload } from './protocol';
@@ -36,7 +36,7 @@ export function parsePresentation(bytes: Buffer): ParsedPresentation | undefined
 }
 
 /**
- * The two verdicts the decision needs (firmware/presentation.ts `proof`):
+ * The two verdicts the decision needs (firmware/foundation/presentation.ts `proof`):
  * - signatureValid: the signature verifies under the key enrolled for this device. For a
  *   device the database does not know there is no key to check against; the decision then
  *   answers unknown_credential (rule 3), so it is not reported as a bad signature.

@@ -1,4 +1,4 @@
-import type { Clock } from '../firmware/clock';
+import type { Clock } from '../firmware/foundation/clock';
 import { AirAccess, createController, hciDriverFor, VirtualController } from './controller';
 import type { DeviceKey } from './device-key';
 import { VirtualPhone } from './phone';

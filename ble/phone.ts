@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { Clock } from '../firmware/clock';
-import { SystemClock } from '../firmware/clock';
+import type { Clock } from '../firmware/foundation/clock';
+import { SystemClock } from '../firmware/foundation/clock';
 import { decodeCbor, encodeCbor, isBytes, textKeyedMap } from './cbor';
 import { coseKeyOf, signSign1 } from './cose';
 import type { DeviceKey } from './device-key';

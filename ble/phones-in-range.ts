@@ -1,4 +1,4 @@
-import type { PhoneInRange } from '../firmware/api/firmware';
+import type { PhoneInRange } from '../firmware/ports';
 import type { SessionState } from './session';
 
 /** How long a phone stays listed, as `gone`, after its link dropped. */

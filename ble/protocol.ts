@@ -33,7 +33,7 @@ export type ResultStatus = 'received' | 'granted' | 'denied' | 'enrolled' | 'err
 /**
  * Reasons of an `error` result: the write was refused before any decision, and nothing
  * changed on the reader (no event, no nonce used, no LED result). Decided denials carry the
- * decision's reason codes (firmware/reasons.ts) instead.
+ * decision's reason codes (firmware/foundation/reasons.ts) instead.
  */
 export const ERROR_REASONS = {
   bad_request: 'not a well-formed presentation / enroll record (CBOR, COSE_Sign1, fields)',

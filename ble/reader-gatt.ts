@@ -1,11 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { RunningReader } from '../firmware/boot';
-import type { Timer } from '../firmware/clock';
+import type { Timer } from '../firmware/foundation/clock';
 import type { ConfigChange } from '../firmware/config';
-import type { BleRadioStatus, PhoneInRange } from '../firmware/api/firmware';
-import { ReaderLog, SILENT_LOG } from '../firmware/log';
-import type { Presentation } from '../firmware/presentation';
-import { FIRMWARE_VERSION } from '../firmware/api/version';
+import type { BleRadioStatus, PhoneInRange } from '../firmware/ports';
+import { ReaderLog, SILENT_LOG } from '../firmware/foundation/log';
+import type { Presentation } from '../firmware/foundation/presentation';
+import { FIRMWARE_VERSION } from '../firmware/version';
 import { readerAdvertisement } from './advertising';
 import { encodeCbor } from './cbor';
 import { parseEnrollRecord, parsePresentation, proofOf } from './credential-check';

@@ -1,4 +1,4 @@
-import type { ReaderLog } from '../firmware/log';
+import type { ReaderLog } from '../firmware/foundation/log';
 import { AirAccess, createController, hciDriverFor, VirtualController } from './controller';
 import { ReaderGattService } from './reader-gatt';
 

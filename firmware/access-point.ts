@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { IndicatorEngine, Situation } from '../led';
-import { Holiday, Schedule } from '../storage/model';
-import { Clock, ClockChange } from './clock';
+import { Holiday, Schedule } from './foundation/model';
+import { Clock, ClockChange } from './foundation/clock';
 import type { DoorController } from './door';
 import { isScheduleOpen, scheduleProblem } from './schedule';
 import { ScheduleEdges } from './schedule-edges';

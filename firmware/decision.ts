@@ -1,7 +1,7 @@
-import { CREDENTIAL_KINDS, Credential, Holiday, Schedule, User } from '../storage/model';
+import { CREDENTIAL_KINDS, Credential, Holiday, Schedule, User } from './foundation/model';
 import { isPinDigits } from './pin';
-import { MAX_VALUE_LENGTH, Presentation } from './presentation';
-import { DenyReason } from './reasons';
+import { MAX_VALUE_LENGTH, Presentation } from './foundation/presentation';
+import { DenyReason } from './foundation/reasons';
 import { isScheduleOpen } from './schedule';
 
 /** Everything the decision needs besides the presentation, gathered by the reader. */

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { Clock, ClockChange, Timer } from './clock';
+import type { Clock, ClockChange, Timer } from './foundation/clock';
+import { DEFAULT_UNLOCK_MS } from './foundation/model';
 
 /** The lock relay coil. energized means current flows; what that does depends on the lock type. */
 export interface RelayDriver {
@@ -47,7 +48,7 @@ export class RecordingRelayDriver implements RelayDriver {
 
 /** Defaults, defined once (config and docs import them). */
 export const DEFAULT_DOOR_CONFIG: Readonly<Required<DoorConfig>> = Object.freeze({
-  unlockMs: 5000,
+  unlockMs: DEFAULT_UNLOCK_MS,
   extendedUnlockMs: 15_000,
   relockOnClose: true,
   failSafe: false,

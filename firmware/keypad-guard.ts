@@ -1,4 +1,4 @@
-import type { NewEvent } from '../storage/model';
+import type { NewEvent } from './foundation/model';
 
 /**
  * Counts wrong PINs in a row and locks the keypad (BEHAVIOR.md rule 8: 5 wrong in a row

@@ -1,16 +1,16 @@
 import { EventEmitter } from 'node:events';
 import type { IndicatorEngine } from '../led';
-import { CREDENTIAL_KINDS, Credential, NewEvent } from '../storage/model';
+import { CREDENTIAL_KINDS, Credential, NewEvent } from './foundation/model';
 import type { AccessPointController } from './access-point';
-import { Clock, Timer } from './clock';
+import { Clock, Timer } from './foundation/clock';
 import { ReaderConfig } from './config';
 import { Decision, DecisionContext, decide, malformation } from './decision';
 import type { DoorController } from './door';
 import { KeypadGuard } from './keypad-guard';
-import { ReaderLog, SILENT_LOG } from './log';
+import { ReaderLog, SILENT_LOG } from './foundation/log';
 import { pinLookupValue, verifySecondFactorPin } from './pin';
-import { Presentation } from './presentation';
-import { ReaderStoreView } from './reader-store';
+import { Presentation } from './foundation/presentation';
+import { ReaderStoreView } from './store-view';
 
 export interface ReaderParts {
   clock: Clock;

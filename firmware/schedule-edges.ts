@@ -1,6 +1,6 @@
 import cron, { ScheduledTask } from 'node-cron';
-import { Holiday, Schedule } from '../storage/model';
-import { Clock, Timer } from './clock';
+import { Holiday, Schedule } from './foundation/model';
+import { Clock, Timer } from './foundation/clock';
 import { EDGE_HORIZON_MS, nextScheduleEdge, parseHhmm } from './schedule';
 
 /**

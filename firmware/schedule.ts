@@ -1,4 +1,4 @@
-import { Holiday, Schedule, TimeWindow } from '../storage/model';
+import { Holiday, Schedule, TimeWindow } from './foundation/model';
 
 /**
  * Schedules as per-weekday windows of local wall time in an IANA zone, with holidays.

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Clock, ClockChange, Timer } from '../firmware/clock';
+import type { Clock, ClockChange, Timer } from '../firmware/foundation/clock';
 import { isSituation, SITUATIONS, type LedColor, type Situation } from './model';
 import { layerOutput, nextLayerChange, type Layer } from './pattern';
 

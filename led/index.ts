@@ -8,9 +8,3 @@ export {
 } from './drivers/console';
 export { TwoLedIndicatorDriver, type IndicatorLine, type OutputLines } from './drivers/lines';
 export { situationTable } from './describe';
-export {
-  TtyStatusLine,
-  ttyStatusLine,
-  type TtyStatus,
-  type StatusTerminal,
-} from './drivers/tty-status';

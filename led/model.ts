@@ -3,7 +3,7 @@
  * driver, the reader, the tests and the docs. The defaults table of BEHAVIOR.md lives here
  * and nowhere else.
  */
-import { DEFAULT_DOOR_CONFIG } from '../firmware/door';
+import { DEFAULT_UNLOCK_MS } from '../firmware/foundation/model';
 
 export type LedColor = 'off' | 'red' | 'green' | 'amber';
 
@@ -59,10 +59,9 @@ export const SITUATIONS: Record<Situation, SituationIndication> = {
   // Safety timer: a presentation that is never answered cannot leave the LED amber forever.
   processing: { led: steady('amber'), durationMs: 30_000, temporary: true },
   // The reader passes its configured unlock time; this is the default door's.
-  // The reader passes its configured unlock time; this is the default door's.
   granted: {
     led: steady('green'),
-    durationMs: DEFAULT_DOOR_CONFIG.unlockMs,
+    durationMs: DEFAULT_UNLOCK_MS,
     buzzer: SHORT_BEEP,
     temporary: true,
   },

@@ -1,5 +1,5 @@
 import { StoreError } from './errors';
-import { CREDENTIAL_KINDS, Credential, CredentialKind } from './model';
+import { CREDENTIAL_KINDS, Credential, CredentialKind } from '../firmware/foundation/model';
 
 /*
  * Payload encodings. Credentials are a compact binary record with the lookup keys first,

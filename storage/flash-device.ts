@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { crc32 } from './crc32';
 import { StoreError } from './errors';
-import { seededRandom } from '../firmware/random';
+import { seededRandom } from '../firmware/foundation/random';
 import { PowerCut, tear } from './power-cut';
 
 /** Geometry of the emulated NOR part. */

@@ -26,7 +26,7 @@ import {
   NewEvent,
   Schedule,
   User,
-} from './model';
+} from '../firmware/foundation/model';
 import { FLAG_COMMIT, RecordType } from './record';
 import { GenerationTables, StoreIndex } from './store-index';
 import {

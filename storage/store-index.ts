@@ -2,7 +2,7 @@ import { credentialKeys, decodeCredential, entityIdRange } from './codec';
 import { FlashLog, LogOwner, LogRecord } from './flash-log';
 import { KeyTable, KeyTableBuilder, hashBytes, hashHigh, hashString } from './key-table';
 import { RecordType, SELF_COMMITTED } from './record';
-import { CREDENTIAL_KINDS, CredentialKind } from './model';
+import { CREDENTIAL_KINDS, CredentialKind } from '../firmware/foundation/model';
 
 /** One database generation's tables: keys to record addresses on flash. */
 export interface GenerationTables {

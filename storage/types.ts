@@ -9,8 +9,8 @@ import {
   NewEvent,
   Schedule,
   User,
-} from './model';
-import { Clock } from '../firmware/clock';
+} from '../firmware/foundation/model';
+import { Clock } from '../firmware/foundation/clock';
 import { FlashDevice, FlashTiming } from './flash-device';
 
 export interface OpenStoreOptions {

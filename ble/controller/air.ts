@@ -1,5 +1,5 @@
-import { seededRandom } from '../../firmware/random';
-import { Clock, SystemClock, Timer } from '../../firmware/clock';
+import { seededRandom } from '../../firmware/foundation/random';
+import { Clock, SystemClock, Timer } from '../../firmware/foundation/clock';
 import {
   AdvertisingSet,
   AirAccess,

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { Clock, SystemClock } from '../../firmware/clock';
+import { Clock, SystemClock } from '../../firmware/foundation/clock';
 import {
   AdvertisingReport,
   AddressType,

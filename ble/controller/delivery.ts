@@ -1,4 +1,4 @@
-import { Clock, SystemClock, Timer } from '../../firmware/clock';
+import { Clock, SystemClock, Timer } from '../../firmware/foundation/clock';
 
 /** How close to its due time a delivery on the system clock waits on the event loop. */
 const SPIN_MS = 1;

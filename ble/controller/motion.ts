@@ -1,4 +1,4 @@
-import { Clock, Timer } from '../../firmware/clock';
+import { Clock, Timer } from '../../firmware/foundation/clock';
 
 /** One point of a walk: at `atMs` after the start, the device is `meters` from the origin. */
 export interface Waypoint {

@@ -1,7 +1,7 @@
 /**
  * The radio model: received signal strength from distance (log-distance path loss with
  * optional seeded Gaussian noise) and LE 1M airtime. Pure functions; noise draws from a
- * seeded source (firmware/random), so a seed gives the same RSSI sequence every run.
+ * seeded source (firmware/foundation/random), so a seed gives the same RSSI sequence every run.
  */
 
 export interface PathLossModel {
@@ -37,7 +37,7 @@ export function meanRssi(txPowerDbm: number, meters: number, model: PathLossMode
   return txPowerDbm - (model.referenceLossDb + 10 * model.exponent * Math.log10(d));
 }
 
-/** A standard normal sample (Box-Muller) from a uniform source such as firmware/random. */
+/** A standard normal sample (Box-Muller) from a uniform source such as firmware/foundation/random. */
 export function gaussian(random: () => number): number {
   const u = Math.max(random(), 1e-12);
   const v = random();

@@ -1,6 +1,6 @@
 import { rootCertificates } from 'node:tls';
 import { Agent, fetch as undiciFetch } from 'undici';
-import type { DatabaseContent, DatabaseDelta, EventRecord } from '../../storage/model';
+import type { DatabaseContent, DatabaseDelta, EventRecord } from '../foundation/model';
 import type { ApiErrorBody } from './errors';
 import type { AccessPointCommand, RawData } from './firmware';
 import { API_PREFIX } from './route';

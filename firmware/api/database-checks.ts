@@ -1,4 +1,4 @@
-import type { Credential, DatabaseContent, DatabaseDelta } from '../../storage/model';
+import type { Credential, DatabaseContent, DatabaseDelta } from '../foundation/model';
 import { scheduleProblem } from '../schedule';
 import { ApiError } from './errors';
 import type { ApiStore } from './firmware';

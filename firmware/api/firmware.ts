@@ -3,11 +3,12 @@ import {
   type AccessPointState as AccessPointCommandName,
   type LastingState,
 } from '../access-point';
-import type { Clock } from '../clock';
+import type { Clock } from '../foundation/clock';
 import type { ReaderStore } from '../../storage';
 import type { TornWriteModel } from '../../storage/power-cut';
-import type { EventRecord } from '../../storage/model';
+import type { EventRecord } from '../foundation/model';
 import type { OutputChange } from '../panel/changes';
+export type { BleRadioStatus, PhoneInRange } from '../ports';
 
 /**
  * What the host API needs from the running firmware, and nothing more. The composition
@@ -67,27 +68,6 @@ export type EnrollmentState =
   | { id: string; userId: string; state: 'captured'; rawData: RawData; capturedAt: number }
   | { id: string; userId: string; state: 'timed_out'; expiredAt: number }
   | { id: string; userId: string; state: 'cancelled' };
-
-/** A phone the reader's BLE radio knows: linked now, or gone a short while ago. */
-export interface PhoneInRange {
-  /** The phone's BLE address as the link reports it. */
-  address: string;
-  /** Once the phone presented a credential or enrolled on this link. */
-  deviceId?: string;
-  /** Link RSSI, dBm, from the controller (HCI Read RSSI); absent until first read. */
-  rssi?: number;
-  /** The link's session state, or `gone` after the link dropped. */
-  state: 'connected' | 'challenged' | 'processing' | 'answered' | 'gone';
-  /** Reader clock (epoch ms) of the last RSSI reading or of the disconnect. */
-  lastSeen?: number;
-}
-
-/** The reader's BLE radio as the API sees it (it outlives power cycles of the firmware). */
-export interface BleRadioStatus {
-  phones(): PhoneInRange[];
-  /** Called with the whole list at every change; returns an unsubscribe. */
-  watchPhones(listener: (phones: PhoneInRange[]) => void): () => void;
-}
 
 export interface FirmwareHandle {
   readonly store: ApiStore;

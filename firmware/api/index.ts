@@ -3,7 +3,7 @@
  * See docs/API.md for the endpoints and firmware.ts for what it needs from the firmware.
  */
 export * from './firmware';
-export { Board, type BoardOptions, type BoardState } from './board';
+export { Board, type BoardOptions, type BoardState } from '../board';
 export { Enrollments } from './enrollments';
 export { ApiError, API_ERRORS, type ApiErrorCode } from './errors';
 export { HostLink, type LinkState } from './host-link';

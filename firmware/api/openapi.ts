@@ -1,6 +1,6 @@
 import { API_ERRORS } from './errors';
 import { API_PREFIX, type ApiRoute } from './route';
-import { FIRMWARE_VERSION } from './version';
+import { FIRMWARE_VERSION } from '../version';
 
 /** fastify ":id" -> OpenAPI "{id}". */
 function openApiPath(path: string): string {

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { EventRecord } from '../../storage/model';
+import type { EventRecord } from '../foundation/model';
 import { boot, type BootOptions, type RunningReader } from '../boot';
 import { Keypad, type BadgeRead } from '../inputs';
 import { watchReaderOutputs } from '../panel/changes';
@@ -8,7 +8,7 @@ import { pinLookupValue } from '../pin';
 import type { Enrollments } from './enrollments';
 import { ApiError } from './errors';
 import type { AccessPointCommand, FirmwareHandle, RawData } from './firmware';
-import { FIRMWARE_VERSION } from './version';
+import { FIRMWARE_VERSION } from '../version';
 
 /** Config keys the host API never shows. */
 const SECRET_CONFIG_KEYS = new Set(['pinKey']);

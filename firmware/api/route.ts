@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Clock } from '../clock';
+import type { Clock } from '../foundation/clock';
 import { ApiError } from './errors';
 import type { BleRadioStatus, FirmwareHandle, ReaderDevice } from './firmware';
 import type { HostLink } from './host-link';

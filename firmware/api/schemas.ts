@@ -1,12 +1,12 @@
 import { CONFIG_SPEC, CONFIG_KEYS, type ReaderConfigValues } from '../config';
-import { MAX_VALUE_LENGTH } from '../presentation';
-import { CREDENTIAL_KINDS } from '../../storage/model';
+import { MAX_VALUE_LENGTH } from '../foundation/presentation';
+import { CREDENTIAL_KINDS } from '../foundation/model';
 import { TORN_WRITE_MODELS } from '../../storage/power-cut';
 import { ACCESS_POINT_COMMANDS } from './firmware';
 
 /**
  * One JSON schema per host-API body and query, defined once: fastify validates with them
- * and openapi.ts publishes them (GET /api/v1/openapi.json). Shapes follow storage/model.ts.
+ * and openapi.ts publishes them (GET /api/v1/openapi.json). Shapes follow firmware/foundation/model.ts.
  * Every object is closed (additionalProperties: false) so a misspelt field is a 400 naming
  * it, not a silently ignored key.
  */

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { BleRadioStatus } from './firmware';
-import { Board } from './board';
+import { Board } from '../board';
 import { Enrollments } from './enrollments';
 import {
   bootReaderFirmware,

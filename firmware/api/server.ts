@@ -5,7 +5,7 @@ import Fastify, {
   type FastifyError,
 } from 'fastify';
 import { isIP, type AddressInfo } from 'node:net';
-import type { Clock } from '../clock';
+import type { Clock } from '../foundation/clock';
 import { ApiError, schemaProblem, type SchemaError } from './errors';
 import type { BleRadioStatus, ReaderDevice } from './firmware';
 import { HostLink } from './host-link';

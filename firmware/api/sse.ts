@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Clock } from '../clock';
+import type { Clock } from '../foundation/clock';
 
 /** A server-sent-events response: framed messages, a heartbeat, and one way to close. */
 export interface EventStream {

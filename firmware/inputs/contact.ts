@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Clock, Timer } from '../clock';
+import type { Clock, Timer } from '../foundation/clock';
 import type { DoorController } from '../door';
 
 export interface ContactOptions {

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Clock, Timer } from '../clock';
+import type { Clock, Timer } from '../foundation/clock';
 
 export const KEYPAD_DEFAULTS = Object.freeze({
   /** Longest entry accepted (the longest PIN a host may push); longer is rejected whole on '#'. */

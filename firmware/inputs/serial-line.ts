@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { SerialPort } from 'serialport';
-import type { Clock, Timer } from '../clock';
+import type { Clock, Timer } from '../foundation/clock';
 import { closeSerialPort, openSerialPort, type SerialPortOptions } from './serial-port';
 
 export interface SerialLineOptions extends SerialPortOptions {

@@ -1,13 +1,13 @@
 import { EventEmitter } from 'node:events';
-import type { Clock } from '../clock';
+import type { Clock } from '../foundation/clock';
 import type { FirmwareHandle, ReaderDevice } from '../api/firmware';
 import {
   applyChange,
   decisionOf,
   type TimelineDecision,
   type TimelineRecording,
-} from '../timeline/recording';
-import type { EventRecord } from '../../storage/model';
+} from './timeline/recording';
+import type { EventRecord } from '../foundation/model';
 import type { OutputChange, OutputSnapshot } from './changes';
 
 /** Output changes kept in memory: a 100 ms lockdown blink fills this in about 40 minutes. */

@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Clock } from '../clock';
+import type { Clock } from '../foundation/clock';
 import { ApiError } from '../api/errors';
 import type { BleRadioStatus, PhoneInRange, ReaderDevice } from '../api/firmware';
 import { API_PREFIX } from '../api/route';
 import { openEventStream } from '../api/sse';
 import { bearerMatches } from '../api/token';
-import { renderTimelineSvg } from '../timeline/svg';
-import type { EventRecord } from '../../storage/model';
+import { renderTimelineSvg } from './timeline/svg';
+import type { EventRecord } from '../foundation/model';
 import type { OutputChange } from './changes';
 import { panelHtml, PANEL_CSS, PANEL_ICON } from './page';
 import { PANEL_SCRIPT } from './page-script';

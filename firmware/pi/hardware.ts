@@ -1,7 +1,7 @@
-import type { Clock } from '../clock';
+import type { Clock } from '../foundation/clock';
 import type { DoorController, RelayDriver } from '../door';
 import { BadgeSerialInput, connectContacts, ContactInput } from '../inputs';
-import type { ReaderLog } from '../log';
+import type { ReaderLog } from '../foundation/log';
 import { TwoLedIndicatorDriver, type IndicatorLine } from '../../led';
 import { checkBleAdapter, type CheckedBleAdapter, type HciSocketFactory } from './ble-adapter';
 import type { GpioChip, GpioMonitor, GpioOutput } from './gpio';

@@ -1,6 +1,6 @@
 import type { ServedReaderOptions } from '../api/serve';
-import type { Clock } from '../clock';
-import type { ReaderLog } from '../log';
+import type { Clock } from '../foundation/clock';
+import type { ReaderLog } from '../foundation/log';
 import type { HciSocketFactory } from './ble-adapter';
 import { openPiHardware, type PiHardware } from './hardware';
 import type { LibgpiodOptions } from './libgpiod';

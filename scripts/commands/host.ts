@@ -4,9 +4,9 @@ import { HostApiError, HostClient, type StreamMessage } from '../../firmware/api
 import { ACCESS_POINT_COMMANDS } from '../../firmware/api/firmware';
 import { DEFAULT_API_PORT } from '../../firmware/api/server';
 import { readToken, TOKEN_FILE } from '../../firmware/api/token';
-import type { EventRecord } from '../../storage/model';
-import type { TimelineRecording } from '../../firmware/timeline/recording';
-import { renderTimelineSvg } from '../../firmware/timeline/svg';
+import type { EventRecord } from '../../firmware/foundation/model';
+import type { TimelineRecording } from '../../firmware/panel/timeline/recording';
+import { renderTimelineSvg } from '../../firmware/panel/timeline/svg';
 import { TORN_WRITE_MODELS } from '../../storage/power-cut';
 import { Command, UsageError } from '../command';
 

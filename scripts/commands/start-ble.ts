@@ -13,7 +13,7 @@ import * as net from 'node:net';
 import { ReaderRadio, startReaderRadio } from '../../ble/reader-radio';
 import type { BleRadioStatus } from '../../firmware/api/firmware';
 import type { RunningReader } from '../../firmware/boot';
-import type { ReaderLog } from '../../firmware/log';
+import type { ReaderLog } from '../../firmware/foundation/log';
 import { UsageError } from '../command';
 
 /** `reader-sim start`'s BLE flags (the reader's GATT service, docs/MOBILE.md). */

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { createDeviceKey, loadDeviceKey, rawDataOf, saveDeviceKey } from '../../ble/device-key';
 import { checkContent } from '../../firmware/api/database-checks';
 import type { FirmwareHandle } from '../../firmware/api/firmware';
-import type { ReaderLog } from '../../firmware/log';
-import type { DatabaseContent } from '../../storage/model';
+import type { ReaderLog } from '../../firmware/foundation/log';
+import type { DatabaseContent } from '../../firmware/foundation/model';
 
 /** The demo phone's key file in the data dir, in `reader-sim phone --key FILE`'s format. */
 export const DEMO_KEY_FILE = 'demo-phone-key.json';

@@ -10,11 +10,12 @@ import {
   type ServedReaderOptions,
 } from '../../firmware/api';
 import type { ApiTls } from '../../firmware/api/server';
-import { SystemClock } from '../../firmware/clock';
-import { createLogger } from '../../firmware/log';
+import { SystemClock } from '../../firmware/foundation/clock';
+import { createLogger } from '../../firmware/foundation/log';
 import { openPiProfile } from '../../firmware/pi';
-import { attachPanel, PANEL_HELP } from '../../firmware/sim-panel';
-import { ConsoleIndicatorDriver, TtyStatusLine } from '../../led';
+import { attachPanel, PANEL_HELP } from '../../firmware/panel/stdin-panel';
+import { TtyStatusLine } from '../../firmware/panel/tty-status';
+import { ConsoleIndicatorDriver } from '../../led';
 import { Command, UsageError } from '../command';
 import { startReaderBle, BLE_USAGE, bleOptions, parseBleOptions } from './start-ble';
 import { DEMO_KEY_FILE, seedDemo } from './start-demo';

@@ -1,4 +1,4 @@
-import { host } from '../../scripts/bench/host';
+import { host } from '../../scripts/dev/bench/host';
 
 describe('reader-sim bench host --quick', () => {
   it('pushes, fetches and streams through the real server and reports each figure', async () => {

@@ -1,5 +1,5 @@
 import { HostApiError } from '../../firmware/api/client';
-import type { DatabaseContent } from '../../storage/model';
+import type { DatabaseContent } from '../../firmware/foundation/model';
 import { eventually, sampleDatabase, startTestReader, type TestReader } from './harness';
 
 type Mutation = (db: Record<string, unknown[]> & DatabaseContent) => void;

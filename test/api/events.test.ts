@@ -1,5 +1,5 @@
 import { HostApiError, type StreamMessage } from '../../firmware/api/client';
-import type { EventRecord } from '../../storage/model';
+import type { EventRecord } from '../../firmware/foundation/model';
 import { eventually, sampleDatabase, startTestReader, type TestReader } from './harness';
 
 async function rejection(p: Promise<unknown>): Promise<HostApiError> {

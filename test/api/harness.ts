@@ -1,15 +1,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { VirtualClock } from '../../firmware/clock';
-import { Board } from '../../firmware/api/board';
+import { VirtualClock } from '../../firmware/foundation/clock';
+import { Board } from '../../firmware/board';
 import { HostClient } from '../../firmware/api/client';
 import { Enrollments } from '../../firmware/api/enrollments';
 import { bootReaderFirmware } from '../../firmware/api/reader-firmware';
 import { startApi, type ApiServerOptions, type RunningApi } from '../../firmware/api/server';
 import { loadOrCreateToken } from '../../firmware/api/token';
 import { MemoryFlash } from '../../storage';
-import type { DatabaseContent } from '../../storage/model';
+import type { DatabaseContent } from '../../firmware/foundation/model';
 
 export { eventually } from '../poll';
 

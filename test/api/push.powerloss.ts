@@ -1,5 +1,5 @@
 import { HostApiError } from '../../firmware/api/client';
-import type { DatabaseContent } from '../../storage/model';
+import type { DatabaseContent } from '../../firmware/foundation/model';
 import { eventually, sampleDatabase, startTestReader, type TestReader } from './harness';
 
 /** Order-free view of a database, to compare what the reader holds with what was pushed. */

@@ -1,9 +1,9 @@
-import { seededRandom } from '../../firmware/random';
+import { seededRandom } from '../../firmware/foundation/random';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { VirtualClock, settle } from '../../firmware/clock';
+import { VirtualClock, settle } from '../../firmware/foundation/clock';
 import {
   Air,
   AirServer,

@@ -1,4 +1,4 @@
-import { ble } from '../../scripts/bench/ble';
+import { ble } from '../../scripts/dev/bench/ble';
 
 jest.setTimeout(60_000);
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { settle } from '../../firmware/clock';
+import { settle } from '../../firmware/foundation/clock';
 import { Air, VirtualController, createHciSocket } from '../../ble/controller';
 import {
   AdvType,

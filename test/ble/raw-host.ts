@@ -1,4 +1,4 @@
-import { settle } from '../../firmware/clock';
+import { settle } from '../../firmware/foundation/clock';
 import { VirtualController } from '../../ble/controller';
 import { Evt, H4 } from '../../ble/controller/hci-spec';
 

@@ -1,4 +1,4 @@
-import { VirtualClock } from '../../firmware/clock';
+import { VirtualClock } from '../../firmware/foundation/clock';
 
 describe('VirtualClock', () => {
   it('fires timers in due order, each seeing its own due time', () => {

@@ -1,4 +1,4 @@
-import { runSimulatedDay } from '../../scripts/bench/core-day';
+import { runSimulatedDay } from '../../scripts/dev/bench/core-day';
 
 describe('a full simulated day (2026-03-08, America/Denver, the DST jump)', () => {
   test('runs on the virtual clock and gives the identical timeline on every run', async () => {

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { DecisionContext, decide } from '../../firmware/decision';
-import { Presentation } from '../../firmware/presentation';
-import { REASON_CODES } from '../../firmware/reasons';
-import { Credential, Schedule, User } from '../../storage/model';
+import { Presentation } from '../../firmware/foundation/presentation';
+import { REASON_CODES } from '../../firmware/foundation/reasons';
+import { Credential, Schedule, User } from '../../firmware/foundation/model';
 
 const NOW = Date.UTC(2026, 0, 5, 15, 0); // Monday 08:00 in Denver
 const open: Schedule = {

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Credential, Schedule, User } from '../../storage/model';
+import { Credential, Schedule, User } from '../../firmware/foundation/model';
 import { Decision, DecisionContext, decide } from '../../firmware/decision';
-import { Presentation } from '../../firmware/presentation';
-import { REASON_CODES, REASONS } from '../../firmware/reasons';
+import { Presentation } from '../../firmware/foundation/presentation';
+import { REASON_CODES, REASONS } from '../../firmware/foundation/reasons';
 
 const NOW = Date.UTC(2026, 0, 5, 15, 0); // Monday 08:00 in Denver
 const user: User = { id: 'u1', name: 'Ada', enabled: true };

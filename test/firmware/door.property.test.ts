@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { VirtualClock } from '../../firmware/clock';
+import { VirtualClock } from '../../firmware/foundation/clock';
 import { DoorController, type DoorAlarm, type DoorConfig } from '../../firmware/door';
 
 type Op =

@@ -1,4 +1,4 @@
-import { VirtualClock } from '../../firmware/clock';
+import { VirtualClock } from '../../firmware/foundation/clock';
 import {
   DEFAULT_DOOR_CONFIG,
   DoorController,

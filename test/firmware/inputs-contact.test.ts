@@ -1,4 +1,4 @@
-import { VirtualClock } from '../../firmware/clock';
+import { VirtualClock } from '../../firmware/foundation/clock';
 import { DoorController, type DoorAlarm } from '../../firmware/door';
 import { ContactInput, connectContacts } from '../../firmware/inputs/contact';
 

@@ -1,5 +1,5 @@
 import { MockBinding, type MockPortBinding } from '@serialport/binding-mock';
-import { VirtualClock } from '../../firmware/clock';
+import { VirtualClock } from '../../firmware/foundation/clock';
 import { Keypad, KEYPAD_DEFAULTS } from '../../firmware/inputs/keypad';
 import { KeypadSerialInput } from '../../firmware/inputs/keypad-serial';
 

@@ -1,5 +1,5 @@
 import { MockBinding, type MockPortBinding } from '@serialport/binding-mock';
-import { VirtualClock } from '../../firmware/clock';
+import { VirtualClock } from '../../firmware/foundation/clock';
 import {
   BadgeSerialInput,
   type BadFrameReport,

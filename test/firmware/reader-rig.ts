@@ -1,10 +1,10 @@
 import { boot, RunningReader } from '../../firmware/boot';
-import { VirtualClock } from '../../firmware/clock';
+import { VirtualClock } from '../../firmware/foundation/clock';
 import { BadgeSerialInput, Keypad } from '../../firmware/inputs';
 import { hashSecondFactorPin, pinLookupValue } from '../../firmware/pin';
 import { RecordingIndicatorDriver } from '../../led';
 import { MemoryFlash } from '../../storage';
-import { DatabaseContent } from '../../storage/model';
+import { DatabaseContent } from '../../firmware/foundation/model';
 
 /** Monday 2026-01-05 08:00 in Denver (MST, UTC-7). */
 export const MONDAY_0800 = Date.UTC(2026, 0, 5, 15, 0);

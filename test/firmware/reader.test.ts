@@ -1,6 +1,6 @@
 import { PresentationResult } from '../../firmware/reader';
-import { Presentation } from '../../firmware/presentation';
-import { REASON_CODES } from '../../firmware/reasons';
+import { Presentation } from '../../firmware/foundation/presentation';
+import { REASON_CODES } from '../../firmware/foundation/reasons';
 import { openStore } from '../../storage';
 import { BADGE_PIN, bootRig, drain, MONDAY_0800, Rig } from './reader-rig';
 

@@ -1,11 +1,11 @@
 import cron from 'node-cron';
 import { AccessPointController } from '../../firmware/access-point';
-import { SystemClock, VirtualClock } from '../../firmware/clock';
+import { SystemClock, VirtualClock } from '../../firmware/foundation/clock';
 import { DoorController, RelayDriver } from '../../firmware/door';
 import { isScheduleOpen, nextScheduleEdge, scheduleProblem } from '../../firmware/schedule';
 import { ClockEdges, CronEdges, EdgeSet } from '../../firmware/schedule-edges';
 import { IndicatorEngine, RecordingIndicatorDriver } from '../../led';
-import { Holiday, Schedule } from '../../storage/model';
+import { Holiday, Schedule } from '../../firmware/foundation/model';
 
 const EVERY_DAY = [0, 1, 2, 3, 4, 5, 6];
 const denver: Schedule = {

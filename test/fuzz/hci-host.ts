@@ -1,4 +1,4 @@
-import { settle } from '../../firmware/clock';
+import { settle } from '../../firmware/foundation/clock';
 import { createHciSocket, VirtualController, VirtualHciSocket } from '../../ble/controller';
 import { Evt, H4, LeSubevent, Op } from '../../ble/controller/hci-spec';
 import { answersOpcode, createConnParams } from '../ble/raw-host';

@@ -19,7 +19,7 @@ import { Air, VirtualController } from '../../ble/controller';
 import { AclBoundary, H4, Op, Status } from '../../ble/controller/hci-spec';
 import { encodeCbor } from '../../ble/cbor';
 import { createDeviceKey } from '../../ble/device-key';
-import { settle } from '../../firmware/clock';
+import { settle } from '../../firmware/foundation/clock';
 import { advParams, createConnParams, u16 } from '../ble/raw-host';
 import { onePhoneDatabase, startMobileRig, type MobileRig } from '../mobile/harness';
 import { SocketHost } from './hci-host';

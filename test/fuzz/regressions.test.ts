@@ -8,7 +8,7 @@ import { guardedSocketClass } from '../../ble/controller/hci-socket';
 import { AclBoundary, Op } from '../../ble/controller/hci-spec';
 import { createDeviceKey } from '../../ble/device-key';
 import { API_ERRORS } from '../../firmware/api/errors';
-import { settle } from '../../firmware/clock';
+import { settle } from '../../firmware/foundation/clock';
 import { startTestReader, type TestReader } from '../api/harness';
 import { advParams, u16 } from '../ble/raw-host';
 import { onePhoneDatabase, startMobileRig, type MobileRig } from '../mobile/harness';

@@ -13,7 +13,7 @@
 import { MockBinding, type MockPortBinding } from '@serialport/binding-mock';
 import fc from 'fast-check';
 import { boot, type RunningReader } from '../../firmware/boot';
-import { VirtualClock } from '../../firmware/clock';
+import { VirtualClock } from '../../firmware/foundation/clock';
 import {
   BadgeSerialInput,
   type BadFrameReport,

@@ -6,13 +6,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { seededRandom } from '../../firmware/random';
+import { seededRandom } from '../../firmware/foundation/random';
 import { run } from '../../scripts/cli';
-import { runSoak } from '../../scripts/soak';
-import { buildFixture, fullContent } from '../../scripts/soak/fixture';
-import { Ledger, Violation } from '../../scripts/soak/ledger';
-import { formatSoakReport } from '../../scripts/soak/report';
-import { checkAfterKill, SOAK_CONFIG } from '../../scripts/soak/verify';
+import { runSoak } from '../../scripts/dev/soak';
+import { buildFixture, fullContent } from '../../scripts/dev/soak/fixture';
+import { Ledger, Violation } from '../../scripts/dev/soak/ledger';
+import { formatSoakReport } from '../../scripts/dev/soak/report';
+import { checkAfterKill, SOAK_CONFIG } from '../../scripts/dev/soak/verify';
 import { openStore } from '../../storage';
 
 const KILLS = 50;

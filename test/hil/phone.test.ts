@@ -1,5 +1,5 @@
 import { createDeviceKey, rawDataOf, type DeviceKey } from '../../ble/device-key';
-import type { Credential, Schedule } from '../../storage/model';
+import type { Credential, Schedule } from '../../firmware/foundation/model';
 import type { Rig } from './rig';
 import { database, eventsAfter, FAST_DOOR, hilScenarios, nextEvent } from './scenario';
 

@@ -6,8 +6,8 @@ import type { ResultMessage } from '../../ble/protocol';
 import { startReaderRadio, type ReaderRadio } from '../../ble/reader-radio';
 import { serveReader, type ServedReader } from '../../firmware/api';
 import { HostClient } from '../../firmware/api/client';
-import { SystemClock } from '../../firmware/clock';
-import { SILENT_LOG } from '../../firmware/log';
+import { SystemClock } from '../../firmware/foundation/clock';
+import { SILENT_LOG } from '../../firmware/foundation/log';
 import {
   checkBleAdapter,
   LibgpiodChip,

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
-import type { EventRecord } from '../../storage/model';
+import type { EventRecord } from '../../firmware/foundation/model';
 import { openRig, rigName, type Rig, type RigName } from './rig';
 import { saveTimeline, timelineMark } from './timeline';
 

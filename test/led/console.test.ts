@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { VirtualClock } from '../../firmware/clock';
+import { VirtualClock } from '../../firmware/foundation/clock';
 import { ConsoleIndicatorDriver, statusLine } from '../../led/drivers/console';
 import { IndicatorEngine } from '../../led/engine';
 

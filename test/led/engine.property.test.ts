@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { VirtualClock } from '../../firmware/clock';
+import { VirtualClock } from '../../firmware/foundation/clock';
 import { IndicatorEngine, type IndicatorOutput } from '../../led/engine';
 import { RecordingIndicatorDriver } from '../../led/drivers/recording';
 import { SITUATIONS, type LedColor, type Situation } from '../../led/model';

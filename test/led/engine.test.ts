@@ -1,5 +1,5 @@
 import { DEFAULT_DOOR_CONFIG } from '../../firmware/door';
-import { VirtualClock } from '../../firmware/clock';
+import { VirtualClock } from '../../firmware/foundation/clock';
 import { IndicatorEngine, type IndicatorChange } from '../../led/engine';
 import { RecordingIndicatorDriver } from '../../led/drivers/recording';
 import { SITUATIONS, redGreenLines, type Situation } from '../../led/model';

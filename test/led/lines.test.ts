@@ -1,4 +1,4 @@
-import { VirtualClock } from '../../firmware/clock';
+import { VirtualClock } from '../../firmware/foundation/clock';
 import { TwoLedIndicatorDriver, type IndicatorLine } from '../../led/drivers/lines';
 import { IndicatorEngine } from '../../led/engine';
 

@@ -1,4 +1,4 @@
-import { mobile } from '../../scripts/bench/mobile';
+import { mobile } from '../../scripts/dev/bench/mobile';
 
 jest.setTimeout(60_000);
 

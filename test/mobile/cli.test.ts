@@ -14,7 +14,7 @@ import { AirServer, serveAir } from '../../ble/controller';
 import { loadDeviceKey, rawDataOf } from '../../ble/device-key';
 import { HostClient } from '../../firmware/api/client';
 import { run } from '../../scripts/cli';
-import type { DatabaseContent } from '../../storage/model';
+import type { DatabaseContent } from '../../firmware/foundation/model';
 import { MobileRig, startMobileRig } from './harness';
 
 jest.setTimeout(60_000);

@@ -5,16 +5,16 @@ import { Air, createAir } from '../../ble/controller';
 import { createDeviceKey, DeviceKey, rawDataOf } from '../../ble/device-key';
 import { startPhoneRadio, PhoneRadio } from '../../ble/phone-radio';
 import { startReaderRadio, ReaderRadio } from '../../ble/reader-radio';
-import { Board } from '../../firmware/api/board';
+import { Board } from '../../firmware/board';
 import { HostClient } from '../../firmware/api/client';
 import { Enrollments } from '../../firmware/api/enrollments';
 import { bootReaderFirmware, ReaderFirmware } from '../../firmware/api/reader-firmware';
 import { RunningApi, startApi } from '../../firmware/api/server';
 import { loadOrCreateToken } from '../../firmware/api/token';
-import { VirtualClock } from '../../firmware/clock';
+import { VirtualClock } from '../../firmware/foundation/clock';
 import { RecordingIndicatorDriver } from '../../led';
 import { MemoryFlash } from '../../storage';
-import type { DatabaseContent } from '../../storage/model';
+import type { DatabaseContent } from '../../firmware/foundation/model';
 
 export interface RelayStep {
   at: number;

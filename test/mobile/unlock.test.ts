@@ -6,7 +6,7 @@
  */
 import { DeviceKey, createDeviceKey, rawDataOf } from '../../ble/device-key';
 import { describeState, PhoneState, VirtualPhone } from '../../ble/phone';
-import type { Credential, DatabaseContent, EventRecord } from '../../storage/model';
+import type { Credential, DatabaseContent, EventRecord } from '../../firmware/foundation/model';
 import { MobileRig, startMobileRig } from './harness';
 
 jest.setTimeout(20_000);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { renderTimelineSvg } from '../../firmware/timeline/svg';
-import type { TimelineRecording } from '../../firmware/timeline/recording';
+import { renderTimelineSvg } from '../../firmware/panel/timeline/svg';
+import type { TimelineRecording } from '../../firmware/panel/timeline/recording';
 import { DEFAULT_DOOR_CONFIG } from '../../firmware/door';
 import { LED_DISPLAY_COLORS } from '../../led/model';
 import { sampleDatabase, settle, startTestReader, type TestReader } from '../api/harness';

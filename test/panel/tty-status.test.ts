@@ -1,8 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { boot, type RunningReader } from '../../firmware/boot';
-import { VirtualClock } from '../../firmware/clock';
+import { VirtualClock } from '../../firmware/foundation/clock';
 import { ClockEdges } from '../../firmware/schedule-edges';
-import { ttyStatusLine, TtyStatusLine, type StatusTerminal } from '../../led';
+import {
+  ttyStatusLine,
+  TtyStatusLine,
+  type StatusTerminal,
+} from '../../firmware/panel/tty-status';
 import { MemoryFlash } from '../../storage';
 import { sampleDatabase } from '../api/harness';
 

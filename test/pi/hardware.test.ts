@@ -1,7 +1,7 @@
-import { SystemClock } from '../../firmware/clock';
+import { SystemClock } from '../../firmware/foundation/clock';
 import { DoorController } from '../../firmware/door';
 import type { BadgeRead } from '../../firmware/inputs';
-import { SILENT_LOG } from '../../firmware/log';
+import { SILENT_LOG } from '../../firmware/foundation/log';
 import {
   DEFAULT_PI_CONFIG,
   GpioError,

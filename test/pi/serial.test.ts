@@ -1,4 +1,4 @@
-import { SystemClock } from '../../firmware/clock';
+import { SystemClock } from '../../firmware/foundation/clock';
 import { BadgeSerialInput, type BadgeRead, type BadFrameReport } from '../../firmware/inputs';
 import { openPty, type PtyPair } from './pty';
 import { until } from '../poll';

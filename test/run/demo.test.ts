@@ -8,8 +8,8 @@ import path from 'node:path';
 import { loadDeviceKey, rawDataOf } from '../../ble/device-key';
 import { Enrollments } from '../../firmware/api/enrollments';
 import { bootReaderFirmware, type ReaderFirmware } from '../../firmware/api/reader-firmware';
-import { VirtualClock } from '../../firmware/clock';
-import type { ReaderLog } from '../../firmware/log';
+import { VirtualClock } from '../../firmware/foundation/clock';
+import type { ReaderLog } from '../../firmware/foundation/log';
 import {
   DEMO_BADGE,
   DEMO_KEY_FILE,

@@ -3,8 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openStore } from '../../storage';
-import { probeScript } from '../../scripts/bench/storage';
-import { benchContent } from '../../scripts/bench/storage-data';
+import { probeScript } from '../../scripts/dev/bench/storage';
+import { benchContent } from '../../scripts/dev/bench/storage-data';
 
 /**
  * The storage bench measures mount and RSS in a child that runs the probe as compiled

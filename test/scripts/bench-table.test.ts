@@ -1,4 +1,4 @@
-import { above, atMost, below, formatTable, judged, rowsFor } from '../../scripts/bench/suite';
+import { above, atMost, below, formatTable, judged, rowsFor } from '../../scripts/dev/bench/suite';
 
 describe('bench targets', () => {
   it('an upper bound reports the share of the budget used', () => {

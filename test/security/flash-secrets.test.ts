@@ -14,10 +14,10 @@ import { createDeviceKey, rawDataOf, type DeviceKey } from '../../ble/device-key
 import { HostClient } from '../../firmware/api/client';
 import type { ReaderFirmware } from '../../firmware/api/reader-firmware';
 import { serveReader, type ServedReader } from '../../firmware/api/serve';
-import { VirtualClock } from '../../firmware/clock';
+import { VirtualClock } from '../../firmware/foundation/clock';
 import { hashSecondFactorPin, pinLookupValue } from '../../firmware/pin';
 import { IMAGE_FILE } from '../../storage/reader-store';
-import type { DatabaseContent } from '../../storage/model';
+import type { DatabaseContent } from '../../firmware/foundation/model';
 import { eventually } from '../api/harness';
 
 jest.setTimeout(30_000);

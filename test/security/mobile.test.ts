@@ -7,7 +7,7 @@
  */
 import { createDeviceKey, rawDataOf, type DeviceKey } from '../../ble/device-key';
 import type { VirtualPhone } from '../../ble/phone';
-import type { Credential, DatabaseContent } from '../../storage/model';
+import type { Credential, DatabaseContent } from '../../firmware/foundation/model';
 import { startMobileRig, type MobileRig } from '../mobile/harness';
 
 jest.setTimeout(20_000);

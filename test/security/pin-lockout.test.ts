@@ -7,7 +7,7 @@
  */
 import type { ReaderFirmware } from '../../firmware/api/reader-firmware';
 import { hashSecondFactorPin, pinLookupValue } from '../../firmware/pin';
-import type { DatabaseContent, EventRecord } from '../../storage/model';
+import type { DatabaseContent, EventRecord } from '../../firmware/foundation/model';
 import { eventually, startTestReader, type TestReader } from '../api/harness';
 
 const PIN_ONLY = '4711';

@@ -12,7 +12,7 @@ import { HostApiError, HostClient, type StreamMessage } from '../../firmware/api
 import { serveReader } from '../../firmware/api/serve';
 import { isLoopback } from '../../firmware/api/server';
 import { readToken } from '../../firmware/api/token';
-import { VirtualClock } from '../../firmware/clock';
+import { VirtualClock } from '../../firmware/foundation/clock';
 import { run } from '../../scripts/cli';
 import { freePort, runReaderSim, type ReaderProcess } from './start-process';
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CorruptImageError, MemoryFlash, StoreError, openStore } from '../../storage';
-import { seededRandom } from '../../firmware/random';
+import { seededRandom } from '../../firmware/foundation/random';
 import { fuzzRuns, fuzzSeed, fuzzTimeout } from '../fuzz/params';
 import { content, mount, observe, smallDevice } from './workload';
 

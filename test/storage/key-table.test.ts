@@ -5,7 +5,7 @@ import {
   hashHigh,
   hashString,
 } from '../../storage/key-table';
-import { seededRandom } from '../../firmware/random';
+import { seededRandom } from '../../firmware/foundation/random';
 
 describe('key table', () => {
   it('hashString equals hashBytes of the UTF-8 bytes (ASCII and not)', () => {

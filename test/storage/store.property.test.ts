@@ -6,7 +6,7 @@ import {
   DatabaseDelta,
   EventRecord,
   NewEvent,
-} from '../../storage/model';
+} from '../../firmware/foundation/model';
 import { EVENT_CAPACITY, mount, smallDevice } from './workload';
 
 /** The plain in-memory model the flash store must agree with, operation by operation. */

@@ -8,7 +8,7 @@ import {
   VersionConflictError,
   openStore,
 } from '../../storage';
-import { VirtualClock } from '../../firmware/clock';
+import { VirtualClock } from '../../firmware/foundation/clock';
 import { content, credential, mount, observe, smallDevice } from './workload';
 
 describe('reader store', () => {

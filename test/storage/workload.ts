@@ -1,5 +1,5 @@
 import { MemoryFlash, openStore, ReaderStore } from '../../storage';
-import { Credential, DatabaseContent } from '../../storage/model';
+import { Credential, DatabaseContent } from '../../firmware/foundation/model';
 
 /** A small part so a short workload wraps the log several times and collects garbage. */
 export const SMALL_GEOMETRY = {

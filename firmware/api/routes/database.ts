@@ -1,4 +1,4 @@
-import type { Credential, DatabaseContent, DatabaseDelta } from '../../../storage/model';
+import type { Credential, DatabaseContent, DatabaseDelta } from '../../foundation/model';
 import { isPinDigits } from '../../pin';
 import { checkContent, checkDelta } from '../database-checks';
 import { ApiError } from '../errors';

@@ -1,4 +1,4 @@
-import type { EventRecord } from '../../../storage/model';
+import type { EventRecord } from '../../foundation/model';
 import { ApiError } from '../errors';
 import type { ApiRoute, RouteCall } from '../route';
 import { AckRequestSchema, EventStreamQuerySchema, EventsQuerySchema } from '../schemas';

@@ -1,15 +1,15 @@
-import type { RunningReader } from '../../firmware/boot';
-import type { DoorPosition, RelayState } from '../../firmware/door';
-import type { PresentationResult } from '../../firmware/reader';
-import type { IndicatorDriver, IndicatorOutput } from '../engine';
-import type { LedColor } from '../model';
+import type { RunningReader } from '../boot';
+import type { DoorPosition, RelayState } from '../door';
+import type { PresentationResult } from '../reader';
+import type { IndicatorDriver, IndicatorOutput } from '../../led/engine';
+import type { LedColor } from '../../led/model';
 
 /** What the one-line status shows. */
 export interface TtyStatus {
   led: IndicatorOutput;
   relay: RelayState;
   door: DoorPosition;
-  /** The last access decision (reason code of firmware/reasons.ts) and when it was made. */
+  /** The last access decision (reason code of firmware/foundation/reasons.ts) and when it was made. */
   decision?: { decision: 'grant' | 'deny'; reason: string; at: number };
 }
 

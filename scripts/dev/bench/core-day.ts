@@ -1,11 +1,11 @@
-import { seededRandom } from '../../firmware/random';
-import { boot } from '../../firmware/boot';
-import { VirtualClock } from '../../firmware/clock';
-import { Keypad } from '../../firmware/inputs';
-import { hashSecondFactorPin, pinLookupValue } from '../../firmware/pin';
-import { RecordingIndicatorDriver } from '../../led';
-import { MemoryFlash } from '../../storage';
-import { Credential, DatabaseContent } from '../../storage/model';
+import { seededRandom } from '../../../firmware/foundation/random';
+import { boot } from '../../../firmware/boot';
+import { VirtualClock } from '../../../firmware/foundation/clock';
+import { Keypad } from '../../../firmware/inputs';
+import { hashSecondFactorPin, pinLookupValue } from '../../../firmware/pin';
+import { RecordingIndicatorDriver } from '../../../led';
+import { MemoryFlash } from '../../../storage';
+import { Credential, DatabaseContent } from '../../../firmware/foundation/model';
 
 /**
  * A full simulated day on a VirtualClock: 2026-03-08 in America/Denver (the spring-forward

@@ -1,4 +1,4 @@
-import { CredentialKind } from '../storage/model';
+import { CredentialKind } from './model';
 
 export type PresentationSource = 'badge-serial' | 'keypad' | 'ble' | 'sim';
 

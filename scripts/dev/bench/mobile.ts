@@ -1,15 +1,15 @@
 import { performance } from 'node:perf_hooks';
-import { encodeCbor } from '../../ble/cbor';
-import { Air, createAir } from '../../ble/controller';
-import { signSign1 } from '../../ble/cose';
-import { parsePresentation, proofOf } from '../../ble/credential-check';
-import { createDeviceKey, DeviceKey, rawDataOf } from '../../ble/device-key';
-import { startPhoneRadio } from '../../ble/phone-radio';
-import { startReaderRadio } from '../../ble/reader-radio';
-import { boot } from '../../firmware/boot';
-import { SystemClock } from '../../firmware/clock';
-import type { IndicatorOutput } from '../../led';
-import { MemoryFlash } from '../../storage';
+import { encodeCbor } from '../../../ble/cbor';
+import { Air, createAir } from '../../../ble/controller';
+import { signSign1 } from '../../../ble/cose';
+import { parsePresentation, proofOf } from '../../../ble/credential-check';
+import { createDeviceKey, DeviceKey, rawDataOf } from '../../../ble/device-key';
+import { startPhoneRadio } from '../../../ble/phone-radio';
+import { startReaderRadio } from '../../../ble/reader-radio';
+import { boot } from '../../../firmware/boot';
+import { SystemClock } from '../../../firmware/foundation/clock';
+import type { IndicatorOutput } from '../../../led';
+import { MemoryFlash } from '../../../storage';
 import { atMost, below, BenchRow, BenchSuite, percentile, rowsFor } from './suite';
 
 const CONNECTION_INTERVAL_MS = 30;

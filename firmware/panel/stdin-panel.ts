@@ -1,9 +1,9 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { ACCESS_POINT_STATES, AccessPointState } from './access-point';
-import { Keypad } from './inputs';
-import { ReaderLog } from './log';
-import { RunningReader } from './boot';
+import { ACCESS_POINT_STATES, AccessPointState } from '../access-point';
+import { Keypad } from '../inputs';
+import { ReaderLog } from '../foundation/log';
+import { RunningReader } from '../boot';
 
 /**
  * The sim profile's front panel on stdin, one command a line, so a person or a script can

@@ -1,4 +1,4 @@
-import { Credential, DatabaseContent, User } from '../../storage/model';
+import { Credential, DatabaseContent, User } from '../../../firmware/foundation/model';
 
 /**
  * The benchmark's database: n credentials (70 % badges "fc:number", 20 % PIN hashes,

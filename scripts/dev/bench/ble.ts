@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import type { RoundTripSample } from '../../ble/controller/bench/round-trip';
+import type { RoundTripSample } from '../../../ble/controller/bench/round-trip';
 import { atMost, below, BenchSuite, percentile, rowsFor } from './suite';
 
 const run = promisify(execFile);
@@ -19,6 +19,7 @@ async function samplesFor(
     __dirname,
     '..',
     '..',
+    '..',
     'ble',
     'controller',
     'bench',
@@ -31,7 +32,7 @@ async function samplesFor(
     String(iterations),
   ];
   const { stdout } = await run(process.execPath, args, {
-    cwd: path.join(__dirname, '..', '..'),
+    cwd: path.join(__dirname, '..', '..', '..'),
     maxBuffer: 16 * 1024 * 1024,
     timeout: 120_000,
   });

@@ -6,7 +6,7 @@ import {
   NewEvent,
   Schedule,
   User,
-} from '../storage/model';
+} from './foundation/model';
 
 /**
  * The part of storage's ReaderStore (storage/index.ts) that the reader's brain uses, by the

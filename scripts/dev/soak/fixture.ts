@@ -1,5 +1,5 @@
-import { createDeviceKey, DeviceKey } from '../../ble/device-key';
-import type { Credential, DatabaseContent, User } from '../../storage/model';
+import { createDeviceKey, DeviceKey } from '../../../ble/device-key';
+import type { Credential, DatabaseContent, User } from '../../../firmware/foundation/model';
 
 /** A credential the soak presents, with what the host pushed for it. */
 export interface SoakCredential {

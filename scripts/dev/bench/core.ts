@@ -1,9 +1,9 @@
-import { boot } from '../../firmware/boot';
-import { VirtualClock } from '../../firmware/clock';
-import { Presentation } from '../../firmware/presentation';
-import { MemoryFlash } from '../../storage';
-import { Credential, DatabaseContent, User } from '../../storage/model';
-import { seededRandom } from '../../firmware/random';
+import { boot } from '../../../firmware/boot';
+import { VirtualClock } from '../../../firmware/foundation/clock';
+import { Presentation } from '../../../firmware/foundation/presentation';
+import { MemoryFlash } from '../../../storage';
+import { Credential, DatabaseContent, User } from '../../../firmware/foundation/model';
+import { seededRandom } from '../../../firmware/foundation/random';
 import { runSimulatedDay } from './core-day';
 import { above, below, BenchRow, BenchSuite, percentile, rowsFor } from './suite';
 

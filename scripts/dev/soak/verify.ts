@@ -1,6 +1,6 @@
-import { openStore } from '../../storage';
-import { examineImage } from '../../storage/fsck';
-import type { Credential } from '../../storage/model';
+import { openStore } from '../../../storage';
+import { examineImage } from '../../../storage/fsck';
+import type { Credential } from '../../../firmware/foundation/model';
 import { SoakFixture } from './fixture';
 import { canonical, Ledger, Violation } from './ledger';
 

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
-import type { FlashDevice } from '../../storage';
-import type { TornWriteModel } from '../../storage/power-cut';
-import type { FirmwareHandle, ReaderDevice } from './firmware';
+import type { FlashDevice } from '../storage';
+import type { TornWriteModel } from '../storage/power-cut';
+import type { FirmwareHandle, ReaderDevice } from './api/firmware';
 
 export type BoardState = 'booting' | 'running' | 'failed';
 

@@ -3,12 +3,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { FileFlash, MemoryFlash, openStore } from '../../storage';
-import { IMAGE_FILE } from '../../storage/reader-store';
+import { FileFlash, MemoryFlash, openStore } from '../../../storage';
+import { IMAGE_FILE } from '../../../storage/reader-store';
 import { transpiledTree } from '../transpiled';
 import { atMost, below, BenchOptions, BenchRow, BenchSuite, percentile, rowsFor } from './suite';
 import { benchContent, credentialValue, imageBytesFor } from './storage-data';
-import { DatabaseContent } from '../../storage/model';
+import { DatabaseContent } from '../../../firmware/foundation/model';
 
 const storageRow = rowsFor('storage');
 type RowExtra = Parameters<typeof storageRow>[3];
@@ -222,7 +222,7 @@ function openSqlite(file: string): Database.Database {
 export function probeScript(): string[] {
   const dir = __filename.endsWith('.js')
     ? __dirname
-    : path.join(transpiledTree(), 'scripts', 'bench');
+    : path.join(transpiledTree(), 'scripts', 'dev', 'bench');
   return [process.execPath, '--expose-gc', path.join(dir, 'storage-probe.js')];
 }
 

@@ -1,10 +1,10 @@
-import { Board } from '../../firmware/api/board';
-import { HostClient, type StreamMessage } from '../../firmware/api/client';
-import { Enrollments } from '../../firmware/api/enrollments';
-import { bootReaderFirmware, type ReaderFirmware } from '../../firmware/api/reader-firmware';
-import { startApi } from '../../firmware/api/server';
-import { SystemClock } from '../../firmware/clock';
-import { MemoryFlash } from '../../storage';
+import { Board } from '../../../firmware/board';
+import { HostClient, type StreamMessage } from '../../../firmware/api/client';
+import { Enrollments } from '../../../firmware/api/enrollments';
+import { bootReaderFirmware, type ReaderFirmware } from '../../../firmware/api/reader-firmware';
+import { startApi } from '../../../firmware/api/server';
+import { SystemClock } from '../../../firmware/foundation/clock';
+import { MemoryFlash } from '../../../storage';
 import { above, below, BenchOptions, BenchRow, BenchSuite, percentile, rowsFor } from './suite';
 
 const row = rowsFor('host');

@@ -1,4 +1,4 @@
-import type { Credential, EventRecord } from '../../storage/model';
+import type { Credential, EventRecord } from '../../../firmware/foundation/model';
 
 /** One broken promise found after a kill: the figures must show zero of these. */
 export interface Violation {

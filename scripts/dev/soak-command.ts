@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { Command, UsageError } from '../command';
-import type { SoakReport } from '../soak';
+import type { SoakReport } from './soak';
 
 const USAGE = [
   'Usage: reader-sim soak [--kills N] [--seconds S] [--phones N] [--badges N] [--seed N] [--data DIR] [--json]',
@@ -46,8 +46,8 @@ export const soak: Command = {
       values.duration === undefined ? undefined : number(values.duration, '--duration', 1, 604_800);
     const json = values.json!;
     // Loaded here: `reader-sim --help` must not pay for the soak's imports.
-    const { runSoak } = await import('../soak');
-    const { formatSoakReport } = await import('../soak/report');
+    const { runSoak } = await import('./soak');
+    const { formatSoakReport } = await import('./soak/report');
     const report: SoakReport = await runSoak({
       kills,
       seconds,

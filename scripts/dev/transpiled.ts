@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /** The checkout (or the installed package) this module belongs to. */
-export const ROOT = path.join(__dirname, '..');
+export const ROOT = path.join(__dirname, '..', '..');
 
 /** Folders `npm run build` compiles (tsconfig.build.json): everything the reader runs. */
 const SOURCE_DIRS = ['firmware', 'led', 'ble', 'storage', 'scripts'];

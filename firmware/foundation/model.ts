@@ -121,3 +121,6 @@ export interface NewEvent {
 export interface EventRecord extends NewEvent {
   seq: number;
 }
+
+/** How long a grant unlocks the door unless configured otherwise (BEHAVIOR: 5 s, 1-60 s). */
+export const DEFAULT_UNLOCK_MS = 5000;

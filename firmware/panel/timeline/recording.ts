@@ -1,7 +1,7 @@
-import type { OutputChange, OutputSnapshot } from '../panel/changes';
-import type { EventRecord } from '../../storage/model';
+import type { OutputChange, OutputSnapshot } from '../changes';
+import type { EventRecord } from '../../foundation/model';
 
-/** An access decision on a timeline: from the event log (reason codes of firmware/reasons.ts). */
+/** An access decision on a timeline: from the event log (reason codes of firmware/foundation/reasons.ts). */
 export interface TimelineDecision {
   at: number;
   seq: number;

@@ -1,4 +1,4 @@
-import { LED_DISPLAY_COLORS, type LedColor } from '../../led/model';
+import { LED_DISPLAY_COLORS, type LedColor } from '../../../led/model';
 import { LANE_NAMES, lanesOf, type LaneName } from './lanes';
 import type { TimelineRecording } from './recording';
 

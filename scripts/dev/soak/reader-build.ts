@@ -28,7 +28,7 @@ export function readerLauncher(options: { tsNode?: boolean } = {}): ReaderLaunch
   writeIfChanged(
     entry,
     "'use strict';\n// Written by scripts/soak/reader-build.ts: the transpiled reader-sim CLI.\n" +
-      "require('./scripts/cli.js').main(process.argv.slice(2));\n",
+      "require('../../soak/scripts/cli.js').main(process.argv.slice(2));\n",
   );
   return { command: process.execPath, args: [entry], mode: 'compiled' };
 }

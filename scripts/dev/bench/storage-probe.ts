@@ -3,7 +3,7 @@
  * mount time, RSS and heap are measured in a clean process (no push data, no compiler).
  * Prints one JSON line.
  */
-import { openStore } from '../../storage';
+import { openStore } from '../../../storage';
 import { credentialValue } from './storage-data';
 
 function main(): void {

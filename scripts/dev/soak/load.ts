@@ -1,7 +1,7 @@
-import { AirAccess, connectAir, RemoteAir } from '../../ble/controller';
-import { PhoneRadio, startPhoneRadio } from '../../ble/phone-radio';
-import { HostApiError, HostClient, readEventStream } from '../../firmware/api/client';
-import type { Credential, DatabaseDelta, EventRecord } from '../../storage/model';
+import { AirAccess, connectAir, RemoteAir } from '../../../ble/controller';
+import { PhoneRadio, startPhoneRadio } from '../../../ble/phone-radio';
+import { HostApiError, HostClient, readEventStream } from '../../../firmware/api/client';
+import type { Credential, DatabaseDelta, EventRecord } from '../../../firmware/foundation/model';
 import { churnCredential, fullContent, SoakFixture } from './fixture';
 import { Ledger, PushRecord } from './ledger';
 

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { Command, UsageError } from '../command';
-import { suites } from '../bench';
-import { BenchRow, formatTable } from '../bench/suite';
+import { suites } from './bench';
+import { BenchRow, formatTable } from './bench/suite';
 
 export const bench: Command = {
   name: 'bench',
