@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { RunningReader } from '../firmware/boot';
+import type { RunningReader } from '../firmware/running-reader';
 import type { Timer } from '../firmware/foundation/clock';
 import type { ConfigChange } from '../firmware/config';
 import type { BleRadioStatus, PhoneInRange } from '../firmware/ports';

@@ -6,17 +6,17 @@ import type { DoorController } from './door';
 import { isScheduleOpen, scheduleProblem } from './schedule';
 import { ScheduleEdges } from './schedule-edges';
 
-/** Access-point states as the management API names them. */
-export const ACCESS_POINT_STATES = ['schedule', 'unlock', 'lockdown', 'admit'] as const;
-export type AccessPointState = (typeof ACCESS_POINT_STATES)[number];
+/** What the host may command, as the management API names the access-point states. */
+export const ACCESS_POINT_COMMANDS = ['schedule', 'unlock', 'lockdown', 'admit'] as const;
+export type AccessPointCommand = (typeof ACCESS_POINT_COMMANDS)[number];
 /** The states that last (admit is one momentary unlock, then the previous state again). */
-export type LastingState = Exclude<AccessPointState, 'admit'>;
+export type AccessPointState = Exclude<AccessPointCommand, 'admit'>;
 
 /** The unlock schedule of this access point, read fresh from the database each time. */
 export type UnlockScheduleSource = () => { schedule?: Schedule; holidays: readonly Holiday[] };
 
 export interface AccessPointStatus {
-  state: LastingState;
+  state: AccessPointState;
   scheduleOpen: boolean;
   enroll: boolean;
 }
@@ -37,7 +37,7 @@ export interface AccessPointStatus {
  * Events: 'state' (AccessPointStatus) whenever what it shows changes.
  */
 export class AccessPointController extends EventEmitter {
-  private lasting: LastingState = 'schedule';
+  private lasting: AccessPointState = 'schedule';
   private open = false;
   private enroll = false;
   private started = false;
@@ -56,7 +56,7 @@ export class AccessPointController extends EventEmitter {
     super();
   }
 
-  start(initial: LastingState): void {
+  start(initial: AccessPointState): void {
     this.lasting = initial;
     this.started = true;
     this.clock.on('change', this.onClockChange);
@@ -70,10 +70,10 @@ export class AccessPointController extends EventEmitter {
   }
 
   /** Host command or config change. Throws on an unknown state and changes nothing. */
-  setState(state: AccessPointState): void {
-    if (!(ACCESS_POINT_STATES as readonly string[]).includes(state)) {
+  setState(state: AccessPointCommand): void {
+    if (!(ACCESS_POINT_COMMANDS as readonly string[]).includes(state)) {
       throw new RangeError(
-        `access point state must be one of ${ACCESS_POINT_STATES.join(', ')}, got ${String(state)}`,
+        `access point state must be one of ${ACCESS_POINT_COMMANDS.join(', ')}, got ${String(state)}`,
       );
     }
     if (state === 'admit') {

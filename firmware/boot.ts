@@ -1,14 +1,15 @@
 import { EventEmitter } from 'node:events';
 import { IndicatorDriver, IndicatorEngine } from '../led';
-import { openStore, OpenStoreOptions, ReaderStore } from '../storage';
+import { openStore, OpenStoreOptions } from '../storage';
 import { AccessPointController } from './access-point';
 import { Clock, SystemClock } from './foundation/clock';
 import { ConfigChange, doorConfigOf, ReaderConfig } from './config';
 import { DoorAlarm, DoorController, RelayDriver, RelayState } from './door';
-import type { BadgeRead, Keypad, KeypadEntry } from './inputs';
+import { Keypad, type BadgeRead, type KeypadEntry } from './inputs';
 import { ReaderLog, SILENT_LOG } from './foundation/log';
 import { newPinKey } from './pin';
 import { Reader } from './reader';
+import { RunningReader } from './running-reader';
 import { ClockEdges, CronEdges, EdgeSet, ScheduleEdges } from './schedule-edges';
 
 /** The hardware and environment the composition root picked (profile sim, pi or test). */
@@ -19,24 +20,13 @@ export interface BootOptions {
   relay: RelayDriver;
   /** Overrides the stored readerId (and persists it). */
   readerId?: string;
+  /** The keypad on the reader's face (default: one on this clock, typed by the board). */
   keypad?: Keypad;
   /** Badge sources: anything emitting 'badge' (BadgeRead), e.g. BadgeSerialInput. */
   badgeInputs?: EventEmitter[];
   /** Default: node-cron on a SystemClock, exact clock timers on any other clock. */
   edges?: ScheduleEdges;
   log?: ReaderLog;
-}
-
-export interface RunningReader {
-  clock: Clock;
-  store: ReaderStore;
-  config: ReaderConfig;
-  indicator: IndicatorEngine;
-  door: DoorController;
-  accessPoint: AccessPointController;
-  reader: Reader;
-  /** Finishes the commit in flight, relocks, stops timers and closes the flash. */
-  shutdown(): Promise<void>;
 }
 
 /**
@@ -159,8 +149,9 @@ export function boot(options: BootOptions): RunningReader {
       .keypadEntry(entry.digits)
       .catch((err: unknown) => log.warn({ err: String(err) }, 'keypad entry not taken'));
   };
+  const keypad = options.keypad ?? new Keypad({ clock });
   for (const input of options.badgeInputs ?? []) input.on('badge', onBadge);
-  options.keypad?.on('entry', onEntry);
+  keypad.on('entry', onEntry);
 
   appendSystem({
     action: 'boot',
@@ -177,29 +168,36 @@ export function boot(options: BootOptions): RunningReader {
     'reader booted',
   );
 
-  let stopped: Promise<void> | undefined;
-  const shutdown = () => {
-    stopped ??= (async () => {
-      for (const input of options.badgeInputs ?? []) input.off('badge', onBadge);
-      options.keypad?.off('entry', onEntry);
-      options.keypad?.stop();
-      await reader.close();
-      accessPoint.stop();
-      // Relock: a reader that is going away must not leave the door open.
-      door.setHeldUnlocked(false);
-      door.setLockdown(true);
-      door.stop();
-      indicator.stop();
-      config.off('change', onConfig);
-      door.off('alarm', onAlarm);
-      door.off('rex', onRex);
-      door.off('relay', onRelay);
-      appendSystem({ action: 'shutdown' });
-      store.close();
-      log.info({ relay: door.status().relay }, 'reader stopped');
-    })();
-    return stopped;
+  const stop = async () => {
+    for (const input of options.badgeInputs ?? []) input.off('badge', onBadge);
+    keypad.off('entry', onEntry);
+    keypad.stop();
+    await reader.close();
+    accessPoint.stop();
+    // Relock: a reader that is going away must not leave the door open.
+    door.setHeldUnlocked(false);
+    door.setLockdown(true);
+    door.stop();
+    indicator.stop();
+    config.off('change', onConfig);
+    door.off('alarm', onAlarm);
+    door.off('rex', onRex);
+    door.off('relay', onRelay);
+    appendSystem({ action: 'shutdown' });
+    store.close();
+    log.info({ relay: door.status().relay }, 'reader stopped');
   };
 
-  return { clock, store, config, indicator, door, accessPoint, reader, shutdown };
+  return new RunningReader({
+    clock,
+    store,
+    config,
+    indicator,
+    door,
+    accessPoint,
+    reader,
+    keypad,
+    badge: onBadge,
+    stop,
+  });
 }

@@ -26,26 +26,6 @@ export interface DoorConfig {
   auxInLockdown?: boolean;
 }
 
-/** The test profile's relay: every coil write with its clock time, for exact assertions. */
-export class RecordingRelayDriver implements RelayDriver {
-  private readonly log: Array<{ at: number; energized: boolean }> = [];
-
-  constructor(private readonly clock: Clock) {}
-
-  set(energized: boolean): void {
-    this.log.push({ at: this.clock.now(), energized });
-  }
-
-  writes(): Array<{ at: number; energized: boolean }> {
-    return this.log.map((write) => ({ ...write }));
-  }
-
-  /** The coil's current level (undefined before the first write). */
-  get energized(): boolean | undefined {
-    return this.log.at(-1)?.energized;
-  }
-}
-
 /** Defaults, defined once (config and docs import them). */
 export const DEFAULT_DOOR_CONFIG: Readonly<Required<DoorConfig>> = Object.freeze({
   unlockMs: DEFAULT_UNLOCK_MS,

@@ -100,6 +100,7 @@ class FlashStore implements ReaderStore {
   private readonly index: StoreIndex;
   private failure: Error | undefined;
   private closed = false;
+  private readonly appendListeners = new Set<(record: EventRecord) => void>();
 
   constructor(
     private readonly device: FlashDevice,
@@ -127,11 +128,23 @@ class FlashStore implements ReaderStore {
       throw new StoreError(`grant for unknown credential '${credentialId}'`);
     }
     const uses = this.index.usesOf(credentialId) + 1;
-    return this.transact((txn) => {
+    const record = this.transact((txn) => {
       const record = this.appendEvent(txn, event, false);
       this.commit(txn, RecordType.Uses, encodeUses(this.index.generation, uses, credentialId));
       return record;
     });
+    this.appended(record);
+    return record;
+  }
+
+  onAppend(listener: (record: EventRecord) => void): () => void {
+    this.appendListeners.add(listener);
+    return () => this.appendListeners.delete(listener);
+  }
+
+  /** The event is durable: tell the listeners (a throwing listener cannot undo the commit). */
+  appended(record: EventRecord): void {
+    for (const listener of this.appendListeners) listener(record);
   }
 
   health(): StoreHealth {
@@ -157,6 +170,7 @@ class FlashStore implements ReaderStore {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.appendListeners.clear();
     if (this.ownsDevice) this.device.close();
   }
 
@@ -440,7 +454,9 @@ class FlashEventLog implements EventLog {
   constructor(private readonly store: FlashStore) {}
 
   append(event: NewEvent): EventRecord {
-    return this.store.transact((txn) => this.store.appendEvent(txn, event, true));
+    const record = this.store.transact((txn) => this.store.appendEvent(txn, event, true));
+    this.store.appended(record);
+    return record;
   }
 
   list(afterSeq: number, limit: number): EventRecord[] {

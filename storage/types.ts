@@ -48,6 +48,11 @@ export interface ReaderStore {
   readonly config: ConfigStore;
   /** A grant: the access event and the credential's use debit in ONE atomic transaction. Durable on return. */
   recordGrant(event: NewEvent, credentialId: string): EventRecord;
+  /**
+   * Calls listener after every durable event append (events.append or recordGrant), once the
+   * transaction has committed, in sequence order; returns the unsubscribe.
+   */
+  onAppend(listener: (record: EventRecord) => void): () => void;
   health(): StoreHealth;
   close(): void;
 }

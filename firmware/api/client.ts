@@ -2,7 +2,8 @@ import { rootCertificates } from 'node:tls';
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { DatabaseContent, DatabaseDelta, EventRecord } from '../foundation/model';
 import type { ApiErrorBody } from './errors';
-import type { AccessPointCommand, RawData } from './firmware';
+import type { AccessPointCommand } from '../access-point';
+import type { RawData } from '../foundation/model';
 import { API_PREFIX } from './route';
 
 /** A non-2xx answer of the host API, with its { error, message, field? } body. */

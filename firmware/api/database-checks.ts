@@ -1,7 +1,7 @@
 import type { Credential, DatabaseContent, DatabaseDelta } from '../foundation/model';
 import { scheduleProblem } from '../schedule';
 import { ApiError } from './errors';
-import type { ApiStore } from './firmware';
+import type { ReaderStore } from '../../storage';
 
 /**
  * The checks a JSON schema cannot express: unique ids, unique (kind, value), references
@@ -100,7 +100,7 @@ export function checkContent(content: DatabaseContent): void {
  * against the upserts and the live rows not being deleted; deleting a row that others
  * still reference is refused. Deleting an id that does not exist is not an error.
  */
-export function checkDelta(delta: DatabaseDelta, store: ApiStore): void {
+export function checkDelta(delta: DatabaseDelta, store: Pick<ReaderStore, 'database'>): void {
   const db = store.database;
   const up = delta.upsert ?? {};
   const del = delta.delete ?? {};

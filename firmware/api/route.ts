@@ -1,7 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../foundation/clock';
 import { ApiError } from './errors';
-import type { BleRadioStatus, FirmwareHandle, ReaderDevice } from './firmware';
+import type { Board } from '../board';
+import type { BleRadioStatus } from '../ports';
+import type { RunningReader } from '../running-reader';
 import type { HostLink } from './host-link';
 import type { JsonSchema } from './schemas';
 
@@ -15,9 +17,9 @@ import type { JsonSchema } from './schemas';
 export type RouteAccess = 'public' | 'host' | 'local';
 
 export interface RouteCall {
-  /** The running firmware; the server answers 503 booting before calling when there is none. */
-  firmware: FirmwareHandle;
-  device: ReaderDevice;
+  /** The running reader; the server answers 503 booting before calling when there is none. */
+  reader: RunningReader;
+  board: Board;
   link: HostLink;
   clock: Clock;
   /** The reader's BLE radio, when it has one. */
@@ -36,7 +38,7 @@ export interface ApiRoute {
   summary: string;
   tag: string;
   access: RouteAccess;
-  /** false: answers without a booted firmware (health, power-cycle). Default true. */
+  /** false: answers without a running reader (health, power-cycle). Default true. */
   needsFirmware?: boolean;
   body?: JsonSchema;
   querystring?: JsonSchema;

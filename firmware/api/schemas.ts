@@ -2,7 +2,7 @@ import { CONFIG_SPEC, CONFIG_KEYS, type ReaderConfigValues } from '../config';
 import { MAX_VALUE_LENGTH } from '../foundation/presentation';
 import { CREDENTIAL_KINDS } from '../foundation/model';
 import { TORN_WRITE_MODELS } from '../../storage/power-cut';
-import { ACCESS_POINT_COMMANDS } from './firmware';
+import { ACCESS_POINT_COMMANDS } from '../access-point';
 
 /**
  * One JSON schema per host-API body and query, defined once: fastify validates with them

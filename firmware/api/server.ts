@@ -7,7 +7,8 @@ import Fastify, {
 import { isIP, type AddressInfo } from 'node:net';
 import type { Clock } from '../foundation/clock';
 import { ApiError, schemaProblem, type SchemaError } from './errors';
-import type { BleRadioStatus, ReaderDevice } from './firmware';
+import { Board, BoardDownError, NotInEnrollModeError, NotSupportedError } from '../board';
+import type { BleRadioStatus } from '../ports';
 import { HostLink } from './host-link';
 import { openApiDocument } from './openapi';
 import { API_PREFIX, type ApiRoute, type RouteAccess } from './route';
@@ -36,7 +37,7 @@ export interface ApiTls {
 }
 
 export interface ApiServerOptions {
-  device: ReaderDevice;
+  board: Board;
   /** Serve HTTPS with this certificate and key (`reader-sim start --tls-cert/--tls-key`). */
   tls?: ApiTls;
   /** The bearer token (see token.ts: loadOrCreateToken). */
@@ -99,7 +100,7 @@ interface RouteConfig {
 }
 
 export function createApiServer(options: ApiServerOptions): ApiServer {
-  const { device, token, clock, ble } = options;
+  const { board, token, clock, ble } = options;
   const link = options.link ?? new HostLink(() => clock.now());
   const settings = {
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
@@ -148,7 +149,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     if (access === 'host' && !link.isUp()) {
       throw new ApiError('host_link_down', 'the host link is cut (sim); events stay buffered');
     }
-    if (config.needsFirmware && !device.firmware()) throw booting();
+    if (config.needsFirmware && !board.reader()) throw booting();
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -187,11 +188,11 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         if (bodyOptional && request.body === undefined) request.body = {};
       },
       handler: async (request, reply) => {
-        const firmware = device.firmware();
-        if (!firmware && config.needsFirmware) throw booting();
+        const reader = board.reader();
+        if (!reader && config.needsFirmware) throw booting();
         const result = await route.handle({
-          firmware: firmware!,
-          device,
+          reader: reader!,
+          board,
           link,
           clock,
           ble,
@@ -207,7 +208,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     });
   }
   // The front panel page, its live stream and timelines (docs/PANEL.md).
-  registerPanel(app, { device, token, clock, ble });
+  registerPanel(app, { board, token, clock, ble });
   return { app, link, routes, registered };
 }
 
@@ -230,6 +231,9 @@ function frameworkError(
 
 function asApiError(error: FastifyError): ApiError {
   if (error instanceof ApiError) return error;
+  if (error instanceof BoardDownError) return booting();
+  if (error instanceof NotSupportedError) return new ApiError('not_supported', error.message);
+  if (error instanceof NotInEnrollModeError) return new ApiError('not_in_enroll_mode', error.message);
   if (error.validation) {
     return schemaProblem(error.validation as SchemaError[], error.validationContext ?? 'body');
   }

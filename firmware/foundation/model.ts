@@ -122,5 +122,14 @@ export interface EventRecord extends NewEvent {
   seq: number;
 }
 
+/** The Raw Data an enrollment captures: what the phone sent over BLE. */
+export interface RawData {
+  deviceId: string;
+  /** Base64 SPKI DER of the device's P-256 public key. */
+  publicKey: string;
+  name?: string;
+  app?: string;
+}
+
 /** How long a grant unlocks the door unless configured otherwise (BEHAVIOR: 5 s, 1-60 s). */
 export const DEFAULT_UNLOCK_MS = 5000;

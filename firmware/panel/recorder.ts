@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../foundation/clock';
-import type { FirmwareHandle, ReaderDevice } from '../api/firmware';
+import type { Board } from '../board';
+import type { RunningReader } from '../running-reader';
 import {
   applyChange,
   decisionOf,
@@ -8,7 +9,7 @@ import {
   type TimelineRecording,
 } from './timeline/recording';
 import type { EventRecord } from '../foundation/model';
-import type { OutputChange, OutputSnapshot } from './changes';
+import type { OutputChange, OutputSnapshot } from '../output-changes';
 
 /** Output changes kept in memory: a 100 ms lockdown blink fills this in about 40 minutes. */
 export const DEFAULT_RECORDER_CAPACITY = 50_000;
@@ -32,18 +33,18 @@ export class OutputRecorder extends EventEmitter {
   private readonly stopPower: () => void;
 
   constructor(
-    private readonly device: ReaderDevice,
+    private readonly board: Board,
     private readonly clock: Clock,
     private readonly capacity = DEFAULT_RECORDER_CAPACITY,
   ) {
     super();
-    const firmware = device.firmware();
-    if (firmware) this.attach(firmware);
-    this.stopPower = device.watchPower((state) => {
+    const reader = board.reader();
+    if (reader) this.attach(reader);
+    this.stopPower = board.watchPower((state) => {
       this.detach();
       this.detach = () => {};
       if (state === 'on') {
-        const next = this.device.firmware();
+        const next = this.board.reader();
         if (next) this.attach(next);
       }
       this.emit('power', state);
@@ -80,8 +81,8 @@ export class OutputRecorder extends EventEmitter {
     this.removeAllListeners();
   }
 
-  private attach(firmware: FirmwareHandle): void {
-    const s = firmware.status();
+  private attach(reader: RunningReader): void {
+    const s = reader.status();
     const now = this.clock.now();
     const snapshot: OutputSnapshot = {
       led: {
@@ -105,8 +106,8 @@ export class OutputRecorder extends EventEmitter {
       this.record({ kind: 'relay', at: now, relay: snapshot.relay });
       this.record({ kind: 'door', at: now, ...snapshot.door });
     }
-    const stopOutputs = firmware.watchOutputs?.((change) => this.record(change)) ?? (() => {});
-    const stopEvents = firmware.watchEvents((e) => this.onEvent(e));
+    const stopOutputs = reader.watchOutputs((change) => this.record(change));
+    const stopEvents = reader.watchEvents((e) => this.onEvent(e));
     this.detach = () => {
       stopOutputs();
       stopEvents();

@@ -1,13 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../foundation/clock';
 import { ApiError } from '../api/errors';
-import type { BleRadioStatus, PhoneInRange, ReaderDevice } from '../api/firmware';
+import type { Board } from '../board';
+import type { BleRadioStatus, PhoneInRange } from '../ports';
 import { API_PREFIX } from '../api/route';
 import { openEventStream } from '../api/sse';
 import { bearerMatches } from '../api/token';
 import { renderTimelineSvg } from './timeline/svg';
 import type { EventRecord } from '../foundation/model';
-import type { OutputChange } from './changes';
+import type { OutputChange } from '../output-changes';
 import { panelHtml, PANEL_CSS, PANEL_ICON } from './page';
 import { PANEL_SCRIPT } from './page-script';
 import { OutputRecorder } from './recorder';
@@ -17,7 +18,7 @@ export const PANEL_BACKLOG = 20;
 const HEARTBEAT_MS = 15_000;
 
 export interface PanelOptions {
-  device: ReaderDevice;
+  board: Board;
   token: string;
   clock: Clock;
   /** The reader's BLE radio: its phones in range go into the stream. */
@@ -32,8 +33,8 @@ const PUBLIC = { access: 'public', needsFirmware: false };
  * stream and the timeline under /api/v1/panel/. Returns the recorder behind them.
  */
 export function registerPanel(app: FastifyInstance, options: PanelOptions): OutputRecorder {
-  const { device, token, clock, ble } = options;
-  const recorder = new OutputRecorder(device, clock);
+  const { board, token, clock, ble } = options;
+  const recorder = new OutputRecorder(board, clock);
   app.addHook('onClose', async () => recorder.stop());
 
   const asset = (type: string, body: () => string) => {
@@ -72,7 +73,7 @@ export function registerPanel(app: FastifyInstance, options: PanelOptions): Outp
   // These check the token themselves: a header, or ?token= (EventSource cannot send headers).
   app.get(`${API_PREFIX}/panel/stream`, { config: PUBLIC }, (request, reply) => {
     authorize(request, reply, token);
-    streamPanel(request, reply, { device, clock, recorder, ble });
+    streamPanel(request, reply, { board, clock, recorder, ble });
   });
   app.get(`${API_PREFIX}/panel/timeline`, { config: PUBLIC }, (request, reply) => {
     authorize(request, reply, token);
@@ -147,15 +148,15 @@ function recordingOf(request: FastifyRequest, recorder: OutputRecorder, clock: C
 function streamPanel(
   request: FastifyRequest,
   reply: FastifyReply,
-  sources: { device: ReaderDevice; clock: Clock; recorder: OutputRecorder; ble?: BleRadioStatus },
+  sources: { board: Board; clock: Clock; recorder: OutputRecorder; ble?: BleRadioStatus },
 ): void {
-  const { device, clock, recorder, ble } = sources;
+  const { board, clock, recorder, ble } = sources;
   const stream = openEventStream(request, reply, clock, HEARTBEAT_MS);
-  const firmware = device.firmware();
+  const reader = board.reader();
   let events: EventRecord[] = [];
-  if (firmware) {
-    const { lastSeq } = firmware.store.events.stats();
-    events = firmware.store.events.list(Math.max(0, lastSeq - PANEL_BACKLOG), PANEL_BACKLOG);
+  if (reader) {
+    const { lastSeq } = reader.store.events.stats();
+    events = reader.store.events.list(Math.max(0, lastSeq - PANEL_BACKLOG), PANEL_BACKLOG);
   }
   const phones = ble ? { phones: ble.phones() } : {};
   stream.send('state', {

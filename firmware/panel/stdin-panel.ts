@@ -1,9 +1,8 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { ACCESS_POINT_STATES, AccessPointState } from '../access-point';
-import { Keypad } from '../inputs';
+import { ACCESS_POINT_COMMANDS, AccessPointState } from '../access-point';
 import { ReaderLog } from '../foundation/log';
-import { RunningReader } from '../boot';
+import { RunningReader } from '../running-reader';
 
 /**
  * The sim profile's front panel on stdin, one command a line, so a person or a script can
@@ -14,18 +13,17 @@ import { RunningReader } from '../boot';
  */
 export const PANEL_HELP =
   'panel: badge VALUE | keys DIGITS# | rex | door open|close | state ' +
-  `${ACCESS_POINT_STATES.join('|')} | enroll USER | status`;
+  `${ACCESS_POINT_COMMANDS.join('|')} | enroll USER | status`;
 
 export function attachPanel(
   input: Readable,
   running: RunningReader,
-  keypad: Keypad,
   log: ReaderLog,
 ): () => void {
   const lines = createInterface({ input, crlfDelay: Infinity, terminal: false });
   lines.on('line', (line) => {
     try {
-      handle(line.trim(), running, keypad, log);
+      handle(line.trim(), running, log);
     } catch (err) {
       log.warn(
         { line: line.slice(0, 80), err: err instanceof Error ? err.message : String(err) },
@@ -36,10 +34,10 @@ export function attachPanel(
   return () => lines.close();
 }
 
-function handle(line: string, running: RunningReader, keypad: Keypad, log: ReaderLog): void {
+function handle(line: string, running: RunningReader, log: ReaderLog): void {
   if (line === '') return;
   const [verb, arg] = line.split(/\s+/, 2);
-  const { reader, door, accessPoint, config, clock } = running;
+  const { reader, door, accessPoint, config, clock, keypad } = running;
   switch (verb) {
     case 'badge':
       if (!arg) throw new Error('badge needs a value');
@@ -65,11 +63,11 @@ function handle(line: string, running: RunningReader, keypad: Keypad, log: Reade
       door.doorContact(arg === 'open');
       return;
     case 'state':
-      if (!(ACCESS_POINT_STATES as readonly string[]).includes(arg ?? '')) {
-        throw new Error(`state ${ACCESS_POINT_STATES.join('|')}`);
+      if (!(ACCESS_POINT_COMMANDS as readonly string[]).includes(arg ?? '')) {
+        throw new Error(`state ${ACCESS_POINT_COMMANDS.join('|')}`);
       }
       if (arg === 'admit') accessPoint.setState('admit');
-      else config.update({ accessPointState: arg as Exclude<AccessPointState, 'admit'> });
+      else config.update({ accessPointState: arg as AccessPointState });
       return;
     case 'enroll':
       reader.enroll(arg ?? '');

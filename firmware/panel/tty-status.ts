@@ -1,4 +1,4 @@
-import type { RunningReader } from '../boot';
+import type { RunningReader } from '../running-reader';
 import type { DoorPosition, RelayState } from '../door';
 import type { PresentationResult } from '../reader';
 import type { IndicatorDriver, IndicatorOutput } from '../../led/engine';

@@ -35,6 +35,15 @@ export interface OpenPiHardwareOptions {
   serialBinding?: unknown;
 }
 
+/** The lock relay's coil on a GPIO line (through a driver transistor or a relay board). */
+export class GpioRelayDriver implements RelayDriver {
+  constructor(private readonly coil: GpioOutput) {}
+
+  set(energized: boolean): void {
+    this.coil.set(energized);
+  }
+}
+
 export class PiBootError extends Error {
   constructor(message: string) {
     super(message);
@@ -109,7 +118,7 @@ export async function openPiHardware(options: OpenPiHardwareOptions): Promise<Pi
     }
 
     const indicator = new TwoLedIndicatorDriver({ write: (line, on) => led[line].set(on) });
-    const relay: RelayDriver = { set: (energized) => coil.set(energized) };
+    const relay = new GpioRelayDriver(coil);
     return {
       ble,
       chip,

@@ -3,5 +3,4 @@ export * from './libgpiod';
 export * from './pi-config';
 export * from './ble-adapter';
 export * from './hardware';
-export * from './profile';
 export * from './wiring-doc';

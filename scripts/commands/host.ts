@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { HostApiError, HostClient, type StreamMessage } from '../../firmware/api/client';
-import { ACCESS_POINT_COMMANDS } from '../../firmware/api/firmware';
+import { ACCESS_POINT_COMMANDS } from '../../firmware/access-point';
 import { DEFAULT_API_PORT } from '../../firmware/api/server';
 import { readToken, TOKEN_FILE } from '../../firmware/api/token';
 import type { EventRecord } from '../../firmware/foundation/model';

@@ -2,9 +2,9 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { createDeviceKey, loadDeviceKey, rawDataOf, saveDeviceKey } from '../../ble/device-key';
 import { checkContent } from '../../firmware/api/database-checks';
-import type { FirmwareHandle } from '../../firmware/api/firmware';
 import type { ReaderLog } from '../../firmware/foundation/log';
 import type { DatabaseContent } from '../../firmware/foundation/model';
+import type { RunningReader } from '../../firmware/running-reader';
 
 /** The demo phone's key file in the data dir, in `reader-sim phone --key FILE`'s format. */
 export const DEMO_KEY_FILE = 'demo-phone-key.json';
@@ -49,17 +49,17 @@ export function demoDatabase(
  * touched. Returns the demo key file when the demo phone can unlock this reader.
  */
 export function seedDemo(
-  firmware: FirmwareHandle,
+  reader: RunningReader,
   dataDir: string,
   log: ReaderLog,
 ): string | undefined {
   const keyFile = join(dataDir, DEMO_KEY_FILE);
-  const version = firmware.store.database.version();
+  const version = reader.store.database.version();
   if (version !== 0) {
     const demoKey = fs.existsSync(keyFile) ? loadDeviceKey(keyFile) : undefined;
     const seeded =
       demoKey !== undefined &&
-      firmware.store.database.content().credentials.some((c) => c.value === demoKey.deviceId);
+      reader.store.database.content().credentials.some((c) => c.value === demoKey.deviceId);
     if (!seeded) {
       log.info({ databaseVersion: version }, 'demo: the database was pushed; not seeding it');
     }
@@ -68,10 +68,10 @@ export function seedDemo(
   // The key first: a power cut before the push leaves version 0 and the next boot redoes both.
   const key = createDeviceKey('demo-phone');
   saveDeviceKey(keyFile, key);
-  const content = demoDatabase(rawDataOf(key), firmware.status().accessPointId);
+  const content = demoDatabase(rawDataOf(key), reader.status().accessPointId);
   checkContent(content);
-  const seededVersion = firmware.store.database.replace(content);
-  firmware.databaseUpdated(seededVersion);
+  const seededVersion = reader.store.database.replace(content);
+  reader.databaseUpdated(seededVersion);
   log.warn(
     { databaseVersion: seededVersion, user: DEMO_USER_NAME, badge: DEMO_BADGE, keyFile },
     'DEMO DATA seeded (start --demo): a demo user with badge 1001 and the demo phone; a host push replaces it',

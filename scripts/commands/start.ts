@@ -2,22 +2,16 @@ import fs from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { parseArgs } from 'node:util';
 import { join, relative, resolve, sep } from 'node:path';
-import {
-  DEFAULT_API_HOST,
-  DEFAULT_API_PORT,
-  serveReader,
-  TOKEN_FILE,
-  type ServedReaderOptions,
-} from '../../firmware/api';
-import type { ApiTls } from '../../firmware/api/server';
+import { DEFAULT_API_HOST, DEFAULT_API_PORT, TOKEN_FILE, type ApiTls } from '../../firmware/api';
 import { SystemClock } from '../../firmware/foundation/clock';
 import { createLogger } from '../../firmware/foundation/log';
-import { openPiProfile } from '../../firmware/pi';
 import { attachPanel, PANEL_HELP } from '../../firmware/panel/stdin-panel';
-import { TtyStatusLine } from '../../firmware/panel/tty-status';
-import { ConsoleIndicatorDriver } from '../../led';
+import { openPiProfile } from '../../firmware/profiles/pi';
+import { startReaderBle } from '../../firmware/profiles/radio';
+import { serveReader } from '../../firmware/profiles/serve';
+import { consoleFace, simDrivers } from '../../firmware/profiles/sim';
 import { Command, UsageError } from '../command';
-import { startReaderBle, BLE_USAGE, bleOptions, parseBleOptions } from './start-ble';
+import { BLE_USAGE, bleOptions, parseBleOptions } from './start-ble';
 import { DEMO_KEY_FILE, seedDemo } from './start-demo';
 
 export const start: Command = {
@@ -79,14 +73,15 @@ export const start: Command = {
     const log = createLogger();
     const clock = new SystemClock();
     const dataDir = resolve(values.data!);
-    let detach: () => void = () => {};
-    // On a terminal: one live status line pinned above the logs (JSON lines elsewhere).
-    const statusLine = process.stdout.isTTY ? new TtyStatusLine(process.stdout) : undefined;
-    let unfollow: () => void = () => {};
+    const readerId = values['reader-id'];
+    const face = consoleFace(log);
     let booted = false;
     let demoKey: string | undefined;
     // The pi profile opens its hardware first: a missing adapter or chip stops here, in one line.
     const pi = values.profile === 'pi' ? await openPiProfile({ dataDir, clock, log }) : undefined;
+    const drivers = pi
+      ? pi.drivers(face, readerId)
+      : simDrivers({ dataDir, face, log, readerId, clock });
     // The radio outlives power cycles: each boot attaches the new firmware to it.
     // pi.json's "ble" picks the pi profile's radio unless --ble says otherwise.
     const bleValues = pi && values.ble === undefined ? { ...values, ble: pi.bleMode } : values;
@@ -102,60 +97,46 @@ export const start: Command = {
         await pi?.close();
         throw err;
       });
-    const simOptions: ServedReaderOptions = {
-      clock,
-      store: { dir: dataDir },
-      indicatorDrivers: [statusLine ?? new ConsoleIndicatorDriver({ logger: log })],
-      relay: {
-        set: (energized) => log.info({ relay: energized ? 'energized' : 'released' }, 'relay'),
-      },
-      readerId: values['reader-id'],
-      log,
+    const served = await serveReader({
+      drivers,
       dataDir,
-      ble: radio?.status,
+      radio,
       apiPort: apiPort === undefined ? DEFAULT_API_PORT : Number(apiPort),
       apiHost: values['api-host'] ?? DEFAULT_API_HOST,
       apiTls,
       logger: log,
-      // Called at every boot: the panel follows the firmware across power cycles.
-      onBoot: (firmware) => {
-        detach();
-        unfollow();
+      // Every boot: the stdin panel follows the firmware across power cycles.
+      onBoot: (reader) => {
         // The demo seeds once, at the process's first boot, before the API or the radio serve.
-        if (values.demo && !booted) demoKey = seedDemo(firmware, dataDir, log);
+        if (values.demo && !booted) demoKey = seedDemo(reader, dataDir, log);
         booted = true;
-        unfollow = statusLine?.follow(firmware.running) ?? (() => {});
-        firmware.running.reader.on('raw-data', (raw) =>
-          log.info({ rawData: raw }, 'enrolled: raw data captured'),
-        );
-        detach = attachPanel(process.stdin, firmware.running, firmware.keypad, log);
-        radio?.attach(firmware.running);
+        const onRawData = (raw: unknown) =>
+          log.info({ rawData: raw }, 'enrolled: raw data captured');
+        reader.reader.on('raw-data', onRawData);
+        const detachPanel = attachPanel(process.stdin, reader, log);
+        return () => {
+          detachPanel();
+          reader.reader.off('raw-data', onRawData);
+        };
       },
-    };
-    const served = await serveReader(pi ? pi.apply(simOptions) : simOptions).catch(
-      async (err: unknown) => {
-        await pi?.close();
-        radio?.close();
-        throw err;
-      },
-    );
+    }).catch(async (err: unknown) => {
+      await pi?.close();
+      radio?.close();
+      throw err;
+    });
     const tokenFile = join(dataDir, TOKEN_FILE);
     log.info(
       { url: served.api.url, token: tokenFile, tls: served.api.tls },
       `host API listening on ${served.api.url}`,
     );
-    statusLine?.start();
+    face.start();
     const keyArg = demoKey === undefined ? undefined : shellPath(demoKey);
-    radio?.follow(served.board, keyArg);
+    radio?.announce(keyArg);
     const phone = radio?.phoneCommand(keyArg);
+    const readerIdNow = served.reader()?.status().readerId;
     log.info(
-      {
-        readerId: served.firmware()?.status().readerId,
-        url: served.api.url,
-        token: tokenFile,
-        phone,
-      },
-      `ready: reader ${served.firmware()?.status().readerId} | API ${served.api.url} | token ${tokenFile}` +
+      { readerId: readerIdNow, url: served.api.url, token: tokenFile, phone },
+      `ready: reader ${readerIdNow} | API ${served.api.url} | token ${tokenFile}` +
         (phone === undefined ? ' | BLE off' : ` | phone (second terminal): ${phone}`),
     );
 
@@ -165,9 +146,7 @@ export const start: Command = {
       const stop = (signal: string) => {
         log.info({ signal }, 'shutting down');
         clearInterval(keepAlive);
-        detach();
-        unfollow();
-        statusLine?.stop();
+        face.stop();
         process.stdin.pause();
         served
           .shutdown()
@@ -176,7 +155,7 @@ export const start: Command = {
           .then(
             () => done(0),
             (err: unknown) => {
-              log.error({ err: String(err) }, 'shutdown failed');
+              log.error({ err }, 'shutdown failed');
               done(1);
             },
           );

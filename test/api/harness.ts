@@ -1,14 +1,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { VirtualClock } from '../../firmware/foundation/clock';
-import { Board } from '../../firmware/board';
+import type { VirtualClock } from '../../firmware/foundation/clock';
+import type { Board } from '../../firmware/board';
 import { HostClient } from '../../firmware/api/client';
-import { Enrollments } from '../../firmware/api/enrollments';
-import { bootReaderFirmware } from '../../firmware/api/reader-firmware';
-import { startApi, type ApiServerOptions, type RunningApi } from '../../firmware/api/server';
-import { loadOrCreateToken } from '../../firmware/api/token';
-import { MemoryFlash } from '../../storage';
+import type { ApiServerOptions, RunningApi } from '../../firmware/api/server';
+import { serveReader } from '../../firmware/profiles/serve';
+import { testDrivers } from '../../firmware/profiles/test';
+import type { MemoryFlash } from '../../storage';
 import type { DatabaseContent } from '../../firmware/foundation/model';
 
 export { eventually } from '../poll';
@@ -25,53 +24,41 @@ export interface TestReader {
 }
 
 /**
- * A real reader (firmware/boot.ts on an in-memory flash part, virtual clock) behind the real
- * host API on an ephemeral port, and a client holding its token.
+ * A real reader (the test profile: in-memory flash part, virtual clock) behind the real host
+ * API on an ephemeral port, and a client holding its token.
  */
 export async function startTestReader(
   options: {
     eventCapacity?: number;
     /** Size of the flash part in 4 KiB sectors (default 512 = 2 MiB). */
     sectorCount?: number;
-    server?: Partial<ApiServerOptions>;
+    server?: Pick<ApiServerOptions, 'bodyLimit' | 'databaseBodyLimit' | 'link'>;
     /** Awaited before every boot after the first: lets a test hold the board in 'booting'. */
     bootGate?: () => Promise<void>;
   } = {},
 ): Promise<TestReader> {
-  let booted = false;
-  const clock = new VirtualClock();
-  // 2 MiB part: room for a few thousand credentials and their GC.
-  const flash = new MemoryFlash({ geometry: { sectorCount: options.sectorCount ?? 512 } });
-  const enrollments = new Enrollments();
-  const board = await Board.powerOn({
-    flash,
-    boot: async () => {
-      if (booted && options.bootGate) await options.bootGate();
-      booted = true;
-      return bootReaderFirmware({
-        clock,
-        store: { device: flash, eventCapacity: options.eventCapacity },
-        indicatorDrivers: [],
-        relay: { set: () => undefined },
-        enrollments,
-      });
-    },
+  const drivers = testDrivers({
+    flash: { sectorCount: options.sectorCount ?? 512 },
+    eventCapacity: options.eventCapacity,
   });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reader-api-'));
-  const token = loadOrCreateToken(dataDir);
-  const api = await startApi({ device: board, token, clock, port: 0, ...options.server });
-  const client = new HostClient(api.url, token);
+  const served = await serveReader({
+    drivers,
+    dataDir,
+    apiPort: 0,
+    api: options.server,
+    beforeReboot: options.bootGate,
+  });
   return {
-    clock,
-    flash,
-    board,
-    api,
-    client,
-    token,
+    clock: drivers.clock,
+    flash: drivers.flash,
+    board: served.board,
+    api: served.api,
+    client: new HostClient(served.api.url, served.token),
+    token: served.token,
     dataDir,
     async close() {
-      await api.close();
-      await board.shutdown();
+      await served.shutdown();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -2,11 +2,11 @@ import { VirtualClock } from '../../firmware/foundation/clock';
 import {
   DEFAULT_DOOR_CONFIG,
   DoorController,
-  RecordingRelayDriver,
   type DoorAlarm,
   type DoorConfig,
   type RelayState,
 } from '../../firmware/door';
+import { RecordingRelayDriver } from '../../firmware/relay-drivers';
 
 const T0 = Date.UTC(2026, 0, 5, 8, 0, 0);
 

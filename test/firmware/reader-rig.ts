@@ -1,4 +1,5 @@
-import { boot, RunningReader } from '../../firmware/boot';
+import { boot } from '../../firmware/boot';
+import { RunningReader } from '../../firmware/running-reader';
 import { VirtualClock } from '../../firmware/foundation/clock';
 import { BadgeSerialInput, Keypad } from '../../firmware/inputs';
 import { hashSecondFactorPin, pinLookupValue } from '../../firmware/pin';

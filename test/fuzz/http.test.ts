@@ -40,7 +40,7 @@ afterAll(async () => {
 
 /** Everything a request could change, read in process (no HTTP, so reading changes nothing). */
 function snapshot(): string {
-  const fw = reader.board.firmware();
+  const fw = reader.board.reader();
   if (!fw) return JSON.stringify({ board: reader.board.state() });
   const status = fw.status();
   return JSON.stringify({
@@ -48,7 +48,7 @@ function snapshot(): string {
     content: fw.store.database.content(),
     // Counts and sequence numbers catch any append or ack (listing them all grows too slow).
     events: fw.store.events.stats(),
-    config: fw.config(),
+    config: fw.visibleConfig(),
     accessPoint: status.accessPoint,
     door: status.door,
     relay: status.relay,
@@ -150,7 +150,7 @@ function examples(route: FuzzRoute): fc.Arbitrary<unknown> | undefined {
       return fc.integer({ min: 1, max: 4 }).map((n) => sampleDatabase(n));
     case 'PATCH /api/v1/database':
       return fc.constantFrom('u8', 'u9').map((id) => ({
-        baseVersion: reader.board.firmware()?.store.database.version() ?? 0,
+        baseVersion: reader.board.reader()?.store.database.version() ?? 0,
         upsert: { users: [{ id, name: `User ${id}`, enabled: true }] },
         delete: { credentials: ['uc0'] },
       }));
@@ -160,7 +160,7 @@ function examples(route: FuzzRoute): fc.Arbitrary<unknown> | undefined {
       return fc.constant({ deviceId: 'phone-1', publicKey: 'BAAA', name: 'Phone' });
     case 'POST /api/v1/events/ack':
       return fc.constant(0).map(() => ({
-        upTo: reader.board.firmware()?.store.events.stats().lastSeq ?? 0,
+        upTo: reader.board.reader()?.store.events.stats().lastSeq ?? 0,
       }));
   }
   return undefined;

@@ -12,7 +12,8 @@
  */
 import { MockBinding, type MockPortBinding } from '@serialport/binding-mock';
 import fc from 'fast-check';
-import { boot, type RunningReader } from '../../firmware/boot';
+import { boot } from '../../firmware/boot';
+import { RunningReader } from '../../firmware/running-reader';
 import { VirtualClock } from '../../firmware/foundation/clock';
 import {
   BadgeSerialInput,

@@ -1,17 +1,19 @@
 import fs from 'node:fs';
+import pino from 'pino';
 import os from 'node:os';
 import path from 'node:path';
 import type { DeviceKey } from '../../ble/device-key';
 import type { ResultMessage } from '../../ble/protocol';
 import { startReaderRadio, type ReaderRadio } from '../../ble/reader-radio';
-import { serveReader, type ServedReader } from '../../firmware/api';
+import { radioPort } from '../../firmware/profiles/radio';
+import { serveReader, type ServedReader } from '../../firmware/profiles/serve';
+import { consoleFace } from '../../firmware/profiles/sim';
 import { HostClient } from '../../firmware/api/client';
 import { SystemClock } from '../../firmware/foundation/clock';
 import { SILENT_LOG } from '../../firmware/foundation/log';
 import {
   checkBleAdapter,
   LibgpiodChip,
-  openPiProfile,
   parsePiConfig,
   PI_CONFIG_FILE,
   type GpioChip,
@@ -19,8 +21,8 @@ import {
   type HciSocketFactory,
   type LibgpiodOptions,
   type PiConfig,
-  type PiProfile,
 } from '../../firmware/pi';
+import { openPiProfile, type PiProfile } from '../../firmware/profiles/pi';
 import { BadgeSerialInput } from '../../firmware/inputs';
 import {
   AdapterPhone,
@@ -122,22 +124,14 @@ export class PiRig implements Rig {
         const hciDevice = config.ble.adapter === 'hci-socket' ? config.ble.hciDevice : undefined;
         radio = await startReaderRadio({ hciDevice });
       }
-      const gatt = radio?.gatt;
-      const served = await serveReader(
-        profile.apply({
-          clock,
-          store: { dir: dataDir },
-          indicatorDrivers: [],
-          relay: { set: () => undefined },
-          dataDir,
-          apiHost: '127.0.0.1',
-          apiPort: 0,
-          ble: gatt,
-          onBoot: (firmware) => gatt?.attach(firmware.running),
-        }),
-      );
-      served.board.watchPower((state) => {
-        if (state === 'off') gatt?.detach();
+      // The pi profile's drivers; its console face writes nowhere (the rig reads the wires).
+      const face = consoleFace(pino({ level: 'silent' }), { isTTY: false, write: () => true });
+      const served = await serveReader({
+        drivers: profile.drivers(face),
+        dataDir,
+        apiHost: '127.0.0.1',
+        apiPort: 0,
+        radio: radio ? radioPort(radio) : undefined,
       });
       const api = new HostClient(served.api.url, served.token);
       const phone = noPhone ?? new AdapterPhone(phoneHci as number);

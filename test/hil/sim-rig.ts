@@ -1,21 +1,22 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { createAir, type Air } from '../../ble/controller';
 import type { DeviceKey } from '../../ble/device-key';
 import { startPhoneRadio } from '../../ble/phone-radio';
 import type { ResultMessage } from '../../ble/protocol';
 import { startReaderRadio, type ReaderRadio } from '../../ble/reader-radio';
-import { Board } from '../../firmware/board';
 import { HostClient } from '../../firmware/api/client';
-import { Enrollments } from '../../firmware/api/enrollments';
-import { bootReaderFirmware } from '../../firmware/api/reader-firmware';
-import { startApi, type RunningApi } from '../../firmware/api/server';
 import { VirtualClock } from '../../firmware/foundation/clock';
 import { BadgeSerialInput, connectContacts, ContactInput } from '../../firmware/inputs';
 import { DEFAULT_PI_CONFIG } from '../../firmware/pi';
+import { radioPort } from '../../firmware/profiles/radio';
+import { serveReader, type ServedReader } from '../../firmware/profiles/serve';
+import { testDrivers } from '../../firmware/profiles/test';
+import { RecordingRelayDriver } from '../../firmware/relay-drivers';
 import { TwoLedIndicatorDriver, type IndicatorLine } from '../../led';
-import { MemoryFlash } from '../../storage';
 import { ledColour, type LedColour, type Rig } from './rig';
 
-const TOKEN = 'hil-sim-rig-token';
 /** Reader time a contact is held past its debounce. */
 const PRESS_MS = 100;
 /** Sampling step of ledDuring (the shortest LED phase is 100 ms). */
@@ -24,8 +25,8 @@ const SAMPLE_MS = 20;
 const PHONE_TIMEOUT_MS = 5000;
 
 /**
- * The sim rig: the real firmware (flash on an in-memory part, virtual clock) and the real host
- * API on an ephemeral port. The rig's hands and eyes sit where the Pi's wires would: bytes into
+ * The sim rig: the real firmware on the test profile (flash on an in-memory part, virtual
+ * clock) and the real host API on an ephemeral port. The rig's hands and eyes sit where the Pi's wires would: bytes into
  * the serial badge parser, raw levels into debounced contact inputs with the Pi's default
  * polarity, and the LED / buzzer / relay read as line levels. Its BLE is what `reader-sim start`
  * runs: the GATT service on @stoprocent/bleno over a virtual controller on a `fast` virtual air,
@@ -37,22 +38,18 @@ export class SimRig implements Rig {
   private constructor(
     readonly api: HostClient,
     private readonly clock: VirtualClock,
-    private readonly board: Board,
-    private readonly server: RunningApi,
+    private readonly served: ServedReader,
+    private readonly dataDir: string,
     private readonly badge: BadgeSerialInput,
     private readonly contacts: { rex: ContactInput; door: ContactInput },
     /** The levels the reader's output drivers last wrote. */
     private readonly lines: Map<IndicatorLine | 'relay', boolean>,
-    private readonly wiring: { unwire: () => void },
     private readonly air: Air,
     private readonly radio: ReaderRadio,
-    private readonly unwatchPower: () => void,
   ) {}
 
   static async open(): Promise<SimRig> {
     const clock = new VirtualClock();
-    const flash = new MemoryFlash({ geometry: { sectorCount: 256 } });
-    const enrollments = new Enrollments();
     const cfg = DEFAULT_PI_CONFIG;
     const contacts = {
       rex: new ContactInput(clock, { debounceMs: cfg.debounceMs, activeLow: cfg.rexActiveLow }),
@@ -61,48 +58,24 @@ export class SimRig implements Rig {
     // A serial badge input whose wire is receive(): the same parser as a real port.
     const badge = new BadgeSerialInput({ path: '/dev/hil-sim', format: 'isonas-ascii', clock });
     const lines = new Map<IndicatorLine | 'relay', boolean>();
-    const wiring = { unwire: () => {} };
     // The radio outlives power cycles, as in `reader-sim start`: each boot attaches to it.
     const air = createAir({ timing: 'fast' });
     const radio = await startReaderRadio({ air });
-    const board = await Board.powerOn({
-      flash,
-      // Every boot (power cycles too) gets the same outputs and inputs, as a board would.
-      boot: async () => {
-        const firmware = bootReaderFirmware({
-          clock,
-          store: { device: flash },
-          indicatorDrivers: [
-            new TwoLedIndicatorDriver({ write: (line, on) => void lines.set(line, on) }),
-          ],
-          relay: { set: (energized) => void lines.set('relay', energized) },
-          badgeInputs: [badge],
-          enrollments,
-        });
-        wiring.unwire();
-        wiring.unwire = connectContacts(firmware.running.door, contacts);
-        radio.gatt.attach(firmware.running);
-        return firmware;
-      },
-    });
-    const unwatchPower = board.watchPower((state) => {
-      if (state === 'off') radio.gatt.detach();
-    });
-    const server = await startApi({ device: board, token: TOKEN, clock, port: 0, ble: radio.gatt });
-    const api = new HostClient(server.url, TOKEN);
-    const rig = new SimRig(
-      api,
+    // Every boot (power cycles too) gets the same outputs and inputs, as a board would.
+    const drivers = testDrivers({
       clock,
-      board,
-      server,
-      badge,
-      contacts,
-      lines,
-      wiring,
-      air,
-      radio,
-      unwatchPower,
-    );
+      flash: { sectorCount: 256 },
+      indicatorDrivers: [
+        new TwoLedIndicatorDriver({ write: (line, on) => void lines.set(line, on) }),
+      ],
+      relay: new RecordingRelayDriver(clock, (w) => void lines.set('relay', w.energized)),
+      badgeInputs: [badge],
+      wire: (reader) => connectContacts(reader.door, contacts),
+    });
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hil-sim-'));
+    const served = await serveReader({ drivers, dataDir, apiPort: 0, radio: radioPort(radio) });
+    const api = new HostClient(served.api.url, served.token);
+    const rig = new SimRig(api, clock, served, dataDir, badge, contacts, lines, air, radio);
     // Idle levels on the inputs: REX released, door closed.
     contacts.rex.level(cfg.rexActiveLow);
     contacts.door.level(cfg.doorActiveLow);
@@ -164,10 +137,8 @@ export class SimRig implements Rig {
   }
 
   async close(): Promise<void> {
-    this.wiring.unwire();
-    this.unwatchPower();
-    await this.server.close();
-    await this.board.shutdown();
+    await this.served.shutdown();
     this.radio.close();
+    fs.rmSync(this.dataDir, { recursive: true, force: true });
   }
 }

@@ -5,24 +5,20 @@ import { Air, createAir } from '../../ble/controller';
 import { createDeviceKey, DeviceKey, rawDataOf } from '../../ble/device-key';
 import { startPhoneRadio, PhoneRadio } from '../../ble/phone-radio';
 import { startReaderRadio, ReaderRadio } from '../../ble/reader-radio';
-import { Board } from '../../firmware/board';
 import { HostClient } from '../../firmware/api/client';
-import { Enrollments } from '../../firmware/api/enrollments';
-import { bootReaderFirmware, ReaderFirmware } from '../../firmware/api/reader-firmware';
-import { RunningApi, startApi } from '../../firmware/api/server';
-import { loadOrCreateToken } from '../../firmware/api/token';
 import { VirtualClock } from '../../firmware/foundation/clock';
-import { RecordingIndicatorDriver } from '../../led';
-import { MemoryFlash } from '../../storage';
+import { radioPort } from '../../firmware/profiles/radio';
+import { serveReader } from '../../firmware/profiles/serve';
+import { testDrivers } from '../../firmware/profiles/test';
+import { RecordingRelayDriver, type RelayWrite } from '../../firmware/relay-drivers';
+import type { RunningReader } from '../../firmware/running-reader';
+import type { RecordingIndicatorDriver } from '../../led';
 import type { DatabaseContent } from '../../firmware/foundation/model';
 
-export interface RelayStep {
-  at: number;
-  energized: boolean;
-}
+export type RelayStep = RelayWrite;
 
 /**
- * A real reader (firmware on an in-memory flash part, virtual clock) behind the real host
+ * A real reader (the test profile: in-memory flash part, virtual clock) behind the real host
  * API, with its GATT service on @stoprocent/bleno over a virtual controller on a `fast` air.
  * Phones are @stoprocent/noble on their own controllers on the same air. Reader time (nonce
  * expiry, ts skew, cooldown, unlock time) is the virtual clock: it stands still while the
@@ -38,7 +34,7 @@ export interface MobileRig {
   token: string;
   led: RecordingIndicatorDriver;
   relay: RelayStep[];
-  firmware(): ReaderFirmware;
+  reader(): RunningReader;
   phone(options?: { key?: DeviceKey; distance?: number }): PhoneRadio;
   close(): Promise<void>;
 }
@@ -46,44 +42,27 @@ export interface MobileRig {
 export async function startMobileRig(startMs: number): Promise<MobileRig> {
   const clock = new VirtualClock(startMs);
   const air = createAir({ timing: 'fast' });
-  const flash = new MemoryFlash({ geometry: { sectorCount: 128 } });
-  const enrollments = new Enrollments();
-  const led = new RecordingIndicatorDriver();
   const relay: RelayStep[] = [];
+  const drivers = testDrivers({
+    clock,
+    flash: { sectorCount: 128 },
+    relay: new RecordingRelayDriver(clock, (write) => relay.push(write)),
+  });
   const radio = await startReaderRadio({ air });
-  let current: ReaderFirmware | undefined;
-  const board = await Board.powerOn({
-    flash,
-    boot: async () => {
-      current = bootReaderFirmware({
-        clock,
-        store: { device: flash },
-        indicatorDrivers: [led],
-        relay: { set: (energized) => relay.push({ at: clock.now(), energized }) },
-        enrollments,
-      });
-      radio.gatt.attach(current.running);
-      return current;
-    },
-  });
-  const stopWatch = board.watchPower((state) => {
-    if (state === 'off') radio.gatt.detach();
-  });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reader-mobile-'));
-  const token = loadOrCreateToken(dataDir);
-  const api: RunningApi = await startApi({ device: board, token, clock, port: 0, ble: radio.gatt });
-  const client = new HostClient(api.url, token);
+  const served = await serveReader({ drivers, dataDir, apiPort: 0, radio: radioPort(radio) });
+  const client = new HostClient(served.api.url, served.token);
   const phones: PhoneRadio[] = [];
   return {
     clock,
     air,
     radio,
     client,
-    apiUrl: api.url,
-    token,
-    led,
+    apiUrl: served.api.url,
+    token: served.token,
+    led: drivers.led,
     relay,
-    firmware: () => current!,
+    reader: () => served.reader()!,
     phone(options = {}) {
       const p = startPhoneRadio({
         air,
@@ -96,9 +75,7 @@ export async function startMobileRig(startMs: number): Promise<MobileRig> {
     },
     async close() {
       for (const p of phones) p.close();
-      stopWatch();
-      await api.close();
-      await board.shutdown();
+      await served.shutdown();
       radio.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },

@@ -9,7 +9,7 @@ import type { PhoneLink } from '../../ble/phone';
 import { GONE_RETENTION_MS } from '../../ble/phones-in-range';
 import { RSSI_REFRESH_MS } from '../../ble/reader-gatt';
 import { readEventStream } from '../../firmware/api/client';
-import type { PhoneInRange } from '../../firmware/api/firmware';
+import type { PhoneInRange } from '../../firmware/ports';
 import type { PhoneRadio } from '../../ble/phone-radio';
 import { MobileRig, startMobileRig } from './harness';
 import { until } from '../poll';

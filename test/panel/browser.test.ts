@@ -2,16 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { Board } from '../../firmware/board';
 import { HostClient } from '../../firmware/api/client';
-import { Enrollments } from '../../firmware/api/enrollments';
-import { bootReaderFirmware } from '../../firmware/api/reader-firmware';
-import { startApi, type RunningApi } from '../../firmware/api/server';
-import { loadOrCreateToken } from '../../firmware/api/token';
+import type { RunningApi } from '../../firmware/api/server';
 import { SystemClock } from '../../firmware/foundation/clock';
 import { DEFAULT_DOOR_CONFIG } from '../../firmware/door';
+import { serveReader, type ServedReader } from '../../firmware/profiles/serve';
+import { testDrivers } from '../../firmware/profiles/test';
 import { ClockEdges } from '../../firmware/schedule-edges';
-import { MemoryFlash } from '../../storage';
 import { sampleDatabase } from '../api/harness';
 import { until } from '../poll';
 
@@ -26,7 +23,7 @@ const describeIfChromium = fs.existsSync(CHROMIUM) ? describe : describe.skip;
  * in real time: the browser cannot run on a virtual clock. Screenshots go to .reports/panel/.
  */
 describeIfChromium('front panel in chromium', () => {
-  let board: Board;
+  let served: ServedReader;
   let api: RunningApi;
   let token: string;
   let dataDir: string;
@@ -36,23 +33,17 @@ describeIfChromium('front panel in chromium', () => {
 
   beforeAll(async () => {
     const clock = new SystemClock();
-    const flash = new MemoryFlash({ geometry: { sectorCount: 256 } });
-    const enrollments = new Enrollments();
-    board = await Board.powerOn({
-      flash,
-      boot: async () =>
-        bootReaderFirmware({
-          clock,
-          store: { device: flash },
-          indicatorDrivers: [],
-          relay: { set: () => undefined },
-          edges: new ClockEdges(clock),
-          enrollments,
-        }),
-    });
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reader-panel-'));
-    token = loadOrCreateToken(dataDir);
-    api = await startApi({ device: board, token, clock, port: 0 });
+    // The test profile on the system clock: the browser cannot run on a virtual one.
+    served = await serveReader({
+      drivers: {
+        ...testDrivers({ clock, flash: { sectorCount: 256 } }),
+        edges: new ClockEdges(clock),
+      },
+      dataDir,
+      apiPort: 0,
+    });
+    ({ api, token } = served);
     await new HostClient(api.url, token).push(sampleDatabase(3));
     fs.mkdirSync(REPORTS, { recursive: true });
     context = await chromium.launchPersistentContext(path.join(dataDir, 'chromium'), {
@@ -80,8 +71,7 @@ describeIfChromium('front panel in chromium', () => {
 
   afterAll(async () => {
     await context?.close();
-    await api?.close();
-    await board?.shutdown();
+    await served?.shutdown();
     if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   });
 

@@ -101,11 +101,11 @@ describe('OutputRecorder memory bound', () => {
       const recorder = new OutputRecorder(reader.board, reader.clock, 4);
       const unbounded = new OutputRecorder(reader.board, reader.clock);
       const t0 = reader.clock.now();
-      reader.board.firmware()!.sim.rex(); // relay unlocked
+      reader.board.touch.rex(); // relay unlocked
       await reader.clock.advanceAsync(5000); // relocks
-      reader.board.firmware()!.sim.door(true); // forced open: door + alarm LED edges
+      reader.board.touch.door(true); // forced open: door + alarm LED edges
       await reader.clock.advanceAsync(1000);
-      reader.board.firmware()!.sim.door(false);
+      reader.board.touch.door(false);
       await reader.clock.advanceAsync(1000);
       expect(unbounded.recording(t0)!.changes.length).toBeGreaterThan(4);
       const kept = recorder.recording(t0)!;

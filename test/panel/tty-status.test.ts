@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { boot, type RunningReader } from '../../firmware/boot';
+import { boot } from '../../firmware/boot';
+import { RunningReader } from '../../firmware/running-reader';
 import { VirtualClock } from '../../firmware/foundation/clock';
 import { ClockEdges } from '../../firmware/schedule-edges';
 import {

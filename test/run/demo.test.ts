@@ -6,8 +6,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadDeviceKey, rawDataOf } from '../../ble/device-key';
-import { Enrollments } from '../../firmware/api/enrollments';
-import { bootReaderFirmware, type ReaderFirmware } from '../../firmware/api/reader-firmware';
+import { boot } from '../../firmware/boot';
+import { testDrivers } from '../../firmware/profiles/test';
+import type { RunningReader } from '../../firmware/running-reader';
 import { VirtualClock } from '../../firmware/foundation/clock';
 import type { ReaderLog } from '../../firmware/foundation/log';
 import {
@@ -37,16 +38,10 @@ describe('start --demo seeding', () => {
   let dir: string;
   let flash: MemoryFlash;
   let clock: VirtualClock;
-  let running: ReaderFirmware | undefined;
+  let running: RunningReader | undefined;
 
-  const bootOn = (): ReaderFirmware => {
-    running = bootReaderFirmware({
-      clock,
-      store: { device: flash },
-      indicatorDrivers: [],
-      relay: { set: () => undefined },
-      enrollments: new Enrollments(),
-    });
+  const bootOn = (): RunningReader => {
+    running = boot(testDrivers({ clock, flash }));
     return running;
   };
   const powerOff = async () => {
@@ -87,7 +82,7 @@ describe('start --demo seeding', () => {
     // The demo badge opens the door through the reader's real decision path.
     const decided: unknown[] = [];
     firmware.watchEvents((e) => void decided.push(e));
-    firmware.sim.badge(DEMO_BADGE);
+    firmware.badge({ value: DEMO_BADGE, format: 'isonas-ascii', at: clock.now() });
     await clock.advanceAsync(100);
     expect(decided).toContainEqual(
       expect.objectContaining({ credentialId: 'demo-badge', decision: 'grant', reason: 'granted' }),

@@ -12,8 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createDeviceKey, rawDataOf, type DeviceKey } from '../../ble/device-key';
 import { HostClient } from '../../firmware/api/client';
-import type { ReaderFirmware } from '../../firmware/api/reader-firmware';
-import { serveReader, type ServedReader } from '../../firmware/api/serve';
+import { serveReader, type ServedReader } from '../../firmware/profiles/serve';
+import { testDrivers } from '../../firmware/profiles/test';
 import { VirtualClock } from '../../firmware/foundation/clock';
 import { hashSecondFactorPin, pinLookupValue } from '../../firmware/pin';
 import { IMAGE_FILE } from '../../storage/reader-store';
@@ -87,19 +87,18 @@ describe('the flash image holds hashes and public keys only', () => {
       cert: fs.readFileSync(path.join(TLS_DIR, 'cert.pem')),
       key: fs.readFileSync(path.join(TLS_DIR, 'key.pem')),
     };
+    // The test profile with a file image: what the scan reads is what a card would hold.
+    const drivers = { ...testDrivers({ clock }), store: { dir, imageBytes: 1024 * 1024 } };
     const served: ServedReader = await serveReader({
+      drivers,
       dataDir: dir,
-      clock,
-      store: { dir, imageBytes: 1024 * 1024 },
-      indicatorDrivers: [],
-      relay: { set: () => undefined },
       apiPort: 0,
       apiTls: tls,
     });
     try {
       token = served.token;
       const client = new HostClient(served.api.url, token, { ca: tls.cert });
-      const running = () => (served.firmware() as ReaderFirmware).running;
+      const running = () => served.reader()!;
       pinKey = running().config.get().pinKey;
       phones.push(createDeviceKey('ann-phone'), createDeviceKey('bob-phone'));
       await client.push(database(pinKey, phones));

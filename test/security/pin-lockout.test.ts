@@ -5,7 +5,6 @@
  * during the lockout, it ends after keypadLockoutMs, wrong second factors count too, and
  * pulling the power neither resets the count nor lifts the lockout.
  */
-import type { ReaderFirmware } from '../../firmware/api/reader-firmware';
 import { hashSecondFactorPin, pinLookupValue } from '../../firmware/pin';
 import type { DatabaseContent, EventRecord } from '../../firmware/foundation/model';
 import { eventually, startTestReader, type TestReader } from '../api/harness';
@@ -19,7 +18,7 @@ const LOCKOUT_MS = 60_000;
 let reader: TestReader;
 
 function running() {
-  return (reader.board.firmware() as ReaderFirmware).running;
+  return reader.board.reader()!;
 }
 
 function database(pinKey: string): DatabaseContent {

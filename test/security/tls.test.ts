@@ -9,10 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { HostApiError, HostClient, type StreamMessage } from '../../firmware/api/client';
-import { serveReader } from '../../firmware/api/serve';
+import { serveReader } from '../../firmware/profiles/serve';
+import { testDrivers } from '../../firmware/profiles/test';
 import { isLoopback } from '../../firmware/api/server';
 import { readToken } from '../../firmware/api/token';
-import { VirtualClock } from '../../firmware/foundation/clock';
 import { run } from '../../scripts/cli';
 import { freePort, runReaderSim, type ReaderProcess } from './start-process';
 
@@ -246,11 +246,8 @@ describe('the host API on a non-loopback address', () => {
     const warnings: string[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void warnings.push(line) });
     const served = await serveReader({
+      drivers: testDrivers(),
       dataDir: dir,
-      clock: new VirtualClock(),
-      store: { dir },
-      indicatorDrivers: [],
-      relay: { set: () => undefined },
       apiHost,
       apiPort: 0,
       apiTls: tls ? { cert: fs.readFileSync(CERT), key: fs.readFileSync(KEY) } : undefined,

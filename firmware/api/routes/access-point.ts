@@ -1,6 +1,6 @@
 import type { ApiRoute } from '../route';
 import { AccessPointStateParamsSchema, EmptyBodySchema } from '../schemas';
-import type { AccessPointCommand } from '../firmware';
+import type { AccessPointCommand } from '../../access-point';
 
 export const accessPointRoutes: ApiRoute[] = [
   {
@@ -9,7 +9,7 @@ export const accessPointRoutes: ApiRoute[] = [
     summary: 'The access-point state: schedule, unlock or lockdown (admit is a one-shot command).',
     tag: 'access point',
     access: 'host',
-    handle: ({ firmware }) => firmware.status().accessPoint,
+    handle: ({ reader }) => reader.status().accessPoint,
   },
   {
     method: 'POST',
@@ -20,9 +20,9 @@ export const accessPointRoutes: ApiRoute[] = [
     access: 'host',
     params: AccessPointStateParamsSchema,
     body: EmptyBodySchema,
-    handle: ({ firmware, params }) => {
-      firmware.setAccessPointState(params.state as AccessPointCommand);
-      return firmware.status().accessPoint;
+    handle: ({ reader, params }) => {
+      reader.setAccessPointState(params.state as AccessPointCommand);
+      return reader.status().accessPoint;
     },
   },
 ];

@@ -2,7 +2,7 @@ import type { Credential, DatabaseContent, DatabaseDelta } from '../../foundatio
 import { isPinDigits } from '../../pin';
 import { checkContent, checkDelta } from '../database-checks';
 import { ApiError } from '../errors';
-import type { FirmwareHandle } from '../firmware';
+import type { RunningReader } from '../../running-reader';
 import type { ApiRoute } from '../route';
 import { DatabaseContentSchema, DatabaseDeltaSchema } from '../schemas';
 
@@ -14,7 +14,7 @@ const PIN_LOOKUP = /^hmac:[0-9a-f]{64}$/;
  */
 function sealPins(
   credentials: Credential[],
-  firmware: FirmwareHandle,
+  reader: RunningReader,
   table: string,
 ): Credential[] {
   return credentials.map((c, i) => {
@@ -27,7 +27,7 @@ function sealPins(
         { part: 'body' },
       );
     }
-    return { ...c, value: firmware.pinLookup(c.value) };
+    return { ...c, value: reader.pinLookup(c.value) };
   });
 }
 
@@ -47,9 +47,9 @@ export const databaseRoutes: ApiRoute[] = [
     summary: 'Database version and row counts.',
     tag: 'database',
     access: 'host',
-    handle: ({ firmware }) => ({
-      version: firmware.store.database.version(),
-      counts: firmware.store.database.counts(),
+    handle: ({ reader }) => ({
+      version: reader.store.database.version(),
+      counts: reader.store.database.counts(),
     }),
   },
   {
@@ -58,9 +58,9 @@ export const databaseRoutes: ApiRoute[] = [
     summary: 'The whole database as stored (for small databases and checks).',
     tag: 'database',
     access: 'host',
-    handle: ({ firmware }) => ({
-      version: firmware.store.database.version(),
-      content: firmware.store.database.content(),
+    handle: ({ reader }) => ({
+      version: reader.store.database.version(),
+      content: reader.store.database.content(),
     }),
   },
   {
@@ -72,16 +72,16 @@ export const databaseRoutes: ApiRoute[] = [
     access: 'host',
     body: DatabaseContentSchema,
     bodyLimit: 'database',
-    handle: ({ firmware, body }) => {
+    handle: ({ reader, body }) => {
       const pushed = body as DatabaseContent;
       const content = {
         ...pushed,
-        credentials: sealPins(pushed.credentials, firmware, 'credentials'),
+        credentials: sealPins(pushed.credentials, reader, 'credentials'),
       };
       checkContent(content);
-      const version = firmware.store.database.replace(content);
-      firmware.databaseUpdated(version);
-      return { version, counts: firmware.store.database.counts() };
+      const version = reader.store.database.replace(content);
+      reader.databaseUpdated(version);
+      return { version, counts: reader.store.database.counts() };
     },
   },
   {
@@ -93,7 +93,7 @@ export const databaseRoutes: ApiRoute[] = [
     access: 'host',
     body: DatabaseDeltaSchema,
     bodyLimit: 'database',
-    handle: ({ firmware, body }) => {
+    handle: ({ reader, body }) => {
       const pushed = body as DatabaseDelta;
       const upserted = pushed.upsert?.credentials;
       const delta: DatabaseDelta = upserted
@@ -101,24 +101,24 @@ export const databaseRoutes: ApiRoute[] = [
             ...pushed,
             upsert: {
               ...pushed.upsert,
-              credentials: sealPins(upserted, firmware, 'upsert/credentials'),
+              credentials: sealPins(upserted, reader, 'upsert/credentials'),
             },
           }
         : pushed;
-      const current = firmware.store.database.version();
+      const current = reader.store.database.version();
       if (delta.baseVersion !== current) throw conflict(delta.baseVersion, current);
-      checkDelta(delta, firmware.store);
+      checkDelta(delta, reader.store);
       let version: number;
       try {
-        version = firmware.store.database.patch(delta);
+        version = reader.store.database.patch(delta);
       } catch (err) {
         if (err instanceof Error && err.name === 'VersionConflictError') {
-          throw conflict(delta.baseVersion, firmware.store.database.version());
+          throw conflict(delta.baseVersion, reader.store.database.version());
         }
         throw err;
       }
-      firmware.databaseUpdated(version);
-      return { version, counts: firmware.store.database.counts() };
+      reader.databaseUpdated(version);
+      return { version, counts: reader.store.database.counts() };
     },
   },
 ];

@@ -12,14 +12,14 @@ export const enrollRoutes: ApiRoute[] = [
     access: 'host',
     body: EnrollRequestSchema,
     status: 201,
-    handle: ({ firmware, body }) => {
+    handle: ({ reader, board, body }) => {
       const { userId, timeoutMs } = body as { userId: string; timeoutMs?: number };
-      if (!firmware.store.database.user(userId)) {
+      if (!reader.store.database.user(userId)) {
         throw new ApiError('bad_request', `body /userId names no user in the database`, '/userId', {
           part: 'body',
         });
       }
-      return firmware.enrollment.start(userId, timeoutMs);
+      return board.enrollment.start(userId, timeoutMs);
     },
   },
   {
@@ -29,8 +29,8 @@ export const enrollRoutes: ApiRoute[] = [
     tag: 'enroll',
     access: 'host',
     params: EnrollParamsSchema,
-    handle: ({ firmware, params }) => {
-      const found = firmware.enrollment.get(params.id!);
+    handle: ({ board, params }) => {
+      const found = board.enrollment.get(params.id!);
       if (!found) throw notFound(`enrollment ${JSON.stringify(params.id)}`);
       return found;
     },

@@ -17,11 +17,11 @@ export const eventRoutes: ApiRoute[] = [
     tag: 'events',
     access: 'host',
     querystring: EventsQuerySchema,
-    handle: ({ firmware, query }) => {
+    handle: ({ reader, query }) => {
       const after = Number(query.after ?? 0);
       const limit = Number(query.limit ?? DEFAULT_EVENT_PAGE);
-      const events = firmware.store.events.list(after, limit);
-      const stats = firmware.store.events.stats();
+      const events = reader.store.events.list(after, limit);
+      const stats = reader.store.events.stats();
       const next = events.length ? events[events.length - 1]!.seq : after;
       return { events, next, more: next < stats.lastSeq, ...stats };
     },
@@ -33,9 +33,9 @@ export const eventRoutes: ApiRoute[] = [
     tag: 'events',
     access: 'host',
     body: AckRequestSchema,
-    handle: ({ firmware, body }) => {
+    handle: ({ reader, body }) => {
       const { upTo } = body as { upTo: number };
-      const { lastSeq } = firmware.store.events.stats();
+      const { lastSeq } = reader.store.events.stats();
       if (upTo > lastSeq) {
         throw new ApiError(
           'bad_request',
@@ -44,8 +44,8 @@ export const eventRoutes: ApiRoute[] = [
           { part: 'body' },
         );
       }
-      firmware.store.events.ack(upTo);
-      return firmware.store.events.stats();
+      reader.store.events.ack(upTo);
+      return reader.store.events.stats();
     },
   },
   {
@@ -61,10 +61,10 @@ export const eventRoutes: ApiRoute[] = [
   },
 ];
 
-function streamEvents({ firmware, device, link, clock, query, request, reply }: RouteCall): void {
+function streamEvents({ reader, board, link, clock, query, request, reply }: RouteCall): void {
   const lastEventId = request.headers['last-event-id'];
   const fromHeader = typeof lastEventId === 'string' && /^[0-9]{1,15}$/.test(lastEventId);
-  const stats = firmware.store.events.stats();
+  const stats = reader.store.events.stats();
   let sent =
     query.after !== undefined
       ? Number(query.after)
@@ -82,18 +82,18 @@ function streamEvents({ firmware, device, link, clock, query, request, reply }: 
   };
   // Backlog and subscription happen in one synchronous run: no append can fall between.
   for (
-    let page = firmware.store.events.list(sent, 1000);
+    let page = reader.store.events.list(sent, 1000);
     page.length;
-    page = firmware.store.events.list(sent, 1000)
+    page = reader.store.events.list(sent, 1000)
   ) {
     page.forEach(send);
   }
-  const stopEvents = firmware.watchEvents(send);
+  const stopEvents = reader.watchEvents(send);
   const onLink = (state: string) => {
     if (state === 'down') stream.end('link', { state: 'down' });
   };
   link.on('change', onLink);
-  const stopPower = device.watchPower((state) => {
+  const stopPower = board.watchPower((state) => {
     if (state === 'off') stream.end('power', { state: 'off' });
   });
   stream.onClose(() => {

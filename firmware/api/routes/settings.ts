@@ -8,8 +8,8 @@ export const settingsRoutes: ApiRoute[] = [
     summary: "The reader's clock.",
     tag: 'time',
     access: 'host',
-    handle: ({ firmware }) => {
-      const now = firmware.clock.now();
+    handle: ({ reader }) => {
+      const now = reader.clock.now();
       return { time: new Date(now).toISOString(), epochMs: now };
     },
   },
@@ -20,9 +20,9 @@ export const settingsRoutes: ApiRoute[] = [
     tag: 'time',
     access: 'host',
     body: TimeRequestSchema,
-    handle: ({ firmware, body }) => {
-      firmware.setTime(Date.parse((body as { time: string }).time));
-      const now = firmware.clock.now();
+    handle: ({ reader, body }) => {
+      reader.setTime(Date.parse((body as { time: string }).time));
+      const now = reader.clock.now();
       return { time: new Date(now).toISOString(), epochMs: now };
     },
   },
@@ -32,7 +32,7 @@ export const settingsRoutes: ApiRoute[] = [
     summary: 'The reader configuration (secrets left out).',
     tag: 'config',
     access: 'host',
-    handle: ({ firmware }) => firmware.config(),
+    handle: ({ reader }) => reader.visibleConfig(),
   },
   {
     method: 'PATCH',
@@ -41,9 +41,9 @@ export const settingsRoutes: ApiRoute[] = [
     tag: 'config',
     access: 'host',
     body: ConfigPatchSchema,
-    handle: ({ firmware, body }) => {
-      const changed = firmware.updateConfig(body as Record<string, unknown>);
-      return { changed, config: firmware.config() };
+    handle: ({ reader, body }) => {
+      const changed = reader.updateConfig(body as Record<string, unknown>);
+      return { changed, config: reader.visibleConfig() };
     },
   },
 ];

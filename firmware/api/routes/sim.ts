@@ -1,6 +1,6 @@
 import { ApiError } from '../errors';
 import type { TornWriteModel } from '../../../storage/power-cut';
-import type { RawData } from '../firmware';
+import type { RawData } from '../../foundation/model';
 import type { ApiRoute } from '../route';
 import {
   BadgeRequestSchema,
@@ -25,8 +25,8 @@ export const simRoutes: ApiRoute[] = [
     access: 'local',
     body: BadgeRequestSchema,
     status: 202,
-    handle: ({ firmware, body }) => {
-      firmware.sim.badge((body as { value: string }).value);
+    handle: ({ board, body }) => {
+      board.touch.badge((body as { value: string }).value);
       return accepted;
     },
   },
@@ -38,8 +38,8 @@ export const simRoutes: ApiRoute[] = [
     access: 'local',
     body: KeypadRequestSchema,
     status: 202,
-    handle: ({ firmware, body }) => {
-      firmware.sim.keypad((body as { keys: string }).keys);
+    handle: ({ board, body }) => {
+      board.touch.keypad((body as { keys: string }).keys);
       return accepted;
     },
   },
@@ -51,8 +51,8 @@ export const simRoutes: ApiRoute[] = [
     access: 'local',
     status: 202,
     body: EmptyBodySchema,
-    handle: ({ firmware }) => {
-      firmware.sim.rex();
+    handle: ({ board }) => {
+      board.touch.rex();
       return accepted;
     },
   },
@@ -64,9 +64,9 @@ export const simRoutes: ApiRoute[] = [
     access: 'local',
     params: DoorParamsSchema,
     body: EmptyBodySchema,
-    handle: ({ firmware, params }) => {
-      firmware.sim.door(params.position === 'open');
-      return firmware.status().door;
+    handle: ({ board, reader, params }) => {
+      board.touch.door(params.position === 'open');
+      return reader.status().door;
     },
   },
   {
@@ -76,9 +76,9 @@ export const simRoutes: ApiRoute[] = [
     tag: 'simulator',
     access: 'local',
     body: TamperRequestSchema,
-    handle: ({ firmware, body }) => {
-      firmware.sim.tamper((body as { active: boolean }).active);
-      return firmware.status().door;
+    handle: ({ board, reader, body }) => {
+      board.touch.tamper((body as { active: boolean }).active);
+      return reader.status().door;
     },
   },
   {
@@ -89,8 +89,8 @@ export const simRoutes: ApiRoute[] = [
     access: 'local',
     body: RawDataSchema,
     status: 202,
-    handle: ({ firmware, body }) => {
-      firmware.sim.enrollCapture(body as RawData);
+    handle: ({ board, body }) => {
+      board.touch.enrollCapture(body as RawData);
       return accepted;
     },
   },
@@ -128,7 +128,7 @@ export const simRoutes: ApiRoute[] = [
     access: 'local',
     needsFirmware: false,
     body: PowerCycleRequestSchema,
-    handle: async ({ device, body }) => {
+    handle: async ({ board, body }) => {
       const { afterFlashOps, model } = (body ?? {}) as {
         afterFlashOps?: number;
         model?: TornWriteModel;
@@ -139,14 +139,14 @@ export const simRoutes: ApiRoute[] = [
         });
       }
       if (afterFlashOps !== undefined) {
-        if (!device.armPowerCut) {
+        if (!board.canCutPower) {
           throw new ApiError('not_supported', 'this board cannot cut power inside a flash write');
         }
-        device.armPowerCut(afterFlashOps, model);
+        board.armPowerCut(afterFlashOps, model);
         return { armed: true, afterFlashOps, model: model ?? 'prefix' };
       }
       const started = process.hrtime.bigint();
-      await device.powerCycle();
+      await board.powerCycle();
       return { booted: true, bootMs: Number(process.hrtime.bigint() - started) / 1e6 };
     },
   },

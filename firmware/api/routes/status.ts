@@ -10,7 +10,7 @@ export const statusRoutes: ApiRoute[] = [
     needsFirmware: false,
     // Liveness only: no version or reader id for whoever can reach the port (GET /status
     // has them, behind the token); a version would tell a scanner which flaws to try.
-    handle: ({ device }) => ({ ok: true, state: device.firmware() ? 'running' : 'booting' }),
+    handle: ({ board }) => ({ ok: true, state: board.reader() ? 'running' : 'booting' }),
   },
   {
     method: 'GET',
@@ -19,10 +19,10 @@ export const statusRoutes: ApiRoute[] = [
       'Reader id, firmware, clock, database version and counts, LED, relay, door, access-point state, event log, host link, flash health, BLE phones in range.',
     tag: 'status',
     access: 'local',
-    handle: ({ firmware, link, ble }) => {
-      const now = firmware.clock.now();
-      const s = firmware.status();
-      const { store } = firmware;
+    handle: ({ reader, link, ble }) => {
+      const now = reader.clock.now();
+      const s = reader.status();
+      const { store } = reader;
       return {
         readerId: s.readerId,
         accessPointId: s.accessPointId,

@@ -1,4 +1,4 @@
-import type { OutputChange, OutputSnapshot } from '../changes';
+import type { OutputChange, OutputSnapshot } from '../../output-changes';
 import type { TimelineDecision, TimelineRecording } from './recording';
 
 /** One stretch of a lane holding one value, [from, to) in the reader's ms. */

@@ -1,4 +1,4 @@
-import type { OutputChange, OutputSnapshot } from '../changes';
+import type { OutputChange, OutputSnapshot } from '../../output-changes';
 import type { EventRecord } from '../../foundation/model';
 
 /** An access decision on a timeline: from the event log (reason codes of firmware/foundation/reasons.ts). */

@@ -1,15 +1,14 @@
-import { Board } from '../../../firmware/board';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { HostClient, type StreamMessage } from '../../../firmware/api/client';
-import { Enrollments } from '../../../firmware/api/enrollments';
-import { bootReaderFirmware, type ReaderFirmware } from '../../../firmware/api/reader-firmware';
-import { startApi } from '../../../firmware/api/server';
 import { SystemClock } from '../../../firmware/foundation/clock';
-import { MemoryFlash } from '../../../storage';
+import { serveReader } from '../../../firmware/profiles/serve';
+import { testDrivers } from '../../../firmware/profiles/test';
+import type { RunningReader } from '../../../firmware/running-reader';
 import { above, below, BenchOptions, BenchRow, BenchSuite, percentile, rowsFor } from './suite';
 
 const row = rowsFor('host');
-
-const TOKEN = 'bench-token-0123456789abcdefghijklmnopqrstuvwxyz';
 
 /**
  * A full push as the management system would send it, serialized once up front so the
@@ -34,33 +33,21 @@ function fullPushJson(credentials: number): string {
 
 interface BenchReader {
   client: HostClient;
-  firmware(): ReaderFirmware;
+  reader(): RunningReader;
   close(): Promise<void>;
 }
 
+/** The test profile's reader on the system clock (real time is what the bench measures). */
 async function startBenchReader(sectorCount: number, eventCapacity?: number): Promise<BenchReader> {
-  const clock = new SystemClock();
-  const flash = new MemoryFlash({ geometry: { sectorCount } });
-  const enrollments = new Enrollments();
-  let current: ReaderFirmware | undefined;
-  const board = await Board.powerOn({
-    flash,
-    boot: async () =>
-      (current = bootReaderFirmware({
-        clock,
-        store: { device: flash, eventCapacity },
-        indicatorDrivers: [],
-        relay: { set: () => undefined },
-        enrollments,
-      })),
-  });
-  const api = await startApi({ device: board, token: TOKEN, clock, port: 0 });
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reader-bench-'));
+  const drivers = testDrivers({ clock: new SystemClock(), flash: { sectorCount }, eventCapacity });
+  const served = await serveReader({ drivers, dataDir, apiPort: 0 });
   return {
-    client: new HostClient(api.url, TOKEN),
-    firmware: () => current!,
+    client: new HostClient(served.api.url, served.token),
+    reader: () => served.reader()!,
     async close() {
-      await api.close();
-      await board.shutdown();
+      await served.shutdown();
+      fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
@@ -106,7 +93,7 @@ async function eventRows(
   const reader = await startBenchReader(1024, count);
   try {
     progress(`host: filling the event log with ${count} events`);
-    const { store, clock } = reader.firmware().running;
+    const { store, clock } = reader.reader();
     for (let i = 0; i < count; i++) {
       store.events.append({
         ts: clock.now(),

@@ -1,10 +1,12 @@
-import type { ServedReaderOptions } from '../api/serve';
 import type { Clock } from '../foundation/clock';
 import type { ReaderLog } from '../foundation/log';
-import type { HciSocketFactory } from './ble-adapter';
-import { openPiHardware, type PiHardware } from './hardware';
-import type { LibgpiodOptions } from './libgpiod';
-import { loadPiConfig, type PiConfig } from './pi-config';
+import type { HciSocketFactory } from '../pi/ble-adapter';
+import { openPiHardware, type PiHardware } from '../pi/hardware';
+import type { LibgpiodOptions } from '../pi/libgpiod';
+import { loadPiConfig, type PiConfig } from '../pi/pi-config';
+import { RelayFanout } from '../relay-drivers';
+import type { ReaderDrivers } from './drivers';
+import type { ConsoleFace } from './sim';
 
 /** The `pi` profile for the composition root (`reader-sim start --profile pi`). */
 export interface PiProfile {
@@ -13,10 +15,11 @@ export interface PiProfile {
   /** The radio the composition root starts for pi.json's "ble": the real adapter, or none. */
   bleMode: 'hci' | 'off';
   /**
-   * The sim's serve options with the Pi's drivers put in: GPIO LED/buzzer beside the console
-   * one, the GPIO relay, the serial badge reader, and REX / door contact wired at every boot.
+   * The Pi's drivers: GPIO LED/buzzer beside the console face, the GPIO relay coil (and the
+   * console's log line), the serial badge reader, REX and the door contact wired at every
+   * boot, the flash image on the SD card.
    */
-  apply(options: ServedReaderOptions): ServedReaderOptions;
+  drivers(face: ConsoleFace, readerId?: string): ReaderDrivers;
   close(): Promise<void>;
 }
 
@@ -49,33 +52,23 @@ export async function openPiProfile(options: OpenPiProfileOptions): Promise<PiPr
     process.env.BLUETOOTH_HCI_SOCKET_UART_PORT = hardware.ble.path;
     process.env.BLUETOOTH_HCI_SOCKET_UART_BAUDRATE = String(hardware.ble.baudRate);
   }
-  let unwire: () => void = () => {};
   return {
     config,
     hardware,
     bleMode: hardware.ble.adapter === 'none' ? 'off' : 'hci',
-    apply(served) {
-      return {
-        ...served,
-        indicatorDrivers: [hardware.indicator, ...served.indicatorDrivers],
-        // The GPIO coil, and whatever the sim's relay did (the log line) too.
-        relay: {
-          set(energized) {
-            hardware.relay.set(energized);
-            served.relay.set(energized);
-          },
-        },
-        badgeInputs: [...(served.badgeInputs ?? []), ...(hardware.badge ? [hardware.badge] : [])],
-        onBoot(firmware) {
-          unwire();
-          unwire = hardware.attach(firmware.running.door);
-          served.onBoot?.(firmware);
-        },
-      };
-    },
-    async close() {
-      unwire();
-      await hardware.close();
-    },
+    drivers: (face, readerId) => ({
+      clock: options.clock,
+      store: { dir: options.dataDir },
+      indicatorDrivers: [hardware.indicator, face.indicator],
+      relay: new RelayFanout(hardware.relay, face.relay),
+      badgeInputs: hardware.badge ? [hardware.badge] : [],
+      readerId,
+      log: options.log,
+      wire: (reader) => {
+        const unwire = [hardware.attach(reader.door), face.follow(reader)];
+        return () => unwire.forEach((undo) => undo());
+      },
+    }),
+    close: () => hardware.close(),
   };
 }

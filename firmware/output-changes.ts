@@ -1,6 +1,6 @@
-import type { DoorPosition, RelayState } from '../door';
-import type { RunningReader } from '../boot';
-import type { LedColor, Situation } from '../../led/model';
+import type { DoorPosition, RelayState } from './door';
+import type { RunningReader } from './running-reader';
+import type { LedColor, Situation } from '../led/model';
 
 /**
  * One change of what the reader shows or drives, as the front panel and timelines see it:

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { EnrollmentState, RawData } from './firmware';
+import type { RawData } from './foundation/model';
+
+/** An enrollment as the host sees it, by id. */
+export type EnrollmentState =
+  | { id: string; userId: string; state: 'pending'; expiresAt: number }
+  | { id: string; userId: string; state: 'captured'; rawData: RawData; capturedAt: number }
+  | { id: string; userId: string; state: 'timed_out'; expiredAt: number }
+  | { id: string; userId: string; state: 'cancelled' };
 
 /** Finished enrollments kept for GET /enroll/:id (the newest ones). */
 export const KEPT_ENROLLMENTS = 100;

@@ -1,0 +1,40 @@
+import { Board } from '../board';
+import { boot, type BootOptions } from '../boot';
+import type { RunningReader } from '../running-reader';
+
+/**
+ * What a profile picks for one reader: the clock, the flash, the LED/buzzer and relay drivers,
+ * the badge inputs (boot's options), and what it wires to each booted firmware (REX, door
+ * contact). Profiles (sim.ts, pi.ts, test.ts) are the only places that choose them.
+ */
+export interface ReaderDrivers extends BootOptions {
+  /** Wires inputs to each booted reader (contacts to its door); returns the unwire. */
+  wire?: (reader: RunningReader) => () => void;
+}
+
+export interface BoardHooks {
+  /** Awaited before every boot after the first (a test holds the board in 'booting'). */
+  beforeReboot?: () => Promise<void>;
+  /** After every boot, beside the drivers' own wiring; what it returns undoes it at power-off. */
+  onBoot?: (reader: RunningReader) => (() => void) | void;
+  onBootError?: (error: unknown) => void;
+}
+
+/** A board with these drivers, powered on: the firmware boots from its flash at every cycle. */
+export function powerOnBoard(drivers: ReaderDrivers, hooks: BoardHooks = {}): Promise<Board> {
+  const { wire, store, ...bootOptions } = drivers;
+  let booted = false;
+  return Board.powerOn({
+    flash: store.device,
+    boot: async () => {
+      if (booted) await hooks.beforeReboot?.();
+      booted = true;
+      return boot({ ...bootOptions, store });
+    },
+    onBoot: (reader) => {
+      const undo = [wire?.(reader), hooks.onBoot?.(reader)];
+      return () => undo.forEach((u) => u?.());
+    },
+    onBootError: hooks.onBootError,
+  });
+}

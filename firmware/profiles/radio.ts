@@ -1,0 +1,123 @@
+import * as net from 'node:net';
+import {
+  AirAddress,
+  AirServer,
+  createAir,
+  defaultAirAddress,
+  formatAirAddress,
+  serveAir,
+  TimingMode,
+} from '../../ble/controller';
+import { ReaderRadio, startReaderRadio } from '../../ble/reader-radio';
+import type { ReaderLog } from '../foundation/log';
+import type { BleRadioStatus } from '../ports';
+import type { RunningReader } from '../running-reader';
+import type { ReaderRadioPort } from './serve';
+
+/**
+ * The BLE radio a profile picks for its reader: the virtual controller on an air this
+ * process serves (sim), the real adapter (pi), or none.
+ */
+export interface BleChoice {
+  mode: 'virtual' | 'hci' | 'off';
+  air: AirAddress;
+  timing: TimingMode;
+  /** hci mode: the adapter (hciN); bleno's own default (hci0) when absent. */
+  hciDevice?: number;
+}
+
+/** The reader's BLE radio: it outlives power cycles of the firmware. */
+export interface ReaderBle {
+  /** Its phones in range, for /status and the panel. */
+  status: BleRadioStatus;
+  /** Serves a booted firmware's GATT service; returns the detach (at its power-off). */
+  attach(reader: RunningReader): () => void;
+  /** A copy-paste phone command for a second terminal: unlock with keyFile, else keygen + unlock. */
+  phoneCommand(keyFile?: string): string;
+  /** Logs that the service is up, with the phone command. */
+  announce(keyFile?: string): void;
+  close(): void;
+}
+
+export async function startReaderBle(
+  choice: BleChoice,
+  log: ReaderLog,
+): Promise<ReaderBle | undefined> {
+  if (choice.mode === 'off') return undefined;
+  let server: AirServer | undefined;
+  let radio: ReaderRadio;
+  if (choice.mode === 'virtual') {
+    if ('path' in choice.air && (await someoneListens(choice.air.path))) {
+      // Serving would unlink the socket of the reader that owns it and strand its phones.
+      throw new Error(
+        `another reader serves the BLE air at ${choice.air.path} (stop it, or use --air ADDR or --ble off)`,
+      );
+    }
+    const air = createAir({ timing: choice.timing });
+    server = await serveAir(air, choice.air).catch((err: Error) => {
+      throw new Error(
+        `cannot serve the BLE air on ${formatAirAddress(choice.air)}: ${err.message}`,
+      );
+    });
+    radio = await startReaderRadio({ air, log });
+  } else {
+    radio = await startReaderRadio({ log, hciDevice: choice.hciDevice });
+  }
+  const isDefault =
+    formatAirAddress(choice.air) === formatAirAddress(defaultAirAddress({ ...process.env }));
+  const phoneFlags =
+    choice.mode === 'virtual' && !isDefault
+      ? ` --air ${formatAirAddress(choice.air)}`
+      : choice.mode === 'hci'
+        ? ' --hci'
+        : '';
+  const phoneCommand = (keyFile?: string) =>
+    keyFile === undefined
+      ? `npx reader-sim phone keygen && npx reader-sim phone unlock${phoneFlags}`
+      : `npx reader-sim phone unlock --key ${keyFile}${phoneFlags}`;
+  return {
+    status: radio.gatt,
+    attach: (reader) => {
+      radio.gatt.attach(reader);
+      return () => radio.gatt.detach();
+    },
+    phoneCommand,
+    announce(keyFile) {
+      log.info(
+        {
+          ble: choice.mode,
+          air: choice.mode === 'virtual' ? formatAirAddress(choice.air) : undefined,
+          timing: choice.mode === 'virtual' ? choice.timing : undefined,
+        },
+        `BLE reader service up; a phone in another terminal: ${phoneCommand(keyFile)}`,
+      );
+    },
+    close() {
+      radio.close();
+      void server?.close();
+    },
+  };
+}
+
+/** A radio's GATT service as a served reader attaches it at every boot (test profile, benches). */
+export function radioPort(radio: ReaderRadio): ReaderRadioPort {
+  return {
+    status: radio.gatt,
+    attach(reader) {
+      radio.gatt.attach(reader);
+      return () => radio.gatt.detach();
+    },
+  };
+}
+
+/** Whether a live server answers on this UNIX socket (a stale file does not). */
+function someoneListens(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(socketPath);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
