@@ -233,7 +233,8 @@ function asApiError(error: FastifyError): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof BoardDownError) return booting();
   if (error instanceof NotSupportedError) return new ApiError('not_supported', error.message);
-  if (error instanceof NotInEnrollModeError) return new ApiError('not_in_enroll_mode', error.message);
+  if (error instanceof NotInEnrollModeError)
+    return new ApiError('not_in_enroll_mode', error.message);
   if (error.validation) {
     return schemaProblem(error.validation as SchemaError[], error.validationContext ?? 'body');
   }

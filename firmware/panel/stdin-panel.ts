@@ -15,11 +15,7 @@ export const PANEL_HELP =
   'panel: badge VALUE | keys DIGITS# | rex | door open|close | state ' +
   `${ACCESS_POINT_COMMANDS.join('|')} | enroll USER | status`;
 
-export function attachPanel(
-  input: Readable,
-  running: RunningReader,
-  log: ReaderLog,
-): () => void {
+export function attachPanel(input: Readable, running: RunningReader, log: ReaderLog): () => void {
   const lines = createInterface({ input, crlfDelay: Infinity, terminal: false });
   lines.on('line', (line) => {
     try {

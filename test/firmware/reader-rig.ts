@@ -3,7 +3,9 @@ import { RunningReader } from '../../firmware/running-reader';
 import { VirtualClock } from '../../firmware/foundation/clock';
 import { BadgeSerialInput, Keypad } from '../../firmware/inputs';
 import { hashSecondFactorPin, pinLookupValue } from '../../firmware/pin';
-import { RecordingIndicatorDriver } from '../../led';
+import type { RecordingIndicatorDriver } from '../../led';
+import { testDrivers } from '../../firmware/profiles/test';
+import { RecordingRelayDriver } from '../../firmware/relay-drivers';
 import { MemoryFlash } from '../../storage';
 import { DatabaseContent } from '../../firmware/foundation/model';
 
@@ -182,30 +184,28 @@ export function bootRig(
   const start = options.start ?? MONDAY_0800;
   const clock = new VirtualClock(start);
   const device = options.device ?? smallFlash();
-  const led = new RecordingIndicatorDriver();
   const keypad = new Keypad({ clock });
   const badge = new BadgeSerialInput({ path: '/dev/ttyBADGE', format: 'isonas-ascii', clock });
   const relay: Rig['relay'] = [];
   // The door drives the relay during boot, before boot() returns: read the store lazily.
   const booted: { running?: RunningReader } = {};
-  const running = (booted.running = boot({
+  const drivers = testDrivers({
     clock,
-    store: { device },
-    indicatorDrivers: [led],
-    relay: {
-      set: (energized) => {
-        const store = booted.running?.store;
-        relay.push({
-          at: clock.now() - start,
-          energized,
-          usesOfAda: store ? store.database.usesOf('ada-badge') : -1,
-          lastSeq: store ? store.events.stats().lastSeq : -1,
-        });
-      },
-    },
-    keypad,
+    flash: device,
     badgeInputs: [badge],
-  }));
+    // Each coil write with what was durable at that instant (a grant debits before it unlocks).
+    relay: new RecordingRelayDriver(clock, ({ at, energized }) => {
+      const store = booted.running?.store;
+      relay.push({
+        at: at - start,
+        energized,
+        usesOfAda: store ? store.database.usesOf('ada-badge') : -1,
+        lastSeq: store ? store.events.stats().lastSeq : -1,
+      });
+    }),
+  });
+  const { led } = drivers;
+  const running = (booted.running = boot({ ...drivers, keypad }));
   if (!options.device || options.database)
     running.store.database.replace(options.database ?? siteDatabase());
   running.config.update({ pinKey: PIN_KEY, ...options.config });

@@ -25,8 +25,8 @@ import { ISONAS_MAX_LINE } from '../../firmware/inputs/isonas-ascii';
 import { KEYPAD_DEFAULTS } from '../../firmware/inputs/keypad';
 import { KeypadSerialInput } from '../../firmware/inputs/keypad-serial';
 import { RDM6300_MAX_GARBAGE, rdm6300Frame } from '../../firmware/inputs/rdm6300';
-import { MemoryFlash } from '../../storage';
 import { fuzzParams, fuzzTimeout } from './params';
+import { testDrivers } from '../../firmware/profiles/test';
 
 jest.setTimeout(fuzzTimeout(60_000));
 
@@ -61,10 +61,7 @@ async function startRig(kind: BadgeFormat | 'keypad'): Promise<Rig> {
       ? new KeypadSerialInput(options)
       : new BadgeSerialInput({ ...options, format: kind });
   const reader = boot({
-    clock,
-    store: { device: new MemoryFlash({ geometry: { sectorCount: 256 } }) },
-    indicatorDrivers: [],
-    relay: { set: () => undefined },
+    ...testDrivers({ clock, flash: { sectorCount: 256 } }),
     ...(input instanceof KeypadSerialInput ? { keypad: input.keypad } : { badgeInputs: [input] }),
   });
   const rig: Rig = {

@@ -3,13 +3,9 @@ import { boot } from '../../firmware/boot';
 import { RunningReader } from '../../firmware/running-reader';
 import { VirtualClock } from '../../firmware/foundation/clock';
 import { ClockEdges } from '../../firmware/schedule-edges';
-import {
-  ttyStatusLine,
-  TtyStatusLine,
-  type StatusTerminal,
-} from '../../firmware/panel/tty-status';
-import { MemoryFlash } from '../../storage';
+import { ttyStatusLine, TtyStatusLine, type StatusTerminal } from '../../firmware/panel/tty-status';
 import { sampleDatabase } from '../api/harness';
+import { testDrivers } from '../../firmware/profiles/test';
 
 // eslint-disable-next-line no-control-regex
 const strip = (text: string) => text.replace(/\x1b\[[0-9;]*[A-Za-z]|\x1b[78]/g, '');
@@ -89,10 +85,7 @@ describe('TTY status line: pinned above the logs of a real reader', () => {
     status = new TtyStatusLine(terminal);
     status.start();
     running = boot({
-      clock,
-      store: { device: new MemoryFlash({ geometry: { sectorCount: 256 } }) },
-      indicatorDrivers: [status],
-      relay: { set: () => undefined },
+      ...testDrivers({ clock, flash: { sectorCount: 256 }, indicatorDrivers: [status] }),
       edges: new ClockEdges(clock),
     });
     running.store.database.replace(sampleDatabase(2));

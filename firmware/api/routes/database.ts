@@ -12,11 +12,7 @@ const PIN_LOOKUP = /^hmac:[0-9a-f]{64}$/;
  * A host pushes a PIN-only credential's digits (or the `hmac:` value the reader answered
  * with before); the reader stores only the keyed hash. New rows, the body is left as it was.
  */
-function sealPins(
-  credentials: Credential[],
-  reader: RunningReader,
-  table: string,
-): Credential[] {
+function sealPins(credentials: Credential[], reader: RunningReader, table: string): Credential[] {
   return credentials.map((c, i) => {
     if (c.kind !== 'pin' || PIN_LOOKUP.test(c.value)) return c;
     if (!isPinDigits(c.value)) {

@@ -4,8 +4,9 @@ import { VirtualClock } from '../../../firmware/foundation/clock';
 import { Keypad } from '../../../firmware/inputs';
 import { hashSecondFactorPin, pinLookupValue } from '../../../firmware/pin';
 import { RecordingIndicatorDriver } from '../../../led';
-import { MemoryFlash } from '../../../storage';
 import { Credential, DatabaseContent } from '../../../firmware/foundation/model';
+import { testDrivers } from '../../../firmware/profiles/test';
+import { RecordingRelayDriver } from '../../../firmware/relay-drivers';
 
 /**
  * A full simulated day on a VirtualClock: 2026-03-08 in America/Denver (the spring-forward
@@ -84,11 +85,11 @@ export async function runSimulatedDay(seed = 42, everyMs = 3 * 60_000): Promise<
   const timeline: string[] = [];
   const stamp = () => new Date(clock.now()).toISOString().slice(11, 23);
   const keypad = new Keypad({ clock });
+  const relay = new RecordingRelayDriver(clock, (w) =>
+    timeline.push(`${stamp()} relay ${w.energized ? 'on' : 'off'}`),
+  );
   const running = boot({
-    clock,
-    store: { device: new MemoryFlash({ geometry: { sectorCount: 512 } }) },
-    indicatorDrivers: [led],
-    relay: { set: (on) => timeline.push(`${stamp()} relay ${on ? 'on' : 'off'}`) },
+    ...testDrivers({ clock, flash: { sectorCount: 512 }, indicatorDrivers: [led], relay }),
     keypad,
   });
   running.store.database.replace(database());

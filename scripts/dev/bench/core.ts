@@ -6,6 +6,7 @@ import { Credential, DatabaseContent, User } from '../../../firmware/foundation/
 import { seededRandom } from '../../../firmware/foundation/random';
 import { runSimulatedDay } from './core-day';
 import { above, below, BenchRow, BenchSuite, percentile, rowsFor } from './suite';
+import { testDrivers } from '../../../firmware/profiles/test';
 
 const coreRow = rowsFor('core');
 
@@ -62,12 +63,7 @@ export const core: BenchSuite = {
 
     progress(`core: building ${n.toLocaleString()} credentials`);
     const clock = new VirtualClock();
-    const running = boot({
-      clock,
-      store: { device: flashFor(n), eventCapacity: 5000 },
-      indicatorDrivers: [],
-      relay: { set() {} },
-    });
+    const running = boot(testDrivers({ clock, flash: flashFor(n), eventCapacity: 5000 }));
     let t = performance.now();
     running.store.database.replace(database(n));
     row('full push', (performance.now() - t) / 1000, 's', {

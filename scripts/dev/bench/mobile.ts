@@ -9,8 +9,8 @@ import { startReaderRadio } from '../../../ble/reader-radio';
 import { boot } from '../../../firmware/boot';
 import { SystemClock } from '../../../firmware/foundation/clock';
 import type { IndicatorOutput } from '../../../led';
-import { MemoryFlash } from '../../../storage';
 import { atMost, below, BenchRow, BenchSuite, percentile, rowsFor } from './suite';
+import { testDrivers } from '../../../firmware/profiles/test';
 
 const CONNECTION_INTERVAL_MS = 30;
 
@@ -43,12 +43,7 @@ async function unlocks(
       lastColor = output.color;
     },
   };
-  const reader = boot({
-    clock,
-    store: { device: new MemoryFlash({ geometry: { sectorCount: 64 } }) },
-    indicatorDrivers: [led],
-    relay: { set: () => undefined },
-  });
+  const reader = boot(testDrivers({ clock, flash: { sectorCount: 64 }, indicatorDrivers: [led] }));
   const key: DeviceKey = createDeviceKey('bench-phone');
   reader.store.database.replace({
     users: [{ id: 'u1', name: 'Bench', enabled: true }],
