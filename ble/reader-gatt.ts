@@ -186,7 +186,7 @@ export class ReaderGattService extends EventEmitter implements BleRadioStatus {
     this.advertisedAs = key;
     const { advertisement, scanResponse } = readerAdvertisement(readerId, this.mode);
     this.bleno.startAdvertisingWithEIRData(advertisement, scanResponse, (err?: Error) => {
-      if (err) this.log.warn({ err: err.message }, 'BLE advertising did not start');
+      if (err) this.log.warn({ err }, 'BLE advertising did not start');
     });
   }
 
@@ -357,7 +357,7 @@ export class ReaderGattService extends EventEmitter implements BleRadioStatus {
       // The reader refused it (shutting down): the connection may present again.
       const session = this.sessions.get(handle);
       if (session?.busy) session.answered();
-      this.log.error({ err: String(err), kind }, 'BLE write failed');
+      this.log.error({ err, kind }, 'BLE write failed');
       this.answer(handle, kind, { status: 'error', reason: 'unavailable' });
     });
   }
@@ -485,7 +485,7 @@ export class ReaderGattService extends EventEmitter implements BleRadioStatus {
     try {
       notify?.(encodeCbor(new Map(Object.entries(message))));
     } catch (err) {
-      this.log.warn({ err: String(err), handle }, 'result notification failed');
+      this.log.warn({ err, handle }, 'result notification failed');
     }
   }
 

@@ -323,7 +323,7 @@ export class Reader extends EventEmitter {
       // The flash refused the commit: nothing is actuated, the reader keeps running.
       const error = err instanceof Error ? err.message : String(err);
       this.log.error(
-        { err: error, reason: 'reason' in decision ? decision.reason : 'capture' },
+        { err, reason: 'reason' in decision ? decision.reason : 'capture' },
         'commit failed',
       );
       indicator.showTemporary('denied');
@@ -346,10 +346,7 @@ export class Reader extends EventEmitter {
     try {
       this.parts.store.events.append(event);
     } catch (err) {
-      this.log.error(
-        { err: err instanceof Error ? err.message : String(err), type: event.type },
-        'event append failed',
-      );
+      this.log.error({ err, type: event.type }, 'event append failed');
     }
   }
 }

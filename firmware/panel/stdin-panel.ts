@@ -27,6 +27,7 @@ export function attachPanel(
     try {
       handle(line.trim(), running, keypad, log);
     } catch (err) {
+      // A mistyped panel command: the person at the console reads the one-line reason.
       log.warn(
         { line: line.slice(0, 80), err: err instanceof Error ? err.message : String(err) },
         'panel: rejected',
@@ -51,7 +52,7 @@ function handle(line: string, running: RunningReader, keypad: Keypad, log: Reade
           accessPointId: config.get().accessPointId,
           at: clock.now(),
         })
-        .catch((err: unknown) => log.warn({ err: String(err) }, 'panel: badge not taken'));
+        .catch((err: unknown) => log.warn({ err }, 'panel: badge not taken'));
       return;
     case 'keys':
       if (!arg) throw new Error('keys needs keys, e.g. keys 1234#');
