@@ -2,6 +2,7 @@ import type { Credential, DatabaseContent, DatabaseDelta } from '../../foundatio
 import { isPinDigits } from '../../pin';
 import { checkContent, checkDelta } from '../database-checks';
 import { ApiError } from '../errors';
+import { VersionConflictError } from '../../../storage/errors';
 import type { FirmwareHandle } from '../firmware';
 import type { ApiRoute } from '../route';
 import { DatabaseContentSchema, DatabaseDeltaSchema } from '../schemas';
@@ -112,7 +113,7 @@ export const databaseRoutes: ApiRoute[] = [
       try {
         version = firmware.store.database.patch(delta);
       } catch (err) {
-        if (err instanceof Error && err.name === 'VersionConflictError') {
+        if (err instanceof VersionConflictError) {
           throw conflict(delta.baseVersion, firmware.store.database.version());
         }
         throw err;
