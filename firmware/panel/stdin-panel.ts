@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { ACCESS_POINT_STATES, AccessPointState } from '../access-point';
 import { Keypad } from '../inputs';
 import { ReaderLog } from '../foundation/log';
+import { parsePresentation } from '../foundation/presentation';
 import { RunningReader } from '../boot';
 
 /**
@@ -45,13 +46,15 @@ function handle(line: string, running: RunningReader, keypad: Keypad, log: Reade
     case 'badge':
       if (!arg) throw new Error('badge needs a value');
       void reader
-        .present({
-          kind: 'badge',
-          value: arg,
-          source: 'sim',
-          accessPointId: config.get().accessPointId,
-          at: clock.now(),
-        })
+        .present(
+          parsePresentation({
+            kind: 'badge',
+            value: arg,
+            source: 'sim',
+            accessPointId: config.get().accessPointId,
+            at: clock.now(),
+          }),
+        )
         .catch((err: unknown) => log.warn({ err }, 'panel: badge not taken'));
       return;
     case 'keys':
