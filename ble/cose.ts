@@ -62,6 +62,7 @@ export function verifySign1(sign1: Sign1, publicKey: KeyObject): boolean {
       sign1.signature,
     );
   } catch {
+    // Untrusted bytes OpenSSL cannot even check (wrong size or encoding) do not verify.
     return false;
   }
 }
@@ -94,6 +95,7 @@ export function publicKeyFromSpki(base64: string): KeyObject | undefined {
     });
     return isP256(key) ? key : undefined;
   } catch {
+    // Untrusted text: whatever OpenSSL refuses to parse is simply not a P-256 key.
     return undefined;
   }
 }
@@ -119,6 +121,7 @@ export function publicKeyFromWire(value: unknown): KeyObject | undefined {
     });
     return isP256(key) ? key : undefined;
   } catch {
+    // Untrusted bytes: whatever OpenSSL refuses to parse is simply not a P-256 key.
     return undefined;
   }
 }

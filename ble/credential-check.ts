@@ -8,14 +8,14 @@ import { EnrollRecord, NONCE_BYTES, PresentationPayload } from './protocol';
 const MAX_LABEL_LENGTH = 64;
 
 /** A well-formed credential write: the COSE_Sign1 and its payload. */
-export interface ParsedPresentation {
+export interface CredentialWrite {
   payload: PresentationPayload;
   /** Whether the signature verifies under `key`. */
   verifiesWith(key: KeyObject): boolean;
 }
 
 /** Parses a credential write; undefined when it is not a well-formed ES256 presentation. */
-export function parsePresentation(bytes: Buffer): ParsedPresentation | undefined {
+export function parseCredentialWrite(bytes: Buffer): CredentialWrite | undefined {
   const sign1 = parseSign1(bytes);
   if (!sign1) return undefined;
   const map = textKeyedMap(decodeCbor(sign1.payload)?.value);
@@ -44,7 +44,7 @@ export function parsePresentation(bytes: Buffer): ParsedPresentation | undefined
  *   this reader, and `ts` is within the allowed skew of the reader clock.
  */
 export function proofOf(
-  parsed: ParsedPresentation,
+  parsed: CredentialWrite,
   facts: {
     /** undefined: device unknown; '': known without a key; else base64 SPKI. */
     enrolledKey: string | undefined;

@@ -4,11 +4,11 @@ import type { Timer } from '../firmware/foundation/clock';
 import type { ConfigChange } from '../firmware/config';
 import type { BleRadioStatus, PhoneInRange } from '../firmware/ports';
 import { ReaderLog, SILENT_LOG } from '../firmware/foundation/log';
-import type { Presentation } from '../firmware/foundation/presentation';
+import { parsePresentation } from '../firmware/foundation/presentation';
 import { FIRMWARE_VERSION } from '../firmware/version';
 import { readerAdvertisement } from './advertising';
 import { encodeCbor } from './cbor';
-import { parseEnrollRecord, parsePresentation, proofOf } from './credential-check';
+import { parseCredentialWrite, parseEnrollRecord, proofOf } from './credential-check';
 import { PhonesInRange } from './phones-in-range';
 import { CHARACTERISTIC_UUIDS, READER_SERVICE_UUID } from './gatt-uuids';
 import {
@@ -186,7 +186,7 @@ export class ReaderGattService extends EventEmitter implements BleRadioStatus {
     this.advertisedAs = key;
     const { advertisement, scanResponse } = readerAdvertisement(readerId, this.mode);
     this.bleno.startAdvertisingWithEIRData(advertisement, scanResponse, (err?: Error) => {
-      if (err) this.log.warn({ err: err.message }, 'BLE advertising did not start');
+      if (err) this.log.warn({ err }, 'BLE advertising did not start');
     });
   }
 
@@ -357,7 +357,7 @@ export class ReaderGattService extends EventEmitter implements BleRadioStatus {
       // The reader refused it (shutting down): the connection may present again.
       const session = this.sessions.get(handle);
       if (session?.busy) session.answered();
-      this.log.error({ err: String(err), kind }, 'BLE write failed');
+      this.log.error({ err, kind }, 'BLE write failed');
       this.answer(handle, kind, { status: 'error', reason: 'unavailable' });
     });
   }
@@ -371,7 +371,7 @@ export class ReaderGattService extends EventEmitter implements BleRadioStatus {
     const session = this.session(handle);
     if (!firmware) return this.refuse(handle, 'credential', 'unavailable');
     if (session.busy) return this.refuse(handle, 'credential', 'busy');
-    const parsed = parsePresentation(data);
+    const parsed = parseCredentialWrite(data);
     if (!parsed) return this.refuse(handle, 'credential', 'bad_request');
     if (firmware.reader.enrolling !== undefined)
       return this.refuse(handle, 'credential', 'enroll_mode');
@@ -402,7 +402,7 @@ export class ReaderGattService extends EventEmitter implements BleRadioStatus {
       session.answered();
       return this.refuse(handle, 'credential', 'enroll_mode');
     }
-    const presentation: Presentation = {
+    const presentation = parsePresentation({
       kind: 'mobile',
       value: deviceId,
       source: 'ble',
@@ -410,7 +410,7 @@ export class ReaderGattService extends EventEmitter implements BleRadioStatus {
       at: now,
       proof,
       ...(rssi === undefined ? {} : { rssi }),
-    };
+    });
     const { decision, error } = await reader.present(presentation);
     session.answered();
     if (enrolled && proof.signatureValid) {
@@ -450,15 +450,17 @@ export class ReaderGattService extends EventEmitter implements BleRadioStatus {
     // The same capture path as the host API's sim control: enroll mode turns a mobile
     // presentation into Raw Data. It proves nothing, so if enroll mode ended meanwhile
     // the decision denies it (bad_signature) instead of judging it as a credential.
-    const { decision, error } = await reader.present({
-      kind: 'mobile',
-      value: record.deviceId,
-      publicKey: record.publicKey,
-      source: 'ble',
-      accessPointId: config.get().accessPointId,
-      at: clock.now(),
-      proof: { signatureValid: false, challengeFresh: false },
-    });
+    const { decision, error } = await reader.present(
+      parsePresentation({
+        kind: 'mobile',
+        value: record.deviceId,
+        publicKey: record.publicKey,
+        source: 'ble',
+        accessPointId: config.get().accessPointId,
+        at: clock.now(),
+        proof: { signatureValid: false, challengeFresh: false },
+      }),
+    );
     session.answered();
     if (error) return this.refuse(handle, 'enroll', 'unavailable');
     if (decision.outcome === 'capture') {
@@ -485,7 +487,7 @@ export class ReaderGattService extends EventEmitter implements BleRadioStatus {
     try {
       notify?.(encodeCbor(new Map(Object.entries(message))));
     } catch (err) {
-      this.log.warn({ err: String(err), handle }, 'result notification failed');
+      this.log.warn({ err, handle }, 'result notification failed');
     }
   }
 

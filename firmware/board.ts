@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { FlashDevice, TornWriteModel } from '../storage';
 import { Enrollments, type EnrollmentState } from './enrollments';
+import { ReaderError } from './foundation/errors';
 import type { RawData } from './foundation/model';
+import { parsePresentation } from './foundation/presentation';
 import type { RunningReader } from './running-reader';
 
 export type BoardState = 'booting' | 'running' | 'failed';
@@ -25,18 +27,21 @@ export interface BoardOptions {
 }
 
 /** A board operation that needs running firmware, asked while there is none. */
-export class BoardDownError extends Error {
+export class BoardDownError extends ReaderError {
   override readonly name = 'BoardDownError';
+  readonly code = 'booting';
 }
 
 /** What this board cannot do (cut power inside a flash write without a simulated flash part). */
-export class NotSupportedError extends Error {
+export class NotSupportedError extends ReaderError {
   override readonly name = 'NotSupportedError';
+  readonly code = 'not_supported';
 }
 
 /** A Raw Data capture asked for while the reader is not in enroll mode. */
-export class NotInEnrollModeError extends Error {
+export class NotInEnrollModeError extends ReaderError {
   override readonly name = 'NotInEnrollModeError';
+  readonly code = 'not_in_enroll_mode';
 }
 
 /**
@@ -160,15 +165,18 @@ export class Board {
       if (reader.reader.enrolling === undefined) {
         throw new NotInEnrollModeError('the reader is not in enroll mode');
       }
+      // A malformed capture is decided bad_request and logged like any other presentation.
       void reader.reader
-        .present({
-          kind: 'mobile',
-          value: rawData.deviceId,
-          publicKey: rawData.publicKey,
-          source: 'sim',
-          accessPointId: reader.config.get().accessPointId,
-          at: reader.clock.now(),
-        })
+        .present(
+          parsePresentation({
+            kind: 'mobile',
+            value: rawData.deviceId,
+            publicKey: rawData.publicKey,
+            source: 'sim',
+            accessPointId: reader.config.get().accessPointId,
+            at: reader.clock.now(),
+          }),
+        )
         .catch(() => undefined);
     },
   };

@@ -5,7 +5,7 @@ import { AccessPointController } from './access-point';
 import { Clock, SystemClock } from './foundation/clock';
 import { ConfigChange, doorConfigOf, ReaderConfig } from './config';
 import { DoorAlarm, DoorController, RelayDriver, RelayState } from './door';
-import { Keypad, type BadgeRead, type KeypadEntry } from './inputs';
+import { badgePresentation, Keypad, type BadgeRead, type KeypadEntry } from './inputs';
 import { ReaderLog, SILENT_LOG } from './foundation/log';
 import { newPinKey } from './pin';
 import { Reader } from './reader';
@@ -89,7 +89,7 @@ export function boot(options: BootOptions): RunningReader {
     try {
       store.events.append({ ts: clock.now(), type: 'system', detail });
     } catch (err) {
-      log.error({ err: String(err), detail }, 'event append failed');
+      log.error({ err, detail }, 'event append failed');
     }
   };
 
@@ -104,7 +104,7 @@ export function boot(options: BootOptions): RunningReader {
         detail: { alarm: alarm.kind, active: alarm.active },
       });
     } catch (err) {
-      log.error({ err: String(err) }, 'event append failed');
+      log.error({ err }, 'event append failed');
     }
     log.warn({ alarm: alarm.kind, active: alarm.active }, 'door alarm');
   };
@@ -117,7 +117,7 @@ export function boot(options: BootOptions): RunningReader {
         detail: { rex: true },
       });
     } catch (err) {
-      log.error({ err: String(err) }, 'event append failed');
+      log.error({ err }, 'event append failed');
     }
   };
   // Green says "unlocked for you": when the door relocks early (closed behind the user),
@@ -135,19 +135,13 @@ export function boot(options: BootOptions): RunningReader {
   const accessPointId = () => config.get().accessPointId;
   const onBadge = (read: BadgeRead) => {
     reader
-      .present({
-        kind: 'badge',
-        value: read.value,
-        source: 'badge-serial',
-        accessPointId: accessPointId(),
-        at: read.at ?? clock.now(),
-      })
-      .catch((err: unknown) => log.warn({ err: String(err) }, 'badge not taken'));
+      .present(badgePresentation(read, { accessPointId: accessPointId(), now: clock.now() }))
+      .catch((err: unknown) => log.warn({ err }, 'badge not taken'));
   };
   const onEntry = (entry: KeypadEntry) => {
     reader
       .keypadEntry(entry.digits)
-      .catch((err: unknown) => log.warn({ err: String(err) }, 'keypad entry not taken'));
+      .catch((err: unknown) => log.warn({ err }, 'keypad entry not taken'));
   };
   const keypad = options.keypad ?? new Keypad({ clock });
   for (const input of options.badgeInputs ?? []) input.on('badge', onBadge);

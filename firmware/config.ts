@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { DEFAULT_DOOR_CONFIG, DOOR_CONFIG_LIMITS } from './door';
+import { ReaderError } from './foundation/errors';
 
 /**
  * The reader's configuration: one table (CONFIG_SPEC) holds every key with its default,
@@ -202,13 +203,14 @@ export const DEFAULT_CONFIG: Readonly<ReaderConfigValues> = Object.freeze(
 );
 
 /** A rejected config value; `field` names the key. */
-export class ConfigError extends Error {
+export class ConfigError extends ReaderError {
+  override readonly name = 'ConfigError';
+  override readonly code = 'invalid_config';
   constructor(
     readonly field: string,
     message: string,
   ) {
     super(`config ${field}: ${message}`);
-    this.name = 'ConfigError';
   }
 }
 

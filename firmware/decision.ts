@@ -1,6 +1,5 @@
-import { CREDENTIAL_KINDS, Credential, Holiday, Schedule, User } from './foundation/model';
-import { isPinDigits } from './pin';
-import { MAX_VALUE_LENGTH, Presentation } from './foundation/presentation';
+import { Credential, Holiday, Schedule, User } from './foundation/model';
+import { CheckedPresentation, isValidPresentation } from './foundation/presentation';
 import { DenyReason } from './foundation/reasons';
 import { isScheduleOpen } from './schedule';
 
@@ -42,26 +41,6 @@ export type Decision =
       extendedUnlock: boolean;
     };
 
-const SOURCES = ['badge-serial', 'keypad', 'ble', 'sim'];
-
-/** Rule 2 (shape): what makes a presentation malformed, or undefined when it is well formed. */
-export function malformation(p: Presentation): string | undefined {
-  if (typeof p !== 'object' || p === null) return 'not an object';
-  if (!(CREDENTIAL_KINDS as readonly string[]).includes(p.kind)) return 'unknown kind';
-  if (!SOURCES.includes(p.source)) return 'unknown source';
-  if (typeof p.value !== 'string' || p.value.length === 0 || p.value.length > MAX_VALUE_LENGTH) {
-    return `value must be 1..${MAX_VALUE_LENGTH} characters`;
-  }
-  if (p.kind === 'pin' && !isPinDigits(p.value)) return 'PIN must be 4 to 12 digits';
-  if (p.pin !== undefined && !isPinDigits(p.pin)) return 'PIN must be 4 to 12 digits';
-  if (typeof p.accessPointId !== 'string' || p.accessPointId.length === 0) return 'no access point';
-  if (!Number.isFinite(p.at)) return 'no time';
-  if (p.rssi !== undefined && !Number.isFinite(p.rssi)) return 'rssi must be a number';
-  if (p.source === 'ble' && p.kind === 'mobile' && !p.proof)
-    return 'mobile credential without proof';
-  return undefined;
-}
-
 /**
  * The access decision of BEHAVIOR.md, pure and total: every input gives one decision with
  * one reason code, first failing rule wins. No I/O, no clock: `context.now` is the time.
@@ -69,7 +48,7 @@ export function malformation(p: Presentation): string | undefined {
  * Keypad lockout (rule 8) is checked right after rule 2 for entries from the keypad itself:
  * a locked keypad takes no digits at all, so it must not reveal whether a PIN exists.
  */
-export function decide(p: Presentation, c: DecisionContext): Decision {
+export function decide(p: CheckedPresentation, c: DecisionContext): Decision {
   const deny = (reason: DenyReason, who: Who = {}): Decision => ({
     outcome: 'deny',
     reason,
@@ -77,10 +56,10 @@ export function decide(p: Presentation, c: DecisionContext): Decision {
   });
 
   // 1. Enroll mode: a phone's presentation is captured as raw data, not judged.
-  if (c.enrollMode && p?.kind === 'mobile') return { outcome: 'capture' };
+  if (c.enrollMode && p.kind === 'mobile') return { outcome: 'capture' };
 
-  // 2. The presentation itself.
-  if (malformation(p)) return deny('bad_request');
+  // 2. The presentation itself: what parsePresentation refused is a bad request.
+  if (!isValidPresentation(p)) return deny('bad_request');
   if (p.proof && !p.proof.signatureValid) return deny('bad_signature');
   if (p.proof && !p.proof.challengeFresh) return deny('replay');
   if (p.rssi !== undefined && p.rssi < c.minRssi) return deny('too_far');

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { PIN_DIGITS } from './foundation/presentation';
 
 /**
  * PIN digits never reach flash. A PIN-only credential is looked up by a keyed hash of its
@@ -6,9 +7,6 @@ import { createHmac, randomBytes, scryptSync, timingSafeEqual } from 'node:crypt
  * badge's second-factor PIN is a salted scrypt hash "scrypt$salt$hash" (base64url parts).
  * The host API, the tests and the reader make and check these values only here.
  */
-
-/** Keypad PINs: 4 to 12 digits. */
-export const PIN_DIGITS = /^[0-9]{4,12}$/;
 
 // Modest cost: about 10 ms per check on a small board, which also slows guessing.
 const SCRYPT = { N: 4096, r: 8, p: 1, keyLength: 32, saltLength: 16 } as const;

@@ -4,12 +4,18 @@ import { CREDENTIAL_KINDS, Credential, NewEvent } from './foundation/model';
 import type { AccessPointController } from './access-point';
 import { Clock, Timer } from './foundation/clock';
 import { ReaderConfig } from './config';
-import { Decision, DecisionContext, decide, malformation } from './decision';
+import { Decision, DecisionContext, decide } from './decision';
 import type { DoorController } from './door';
 import { KeypadGuard } from './keypad-guard';
 import { ReaderLog, SILENT_LOG } from './foundation/log';
 import { pinLookupValue, verifySecondFactorPin } from './pin';
-import { Presentation } from './foundation/presentation';
+import {
+  CheckedPresentation,
+  isCheckedPresentation,
+  isValidPresentation,
+  parsePresentation,
+  Presentation,
+} from './foundation/presentation';
 import { ReaderStoreView } from './store-view';
 
 export interface ReaderParts {
@@ -75,10 +81,17 @@ export class Reader extends EventEmitter {
     );
   }
 
-  /** Queues a presentation; resolves once its event is durable and the outputs are driven. */
-  present(presentation: Presentation): Promise<PresentationResult> {
+  /**
+   * Queues a presentation as parsePresentation judged it (a refused one is denied
+   * bad_request); resolves once its event is durable and the outputs are driven.
+   */
+  present(presentation: CheckedPresentation): Promise<PresentationResult> {
     if (this.closing) return Promise.reject(new Error('reader is shutting down'));
-    const run = this.tail.then(() => this.process(presentation));
+    // Whatever slipped past the types (plain JavaScript, a cast) is parsed, never trusted.
+    const checked = isCheckedPresentation(presentation)
+      ? presentation
+      : parsePresentation(presentation);
+    const run = this.tail.then(() => this.process(checked));
     this.tail = run.catch(() => undefined);
     return run;
   }
@@ -87,7 +100,7 @@ export class Reader extends EventEmitter {
    * Looks up and decides without committing or touching the outputs: the synchronous part
    * of processing (benchmarks, a host "what would happen" query).
    */
-  evaluate(presentation: Presentation): { decision: Decision; credential?: Credential } {
+  evaluate(presentation: CheckedPresentation): { decision: Decision; credential?: Credential } {
     const credential = this.lookup(presentation);
     return { decision: decide(presentation, this.context(credential)), credential };
   }
@@ -100,13 +113,15 @@ export class Reader extends EventEmitter {
       wait.deliver(digits);
       return wait.result;
     }
-    return this.present({
-      kind: 'pin',
-      value: digits,
-      source: 'keypad',
-      accessPointId: this.parts.config.get().accessPointId,
-      at: this.parts.clock.now(),
-    });
+    return this.present(
+      parsePresentation({
+        kind: 'pin',
+        value: digits,
+        source: 'keypad',
+        accessPointId: this.parts.config.get().accessPointId,
+        at: this.parts.clock.now(),
+      }),
+    );
   }
 
   /** Host: capture the next phone as raw data for this user, for timeoutMs (default: config). */
@@ -152,11 +167,12 @@ export class Reader extends EventEmitter {
     this.emit('enroll', { userId, active: false });
   }
 
-  private async process(p: Presentation): Promise<PresentationResult> {
+  private async process(p: CheckedPresentation): Promise<PresentationResult> {
     this.parts.indicator.showTemporary('processing');
     const credential = this.lookup(p);
     let decision = decide(p, this.context(credential));
-    if (decision.outcome === 'need_pin') {
+    // need_pin comes only for a valid presentation; the check tells the compiler so.
+    if (decision.outcome === 'need_pin' && isValidPresentation(p)) {
       // Amber for the whole PIN wait (the table's processing timer is only a safety net);
       // the margin lets the decision replace it rather than racing it at the timeout.
       if (p.pin === undefined) {
@@ -182,7 +198,7 @@ export class Reader extends EventEmitter {
       const result = this.commit(p, decision);
       answer(result);
       return result;
-    } else if (p?.source === 'keypad') {
+    } else if (p.source === 'keypad') {
       if (
         decision.outcome === 'deny' &&
         (decision.reason === 'unknown_credential' || decision.reason === 'bad_request')
@@ -202,8 +218,8 @@ export class Reader extends EventEmitter {
     this.guard.wrong(this.parts.clock.now(), pinAttemptsBeforeLockout, keypadLockoutMs);
   }
 
-  private lookup(p: Presentation): Credential | undefined {
-    if (malformation(p)) return undefined;
+  private lookup(p: CheckedPresentation): Credential | undefined {
+    if (!isValidPresentation(p)) return undefined;
     const value =
       p.kind === 'pin' ? pinLookupValue(p.value, this.parts.config.get().pinKey) : p.value;
     return this.parts.store.database.findCredential(p.kind, value);
@@ -252,11 +268,12 @@ export class Reader extends EventEmitter {
     });
   }
 
-  private commit(p: Presentation, decision: Decision): PresentationResult {
+  private commit(p: CheckedPresentation, decision: Decision): PresentationResult {
     const { clock, store, door, indicator, config } = this.parts;
     const cfg = config.get();
-    // A malformed presentation may not even be an object: log what can be trusted.
-    const shown: Partial<Presentation> = typeof p === 'object' && p !== null ? p : {};
+    // A refused presentation may not even be an object: log what can be trusted.
+    const raw = isValidPresentation(p) ? p : p.raw;
+    const shown: Partial<Presentation> = typeof raw === 'object' && raw !== null ? raw : {};
     const base: NewEvent = {
       ts: clock.now(),
       type: decision.outcome === 'capture' ? 'enroll' : 'access',
@@ -272,16 +289,18 @@ export class Reader extends EventEmitter {
       switch (decision.outcome) {
         case 'capture': {
           const userId = this.enrollment!.userId;
-          const raw: RawData = { userId, deviceId: p.value, publicKey: p.publicKey, at: base.ts };
+          // Rule 1 comes before rule 2: enroll mode captures whatever a phone sent.
+          const deviceId = shown.value!;
+          const captured: RawData = { userId, deviceId, publicKey: shown.publicKey, at: base.ts };
           const event: NewEvent = {
             ...base,
             userId,
-            detail: { rawData: { deviceId: p.value, publicKey: p.publicKey } },
+            detail: { rawData: { deviceId, publicKey: shown.publicKey } },
           };
           store.events.append(event);
           this.endEnroll();
           indicator.showTemporary('enrolled');
-          this.emit('raw-data', raw);
+          this.emit('raw-data', captured);
           result = { decision, event };
           break;
         }
@@ -323,7 +342,7 @@ export class Reader extends EventEmitter {
       // The flash refused the commit: nothing is actuated, the reader keeps running.
       const error = err instanceof Error ? err.message : String(err);
       this.log.error(
-        { err: error, reason: 'reason' in decision ? decision.reason : 'capture' },
+        { err, reason: 'reason' in decision ? decision.reason : 'capture' },
         'commit failed',
       );
       indicator.showTemporary('denied');
@@ -335,10 +354,12 @@ export class Reader extends EventEmitter {
         reason: 'reason' in decision ? decision.reason : undefined,
         kind: shown.kind,
         source: shown.source,
+        // What the parser refused, so a bad_request can be traced to its input.
+        problem: isValidPresentation(p) ? undefined : p.problem,
       },
       'presentation',
     );
-    this.emit('decision', { presentation: redact(p), result });
+    this.emit('decision', { presentation: redact(raw), result });
     return result;
   }
 
@@ -346,10 +367,7 @@ export class Reader extends EventEmitter {
     try {
       this.parts.store.events.append(event);
     } catch (err) {
-      this.log.error(
-        { err: err instanceof Error ? err.message : String(err), type: event.type },
-        'event append failed',
-      );
+      this.log.error({ err, type: event.type }, 'event append failed');
     }
   }
 }
@@ -366,10 +384,10 @@ function presentationDetail(p: Partial<Presentation>): Record<string, unknown> {
   return detail;
 }
 
-function redact(p: Presentation): Presentation {
+function redact<T>(p: T): T {
   if (typeof p !== 'object' || p === null) return p;
-  const copy = { ...p };
+  const copy: Partial<Presentation> = { ...p };
   if (copy.kind === 'pin') copy.value = '****';
   if (copy.pin !== undefined) copy.pin = '****';
-  return copy;
+  return copy as T;
 }

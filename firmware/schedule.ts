@@ -43,8 +43,10 @@ export function isTimeZone(timeZone: string): boolean {
   try {
     formatter(timeZone);
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    // Intl's answer to a zone it does not know; anything else is a bug to surface.
+    if (err instanceof RangeError) return false;
+    throw err;
   }
 }
 
@@ -117,6 +119,7 @@ export function isScheduleOpen(
   try {
     local = localTime(schedule.timeZone, at);
   } catch {
+    // The decision is total: a schedule whose zone cannot be resolved is closed, not a throw.
     return false;
   }
   const holiday = holidays.some((h) => h.date === local.date);

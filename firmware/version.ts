@@ -14,7 +14,7 @@ function packageVersion(): string {
       };
       if (pkg.name === 'reader-sim' && pkg.version) return pkg.version;
     } catch {
-      // No package.json here: keep walking up.
+      // No readable package.json here (or not JSON): keep walking up.
     }
     if (path.dirname(dir) === dir) return '0.0.0-unknown';
   }

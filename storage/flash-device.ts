@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { crc32 } from './crc32';
 import { StoreError } from './errors';
 import { seededRandom } from '../firmware/foundation/random';
+import type { ReaderErrorCode } from '../firmware/foundation/errors';
 import { PowerCut, tear } from './power-cut';
 
 /** Geometry of the emulated NOR part. */
@@ -81,13 +82,16 @@ export interface FlashDevice {
 
 export class FlashError extends StoreError {
   override readonly name: string = 'FlashError';
+  override readonly code: ReaderErrorCode = 'flash_failed';
 }
 /** Thrown by the operation power failed in, and by every operation until powerOn(). */
 export class PowerLossError extends FlashError {
   override readonly name = 'PowerLossError';
+  override readonly code = 'power_lost';
 }
 export class WornSectorError extends FlashError {
   override readonly name = 'WornSectorError';
+  override readonly code = 'worn_sector';
 }
 
 export function validateGeometry(g: FlashGeometry): void {

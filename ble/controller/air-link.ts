@@ -56,6 +56,7 @@ function decode(line: string): Record<string, unknown> | undefined {
       ? (value as Record<string, unknown>)
       : undefined;
   } catch {
+    // A peer's line that is not JSON is dropped, like a garbled packet on the air.
     return undefined;
   }
 }

@@ -30,8 +30,10 @@ const patched = new WeakSet<object>();
 function stackDir(stack: string): string | undefined {
   try {
     return path.dirname(require.resolve(`${stack}/package.json`));
-  } catch {
-    return undefined;
+  } catch (err) {
+    // That BLE stack is not installed (an optional choice); any other failure is a bug.
+    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return undefined;
+    throw err;
   }
 }
 

@@ -68,7 +68,9 @@ export class HostClient {
     let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;
-    } catch {
+    } catch (err) {
+      // Not JSON (a proxy's error page, a truncated body): report its start as the message.
+      if (!(err instanceof SyntaxError)) throw err;
       parsed = { error: 'internal', message: text.slice(0, 200) };
     }
     if (!response.ok) {

@@ -1,3 +1,9 @@
+import { BoardDownError, NotInEnrollModeError, NotSupportedError } from '../board';
+import { ConfigError } from '../config';
+import { ReaderError } from '../foundation/errors';
+import { StoreFullError, VersionConflictError } from '../../storage/errors';
+import { PowerLossError } from '../../storage/flash-device';
+
 /**
  * Every error the host API answers with has one JSON shape:
  *   { error: CODE, message, field? }
@@ -50,6 +56,57 @@ export class ApiError extends Error {
       ...this.extra,
     };
   }
+}
+
+/** A domain error type and the answer it gets over HTTP. */
+interface DomainAnswer<E extends ReaderError> {
+  type: abstract new (...args: never[]) => E;
+  answer(error: E): ApiError;
+}
+
+function answer<E extends ReaderError>(
+  type: DomainAnswer<E>['type'],
+  to: (error: E) => ApiError,
+): DomainAnswer<ReaderError> {
+  return { type, answer: to as (error: ReaderError) => ApiError };
+}
+
+/**
+ * How the reader's own errors answer, by type; the first match wins, so a subclass goes
+ * before its base. A domain error not listed here is a bug and answers 500 internal.
+ */
+const DOMAIN_ANSWERS: readonly DomainAnswer<ReaderError>[] = [
+  answer(
+    BoardDownError,
+    () => new ApiError('booting', 'the reader is booting (power cycle); retry shortly'),
+  ),
+  answer(NotSupportedError, (e) => new ApiError('not_supported', e.message)),
+  answer(NotInEnrollModeError, (e) => new ApiError('not_in_enroll_mode', e.message)),
+  // The firmware's own config validation (ranges the schema already mirrors).
+  answer(
+    ConfigError,
+    (e) => new ApiError('bad_request', e.message, `/${e.field}`, { part: 'body' }),
+  ),
+  answer(
+    VersionConflictError,
+    (e) =>
+      new ApiError('version_conflict', e.message, '/baseVersion', { currentVersion: e.actual }),
+  ),
+  answer(
+    StoreFullError,
+    (e) => new ApiError('store_full', `the flash has no room for this: ${e.message}`),
+  ),
+  answer(
+    PowerLossError,
+    (e) => new ApiError('power_lost', `power was cut during the write: ${e.message}`),
+  ),
+];
+
+/** The API's answer to one of the reader's own errors; undefined for anything else. */
+export function domainProblem(error: unknown): ApiError | undefined {
+  if (!(error instanceof ReaderError)) return undefined;
+  const known = DOMAIN_ANSWERS.find(({ type }) => error instanceof type);
+  return known?.answer(error);
 }
 
 /** One ajv error, as fastify hands them over (only the parts we read). */

@@ -6,8 +6,8 @@ import Fastify, {
 } from 'fastify';
 import { isIP, type AddressInfo } from 'node:net';
 import type { Clock } from '../foundation/clock';
-import { ApiError, schemaProblem, type SchemaError } from './errors';
-import { Board, BoardDownError, NotInEnrollModeError, NotSupportedError } from '../board';
+import { ApiError, domainProblem, schemaProblem, type SchemaError } from './errors';
+import type { Board } from '../board';
 import type { BleRadioStatus } from '../ports';
 import { HostLink } from './host-link';
 import { openApiDocument } from './openapi';
@@ -231,29 +231,11 @@ function frameworkError(
 
 function asApiError(error: FastifyError): ApiError {
   if (error instanceof ApiError) return error;
-  if (error instanceof BoardDownError) return booting();
-  if (error instanceof NotSupportedError) return new ApiError('not_supported', error.message);
-  if (error instanceof NotInEnrollModeError)
-    return new ApiError('not_in_enroll_mode', error.message);
   if (error.validation) {
     return schemaProblem(error.validation as SchemaError[], error.validationContext ?? 'body');
   }
-  const named = error as FastifyError & { field?: unknown; expected?: number; actual?: number };
-  switch (named.name) {
-    case 'ConfigError':
-      // The firmware's own config validation (ranges the schema already mirrors).
-      return new ApiError('bad_request', error.message, `/${String(named.field)}`, {
-        part: 'body',
-      });
-    case 'VersionConflictError':
-      return new ApiError('version_conflict', error.message, '/baseVersion', {
-        currentVersion: named.actual,
-      });
-    case 'StoreFullError':
-      return new ApiError('store_full', `the flash has no room for this: ${error.message}`);
-    case 'PowerLossError':
-      return new ApiError('power_lost', `power was cut during the write: ${error.message}`);
-  }
+  const domain = domainProblem(error);
+  if (domain) return domain;
   switch (error.statusCode) {
     case 413:
       return new ApiError('body_too_large', error.message);

@@ -1,3 +1,4 @@
+import { CheckedPresentation, parsePresentation } from '../foundation/presentation';
 import type { BadFrameReason, BadgeFormat, BadgeFrame, BadgeParser } from './frame';
 import { IsonasAsciiParser } from './isonas-ascii';
 import { Rdm6300Parser } from './rdm6300';
@@ -11,6 +12,20 @@ export interface BadgeRead {
   format: BadgeFormat;
   /** Clock time of the read (when a clock was given). */
   at?: number;
+}
+
+/** A badge read as the reader takes it: parsed once, here at the input edge. */
+export function badgePresentation(
+  read: BadgeRead,
+  where: { accessPointId: string; now: number },
+): CheckedPresentation {
+  return parsePresentation({
+    kind: 'badge',
+    value: read.value,
+    source: 'badge-serial',
+    accessPointId: where.accessPointId,
+    at: read.at ?? where.now,
+  });
 }
 
 export interface BadFrameReport {

@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { ACCESS_POINT_COMMANDS, AccessPointState } from '../access-point';
 import { ReaderLog } from '../foundation/log';
+import { parsePresentation } from '../foundation/presentation';
 import { RunningReader } from '../running-reader';
 
 /**
@@ -21,6 +22,7 @@ export function attachPanel(input: Readable, running: RunningReader, log: Reader
     try {
       handle(line.trim(), running, log);
     } catch (err) {
+      // A mistyped panel command: the person at the console reads the one-line reason.
       log.warn(
         { line: line.slice(0, 80), err: err instanceof Error ? err.message : String(err) },
         'panel: rejected',
@@ -38,14 +40,16 @@ function handle(line: string, running: RunningReader, log: ReaderLog): void {
     case 'badge':
       if (!arg) throw new Error('badge needs a value');
       void reader
-        .present({
-          kind: 'badge',
-          value: arg,
-          source: 'sim',
-          accessPointId: config.get().accessPointId,
-          at: clock.now(),
-        })
-        .catch((err: unknown) => log.warn({ err: String(err) }, 'panel: badge not taken'));
+        .present(
+          parsePresentation({
+            kind: 'badge',
+            value: arg,
+            source: 'sim',
+            accessPointId: config.get().accessPointId,
+            at: clock.now(),
+          }),
+        )
+        .catch((err: unknown) => log.warn({ err }, 'panel: badge not taken'));
       return;
     case 'keys':
       if (!arg) throw new Error('keys needs keys, e.g. keys 1234#');

@@ -64,7 +64,7 @@ export async function openPiHardware(options: OpenPiHardwareOptions): Promise<Pi
     serialBinding: options.serialBinding,
   });
   const chip = options.chip ?? (await LibgpiodChip.open(config.chipLabels, options.gpio));
-  chip.on('error', (err: Error) => log.error({ err: err.message }, 'gpio'));
+  chip.on('error', (err: Error) => log.error({ err }, 'gpio'));
   const outputs: GpioOutput[] = [];
   let monitor: GpioMonitor | undefined;
   let badge: BadgeSerialInput | undefined;
@@ -104,7 +104,7 @@ export async function openPiHardware(options: OpenPiHardwareOptions): Promise<Pi
         reopenAfterMs: 2000,
         binding: options.serialBinding,
       });
-      badge.on('port-error', (err: Error) => log.error({ err: err.message }, 'badge reader'));
+      badge.on('port-error', (err: Error) => log.error({ err }, 'badge reader'));
       badge.on('bad-frame', (bad: { reason: string }) =>
         log.warn({ reason: bad.reason }, 'bad badge frame'),
       );

@@ -288,8 +288,9 @@ function parseAssignments(args: string[]): Record<string, unknown> {
     let value: unknown = raw;
     try {
       value = JSON.parse(raw);
-    } catch {
+    } catch (err) {
       // A bare word is a string value.
+      if (!(err instanceof SyntaxError)) throw err;
     }
     patch[arg.slice(0, eq)] = value;
   }

@@ -61,8 +61,10 @@ function sourceFiles(dir: string): string[] {
 function readOr(file: string): string | undefined {
   try {
     return fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
+  } catch (err) {
+    // Not written yet: the caller writes it.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
 }
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { DecisionContext, decide } from '../../firmware/decision';
-import { Presentation } from '../../firmware/foundation/presentation';
+import { CheckedPresentation, parsePresentation } from '../../firmware/foundation/presentation';
 import { REASON_CODES } from '../../firmware/foundation/reasons';
 import { Credential, Schedule, User } from '../../firmware/foundation/model';
 
@@ -43,9 +43,9 @@ const situation = fc.record({
 });
 type Situation = typeof situation extends fc.Arbitrary<infer T> ? T : never;
 
-function build(s: Situation): { p: Presentation; c: DecisionContext } {
+function build(s: Situation): { p: CheckedPresentation; c: DecisionContext } {
   const value = s.kind === 'pin' ? '4711' : 'v1';
-  const p: Presentation = {
+  const p = parsePresentation({
     kind: s.kind,
     value: s.malformed ? '' : value,
     source: s.source,
@@ -53,7 +53,7 @@ function build(s: Situation): { p: Presentation; c: DecisionContext } {
     at: NOW,
     ...(s.proof ? { proof: s.proof } : {}),
     ...(s.rssi !== undefined ? { rssi: s.rssi } : {}),
-  };
+  });
   const credential: Credential = {
     id: 'c',
     userId: 'u',

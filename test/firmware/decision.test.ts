@@ -2,7 +2,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Credential, Schedule, User } from '../../firmware/foundation/model';
 import { Decision, DecisionContext, decide } from '../../firmware/decision';
-import { Presentation } from '../../firmware/foundation/presentation';
+import {
+  CheckedPresentation,
+  parsePresentation,
+  Presentation,
+} from '../../firmware/foundation/presentation';
 import { REASON_CODES, REASONS } from '../../firmware/foundation/reasons';
 
 const NOW = Date.UTC(2026, 0, 5, 15, 0); // Monday 08:00 in Denver
@@ -21,15 +25,15 @@ const officeHours: Schedule = {
   windows: [{ days: [1, 2, 3, 4, 5], start: '07:00', end: '18:00' }],
 };
 
-function present(over: Partial<Presentation> = {}): Presentation {
-  return {
+function present(over: Partial<Presentation> = {}): CheckedPresentation {
+  return parsePresentation({
     kind: 'badge',
     value: '12345',
     source: 'badge-serial',
     accessPointId: 'door-1',
     at: NOW,
     ...over,
-  };
+  });
 }
 
 function ctx(over: Partial<DecisionContext> = {}): DecisionContext {
@@ -70,7 +74,7 @@ describe('decide: one reason per rule, first failing rule wins', () => {
     );
     expect(reason(decide(present({ kind: 'mobile', source: 'ble' }), ctx()))).toBe('bad_request');
     expect(reason(decide(present({ rssi: Number.NaN }), ctx()))).toBe('bad_request');
-    expect(reason(decide(null as unknown as Presentation, ctx()))).toBe('bad_request');
+    expect(reason(decide(parsePresentation(null), ctx()))).toBe('bad_request');
     const proof = { signatureValid: false, challengeFresh: false };
     expect(reason(decide(present({ proof, rssi: -90 }), ctx({ credential: undefined })))).toBe(
       'bad_signature',

@@ -13,7 +13,7 @@ import {
   spkiBase64,
   verifySign1,
 } from '../../ble/cose';
-import { parseEnrollRecord, parsePresentation, proofOf } from '../../ble/credential-check';
+import { parseCredentialWrite, parseEnrollRecord, proofOf } from '../../ble/credential-check';
 import { createDeviceKey } from '../../ble/device-key';
 import { LinkSession } from '../../ble/session';
 
@@ -125,7 +125,7 @@ describe('the proof verdicts', () => {
   const nonce = Buffer.alloc(16, 9);
   const now = Date.UTC(2026, 5, 1);
   const present = (fields: Record<string, unknown>) =>
-    parsePresentation(
+    parseCredentialWrite(
       signSign1(
         encodeCbor(
           new Map(
@@ -175,7 +175,7 @@ describe('the proof verdicts', () => {
       { readerId: 5 },
     ]) {
       expect(
-        parsePresentation(
+        parseCredentialWrite(
           signSign1(
             encodeCbor(
               new Map(

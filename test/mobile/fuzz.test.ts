@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { encodeCbor } from '../../ble/cbor';
 import { PROTECTED_ES256, signSign1 } from '../../ble/cose';
-import { parsePresentation } from '../../ble/credential-check';
+import { parseCredentialWrite } from '../../ble/credential-check';
 import { createDeviceKey, DeviceKey, rawDataOf } from '../../ble/device-key';
 import { PhoneLink, VirtualPhone } from '../../ble/phone';
 import { MAX_WRITE_BYTES, ResultMessage } from '../../ble/protocol';
@@ -269,5 +269,5 @@ describe('oversized writes on the enroll characteristic', () => {
 
 /** Whether a payload would parse as {deviceId, readerId, nonce(16), ts} (then it is not malformed). */
 function wellFormed(payload: Buffer): boolean {
-  return parsePresentation(signSign1(payload, key.privateKey)) !== undefined;
+  return parseCredentialWrite(signSign1(payload, key.privateKey)) !== undefined;
 }

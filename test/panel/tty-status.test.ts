@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { boot } from '../../firmware/boot';
 import { RunningReader } from '../../firmware/running-reader';
 import { VirtualClock } from '../../firmware/foundation/clock';
+import { parsePresentation } from '../../firmware/foundation/presentation';
 import { ClockEdges } from '../../firmware/schedule-edges';
 import { ttyStatusLine, TtyStatusLine, type StatusTerminal } from '../../firmware/panel/tty-status';
 import { sampleDatabase } from '../api/harness';
@@ -106,13 +107,15 @@ describe('TTY status line: pinned above the logs of a real reader', () => {
   });
 
   it('follows a grant, the door and a denial', async () => {
-    await running.reader.present({
-      kind: 'badge',
-      value: '10000',
-      source: 'sim',
-      accessPointId: 'door-1',
-      at: clock.now(),
-    });
+    await running.reader.present(
+      parsePresentation({
+        kind: 'badge',
+        value: '10000',
+        source: 'sim',
+        accessPointId: 'door-1',
+        at: clock.now(),
+      }),
+    );
     expect(terminal.statusLine()).toMatch(
       /^\u25cf green +BEEP +relay unlocked +door closed +last grant granted 09:00:00\.000$/,
     );
@@ -120,13 +123,15 @@ describe('TTY status line: pinned above the logs of a real reader', () => {
     expect(terminal.statusLine()).toContain('door open ');
     running.door.doorContact(false);
     await clock.advanceAsync(6000);
-    await running.reader.present({
-      kind: 'badge',
-      value: '424242',
-      source: 'sim',
-      accessPointId: 'door-1',
-      at: clock.now(),
-    });
+    await running.reader.present(
+      parsePresentation({
+        kind: 'badge',
+        value: '424242',
+        source: 'sim',
+        accessPointId: 'door-1',
+        at: clock.now(),
+      }),
+    );
     expect(terminal.statusLine()).toMatch(
       /^\u25cf red +BEEP +relay locked +door closed +last deny unknown_credential 09:00:06\.000$/,
     );

@@ -2,6 +2,7 @@ import type { Credential, DatabaseContent, DatabaseDelta } from '../../foundatio
 import { isPinDigits } from '../../pin';
 import { checkContent, checkDelta } from '../database-checks';
 import { ApiError } from '../errors';
+import { VersionConflictError } from '../../../storage/errors';
 import type { RunningReader } from '../../running-reader';
 import type { ApiRoute } from '../route';
 import { DatabaseContentSchema, DatabaseDeltaSchema } from '../schemas';
@@ -108,7 +109,7 @@ export const databaseRoutes: ApiRoute[] = [
       try {
         version = reader.store.database.patch(delta);
       } catch (err) {
-        if (err instanceof Error && err.name === 'VersionConflictError') {
+        if (err instanceof VersionConflictError) {
           throw conflict(delta.baseVersion, reader.store.database.version());
         }
         throw err;

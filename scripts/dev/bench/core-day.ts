@@ -1,6 +1,7 @@
 import { seededRandom } from '../../../firmware/foundation/random';
 import { boot } from '../../../firmware/boot';
 import { VirtualClock } from '../../../firmware/foundation/clock';
+import { parsePresentation } from '../../../firmware/foundation/presentation';
 import { Keypad } from '../../../firmware/inputs';
 import { hashSecondFactorPin, pinLookupValue } from '../../../firmware/pin';
 import { RecordingIndicatorDriver } from '../../../led';
@@ -113,13 +114,15 @@ export async function runSimulatedDay(seed = 42, everyMs = 3 * 60_000): Promise<
     const pick = rand();
     const who = Math.floor(rand() * 44);
     if (pick < 0.6) {
-      const result = running.reader.present({
-        kind: 'badge',
-        value: String(5000 + who),
-        source: 'sim',
-        accessPointId: 'door-1',
-        at: clock.now(),
-      });
+      const result = running.reader.present(
+        parsePresentation({
+          kind: 'badge',
+          value: String(5000 + who),
+          source: 'sim',
+          accessPointId: 'door-1',
+          at: clock.now(),
+        }),
+      );
       await clock.advanceAsync(0);
       if (running.reader.awaitingPin) {
         await clock.advanceAsync(2000);
@@ -139,13 +142,15 @@ export async function runSimulatedDay(seed = 42, everyMs = 3 * 60_000): Promise<
     } else if (pick < 0.95) {
       running.door.rex();
     } else {
-      await running.reader.present({
-        kind: 'badge',
-        value: '77',
-        source: 'sim',
-        accessPointId: 'door-1',
-        at: clock.now(),
-      });
+      await running.reader.present(
+        parsePresentation({
+          kind: 'badge',
+          value: '77',
+          source: 'sim',
+          accessPointId: 'door-1',
+          at: clock.now(),
+        }),
+      );
     }
   }
   await running.shutdown();

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { encodeCbor } from '../../../ble/cbor';
 import { Air, createAir } from '../../../ble/controller';
 import { signSign1 } from '../../../ble/cose';
-import { parsePresentation, proofOf } from '../../../ble/credential-check';
+import { parseCredentialWrite, proofOf } from '../../../ble/credential-check';
 import { createDeviceKey, DeviceKey, rawDataOf } from '../../../ble/device-key';
 import { startPhoneRadio } from '../../../ble/phone-radio';
 import { startReaderRadio } from '../../../ble/reader-radio';
@@ -122,7 +122,7 @@ function verificationCost(iterations: number): { verifyUs: number; signUs: numbe
   let valid = 0;
   const start = performance.now();
   for (let i = 0; i < iterations; i++) {
-    const parsed = parsePresentation(presentation)!;
+    const parsed = parseCredentialWrite(presentation)!;
     const proof = proofOf(parsed, {
       enrolledKey: publicKey,
       nonceFresh: true,
