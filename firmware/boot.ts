@@ -7,6 +7,7 @@ import { ConfigChange, doorConfigOf, ReaderConfig } from './config';
 import { DoorAlarm, DoorController, RelayDriver, RelayState } from './door';
 import { badgePresentation, Keypad, type BadgeRead, type KeypadEntry } from './inputs';
 import { ReaderLog, SILENT_LOG } from './foundation/log';
+import type { NewEvent } from './foundation/model';
 import { newPinKey } from './pin';
 import { Reader } from './reader';
 import { RunningReader } from './running-reader';
@@ -85,41 +86,36 @@ export function boot(options: BootOptions): RunningReader {
   };
   config.on('change', onConfig);
 
-  const appendSystem = (detail: Record<string, unknown>) => {
+  // The reader's own events (system, door, tamper): a failed append is logged, never thrown
+  // into a timer or an input's callback.
+  const logEvent = (event: NewEvent) => {
     try {
-      store.events.append({ ts: clock.now(), type: 'system', detail });
+      store.events.append(event);
     } catch (err) {
-      log.error({ err, detail }, 'event append failed');
+      log.error({ err, event: event.type }, 'event append failed');
     }
   };
+  const appendSystem = (detail: Record<string, unknown>) =>
+    logEvent({ ts: clock.now(), type: 'system', detail });
 
   // Door events go to the log and the alarm layer of the LED.
   const onAlarm = (alarm: DoorAlarm) => {
     if (alarm.kind !== 'tamper') indicator.setAlarm(door.status().forced || door.status().heldOpen);
-    try {
-      store.events.append({
-        ts: alarm.at,
-        type: alarm.kind === 'tamper' ? 'tamper' : 'door',
-        accessPointId: config.get().accessPointId,
-        detail: { alarm: alarm.kind, active: alarm.active },
-      });
-    } catch (err) {
-      log.error({ err }, 'event append failed');
-    }
+    logEvent({
+      ts: alarm.at,
+      type: alarm.kind === 'tamper' ? 'tamper' : 'door',
+      accessPointId: config.get().accessPointId,
+      detail: { alarm: alarm.kind, active: alarm.active },
+    });
     log.warn({ alarm: alarm.kind, active: alarm.active }, 'door alarm');
   };
-  const onRex = (at: number) => {
-    try {
-      store.events.append({
-        ts: at,
-        type: 'door',
-        accessPointId: config.get().accessPointId,
-        detail: { rex: true },
-      });
-    } catch (err) {
-      log.error({ err }, 'event append failed');
-    }
-  };
+  const onRex = (at: number) =>
+    logEvent({
+      ts: at,
+      type: 'door',
+      accessPointId: config.get().accessPointId,
+      detail: { rex: true },
+    });
   // Green says "unlocked for you": when the door relocks early (closed behind the user),
   // the grant's green ends with it instead of outlasting the relay.
   const onRelay = (state: RelayState) => {

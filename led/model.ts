@@ -15,6 +15,15 @@ export const LED_DISPLAY_COLORS: Readonly<Record<LedColor, string>> = Object.fre
   amber: '#f59e0b',
 });
 
+/** How each colour is drawn on a terminal (ANSI SGR), and the code that ends it. */
+export const LED_ANSI_COLORS: Readonly<Record<LedColor, string>> = Object.freeze({
+  off: '\x1b[90m',
+  red: '\x1b[31m',
+  green: '\x1b[32m',
+  amber: '\x1b[33m',
+});
+export const ANSI_RESET = '\x1b[0m';
+
 /** A blink pattern: onColor for onMs, then offColor for offMs, repeating. offMs 0 = steady onColor. */
 export interface LedPattern {
   onColor: LedColor;

@@ -2,7 +2,7 @@ import type { RunningReader } from '../running-reader';
 import type { DoorPosition, RelayState } from '../door';
 import type { PresentationResult } from '../reader';
 import type { IndicatorDriver, IndicatorOutput } from '../../led/engine';
-import type { LedColor } from '../../led/model';
+import { ANSI_RESET, LED_ANSI_COLORS } from '../../led/model';
 
 /** What the one-line status shows. */
 export interface TtyStatus {
@@ -22,13 +22,6 @@ export interface StatusTerminal {
   off?(event: 'resize', listener: () => void): unknown;
 }
 
-const ANSI: Record<LedColor, string> = {
-  off: '\x1b[90m',
-  red: '\x1b[31m',
-  green: '\x1b[32m',
-  amber: '\x1b[33m',
-};
-const RESET = '\x1b[0m';
 const BOLD = '\x1b[1m';
 
 /**
@@ -38,7 +31,7 @@ const BOLD = '\x1b[1m';
 export function ttyStatusLine(status: TtyStatus, columns = 120): string {
   const { led, relay, door, decision } = status;
   const parts: [string, string][] = [
-    [`\u25cf ${led.color.padEnd(5)}`, ANSI[led.color]],
+    [`\u25cf ${led.color.padEnd(5)}`, LED_ANSI_COLORS[led.color]],
     [led.buzzer ? 'BEEP' : '    ', BOLD],
     [`relay ${relay.padEnd(8)}`, relay === 'unlocked' ? '\x1b[36m' : ''],
     [`door ${door.padEnd(11)}`, door === 'forced-open' || door === 'held-open' ? '\x1b[31m' : ''],
@@ -55,7 +48,7 @@ export function ttyStatusLine(status: TtyStatus, columns = 120): string {
   for (const [text, style] of parts) {
     if (left <= 0) break;
     const shown = text.slice(0, left);
-    out.push(style ? `${style}${shown}${RESET}` : shown);
+    out.push(style ? `${style}${shown}${ANSI_RESET}` : shown);
     left -= shown.length + 2;
   }
   return out.join('  ');

@@ -1,6 +1,8 @@
+import { rawDataOf, type DeviceKey } from '../../ble/device-key';
 import { RecordingIndicatorDriver, type IndicatorDriver } from '../../led';
 import { MemoryFlash } from '../../storage';
 import { VirtualClock, type Clock } from '../foundation/clock';
+import type { DatabaseContent } from '../foundation/model';
 import { RecordingRelayDriver } from '../relay-drivers';
 import type { ReaderDrivers } from './drivers';
 
@@ -60,5 +62,26 @@ export function testDrivers<C extends Clock = VirtualClock>(
     wire: options.wire,
     readerId: options.readerId,
     log: options.log,
+  };
+}
+
+/** Alice with one phone (key) that opens every door, and a front door: the usual fixture of tests and benches. */
+export function onePhoneDatabase(key: DeviceKey): DatabaseContent {
+  return {
+    users: [{ id: 'alice', name: 'Alice', enabled: true }],
+    credentials: [
+      {
+        id: 'c1',
+        userId: 'alice',
+        kind: 'mobile',
+        value: key.deviceId,
+        publicKey: rawDataOf(key).publicKey,
+        enabled: true,
+        accessPoints: ['*'],
+      },
+    ],
+    schedules: [],
+    holidays: [],
+    accessPoints: [{ id: 'door-1', name: 'Front door' }],
   };
 }

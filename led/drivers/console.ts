@@ -1,6 +1,6 @@
 import pino, { type Logger } from 'pino';
 import type { IndicatorDriver, IndicatorOutput } from '../engine';
-import type { LedColor } from '../model';
+import { ANSI_RESET, LED_ANSI_COLORS } from '../model';
 
 export interface ConsoleIndicatorOptions {
   /** Where the TTY status line goes (default process.stdout). */
@@ -10,14 +10,6 @@ export interface ConsoleIndicatorOptions {
   /** Overrides TTY detection (tests, --log-format). */
   tty?: boolean;
 }
-
-const ANSI: Record<LedColor, string> = {
-  off: '\x1b[90m',
-  red: '\x1b[31m',
-  green: '\x1b[32m',
-  amber: '\x1b[33m',
-};
-const RESET = '\x1b[0m';
 
 /**
  * The sim profile's LED and buzzer: on a TTY one coloured status line rewritten in place,
@@ -48,5 +40,5 @@ export class ConsoleIndicatorDriver implements IndicatorDriver {
 export function statusLine(output: IndicatorOutput, at: number): string {
   const time = new Date(at).toISOString().slice(11, 23);
   const buzzer = output.buzzer ? '  \x1b[1mBEEP\x1b[0m' : '';
-  return `${time} LED ${ANSI[output.color]}\u25cf ${output.color.padEnd(5)}${RESET}${buzzer}`;
+  return `${time} LED ${LED_ANSI_COLORS[output.color]}\u25cf ${output.color.padEnd(5)}${ANSI_RESET}${buzzer}`;
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Air, createAir } from '../../ble/controller';
-import { createDeviceKey, DeviceKey, rawDataOf } from '../../ble/device-key';
+import { createDeviceKey, DeviceKey } from '../../ble/device-key';
 import { startPhoneRadio, PhoneRadio } from '../../ble/phone-radio';
 import { startReaderRadio, ReaderRadio } from '../../ble/reader-radio';
 import { HostClient } from '../../firmware/api/client';
@@ -13,7 +13,6 @@ import { testDrivers } from '../../firmware/profiles/test';
 import { RecordingRelayDriver, type RelayWrite } from '../../firmware/relay-drivers';
 import type { RunningReader } from '../../firmware/running-reader';
 import type { RecordingIndicatorDriver } from '../../led';
-import type { DatabaseContent } from '../../firmware/foundation/model';
 
 export type RelayStep = RelayWrite;
 
@@ -82,23 +81,4 @@ export async function startMobileRig(startMs: number): Promise<MobileRig> {
   };
 }
 
-/** Alice with one phone (key) that opens every door, and a front door: the usual fixture. */
-export function onePhoneDatabase(key: DeviceKey): DatabaseContent {
-  return {
-    users: [{ id: 'alice', name: 'Alice', enabled: true }],
-    credentials: [
-      {
-        id: 'c1',
-        userId: 'alice',
-        kind: 'mobile',
-        value: key.deviceId,
-        publicKey: rawDataOf(key).publicKey,
-        enabled: true,
-        accessPoints: ['*'],
-      },
-    ],
-    schedules: [],
-    holidays: [],
-    accessPoints: [{ id: 'door-1', name: 'Front door' }],
-  };
-}
+export { onePhoneDatabase } from '../../firmware/profiles/test';

@@ -10,7 +10,7 @@ import { boot } from '../../../firmware/boot';
 import { SystemClock } from '../../../firmware/foundation/clock';
 import type { IndicatorOutput } from '../../../led';
 import { atMost, below, BenchRow, BenchSuite, percentile, rowsFor } from './suite';
-import { testDrivers } from '../../../firmware/profiles/test';
+import { onePhoneDatabase, testDrivers } from '../../../firmware/profiles/test';
 
 const CONNECTION_INTERVAL_MS = 30;
 
@@ -45,23 +45,7 @@ async function unlocks(
   };
   const reader = boot(testDrivers({ clock, flash: { sectorCount: 64 }, indicatorDrivers: [led] }));
   const key: DeviceKey = createDeviceKey('bench-phone');
-  reader.store.database.replace({
-    users: [{ id: 'u1', name: 'Bench', enabled: true }],
-    credentials: [
-      {
-        id: 'c1',
-        userId: 'u1',
-        kind: 'mobile',
-        value: key.deviceId,
-        publicKey: rawDataOf(key).publicKey,
-        enabled: true,
-        accessPoints: ['*'],
-      },
-    ],
-    schedules: [],
-    holidays: [],
-    accessPoints: [],
-  });
+  reader.store.database.replace(onePhoneDatabase(key));
   reader.config.update({ blePhoneCooldownMs: 0 });
   const radio = await startReaderRadio({ air });
   radio.gatt.attach(reader);
