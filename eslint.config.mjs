@@ -68,6 +68,9 @@ const DEV_DEPENDENCIES = Object.keys(
   JSON.parse(fs.readFileSync(new URL('./package.json', import.meta.url), 'utf8')).devDependencies,
 );
 
+/** Matches a devDependency or a file inside one, as an esquery regular expression. */
+const DEV_DEPENDENCY_PATTERN = `/^(${DEV_DEPENDENCIES.map((n) => n.replace(/[/.]/g, '\\$&')).join('|')})($|\\/)/`;
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'data/', 'coverage/', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,
@@ -128,6 +131,17 @@ export default tseslint.config(
             allowTypeImports: true,
           })),
         },
+      ],
+      // The same names loaded on use: import('x') and require('x') escape the rule above.
+      'no-restricted-syntax': [
+        'error',
+        ...[
+          'ImportExpression > Literal.source',
+          "CallExpression[callee.name='require'] > Literal",
+        ].map((node) => ({
+          selector: `${node}[value=${DEV_DEPENDENCY_PATTERN}]`,
+          message: 'a devDependency: shipped code runs without it (npm install --omit=dev)',
+        })),
       ],
     },
   },
