@@ -21,6 +21,8 @@ COPY ble ble
 COPY storage storage
 COPY scripts scripts
 COPY types types
+# scripts/dev is compiled too: --help lists the dev tools from its table, and the bench, whose
+# devDependency the prune removes, then says it is a development tool.
 RUN npm run build && npm prune --omit=dev --no-fund --no-audit
 
 # --- runtime -----------------------------------------------------------------------------

@@ -32,14 +32,44 @@ const ARROWS = {
   drivers: ['firmware', 'led', 'storage', 'foundation'],
   edges: ['firmware', 'storage', 'led', 'foundation'],
   profiles: ['edges', 'ble', 'controller', 'drivers', 'firmware', 'storage', 'led', 'foundation'],
-  cli: ['profiles', 'edges', 'ble', 'controller', 'drivers', 'firmware', 'storage', 'led', 'foundation'],
-  devtools: ['cli', 'profiles', 'edges', 'ble', 'controller', 'drivers', 'firmware', 'storage', 'led', 'foundation'],
+  cli: [
+    'profiles',
+    'edges',
+    'ble',
+    'controller',
+    'drivers',
+    'firmware',
+    'storage',
+    'led',
+    'foundation',
+  ],
+  devtools: [
+    'cli',
+    'profiles',
+    'edges',
+    'ble',
+    'controller',
+    'drivers',
+    'firmware',
+    'storage',
+    'led',
+    'foundation',
+  ],
 };
+
+/**
+ * The one arrow into scripts/dev/ from what ships: the CLI entry imports the dev tools' table
+ * (names and summaries, for --help) and nothing else there; the shipped commands none of it.
+ */
+const DEV_TABLE = { from: 'scripts/cli.ts', to: 'scripts/dev/tools.ts' };
 
 /** What ships may not load a devDependency (a production install does not have them). */
 const DEV_DEPENDENCIES = Object.keys(
   JSON.parse(fs.readFileSync(new URL('./package.json', import.meta.url), 'utf8')).devDependencies,
 );
+
+/** Matches a devDependency or a file inside one, as an esquery regular expression. */
+const DEV_DEPENDENCY_PATTERN = `/^(${DEV_DEPENDENCIES.map((n) => n.replace(/[/.]/g, '\\$&')).join('|')})($|\\/)/`;
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'data/', 'coverage/', '**/*.js', '**/*.mjs'] },
@@ -59,6 +89,10 @@ export default tseslint.config(
     plugins: { boundaries },
     settings: {
       'boundaries/elements': LAYERS,
+      'boundaries/files': [
+        { category: 'cli-entry', pattern: DEV_TABLE.from },
+        { category: 'devtools-table', pattern: DEV_TABLE.to },
+      ],
       'boundaries/include': ['firmware/**', 'storage/**', 'led/**', 'ble/**', 'scripts/**'],
       'import/resolver': { typescript: { project: './tsconfig.json' }, node: true },
     },
@@ -67,17 +101,26 @@ export default tseslint.config(
         'error',
         {
           default: 'disallow',
-          policies: Object.entries(ARROWS).map(([from, to]) => ({
-            from: { element: { type: from } },
-            allow: { to: { element: { types: { anyOf: [from, ...to] } } } },
-          })),
+          policies: [
+            ...Object.entries(ARROWS).map(([from, to]) => ({
+              from: { element: { type: from } },
+              allow: { to: { element: { types: { anyOf: [from, ...to] } } } },
+            })),
+            {
+              from: { element: { type: 'cli' }, file: { categories: 'cli-entry' } },
+              allow: {
+                to: { element: { type: 'devtools' }, file: { categories: 'devtools-table' } },
+              },
+            },
+          ],
         },
       ],
     },
   },
   {
     files: ['firmware/**/*.ts', 'storage/**/*.ts', 'led/**/*.ts', 'ble/**/*.ts', 'scripts/**/*.ts'],
-    ignores: ['scripts/dev/**'],
+    // The dev tools may use them (they run in a checkout); their table is loaded everywhere.
+    ignores: ['scripts/dev/**', `!${DEV_TABLE.to}`],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
@@ -88,6 +131,17 @@ export default tseslint.config(
             allowTypeImports: true,
           })),
         },
+      ],
+      // The same names loaded on use: import('x') and require('x') escape the rule above.
+      'no-restricted-syntax': [
+        'error',
+        ...[
+          'ImportExpression > Literal.source',
+          "CallExpression[callee.name='require'] > Literal",
+        ].map((node) => ({
+          selector: `${node}[value=${DEV_DEPENDENCY_PATTERN}]`,
+          message: 'a devDependency: shipped code runs without it (npm install --omit=dev)',
+        })),
       ],
     },
   },

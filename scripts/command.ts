@@ -1,12 +1,22 @@
-/** One `reader-sim` subcommand. Each lives in scripts/commands/ and is listed in cli.ts. */
+/** One `reader-sim` subcommand, loaded from its module when it runs. */
 export interface Command {
   name: string;
-  /** One line for `reader-sim --help`. */
+  /** One line for `reader-sim --help` (the same line as its CommandEntry). */
   summary: string;
   /** Full help text for `reader-sim NAME --help`. */
   usage: string;
   /** Runs the command; resolves to the process exit code. */
   run(argv: string[]): Promise<number>;
+}
+
+/**
+ * A line of a command table (scripts/commands/index.ts, scripts/dev/tools.ts): enough for
+ * `reader-sim --help` without loading the command, whose imports only its own run pays for.
+ */
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  load(): Promise<Command>;
 }
 
 /** A failure the user caused (bad flag, missing file): printed as one line, exit code 2. */

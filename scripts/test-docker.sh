@@ -48,6 +48,27 @@ json_logs() {
 }
 check "logs are JSON lines" json_logs
 
+# The shipped CLI inside the image, which has the production dependencies only: each command
+# runs; the bench, a development tool, says so in one line instead of a stack trace.
+in_image() { podman exec -w /app "$name" node bin/reader-sim.js "$@"; }
+cli_help() { in_image --help | grep -q '^  flash '; }
+check "reader-sim --help in the image lists the commands" cli_help
+cli_host() { in_image host status --data /data --json | grep -q '"readerId"'; }
+check "reader-sim host status in the image (token from /data)" cli_host
+cli_phone() {
+  in_image phone keygen --key /tmp/phone-key.json >/dev/null &&
+    in_image phone scan --key /tmp/phone-key.json --air tcp:127.0.0.1:8090 | grep -q '^reader-1 '
+}
+check "reader-sim phone keygen and scan in the image" cli_phone
+cli_flash() { in_image flash inspect --data /data | grep -q '^problems   none'; }
+check "reader-sim flash inspect in the image reads the live image" cli_flash
+cli_bench() {
+  local out code=0
+  out=$(in_image bench 2>&1) || code=$?
+  [ "$code" = 1 ] && grep -q '^reader-sim bench: a development tool' <<<"$out"
+}
+check "reader-sim bench in the image: a development tool, exit 1" cli_bench
+
 # The native modules were built (or their prebuilds picked) for this arch and load: each
 # makes a call that reaches the kernel. In a container without Bluetooth the HCI sockets get
 # EAFNOSUPPORT from socket(2), and a serial open of /dev/null fails in the binding's ioctl.

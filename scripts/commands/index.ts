@@ -1,17 +1,28 @@
-import { Command } from '../command';
+import type { CommandEntry } from '../command';
 
-export interface CommandEntry {
-  name: string;
-  /** Loads the command's module: only the command that runs pays for its imports. */
-  load(): Promise<Command>;
-}
-
-/** Every `reader-sim` subcommand, in the order `--help` lists them. */
+/**
+ * The shipped `reader-sim` commands, in the order `--help` lists them. None of them may
+ * load a devDependency or anything under scripts/dev/ (a production install has neither).
+ */
 export const commands: CommandEntry[] = [
-  { name: 'start', load: async () => (await import('./start')).start },
-  { name: 'bench', load: async () => (await import('../dev/bench-command')).bench },
-  { name: 'host', load: async () => (await import('./host')).host },
-  { name: 'flash', load: async () => (await import('./flash')).flash },
-  { name: 'phone', load: async () => (await import('./phone')).phone },
-  { name: 'soak', load: async () => (await import('../dev/soak-command')).soak },
+  {
+    name: 'start',
+    summary: 'run the reader (sim profile: console LED, flash image under the data dir)',
+    load: async () => (await import('./start')).start,
+  },
+  {
+    name: 'host',
+    summary: 'host API client: status, push, events, state, enroll, time, config, sim controls',
+    load: async () => (await import('./host')).host,
+  },
+  {
+    name: 'phone',
+    summary: 'the virtual phone: keygen | scan | enroll | unlock at a reader over BLE',
+    load: async () => (await import('./phone')).phone,
+  },
+  {
+    name: 'flash',
+    summary: 'inspect or check (fsck) a reader flash image',
+    load: async () => (await import('./flash')).flash,
+  },
 ];

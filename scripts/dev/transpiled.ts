@@ -2,8 +2,18 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/** The checkout (or the installed package) this module belongs to. */
-export const ROOT = path.join(__dirname, '..', '..');
+/**
+ * The checkout (or the installed package) this module belongs to: the nearest folder with a
+ * package.json, as this file sits one level deeper in dist/ than in the sources.
+ */
+export const ROOT = packageRoot(__dirname);
+
+function packageRoot(dir: string): string {
+  for (let at = dir; ; at = path.dirname(at)) {
+    if (fs.existsSync(path.join(at, 'package.json'))) return at;
+    if (path.dirname(at) === at) throw new Error(`no package.json above ${dir}`);
+  }
+}
 
 /** Folders `npm run build` compiles (tsconfig.build.json): everything the reader runs. */
 const SOURCE_DIRS = ['firmware', 'led', 'ble', 'storage', 'scripts'];

@@ -1,6 +1,6 @@
 /**
  * Issue 9 "Hardening": kill -9 of the real reader under load, at least 50 times, remounting
- * after each kill (scripts/soak, docs/SOAK.md). The checker itself is tested first on an
+ * after each kill (scripts/dev/soak, docs/SOAK.md). The checker itself is tested first on an
  * image with known contents, so a soak that reports zero violations means something.
  */
 import fs from 'node:fs';

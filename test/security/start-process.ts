@@ -19,8 +19,13 @@ export interface ReaderProcess {
   exited: Promise<number | null>;
 }
 
-export function runReaderSim(args: string[], env: NodeJS.ProcessEnv = {}): ReaderProcess {
-  const child = spawn(process.execPath, [BIN, ...args], {
+/** `bin`: another install's bin/reader-sim.js (the production-install test's scratch copy). */
+export function runReaderSim(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  bin = BIN,
+): ReaderProcess {
+  const child = spawn(process.execPath, [bin, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
