@@ -1,8 +1,5 @@
-/** One `reader-sim` subcommand, loaded from its module when it runs. */
+/** One `reader-sim` subcommand, loaded from its module when it runs (its name and summary are its CommandEntry's). */
 export interface Command {
-  name: string;
-  /** One line for `reader-sim --help` (the same line as its CommandEntry). */
-  summary: string;
   /** Full help text for `reader-sim NAME --help`. */
   usage: string;
   /** Runs the command; resolves to the process exit code. */

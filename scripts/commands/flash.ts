@@ -12,8 +12,6 @@ const USAGE = [
 ].join('\n');
 
 export const flash: Command = {
-  name: 'flash',
-  summary: 'inspect or check (fsck) a reader flash image',
   usage: USAGE,
   run(argv) {
     const { values, positionals } = parseArgs({

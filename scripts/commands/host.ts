@@ -58,8 +58,6 @@ interface Context {
 }
 
 export const host: Command = {
-  name: 'host',
-  summary: 'host API client: status, push, events, state, enroll, time, config, sim controls',
   usage: USAGE,
   async run(argv) {
     let parsed;

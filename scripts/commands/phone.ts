@@ -26,8 +26,6 @@ const ACTIONS = ['keygen', 'scan', 'enroll', 'unlock'] as const;
 type Action = (typeof ACTIONS)[number];
 
 export const phone: Command = {
-  name: 'phone',
-  summary: 'the virtual phone: keygen | scan | enroll | unlock at a reader over BLE',
   usage: [
     'Usage: reader-sim phone keygen|scan|enroll|unlock [options]',
     '',

@@ -15,8 +15,6 @@ import { BLE_USAGE, bleOptions, parseBleOptions } from './start-ble';
 import { DEMO_KEY_FILE, seedDemo } from './start-demo';
 
 export const start: Command = {
-  name: 'start',
-  summary: 'run the reader (sim profile: console LED, flash image under the data dir)',
   usage: [
     'Usage: reader-sim start [--profile sim|pi] [--data DIR] [--api-port N] [--api-host H]',
     '                        [--tls-cert FILE --tls-key FILE] [--reader-id ID] [--demo]',

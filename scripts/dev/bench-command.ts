@@ -4,8 +4,6 @@ import { suites } from './bench';
 import { BenchRow, formatTable } from './bench/suite';
 
 export const bench: Command = {
-  name: 'bench',
-  summary: 'measure storage, core, BLE, mobile and host figures against their targets',
   get usage() {
     return [
       'Usage: reader-sim bench [SUITE ...] [--json] [--quick]',

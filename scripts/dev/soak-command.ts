@@ -27,9 +27,6 @@ const USAGE = [
 ].join('\n');
 
 export const soak: Command = {
-  name: 'soak',
-  summary:
-    'kill -9 the real reader under load, again and again; check nothing acknowledged is lost',
   usage: USAGE,
   async run(argv) {
     const { values, positionals } = parseSoakArgs(argv);

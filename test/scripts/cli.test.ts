@@ -38,17 +38,3 @@ describe('reader-sim command line', () => {
     expect(stderr).toMatch(/unknown suite nope/);
   });
 });
-
-describe('the command tables', () => {
-  it('carry each command’s own name and summary', async () => {
-    const { commands } = await import('../../scripts/commands');
-    const { devTools } = await import('../../scripts/dev/tools');
-    for (const entry of [...commands, ...devTools]) {
-      const command = await entry.load();
-      expect({ name: command.name, summary: command.summary }).toEqual({
-        name: entry.name,
-        summary: entry.summary,
-      });
-    }
-  });
-});
