@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../foundation/clock';
-import { ApiError } from './errors';
+import { ApiError, type ApiErrorCode } from './errors';
 import type { Board } from '../board';
 import type { BleRadioStatus } from '../ports';
 import type { RunningReader } from '../running-reader';
@@ -49,6 +49,10 @@ export interface ApiRoute {
   status?: number;
   /** Server-sent events: the handler writes to reply.raw itself. */
   stream?: boolean;
+  /** The success answer's schema (responses.ts): published, and checked against real answers. */
+  response?: JsonSchema;
+  /** Errors this route itself can answer, beyond those every route of its kind can. */
+  errors?: ApiErrorCode[];
   handle(call: RouteCall): unknown;
 }
 

@@ -11,6 +11,7 @@ import type { Board } from '../board';
 import type { BleRadioStatus } from '../ports';
 import { HostLink } from './host-link';
 import { openApiDocument } from './openapi';
+import { OpenApiSchema } from './responses';
 import { API_PREFIX, type ApiRoute, type RouteAccess } from './route';
 import { accessPointRoutes } from './routes/access-point';
 import { databaseRoutes } from './routes/database';
@@ -89,6 +90,7 @@ export function apiRoutes(): ApiRoute[] {
     tag: 'status',
     access: 'local',
     needsFirmware: false,
+    response: OpenApiSchema,
     handle: () => document,
   });
   return routes;

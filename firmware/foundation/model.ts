@@ -93,13 +93,15 @@ export interface DatabaseDelta {
   delete?: Partial<Record<keyof DatabaseContent, string[]>>;
 }
 
-export type EventType =
-  | 'access' // a decision on a presentation
-  | 'enroll' // raw data captured, or enrollment timed out
-  | 'door' // forced open, held open, closed, REX
-  | 'tamper'
-  | 'system' // boot, database updated, config changed, clock set, bad input counted
-  | 'overflow'; // the log dropped unacknowledged events
+export const EVENT_TYPES = [
+  'access', // a decision on a presentation
+  'enroll', // raw data captured, or enrollment timed out
+  'door', // forced open, held open, closed, REX
+  'tamper',
+  'system', // boot, database updated, config changed, clock set, bad input counted
+  'overflow', // the log dropped unacknowledged events
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
 
 /** An event as the firmware appends it. */
 export interface NewEvent {

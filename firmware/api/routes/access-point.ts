@@ -1,6 +1,7 @@
 import type { ApiRoute } from '../route';
 import { AccessPointStateParamsSchema, EmptyBodySchema } from '../schemas';
 import type { AccessPointCommand } from '../../access-point';
+import { AccessPointStatusSchema } from '../responses';
 
 export const accessPointRoutes: ApiRoute[] = [
   {
@@ -9,6 +10,7 @@ export const accessPointRoutes: ApiRoute[] = [
     summary: 'The access-point state: schedule, unlock or lockdown (admit is a one-shot command).',
     tag: 'access point',
     access: 'host',
+    response: AccessPointStatusSchema,
     handle: ({ reader }) => reader.status().accessPoint,
   },
   {
@@ -20,6 +22,7 @@ export const accessPointRoutes: ApiRoute[] = [
     access: 'host',
     params: AccessPointStateParamsSchema,
     body: EmptyBodySchema,
+    response: AccessPointStatusSchema,
     handle: ({ reader, params }) => {
       reader.setAccessPointState(params.state as AccessPointCommand);
       return reader.status().accessPoint;

@@ -6,6 +6,7 @@ import { VersionConflictError } from '../../../storage/errors';
 import type { RunningReader } from '../../running-reader';
 import type { ApiRoute } from '../route';
 import { DatabaseContentSchema, DatabaseDeltaSchema } from '../schemas';
+import { DatabaseContentResponseSchema, DatabaseSummarySchema } from '../responses';
 
 const PIN_LOOKUP = /^hmac:[0-9a-f]{64}$/;
 
@@ -44,6 +45,7 @@ export const databaseRoutes: ApiRoute[] = [
     summary: 'Database version and row counts.',
     tag: 'database',
     access: 'host',
+    response: DatabaseSummarySchema,
     handle: ({ reader }) => ({
       version: reader.store.database.version(),
       counts: reader.store.database.counts(),
@@ -55,6 +57,7 @@ export const databaseRoutes: ApiRoute[] = [
     summary: 'The whole database as stored (for small databases and checks).',
     tag: 'database',
     access: 'host',
+    response: DatabaseContentResponseSchema,
     handle: ({ reader }) => ({
       version: reader.store.database.version(),
       content: reader.store.database.content(),
@@ -69,6 +72,8 @@ export const databaseRoutes: ApiRoute[] = [
     access: 'host',
     body: DatabaseContentSchema,
     bodyLimit: 'database',
+    response: DatabaseSummarySchema,
+    errors: ['store_full', 'power_lost'],
     handle: ({ reader, body }) => {
       const pushed = body as DatabaseContent;
       const content = {
@@ -90,6 +95,8 @@ export const databaseRoutes: ApiRoute[] = [
     access: 'host',
     body: DatabaseDeltaSchema,
     bodyLimit: 'database',
+    response: DatabaseSummarySchema,
+    errors: ['version_conflict', 'store_full', 'power_lost'],
     handle: ({ reader, body }) => {
       const pushed = body as DatabaseDelta;
       const upserted = pushed.upsert?.credentials;

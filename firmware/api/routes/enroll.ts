@@ -1,6 +1,7 @@
 import { ApiError } from '../errors';
 import { notFound, type ApiRoute } from '../route';
 import { EnrollParamsSchema, EnrollRequestSchema } from '../schemas';
+import { EnrollmentSchema } from '../responses';
 
 export const enrollRoutes: ApiRoute[] = [
   {
@@ -12,6 +13,8 @@ export const enrollRoutes: ApiRoute[] = [
     access: 'host',
     body: EnrollRequestSchema,
     status: 201,
+    response: EnrollmentSchema,
+    errors: ['store_full'],
     handle: ({ reader, board, body }) => {
       const { userId, timeoutMs } = body as { userId: string; timeoutMs?: number };
       if (!reader.store.database.user(userId)) {
@@ -29,6 +32,8 @@ export const enrollRoutes: ApiRoute[] = [
     tag: 'enroll',
     access: 'host',
     params: EnrollParamsSchema,
+    response: EnrollmentSchema,
+    errors: ['not_found'],
     handle: ({ board, params }) => {
       const found = board.enrollment.get(params.id!);
       if (!found) throw notFound(`enrollment ${JSON.stringify(params.id)}`);

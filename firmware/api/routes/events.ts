@@ -3,6 +3,7 @@ import { ApiError } from '../errors';
 import type { ApiRoute, RouteCall } from '../route';
 import { AckRequestSchema, EventStreamQuerySchema, EventsQuerySchema } from '../schemas';
 import { openEventStream } from '../sse';
+import { EventStatsSchema, EventsPageSchema } from '../responses';
 
 export const DEFAULT_EVENT_PAGE = 500;
 /** A comment line on an idle stream keeps proxies and clients from timing it out. */
@@ -17,6 +18,7 @@ export const eventRoutes: ApiRoute[] = [
     tag: 'events',
     access: 'host',
     querystring: EventsQuerySchema,
+    response: EventsPageSchema,
     handle: ({ reader, query }) => {
       const after = Number(query.after ?? 0);
       const limit = Number(query.limit ?? DEFAULT_EVENT_PAGE);
@@ -33,6 +35,8 @@ export const eventRoutes: ApiRoute[] = [
     tag: 'events',
     access: 'host',
     body: AckRequestSchema,
+    response: EventStatsSchema,
+    errors: ['store_full', 'power_lost'],
     handle: ({ reader, body }) => {
       const { upTo } = body as { upTo: number };
       const { lastSeq } = reader.store.events.stats();

@@ -1,5 +1,7 @@
 import type { ApiRoute } from '../route';
-import { ConfigPatchSchema, TimeRequestSchema } from '../schemas';
+import type { RunningReader } from '../../running-reader';
+import { ConfigPatchSchema, HOST_CONFIG_KEYS, TimeRequestSchema } from '../schemas';
+import { ConfigSchema, ConfigUpdateSchema, TimeSchema } from '../responses';
 
 export const settingsRoutes: ApiRoute[] = [
   {
@@ -8,6 +10,7 @@ export const settingsRoutes: ApiRoute[] = [
     summary: "The reader's clock.",
     tag: 'time',
     access: 'host',
+    response: TimeSchema,
     handle: ({ reader }) => {
       const now = reader.clock.now();
       return { time: new Date(now).toISOString(), epochMs: now };
@@ -20,6 +23,8 @@ export const settingsRoutes: ApiRoute[] = [
     tag: 'time',
     access: 'host',
     body: TimeRequestSchema,
+    response: TimeSchema,
+    errors: ['store_full', 'power_lost'],
     handle: ({ reader, body }) => {
       reader.setTime(Date.parse((body as { time: string }).time));
       const now = reader.clock.now();
@@ -32,7 +37,8 @@ export const settingsRoutes: ApiRoute[] = [
     summary: 'The reader configuration (secrets left out).',
     tag: 'config',
     access: 'host',
-    handle: ({ reader }) => reader.visibleConfig(),
+    response: ConfigSchema,
+    handle: ({ reader }) => hostConfig(reader),
   },
   {
     method: 'PATCH',
@@ -41,9 +47,20 @@ export const settingsRoutes: ApiRoute[] = [
     tag: 'config',
     access: 'host',
     body: ConfigPatchSchema,
+    response: ConfigUpdateSchema,
+    errors: ['store_full', 'power_lost'],
     handle: ({ reader, body }) => {
       const changed = reader.updateConfig(body as Record<string, unknown>);
-      return { changed, config: reader.visibleConfig() };
+      return { changed, config: hostConfig(reader) };
     },
   },
 ];
+
+/**
+ * The config as the host reads and patches it: the same keys both ways, so a GET's answer is
+ * a valid PATCH body (the access-point state has its own endpoint; secrets never leave).
+ */
+function hostConfig(reader: RunningReader): Record<string, unknown> {
+  const config = reader.visibleConfig();
+  return Object.fromEntries(HOST_CONFIG_KEYS.map((key) => [key, config[key]]));
+}

@@ -12,6 +12,7 @@ import {
   TamperRequestSchema,
   EmptyBodySchema,
 } from '../schemas';
+import { AcceptedSchema, DoorStatusSchema, LinkStateSchema, PowerCycleSchema } from '../responses';
 
 const accepted = { accepted: true };
 
@@ -25,6 +26,7 @@ export const simRoutes: ApiRoute[] = [
     access: 'local',
     body: BadgeRequestSchema,
     status: 202,
+    response: AcceptedSchema,
     handle: ({ board, body }) => {
       board.touch.badge((body as { value: string }).value);
       return accepted;
@@ -38,6 +40,7 @@ export const simRoutes: ApiRoute[] = [
     access: 'local',
     body: KeypadRequestSchema,
     status: 202,
+    response: AcceptedSchema,
     handle: ({ board, body }) => {
       board.touch.keypad((body as { keys: string }).keys);
       return accepted;
@@ -51,6 +54,7 @@ export const simRoutes: ApiRoute[] = [
     access: 'local',
     status: 202,
     body: EmptyBodySchema,
+    response: AcceptedSchema,
     handle: ({ board }) => {
       board.touch.rex();
       return accepted;
@@ -64,6 +68,7 @@ export const simRoutes: ApiRoute[] = [
     access: 'local',
     params: DoorParamsSchema,
     body: EmptyBodySchema,
+    response: DoorStatusSchema,
     handle: ({ board, reader, params }) => {
       board.touch.door(params.position === 'open');
       return reader.status().door;
@@ -76,6 +81,7 @@ export const simRoutes: ApiRoute[] = [
     tag: 'simulator',
     access: 'local',
     body: TamperRequestSchema,
+    response: DoorStatusSchema,
     handle: ({ board, reader, body }) => {
       board.touch.tamper((body as { active: boolean }).active);
       return reader.status().door;
@@ -89,6 +95,8 @@ export const simRoutes: ApiRoute[] = [
     access: 'local',
     body: RawDataSchema,
     status: 202,
+    response: AcceptedSchema,
+    errors: ['not_in_enroll_mode'],
     handle: ({ board, body }) => {
       board.touch.enrollCapture(body as RawData);
       return accepted;
@@ -101,6 +109,7 @@ export const simRoutes: ApiRoute[] = [
     tag: 'simulator',
     access: 'local',
     needsFirmware: false,
+    response: LinkStateSchema,
     handle: ({ link }) => link.state(),
   },
   {
@@ -113,6 +122,7 @@ export const simRoutes: ApiRoute[] = [
     needsFirmware: false,
     params: LinkParamsSchema,
     body: EmptyBodySchema,
+    response: LinkStateSchema,
     handle: ({ link, params }) => {
       if (params.action === 'cut') link.cut();
       else link.restore();
@@ -128,6 +138,8 @@ export const simRoutes: ApiRoute[] = [
     access: 'local',
     needsFirmware: false,
     body: PowerCycleRequestSchema,
+    response: PowerCycleSchema,
+    errors: ['not_supported', 'power_lost'],
     handle: async ({ board, body }) => {
       const { afterFlashOps, model } = (body ?? {}) as {
         afterFlashOps?: number;

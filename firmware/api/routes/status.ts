@@ -1,4 +1,5 @@
 import type { ApiRoute } from '../route';
+import { HealthSchema, StatusSchema } from '../responses';
 
 export const statusRoutes: ApiRoute[] = [
   {
@@ -10,6 +11,7 @@ export const statusRoutes: ApiRoute[] = [
     needsFirmware: false,
     // Liveness only: no version or reader id for whoever can reach the port (GET /status
     // has them, behind the token); a version would tell a scanner which flaws to try.
+    response: HealthSchema,
     handle: ({ board }) => ({ ok: true, state: board.reader() ? 'running' : 'booting' }),
   },
   {
@@ -19,6 +21,7 @@ export const statusRoutes: ApiRoute[] = [
       'Reader id, firmware, clock, database version and counts, LED, relay, door, access-point state, event log, host link, flash health, BLE phones in range.',
     tag: 'status',
     access: 'local',
+    response: StatusSchema,
     handle: ({ reader, link, ble }) => {
       const now = reader.clock.now();
       const s = reader.status();
