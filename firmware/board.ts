@@ -4,6 +4,7 @@ import { Enrollments, type EnrollmentState } from './enrollments';
 import { ReaderError } from './foundation/errors';
 import type { RawData } from './foundation/model';
 import { parsePresentation } from './foundation/presentation';
+import type { RawDataCapture } from './reader';
 import type { RunningReader } from './running-reader';
 
 export type BoardState = 'booting' | 'running' | 'failed';
@@ -225,7 +226,7 @@ export class Board {
   /** The running reader's captures and enroll-mode ends settle the host's enrollments. */
   private followEnrollments(running: RunningReader): () => void {
     const { reader, clock } = running;
-    const onRawData = (raw: { userId: string; deviceId: string; publicKey?: string; at: number }) =>
+    const onRawData = (raw: RawDataCapture) =>
       this.enrollments.captured(
         raw.userId,
         { deviceId: raw.deviceId, publicKey: raw.publicKey ?? '' },

@@ -36,7 +36,8 @@ export interface PresentationResult {
   error?: string;
 }
 
-export interface RawData {
+/** Enroll mode captured a phone for a user: the reader's 'raw-data' event. */
+export interface RawDataCapture {
   userId: string;
   deviceId: string;
   publicKey?: string;
@@ -57,7 +58,7 @@ interface PinWait {
  * A keypad entry goes to the badge waiting for its PIN, if one is; otherwise it is a
  * PIN-only presentation of its own.
  *
- * Events: 'decision' ({ presentation, result }) after each commit; 'raw-data' (RawData) when
+ * Events: 'decision' ({ presentation, result }) after each commit; 'raw-data' (RawDataCapture) when
  * enroll mode captures a phone; 'enroll' ({ userId, active }) when enroll mode starts/ends.
  */
 export class Reader extends EventEmitter {
@@ -291,7 +292,12 @@ export class Reader extends EventEmitter {
           const userId = this.enrollment!.userId;
           // Rule 1 comes before rule 2: enroll mode captures whatever a phone sent.
           const deviceId = shown.value!;
-          const captured: RawData = { userId, deviceId, publicKey: shown.publicKey, at: base.ts };
+          const captured: RawDataCapture = {
+            userId,
+            deviceId,
+            publicKey: shown.publicKey,
+            at: base.ts,
+          };
           const event: NewEvent = {
             ...base,
             userId,
