@@ -7,75 +7,89 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
 const ROOT = path.join(__dirname, '..');
-const ESLINT = path.join(ROOT, 'node_modules', 'eslint', 'bin', 'eslint.js');
 
-/** ESLint's own CLI, as CI runs it, on code given as if it were the file at `file`. */
-async function problems(file: string, code: string): Promise<string[]> {
-  const run = spawnSync(
-    process.execPath,
-    [ESLINT, '--stdin', '--stdin-filename', file, '--format', 'json'],
-    { cwd: ROOT, input: code, encoding: 'utf8', timeout: 60_000 },
-  );
-  const [result] = JSON.parse(run.stdout) as Array<{
-    messages: Array<{ ruleId: string; message: string }>;
-  }>;
-  return result!.messages.map((m) => `${m.ruleId}: ${m.message}`);
+/**
+ * ESLint with the project's config, as CI runs it, on code given as if it were the file at
+ * each path: one child process (the flat config is an ES module jest's VM cannot load).
+ */
+function lintAll(cases: Array<[file: string, code: string]>): string[][] {
+  const script = `
+    const { ESLint } = require('eslint');
+    const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+    (async () => {
+      const eslint = new ESLint({ cwd: process.cwd() });
+      const out = [];
+      for (const [file, code] of cases) {
+        const [result] = await eslint.lintText(code, { filePath: require('path').resolve(file) });
+        out.push(result.messages.map((m) => m.ruleId + ': ' + m.message));
+      }
+      process.stdout.write(JSON.stringify(out));
+    })();
+  `;
+  const run = spawnSync(process.execPath, ['-e', script], {
+    cwd: ROOT,
+    input: JSON.stringify(cases),
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  if (run.status !== 0) throw new Error(`eslint failed: ${run.stderr}`);
+  return JSON.parse(run.stdout) as string[][];
 }
 
-jest.setTimeout(60_000);
+jest.setTimeout(150_000);
+
+const imports = (from: string, names: string) =>
+  `import { ${names} } from '${from}';\nexport const x = ${names};\n`;
+
+/** Arrows that point up or sideways: each must fail with the boundary rule. */
+const UP: Array<[string, string]> = [
+  ['storage/planted.ts', imports('../firmware/boot', 'boot')],
+  ['led/planted.ts', imports('../firmware/reader', 'Reader')],
+  ['firmware/foundation/planted.ts', imports('../../storage', 'openStore')],
+  ['ble/controller/planted.ts', imports('../../firmware/boot', 'boot')],
+  ['firmware/planted.ts', imports('./api/server', 'startApi')],
+  ['firmware/api/planted.ts', imports('../profiles/test', 'testDrivers')],
+  ['scripts/commands/planted.ts', imports('../dev/soak', 'runSoak')],
+];
+/** Arrows that point down: each must pass. */
+const DOWN: Array<[string, string]> = [
+  ['storage/planted.ts', imports('../firmware/foundation/clock', 'SystemClock')],
+  ['firmware/planted.ts', imports('../storage', 'openStore')],
+  ['firmware/profiles/planted.ts', imports('../api/server', 'startApi')],
+];
+const SQLITE = "import Database from 'better-sqlite3';\nexport const x = Database;\n";
+const DEV: Array<[string, string]> = [
+  ['firmware/planted.ts', SQLITE],
+  ['scripts/dev/planted.ts', SQLITE],
+];
+
+let results: string[][];
+beforeAll(() => {
+  results = lintAll([...UP, ...DOWN, ...DEV]);
+});
 
 describe('layer rule', () => {
-  it.each([
-    ['storage/planted.ts', "import { boot } from '../firmware/boot';\nexport const x = boot;\n"],
-    ['led/planted.ts', "import { Reader } from '../firmware/reader';\nexport const x = Reader;\n"],
-    [
-      'firmware/foundation/planted.ts',
-      "import { openStore } from '../../storage';\nexport const x = openStore;\n",
-    ],
-    [
-      'ble/controller/planted.ts',
-      "import { boot } from '../../firmware/boot';\nexport const x = boot;\n",
-    ],
-    [
-      'firmware/planted.ts',
-      "import { startApi } from './api/server';\nexport const x = startApi;\n",
-    ],
-    [
-      'firmware/api/planted.ts',
-      "import { testDrivers } from '../profiles/test';\nexport const x = testDrivers;\n",
-    ],
-    [
-      'scripts/commands/planted.ts',
-      "import { runSoak } from '../dev/soak';\nexport const x = runSoak;\n",
-    ],
-  ])('%s: an arrow pointing up fails', async (file, code) => {
-    expect(await problems(file, code)).toEqual([
-      expect.stringMatching(/^boundaries\/dependencies: There is no policy allowing/),
-    ]);
-  });
+  it.each(UP.map(([file], i) => [file, i] as const))(
+    '%s: an arrow pointing up fails',
+    (_file, i) => {
+      expect(results[i]).toEqual([
+        expect.stringMatching(/^boundaries\/dependencies: There is no policy allowing/),
+      ]);
+    },
+  );
 
-  it.each([
-    [
-      'storage/planted.ts',
-      "import { SystemClock } from '../firmware/foundation/clock';\nexport const x = SystemClock;\n",
-    ],
-    [
-      'firmware/planted.ts',
-      "import { openStore } from '../storage';\nexport const x = openStore;\n",
-    ],
-    [
-      'firmware/profiles/planted.ts',
-      "import { startApi } from '../api/server';\nexport const x = startApi;\n",
-    ],
-  ])('%s: an arrow pointing down passes', async (file, code) => {
-    expect(await problems(file, code)).toEqual([]);
-  });
+  it.each(DOWN.map(([file], i) => [file, UP.length + i] as const))(
+    '%s: an arrow pointing down passes',
+    (_file, i) => {
+      expect(results[i]).toEqual([]);
+    },
+  );
 
-  it('shipped code may not import a devDependency; dev tools may', async () => {
-    const code = "import Database from 'better-sqlite3';\nexport const x = Database;\n";
-    expect(await problems('firmware/planted.ts', code)).toEqual([
+  it('shipped code may not import a devDependency; dev tools may', () => {
+    const at = UP.length + DOWN.length;
+    expect(results[at]).toEqual([
       expect.stringMatching(/no-restricted-imports: 'better-sqlite3' import is restricted/),
     ]);
-    expect(await problems('scripts/dev/planted.ts', code)).toEqual([]);
+    expect(results[at + 1]).toEqual([]);
   });
 });
