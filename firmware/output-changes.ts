@@ -1,6 +1,12 @@
-import type { DoorPosition, RelayState } from './door';
-import type { RunningReader } from './running-reader';
+import type { IndicatorEngine } from '../led';
 import type { LedColor, Situation } from '../led/model';
+import type { DoorController, DoorPosition, RelayState } from './door';
+
+/** What shows and drives the outputs: the LED engine and the door. */
+export interface Outputs {
+  indicator: IndicatorEngine;
+  door: DoorController;
+}
 
 /**
  * One change of what the reader shows or drives, as the front panel and timelines see it:
@@ -20,7 +26,7 @@ export interface OutputSnapshot {
 }
 
 /** The reader's outputs now, read from the running parts. */
-export function snapshotOf(running: Pick<RunningReader, 'indicator' | 'door'>): OutputSnapshot {
+export function snapshotOf(running: Outputs): OutputSnapshot {
   const led = running.indicator.status();
   const door = running.door.status();
   return {
@@ -36,7 +42,7 @@ export function snapshotOf(running: Pick<RunningReader, 'indicator' | 'door'>): 
  * are read as door changes too; equal consecutive door states are reported once.
  */
 export function watchReaderOutputs(
-  running: Pick<RunningReader, 'indicator' | 'door'>,
+  running: Outputs,
   listener: (change: OutputChange) => void,
 ): () => void {
   const { indicator, door } = running;
