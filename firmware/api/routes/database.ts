@@ -1,8 +1,9 @@
 import type { Credential, DatabaseContent, DatabaseDelta } from '../../foundation/model';
 import { isPinDigits } from '../../pin';
-import { checkContent, checkDelta } from '../database-checks';
+import { checkContent, checkDelta, withEpochDates } from '../database-checks';
 import { ApiError } from '../errors';
-import type { FirmwareHandle } from '../firmware';
+import type { CredentialDatabase } from '../../../storage';
+import type { ApiStore, FirmwareHandle } from '../firmware';
 import type { ApiRoute } from '../route';
 import { DatabaseContentSchema, DatabaseDeltaSchema } from '../schemas';
 
@@ -55,13 +56,24 @@ export const databaseRoutes: ApiRoute[] = [
   {
     method: 'GET',
     path: '/database/content',
-    summary: 'The whole database as stored (for small databases and checks).',
+    summary:
+      'The whole database as stored (for small databases and checks), and the uses so far of each credential that has any.',
     tag: 'database',
     access: 'host',
-    handle: ({ firmware }) => ({
-      version: firmware.store.database.version(),
-      content: firmware.store.database.content(),
-    }),
+    handle: ({ firmware }) => {
+      // The store behind the API is the reader's own, which counts uses; ApiStore does not list
+      // usesOf yet (firmware/api/firmware.ts), hence the widened type here.
+      const database = firmware.store.database as ApiStore['database'] &
+        Pick<CredentialDatabase, 'usesOf'>;
+      const content = database.content();
+      // Beside the content, not in it: the content can be pushed back as it is.
+      const uses: Record<string, number> = {};
+      for (const c of content.credentials) {
+        const n = database.usesOf(c.id);
+        if (n > 0) uses[c.id] = n;
+      }
+      return { version: database.version(), content, uses };
+    },
   },
   {
     method: 'PUT',
@@ -76,7 +88,11 @@ export const databaseRoutes: ApiRoute[] = [
       const pushed = body as DatabaseContent;
       const content = {
         ...pushed,
-        credentials: sealPins(pushed.credentials, firmware, 'credentials'),
+        credentials: sealPins(
+          withEpochDates(pushed.credentials, 'credentials'),
+          firmware,
+          'credentials',
+        ),
       };
       checkContent(content);
       const version = firmware.store.database.replace(content);
@@ -101,7 +117,11 @@ export const databaseRoutes: ApiRoute[] = [
             ...pushed,
             upsert: {
               ...pushed.upsert,
-              credentials: sealPins(upserted, firmware, 'upsert/credentials'),
+              credentials: sealPins(
+                withEpochDates(upserted, 'upsert/credentials'),
+                firmware,
+                'upsert/credentials',
+              ),
             },
           }
         : pushed;
