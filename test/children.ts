@@ -2,11 +2,12 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 
 /**
  * Child processes a test file starts, owned by the file: each runs in its own process group,
- * and after every test, passed or failed, the whole group is killed (SIGKILL) and reaped. So
+ * and after every test (or, with `{ per: 'file' }`, after the file's last one, for processes
+ * a beforeAll starts), passed or failed, the whole group is killed (SIGKILL) and reaped. So
  * a failing test leaves nothing behind, grandchildren included (a reader's gpioset holders),
- * and no child handle keeps jest from exiting. Call at the top of a describe block.
+ * and no child handle keeps jest from exiting. Call at the top of a file or describe block.
  */
-export function ownChildren(): {
+export function ownChildren(options: { per: 'test' | 'file' } = { per: 'test' }): {
   spawn(command: string, args: string[], options?: SpawnOptions): ChildProcess;
 } {
   const live = new Set<ChildProcess>();
@@ -15,7 +16,7 @@ export function ownChildren(): {
     live.clear();
     await Promise.all(children.map(killGroup));
   };
-  afterEach(reap);
+  if (options.per === 'test') afterEach(reap);
   afterAll(reap);
   return {
     spawn(command, args, options = {}) {

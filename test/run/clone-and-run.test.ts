@@ -66,7 +66,7 @@ describe('clone and run', () => {
         },
         30_000,
       );
-      await until('the ready banner', () => /"msg":"ready: /.test(out), 5_000);
+      await until('the ready banner', () => /"msg":"ready: /.test(out), 30_000);
       const lines = out
         .split('\n')
         .filter((l) => l.startsWith('{'))
