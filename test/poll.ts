@@ -1,12 +1,17 @@
 /**
  * Waiting on real time in tests, for effects across processes, sockets and real I/O (the
- * virtual clock cannot reach them). A small budget; the error says what did not happen.
+ * virtual clock cannot reach them). The wait ends as soon as the condition holds, so the
+ * deadline is generous: a loaded machine may be seconds late, and only a condition that never
+ * comes should fail. The error says what did not happen.
  */
+
+/** Default deadline of a real-time wait (ms); jest's testTimeout (jest.config.js) is above it. */
+export const WAIT_MS = 30_000;
 
 /** Polls until `check` gives a truthy value and returns it. */
 export async function eventually<T>(
   check: () => Promise<T | undefined> | T | undefined,
-  ms = 2000,
+  ms = WAIT_MS,
 ): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
@@ -18,6 +23,6 @@ export async function eventually<T>(
 }
 
 /** Polls until `check` holds. */
-export async function until(check: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
+export async function until(check: () => boolean | Promise<boolean>, ms = WAIT_MS): Promise<void> {
   await eventually(async () => (await check()) || undefined, ms);
 }

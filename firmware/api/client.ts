@@ -6,6 +6,24 @@ import type { AccessPointCommand } from '../access-point';
 import type { RawData } from '../foundation/model';
 import { API_PREFIX } from './route';
 
+/**
+ * Why `url` cannot be a reader's API address, or undefined if it can: the client needs
+ * http:// or https:// (a bare 127.0.0.1:18480 would otherwise fail as an unreachable reader).
+ */
+export function readerUrlProblem(url: string): string | undefined {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed && (parsed.protocol === 'http:' || parsed.protocol === 'https:')) return undefined;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && parsed) {
+    return `${url} is not an http:// or https:// address`;
+  }
+  return `${url} has no scheme: write http://${url} (or https:// for a reader with TLS)`;
+}
+
 /** A non-2xx answer of the host API, with its { error, message, field? } body. */
 export class HostApiError extends Error {
   constructor(
@@ -51,6 +69,8 @@ export class HostClient {
     private readonly token: string | undefined,
     options: { ca?: string | Buffer } = {},
   ) {
+    const problem = readerUrlProblem(baseUrl);
+    if (problem) throw new TypeError(`reader URL ${problem}`);
     const { ca } = options;
     this.fetch = ca === undefined ? fetch : fetchTrusting(ca);
   }
@@ -97,8 +117,13 @@ export class HostClient {
   database() {
     return this.request<{ version: number; counts: Record<string, number> }>('GET', '/database');
   }
+  /** The database as stored, and the uses so far of each credential that has any. */
   content() {
-    return this.request<{ version: number; content: DatabaseContent }>('GET', '/database/content');
+    return this.request<{
+      version: number;
+      content: DatabaseContent;
+      uses: Record<string, number>;
+    }>('GET', '/database/content');
   }
   /** Full push; `body` may be pre-serialized JSON (large pushes, benchmarks). */
   push(body: DatabaseContent | string) {

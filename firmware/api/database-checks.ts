@@ -47,6 +47,70 @@ function uniqueLookups(credentials: Credential[], table: string): void {
   }
 }
 
+const ISO_INSTANT =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
+const MAX_EPOCH_MS = 8.64e15;
+
+/**
+ * An ISO 8601 date-time with its zone as epoch ms, or why it is not one. Stricter than
+ * Date.parse, which rolls 2026-02-30 over into March.
+ */
+export function isoToEpochMs(text: string): number | string {
+  const m = ISO_INSTANT.exec(text);
+  if (!m) return 'is not an ISO 8601 date-time with a zone (2026-01-01T08:00:00Z, ...+01:00)';
+  const [y, mo, d, h, mi, s = 0] = m.slice(1, 7).map((v) => (v === undefined ? v : Number(v)));
+  const ms = Number((m[7] ?? '0').padEnd(3, '0'));
+  const utc = Date.UTC(
+    y as number,
+    (mo as number) - 1,
+    d as number,
+    h as number,
+    mi as number,
+    s as number,
+    ms,
+  );
+  const back = new Date(utc);
+  if (
+    back.getUTCFullYear() !== y ||
+    back.getUTCMonth() !== (mo as number) - 1 ||
+    back.getUTCDate() !== d ||
+    back.getUTCHours() !== h ||
+    back.getUTCMinutes() !== mi ||
+    back.getUTCSeconds() !== s
+  ) {
+    return 'is not a real date and time of day';
+  }
+  const zoneH = Number(m[10] ?? 0);
+  const zoneM = Number(m[11] ?? 0);
+  if (zoneH > 23 || zoneM > 59) return 'has a zone offset out of range';
+  const offset = (m[9] === '-' ? -1 : 1) * (zoneH * 60 + zoneM) * 60_000;
+  const epoch = utc - offset;
+  if (epoch < 0 || epoch > MAX_EPOCH_MS) return 'is before 1970 or too far ahead';
+  return epoch;
+}
+
+/**
+ * Credentials with ISO 8601 start/end turned into epoch ms, the stored form. New rows; the
+ * body is left as it was. A bad date is a 400 naming its path.
+ */
+export function withEpochDates(credentials: Credential[], table: string): Credential[] {
+  return credentials.map((c, i) => {
+    const dated = c as Credential & { start?: number | string; end?: number | string };
+    if (typeof dated.start !== 'string' && typeof dated.end !== 'string') return c;
+    const out = { ...c };
+    for (const field of ['start', 'end'] as const) {
+      const value = dated[field];
+      if (typeof value !== 'string') continue;
+      const epoch = isoToEpochMs(value);
+      if (typeof epoch === 'string') {
+        throw bad(`/${table}/${i}/${field}`, `${epoch}: ${JSON.stringify(value)}`);
+      }
+      out[field] = epoch;
+    }
+    return out;
+  });
+}
+
 const lookupKey = (c: Pick<Credential, 'kind' | 'value'>) => `${c.kind}\u0000${c.value}`;
 
 function checkCredentialDates(c: Credential, at: string): void {

@@ -89,8 +89,16 @@ const counts = object(
 export const DatabaseSummarySchema = object({ version: integer, counts }, ['version', 'counts']);
 
 export const DatabaseContentResponseSchema = object(
-  { version: integer, content: DatabaseContentSchema },
-  ['version', 'content'],
+  {
+    version: integer,
+    content: DatabaseContentSchema,
+    uses: {
+      type: 'object',
+      additionalProperties: integer,
+      description: 'Grants so far per credential id (only those used at least once).',
+    },
+  },
+  ['version', 'content', 'uses'],
 );
 
 export const AccessPointStatusSchema = object(

@@ -27,6 +27,24 @@ const epochMs = {
   maximum: 8.64e15,
   description: 'Epoch milliseconds.',
 };
+/**
+ * A credential's start/end: epoch ms, or an ISO 8601 date-time with its zone, stored as ms.
+ * The string is checked by database-checks.ts (isoToEpochMs), whose 400 says what is wrong
+ * with it; a pattern here would only say "must be integer".
+ */
+const instant = {
+  anyOf: [
+    epochMs,
+    {
+      type: 'string',
+      minLength: 1,
+      maxLength: 64,
+      description: 'ISO 8601 date-time with an explicit zone: 2026-01-01T08:00:00Z, ...+01:00.',
+    },
+  ],
+  description:
+    'Epoch milliseconds, or an ISO 8601 date-time with a zone (Z or +hh:mm); stored and answered as epoch milliseconds.',
+};
 const hhmm = { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$' };
 
 function closed(properties: Record<string, unknown>, required: string[]): JsonSchema {
@@ -58,8 +76,8 @@ export const CredentialSchema = closed(
         'badge: card number ("12345", "18:4411", "hex:0A1B2C"); pin: the PIN digits (4 to 12; the reader stores only their keyed "hmac:" hash) or that "hmac:..." value as the reader gives it back; mobile: device id.',
     },
     enabled: { type: 'boolean' },
-    start: epochMs,
-    end: epochMs,
+    start: instant,
+    end: instant,
     useLimit: { type: 'integer', minimum: 0, maximum: 4294967295 },
     accessPoints: {
       type: 'array',

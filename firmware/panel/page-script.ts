@@ -96,8 +96,9 @@ export const PANEL_SCRIPT = String.raw`(function () {
     else if (c.kind === 'door') showDoor(c);
   }
 
-  function time(ts) {
-    return new Date(ts).toISOString().slice(11, 23);
+  // Date and time (UTC, marked Z): the list outlives a day, and a soak runs for many.
+  function dateTime(ts) {
+    return new Date(ts).toISOString().slice(0, 23).replace('T', ' ') + 'Z';
   }
 
   function describe(e) {
@@ -121,7 +122,7 @@ export const PANEL_SCRIPT = String.raw`(function () {
     item.className = e.decision || e.type;
     var code = document.createElement('code');
     code.textContent = e.reason || e.type;
-    item.appendChild(document.createTextNode('#' + e.seq + ' ' + time(e.ts) + ' '));
+    item.appendChild(document.createTextNode('#' + e.seq + ' ' + dateTime(e.ts) + ' '));
     item.appendChild(code);
     item.appendChild(document.createTextNode(' ' + describe(e)));
     list.insertBefore(item, list.firstChild);

@@ -16,14 +16,22 @@ import {
 /**
  * GPIO through the libgpiod 1.6 command-line tools (Debian bookworm's `gpiod` package):
  * gpiodetect finds the chip by label, gpioset --mode=signal holds each output, gpioget reads,
- * gpiomon watches inputs. Never sysfs. No GPIO npm binding is needed on the Pi.
+ * gpiomon watches inputs, gpioinfo tells when a holder or a monitor has taken its lines.
+ * Never sysfs. No GPIO npm binding is needed on the Pi.
  */
 export interface LibgpiodOptions {
   /** Directory holding the tools; default: found on PATH. Tests point it at a simulated chip. */
   toolsDir?: string;
-  /** A holder that survived this long (ms, real time) has taken its line. Default 30. */
+  /**
+   * Longest wait (ms, real time) for gpioset or gpiomon to take its lines (gpioinfo lists
+   * them as used) before the call fails. Generous: a loaded machine starts tools slowly.
+   */
   settleMs?: number;
 }
+
+const DEFAULT_SETTLE_MS = 10_000;
+/** Between two gpioinfo looks while a tool starts. */
+const TAKE_POLL_MS = 5;
 
 const INSTALL_HINT = 'install them with `sudo apt install gpiod` (scripts/pi-setup.sh does)';
 
@@ -53,6 +61,21 @@ export function parseGpiodetect(stdout: string): ChipInfo[] {
     if (m) chips.push({ name: m[1], label: m[2], lines: Number(m[3]) });
   }
   return chips;
+}
+
+/**
+ * Parses gpioinfo 1.6 output into the consumer of each used line (offset -> consumer;
+ * "kernel" when the kernel holds it without a name). Unused lines are left out.
+ */
+export function parseGpioinfo(stdout: string): Map<number, string> {
+  const used = new Map<number, string>();
+  for (const line of stdout.split('\n')) {
+    const m = /^\s*line\s+(\d+):\s+(?:"[^"]*"|unnamed)\s+(?:"([^"]*)"|(unused|kernel))\s/.exec(
+      line,
+    );
+    if (m && m[3] !== 'unused') used.set(Number(m[1]), m[2] ?? 'kernel');
+  }
+  return used;
 }
 
 /** Lists the chips and picks the first whose label is one of `labels` (in the order given). */
@@ -106,10 +129,7 @@ export class LibgpiodChip extends EventEmitter implements GpioChip {
 
   async output(spec: LineSpec, initial: boolean): Promise<GpioOutput> {
     checkOffset(this.info, spec.offset);
-    const held = new HeldOutput(this, spec, initial, {
-      command: toolPath(this.options, 'gpioset'),
-      settleMs: this.options.settleMs ?? 30,
-    });
+    const held = new HeldOutput(this, spec, initial, toolPath(this.options, 'gpioset'));
     this.outputs.add(held);
     held.once('released', () => this.outputs.delete(held));
     await held.settled();
@@ -197,17 +217,50 @@ export class LibgpiodChip extends EventEmitter implements GpioChip {
         ),
       );
     });
-    // Like gpioset, gpiomon says nothing once it watches: one that quits at once failed.
-    const settleMs = this.options.settleMs ?? 30;
-    let timer: NodeJS.Timeout | undefined;
-    const quit = await Promise.race([
-      exited.then(() => true),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), settleMs))),
-    ]);
-    clearTimeout(timer);
-    if (quit) throw new GpioError(`gpiomon ${args.join(' ')} failed: ${stderr.trim()}`);
+    // Like gpioset, gpiomon says nothing once it watches: gpioinfo shows when it does.
+    const taken = await this.linesTaken(
+      specs.map((s) => s.offset),
+      'gpiomon',
+      exited,
+    ).catch(async (err: Error) => {
+      await monitor.close();
+      throw err;
+    });
+    if (taken !== 'taken') {
+      if (taken === 'timeout') await monitor.close();
+      throw new GpioError(
+        `gpiomon ${args.join(' ')} failed: ${stderr.trim() || 'it did not take its lines in time'}`,
+      );
+    }
     this.monitors.add(monitor);
     return monitor;
+  }
+
+  /** Lines in use now, by consumer (gpioinfo). */
+  async consumers(): Promise<Map<number, string>> {
+    return parseGpioinfo(await runTool(this.options, 'gpioinfo', [this.name]));
+  }
+
+  /**
+   * Waits until gpioinfo lists every offset as used by `consumer` while the tool still runs:
+   * 'exited' if it quit first (it failed), 'timeout' after the settle deadline.
+   */
+  async linesTaken(
+    offsets: number[],
+    consumer: string,
+    exited: Promise<unknown>,
+  ): Promise<'taken' | 'exited' | 'timeout'> {
+    let quit = false;
+    void exited.then(() => (quit = true));
+    const deadline = Date.now() + (this.options.settleMs ?? DEFAULT_SETTLE_MS);
+    for (;;) {
+      const used = await this.consumers();
+      // Checked after the look: a tool that quit may have held its lines a moment before.
+      if (quit) return 'exited';
+      if (offsets.every((o) => used.get(o) === consumer)) return 'taken';
+      if (Date.now() > deadline) return 'timeout';
+      await new Promise<void>((resolve) => setTimeout(resolve, TAKE_POLL_MS));
+    }
   }
 
   async close(): Promise<void> {
@@ -228,13 +281,15 @@ class HeldOutput extends EventEmitter implements GpioOutput {
   private work: Promise<void> = Promise.resolve();
   private released = false;
   private started = false;
+  /** One of our holders had the line: later levels need no look for another holder. */
+  private wasHeld = false;
   failure: Error | undefined;
 
   constructor(
     private readonly chip: LibgpiodChip,
     private readonly spec: LineSpec,
     initial: boolean,
-    private readonly tool: { command: string; settleMs: number },
+    private readonly command: string,
   ) {
     super();
     this.wanted = initial;
@@ -280,36 +335,21 @@ class HeldOutput extends EventEmitter implements GpioOutput {
       this.chip.name,
       `${this.offset}=${value}`,
     ];
-    const child = spawn(this.tool.command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const ok = await new Promise<boolean>((resolve) => {
-      const onError = (err: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        child.off('exit', onExit);
-        this.failure =
-          err.code === 'ENOENT'
-            ? new GpioError(`libgpiod tools not found (gpioset): ${INSTALL_HINT}`)
-            : err;
-        resolve(false);
-      };
-      const onExit = (code: number | null) => {
-        clearTimeout(timer);
-        child.off('error', onError);
-        this.failure = new GpioError(
-          `gpioset ${args.join(' ')} exited (${code}): ${stderr.trim() || 'no message'}`,
-        );
-        resolve(false);
-      };
-      // gpioset says nothing when it has the line: still running after settleMs means it does.
-      const timer = setTimeout(() => {
-        child.off('error', onError);
-        child.off('exit', onExit);
-        resolve(true);
-      }, this.tool.settleMs);
-      child.once('error', onError);
-      child.once('exit', onExit);
-    });
+    // Another process holding the line would make gpioset fail, but only after gpioinfo
+    // already shows it used: ask first, so that holder is never taken for ours. Once the line
+    // was ours, each new level follows our own holder's exit and needs no second look.
+    try {
+      const holder = this.wasHeld ? undefined : (await this.chip.consumers()).get(this.offset);
+      this.failure =
+        holder === undefined
+          ? await this.startHolder(args)
+          : new GpioError(
+              `gpioset ${args.join(' ')} failed: line ${this.offset} is in use by "${holder}" (Device or resource busy)`,
+            );
+    } catch (err) {
+      this.failure = err as Error;
+    }
+    const ok = this.failure === undefined;
     if (!ok) {
       // The first level is output()'s to report (it throws); later ones only have the event.
       if (this.started) this.chip.emit('error', this.failure);
@@ -317,9 +357,47 @@ class HeldOutput extends EventEmitter implements GpioOutput {
       return;
     }
     this.started = true;
-    this.failure = undefined;
-    this.holder = child;
     this.applied = level;
+  }
+
+  /** Starts a gpioset and waits until it holds the line; resolves to why it did not. */
+  private async startHolder(args: string[]): Promise<Error | undefined> {
+    const child = spawn(this.command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | string | null>((resolve) =>
+      child.once('exit', (code, signal) => resolve(code ?? signal)),
+    );
+    const started = await new Promise<Error | undefined>((resolve) => {
+      child.once('spawn', () => resolve(undefined));
+      child.once('error', (err: NodeJS.ErrnoException) =>
+        resolve(
+          err.code === 'ENOENT'
+            ? new GpioError(`libgpiod tools not found (gpioset): ${INSTALL_HINT}`)
+            : err,
+        ),
+      );
+    });
+    if (started) return started;
+    // gpioset says nothing when it has the line: gpioinfo shows it.
+    const taken = await this.chip
+      .linesTaken([this.offset], 'gpioset', exited)
+      .catch((err: Error) => err);
+    if (taken instanceof Error || taken === 'timeout') {
+      child.kill('SIGKILL');
+      await exited;
+      return taken instanceof Error
+        ? taken
+        : new GpioError(`gpioset ${args.join(' ')} did not take the line in time`);
+    }
+    if (taken === 'exited') {
+      const code = await exited;
+      return new GpioError(
+        `gpioset ${args.join(' ')} exited (${code}): ${stderr.trim() || 'no message'}`,
+      );
+    }
+    this.holder = child;
+    this.wasHeld = true;
     child.on('error', (err) => this.chip.emit('error', err));
     child.once('exit', (code, signal) => {
       if (this.holder !== child) return;
@@ -332,6 +410,7 @@ class HeldOutput extends EventEmitter implements GpioOutput {
         ),
       );
     });
+    return undefined;
   }
 
   private async stopHolder(): Promise<void> {

@@ -1,16 +1,23 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { HostApiError, HostClient, type StreamMessage } from '../../firmware/api/client';
+import {
+  HostApiError,
+  HostClient,
+  readerUrlProblem,
+  type StreamMessage,
+} from '../../firmware/api/client';
 import { ACCESS_POINT_COMMANDS } from '../../firmware/access-point';
+import type { RawData } from '../../firmware/foundation/model';
 import { DEFAULT_API_PORT } from '../../firmware/api/server';
 import { readToken, TOKEN_FILE } from '../../firmware/api/token';
-import type { EventRecord } from '../../firmware/foundation/model';
+import type { DatabaseContent, EventRecord } from '../../firmware/foundation/model';
 import type { TimelineRecording } from '../../firmware/panel/timeline/recording';
 import { renderTimelineSvg } from '../../firmware/panel/timeline/svg';
 import { TORN_WRITE_MODELS } from '../../storage/power-cut';
 import { Command, UsageError } from '../command';
 
-const USAGE = `Usage: reader-sim host [--url URL] [--token T | --data DIR] [--ca FILE] [--json] COMMAND ...
+const USAGE = `Usage: reader-sim host [--url URL] [--token T | --token-file FILE | --data DIR] [--ca FILE] [--json] COMMAND ...
 
 A thin client of a running reader's host API (see docs/API.md).
 
@@ -18,13 +25,16 @@ Commands:
   status                       reader, clock, database, LED, relay, door, events, flash
   push FILE                    full "Update Access Points" (JSON database; - = stdin)
   patch FILE                   delta push (JSON: baseVersion, upsert, delete)
+  content                      the whole database, and the uses so far per credential
   events [--after SEQ] [--limit N] [--follow]
                                buffered events (--follow: live stream until Ctrl-C)
   ack SEQ                      acknowledge every event up to SEQ
   state [STATE]                show, or set: ${ACCESS_POINT_COMMANDS.join(' | ')}
   enroll USER [--wait] [--timeout MS]
                                enroll mode for a user (--wait: until captured/timed out)
-  enrollment ID                one enrollment's state and Raw Data
+  enrollment ID [--issue CREDENTIAL_ID]
+                               one enrollment's state and Raw Data (--issue: push the
+                               captured phone key as a mobile credential of the user)
   time [ISO]                   show, or set the reader's clock
   config [KEY=VALUE ...]       show, or change keys (values as JSON: 5000, true, "x")
   sim badge VALUE              present a badge
@@ -46,6 +56,8 @@ Commands:
 Options:
   --url URL     the reader's API (default $READER_SIM_URL or http://127.0.0.1:${DEFAULT_API_PORT})
   --token T     bearer token (default $READER_SIM_TOKEN, else DIR/${TOKEN_FILE})
+  --token-file FILE
+                a file holding the token (the ready: line of reader-sim start names it)
   --data DIR    the reader's data directory, to read its token (default ./data)
   --ca FILE     PEM certificate to trust for an https:// reader (its self-signed certificate
                 or its CA; default $READER_SIM_CA; NODE_EXTRA_CA_CERTS=FILE works too)
@@ -68,7 +80,9 @@ export const host: Command = {
         options: {
           url: { type: 'string' },
           token: { type: 'string' },
+          'token-file': { type: 'string' },
           data: { type: 'string' },
+          issue: { type: 'string' },
           ca: { type: 'string' },
           json: { type: 'boolean' },
           follow: { type: 'boolean', short: 'f' },
@@ -90,15 +104,23 @@ export const host: Command = {
     const [command, ...args] = positionals;
     if (!command) throw new UsageError('which command? (see reader-sim host --help)');
     const url = values.url ?? process.env.READER_SIM_URL ?? `http://127.0.0.1:${DEFAULT_API_PORT}`;
+    const urlProblem = readerUrlProblem(url);
+    if (urlProblem) throw new UsageError(`${values.url ? '--url' : 'the URL'} ${urlProblem}`);
     const ca = readCa(values.ca ?? (process.env.READER_SIM_CA || undefined));
+    const token = resolveToken(values);
     const ctx: Context = {
-      client: new HostClient(url, resolveToken(values.token, values.data), { ca }),
+      client: new HostClient(url, token.value, { ca }),
       json: values.json ?? false,
       values,
     };
     try {
       return await dispatch(ctx, command, args);
     } catch (err) {
+      if (err instanceof HostApiError && err.status === 401) {
+        throw new Error(
+          `${err.message}; the token from ${token.source} is not the token of the reader at ${url}`,
+        );
+      }
       if (err instanceof HostApiError) throw new Error(err.message);
       const cause = (err as { cause?: { code?: string } }).cause;
       // By name, not instanceof: fetch's TypeError may come from another realm (tests' vm).
@@ -141,14 +163,41 @@ function readCa(file: string | undefined): Buffer | undefined {
   return pem;
 }
 
-function resolveToken(token: string | undefined, data: string | undefined): string | undefined {
-  if (token !== undefined) return token;
-  if (process.env.READER_SIM_TOKEN) return process.env.READER_SIM_TOKEN;
+/** The bearer token and where it came from (named when the reader refuses it). */
+function resolveToken(values: { token?: string; 'token-file'?: string; data?: string }): {
+  value: string;
+  source: string;
+} {
+  if (values.token !== undefined) return { value: values.token, source: '--token' };
+  const file = values['token-file'];
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new UsageError(
+        `--token-file ${file}: cannot read it (${(err as NodeJS.ErrnoException).code})`,
+      );
+    }
+    if (!text) throw new UsageError(`--token-file ${file} is empty`);
+    return { value: text, source: file };
+  }
+  if (process.env.READER_SIM_TOKEN) {
+    return { value: process.env.READER_SIM_TOKEN, source: '$READER_SIM_TOKEN' };
+  }
+  const dir = values.data ?? './data';
+  const tokenFile = path.join(dir, TOKEN_FILE);
   try {
-    return readToken(data ?? './data');
-  } catch {
-    // No token file here: the request goes without one and the reader answers 401.
-    return undefined;
+    return { value: readToken(dir), source: tokenFile };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // Without a token every call is a bare 401: say which file was looked for instead.
+    throw new UsageError(
+      code === 'ENOENT'
+        ? `no token: ${tokenFile} does not exist; pass the reader's data directory (--data DIR), ` +
+            `its token file (--token-file FILE, named on the reader's ready: line) or --token T`
+        : `cannot read the token in ${tokenFile} (${code})`,
+    );
   }
 }
 
@@ -217,7 +266,22 @@ async function dispatch(ctx: Context, command: string, args: string[]): Promise<
     case 'enrollment': {
       if (!args[0]) throw new UsageError('which enrollment id?');
       const e = await client.enrollment(args[0]);
+      if (typeof ctx.values.issue === 'string') return issue(ctx, e, ctx.values.issue);
       print(ctx, e, () => formatEnrollment(e));
+      return 0;
+    }
+    case 'content': {
+      const c = await client.content();
+      print(ctx, c, () =>
+        [
+          `database version ${c.version}: ${formatCounts(countsOf(c.content))}`,
+          ...c.content.credentials.map(
+            (cr) =>
+              `  ${cr.id}  ${cr.kind} ${cr.value}  user ${cr.userId}  uses ${c.uses[cr.id] ?? 0}` +
+              `${cr.useLimit === undefined ? '' : `/${cr.useLimit}`}${cr.enabled ? '' : '  disabled'}`,
+          ),
+        ].join('\n'),
+      );
       return 0;
     }
     case 'time': {
@@ -349,6 +413,51 @@ async function enroll(ctx: Context, userId: string | undefined): Promise<number>
   }
   print(ctx, e, () => formatEnrollment(e));
   return e.state === 'captured' ? 0 : 1;
+}
+
+function countsOf(content: DatabaseContent): Record<string, number> {
+  return Object.fromEntries(Object.entries(content).map(([table, rows]) => [table, rows.length]));
+}
+
+/**
+ * What the management system does with a captured enrollment: a delta that adds the phone's
+ * key as a mobile credential of the enrolled user, opening every access point.
+ */
+async function issue(
+  ctx: Context,
+  e: Record<string, unknown> & { id: string; state: string },
+  credentialId: string,
+): Promise<number> {
+  const raw = e.rawData as RawData | undefined;
+  if (e.state !== 'captured' || !raw) {
+    throw new Error(
+      `enrollment ${e.id} is ${e.state}: nothing to issue until a phone has enrolled (reader-sim phone enroll)`,
+    );
+  }
+  const { version } = await ctx.client.database();
+  const result = await ctx.client.patch({
+    baseVersion: version,
+    upsert: {
+      credentials: [
+        {
+          id: credentialId,
+          userId: String(e.userId),
+          kind: 'mobile',
+          value: raw.deviceId,
+          publicKey: raw.publicKey,
+          enabled: true,
+          accessPoints: ['*'],
+        },
+      ],
+    },
+  });
+  print(
+    ctx,
+    result,
+    () =>
+      `database version ${result.version}: credential ${credentialId} (mobile, device ${raw.deviceId}) for user ${String(e.userId)}`,
+  );
+  return 0;
 }
 
 async function sim(ctx: Context, args: string[]): Promise<number> {

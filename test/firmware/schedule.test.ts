@@ -264,12 +264,16 @@ describe('edges on the SystemClock after a host time sync', () => {
         resolve(clock.now()),
       ),
     );
+    let timer: NodeJS.Timeout | undefined;
     const at = await Promise.race([
       woke,
-      new Promise<number>((r) => setTimeout(() => r(-1), 3000)),
+      new Promise<number>((r) => (timer = setTimeout(() => r(-1), 30_000))),
     ]);
+    clearTimeout(timer);
     edges.disarm();
     expect(at).toBeGreaterThanOrEqual(edge);
-    expect(at).toBeLessThan(edge + 1000);
+    // The system's own 07:15 is hours away: waking within seconds can only be the reader's
+    // clock, however late a busy machine runs the timer.
+    expect(at).toBeLessThan(edge + 10_000);
   });
 });

@@ -1,15 +1,19 @@
-import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ownChildren } from '../children';
 import { freePort } from '../free-port';
 
 const BIN = join(__dirname, '../../bin/reader-sim.js');
+const children = ownChildren();
 
 /** Runs `reader-sim start` as a real process (JSON logs: stdout is a pipe). */
 function startReader(dir: string, port: number) {
   const args = [BIN, 'start', '--data', dir, '--reader-id', 'lobby-1', '--api-port', String(port)];
-  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = children.spawn(process.execPath, args, {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  }) as ChildProcessWithoutNullStreams;
   const lines: Array<Record<string, unknown>> = [];
   let buffer = '';
   const waiters: Array<{ test: (l: Record<string, unknown>) => boolean; resolve: () => void }> = [];
@@ -88,9 +92,9 @@ describe('reader-sim start', () => {
       [['--profile', 'cloud'], "profile 'cloud' is not in this build (have: sim, pi)"],
       [['--api-port', '99999'], '--api-port must be 1..65535, got 99999'],
     ] as const) {
-      const child = spawn(process.execPath, [BIN, 'start', '--data', dir, ...args]);
+      const child = children.spawn(process.execPath, [BIN, 'start', '--data', dir, ...args]);
       let stderr = '';
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
       const code = await new Promise((resolve) => child.on('exit', resolve));
       expect([code, stderr.trim()]).toEqual([2, `reader-sim start: ${reason}`]);
     }

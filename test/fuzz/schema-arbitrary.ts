@@ -13,6 +13,9 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
  */
 export function valid(schema: Schema, depth = 0): fc.Arbitrary<unknown> {
   if (Array.isArray(schema.enum)) return fc.constantFrom(...(schema.enum as unknown[]));
+  if (Array.isArray(schema.anyOf)) {
+    return fc.oneof(...(schema.anyOf as Schema[]).map((s) => valid(s, depth)));
+  }
   switch (schema.type) {
     case 'boolean':
       return fc.boolean();

@@ -11,8 +11,9 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { meanRssi } from '../../ble/controller/radio-model';
 import type { PhoneLink } from '../../ble/phone';
 import { MobileRig, startMobileRig } from './harness';
+import { WAIT_MS } from '../poll';
 
-jest.setTimeout(30_000);
+jest.setTimeout(120_000);
 
 const CHROMIUM = '/usr/bin/chromium';
 const describeIfChromium = fs.existsSync(CHROMIUM) ? describe : describe.skip;
@@ -52,7 +53,7 @@ describeIfChromium('front panel: phones in range (chromium)', () => {
     (await page.$$eval('#phones li', (items) => items.map((li) => li.textContent ?? ''))).map(
       (text) => text.replace(/\s+/g, ' ').trim(),
     );
-  const until = async (check: () => Promise<boolean>, ms = 4000) => {
+  const until = async (check: () => Promise<boolean>, ms = WAIT_MS) => {
     for (const end = Date.now() + ms; !(await check());) {
       if (Date.now() > end) throw new Error(`condition not met in time; rows: ${await rows()}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -63,7 +64,7 @@ describeIfChromium('front panel: phones in range (chromium)', () => {
 
   it('lists the linked phones nearest first, by deviceId once presented, live', async () => {
     await page.goto(`${rig.apiUrl}/panel/#token=${rig.token}`);
-    await page.waitForSelector('#live[data-live="true"]', { timeout: 5000 });
+    await page.waitForSelector('#live[data-live="true"]', { timeout: WAIT_MS });
     await until(async () => (await rows())[0] === 'no phone in range');
 
     const far = rig.phone({ distance: 8 });

@@ -3,11 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 
 /**
- * A simulated GPIO chip behind the libgpiod 1.6 command-line tools: gpiodetect, gpioset,
- * gpioget and gpiomon as small bash scripts in a temp directory that answer with 1.6's syntax
- * and output, over a state directory (one file per line level). Strict like the real ones:
- * unknown options, a missing chip, an offset out of range and a line already held (EBUSY)
- * are errors. `wire(a, b)` adds a loopback wire (the HIL rig's), so a level set on a reaches b.
+ * A simulated GPIO chip behind the libgpiod 1.6 command-line tools: gpiodetect, gpioinfo,
+ * gpioset, gpioget and gpiomon as small bash scripts in a temp directory that answer with
+ * 1.6's syntax and output, over a state directory (one file per line level, and a log of
+ * every level change that gpiomon follows, so no edge is missed however slow it runs).
+ * Strict like the real ones: unknown options, a missing chip, an offset out of range and a
+ * line already held (EBUSY) are errors. `wire(a, b)` adds a loopback wire (the HIL rig's),
+ * so a level set on a reaches b. The simulation owns every tool process it ran: remove()
+ * kills the ones still running, so a failed test leaves none behind.
  */
 export class SimulatedGpiodTools {
   readonly dir: string;
@@ -53,6 +56,7 @@ export class SimulatedGpiodTools {
     const file = path.join(this.state, chip, String(offset));
     fs.writeFileSync(`${file}.tmp`, high ? '1\n' : '0\n');
     fs.renameSync(`${file}.tmp`, file);
+    fs.appendFileSync(path.join(this.state, chip, 'events'), `${offset} ${high ? 1 : 0}\n`);
   }
 
   /** A loopback wire: whatever gpioset drives on `from` also appears on `to`. */
@@ -69,16 +73,48 @@ export class SimulatedGpiodTools {
       .sort((a, b) => a - b);
   }
 
+  /** Tool processes of this simulation still running (pids). */
+  running(): number[] {
+    const file = path.join(this.state, 'pids');
+    if (!fs.existsSync(file)) return [];
+    return fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map(Number)
+      .filter((pid) => this.ranHere(pid));
+  }
+
+  /** Kills the tools still running, then deletes the chip. Safe to call twice. */
   remove(): void {
+    for (const pid of this.running()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Gone between the look and the kill.
+      }
+    }
     fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** The pid is one of our scripts still alive (not a recycled pid of something else). */
+  private ranHere(pid: number): boolean {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(this.toolsDir);
+    } catch {
+      return false;
+    }
   }
 }
 
 const COMMON = String.raw`
 tool=$(basename "$0")
 echo "$tool $*" >> "$STATE/calls"
+echo $$ >> "$STATE/pids"
 fail() { echo "$tool: $*" >&2; exit 1; }
 put() { echo "$2" > "$1.tmp.$$" && mv "$1.tmp.$$" "$1"; }
+# A level change: the line's file, then the chip's change log that gpiomon follows.
+drive() { put "$1/$2" "$3"; echo "$2 $3" >> "$1/events"; }
 chip_dir() {
   [ -d "$STATE/$1" ] || fail "unable to open chip '$1': No such file or directory"
   echo "$STATE/$1"
@@ -93,6 +129,24 @@ const TOOLS: Record<string, string> = {
   gpiodetect: String.raw`
 [ $# -eq 0 ] || fail "unrecognized argument $1"
 cat "$STATE/chips"`,
+
+  gpioinfo: String.raw`
+[ $# -eq 1 ] || fail "this simulation lists one chip at a time"
+dir=$(chip_dir "$1") || exit 1
+n=$(cat "$dir/.lines")
+echo "$1 - $n lines:"
+for ((i = 0; i < n; i++)); do
+  if [ -e "$dir/$i.held" ]; then
+    printf '	line %3d:      unnamed  "gpioset"  output  active-high [used]
+' "$i"
+  elif [ -e "$dir/$i.mon" ]; then
+    printf '	line %3d:      unnamed  "gpiomon"   input  active-high [used]
+' "$i"
+  else
+    printf '	line %3d:      unnamed       unused   input  active-high 
+' "$i"
+  fi
+done`,
 
   gpioset: String.raw`
 mode=exit; al=0; rest=()
@@ -113,16 +167,17 @@ for kv in "${'${rest[@]:1}'}"; do
   check_offset "$dir" "$off"
   [ -e "$dir/$off.held" ] && fail "error setting the GPIO line values: Device or resource busy"
   phys=$(( val ^ al ))
-  put "$dir/$off" "$phys"
+  drive "$dir" "$off" "$phys"
   if [ -f "$dir/wire.$off" ]; then
-    for to in $(cat "$dir/wire.$off"); do put "$dir/$to" "$phys"; done
+    for to in $(cat "$dir/wire.$off"); do drive "$dir" "$to" "$phys"; done
   fi
   echo $$ > "$dir/$off.held"; held+=("$dir/$off.held")
 done
 release() { rm -f "${'${held[@]}'}"; exit 0; }
 trap release TERM INT
 [ "$mode" = exit ] && release
-while :; do sleep 0.02; done`,
+# Ends by itself once the simulation is removed, even if its owner never stopped it.
+while [ -d "$STATE" ]; do sleep 0.02; done`,
 
   gpioget: String.raw`
 rest=()
@@ -159,25 +214,32 @@ done
 dir=$(chip_dir "${'${rest[0]}'}") || exit 1
 offs=("${'${rest[@]:1}'}")
 declare -A last
+touch "$dir/events"
+# Changes after this point are followed; the start levels are read after it, so none is lost.
+from=$(stat -c %s "$dir/events")
 for off in "${'${offs[@]}'}"; do
   check_offset "$dir" "$off"
   last[$off]=0; [ -e "$dir/$off" ] && read -r last[$off] < "$dir/$off"
 done
-trap 'exit 0' TERM INT
+exec 3< <(exec tail -c +$((from + 1)) -f --pid=$$ "$dir/events" 2>/dev/null)
+follower=$!
+for off in "${'${offs[@]}'}"; do echo $$ > "$dir/$off.mon"; done
+stop() {
+  for off in "${'${offs[@]}'}"; do rm -f "$dir/$off.mon"; done
+  kill "$follower" 2>/dev/null; exit 0
+}
+trap stop TERM INT
 while :; do
-  for off in "${'${offs[@]}'}"; do
-    # Builtins only: this loop runs every 10 ms for the whole test.
-    now=0; [ -e "$dir/$off" ] && read -r now < "$dir/$off"
-    if [ "$now" != "${'${last[$off]}'}" ]; then
-      last[$off]=$now
-      if [ -n "$fmt" ]; then
-        line=${'${fmt//%o/$off}'}; line=${'${line//%e/$now}'}; echo "$line"
-      else
-        [ "$now" = 1 ] && kind='RISING EDGE' || kind='FALLING EDGE'
-        echo "event: $kind offset: $off timestamp: [0.000000000]"
-      fi
-    fi
-  done
-  sleep 0.01
+  # The follower gone (end of input): stop, and the driver reports a monitor that died.
+  read -r off now <&3 || stop
+  [ -n "${'${last[$off]+x}'}" ] || continue
+  [ "$now" != "${'${last[$off]}'}" ] || continue
+  last[$off]=$now
+  if [ -n "$fmt" ]; then
+    line=${'${fmt//%o/$off}'}; line=${'${line//%e/$now}'}; echo "$line"
+  else
+    [ "$now" = 1 ] && kind='RISING EDGE' || kind='FALLING EDGE'
+    echo "event: $kind offset: $off timestamp: [0.000000000]"
+  fi
 done`,
 };

@@ -121,7 +121,6 @@ describe('RIG=pi phone (a second adapter)', () => {
       RIG: 'pi',
       RIG_PI_CONFIG: piJson,
       RIG_GPIOD_TOOLS: sim.toolsDir,
-      RIG_GPIOD_SETTLE_MS: '150',
     });
     try {
       await expect(rig.phoneUnlock(createDeviceKey('hil-phone'))).rejects.toThrow(

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,22 +5,22 @@ import { DEFAULT_PI_CONFIG } from '../../firmware/pi';
 import { SimulatedGpiodTools } from './gpiod-sim';
 import { openPty, type PtyPair } from './pty';
 import { freePort } from '../free-port';
+import { ownChildren } from '../children';
 import { until } from '../poll';
 
 const BIN = path.join(__dirname, '../../bin/reader-sim.js');
-/** A real process boots under ts-node: seconds on a loaded machine. */
-const BOOT_MS = 15_000;
+const children = ownChildren();
 
 /** `reader-sim start --profile pi` as a real process; PATH decides which libgpiod tools it finds. */
 function start(dir: string, port: number, env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(
+  const child = children.spawn(
     process.execPath,
     [BIN, 'start', '--profile', 'pi', '--data', dir, '--api-port', String(port)],
     { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } },
   );
   const out = { stdout: '', stderr: '' };
-  child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
+  child.stdout!.on('data', (d: Buffer) => (out.stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out.stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   return { child, out, exited };
 }
@@ -43,7 +42,7 @@ describe('reader-sim start --profile pi', () => {
     );
     // Nothing was mounted: the adapter is checked before the flash.
     expect(fs.existsSync(path.join(dir, 'flash.img'))).toBe(false);
-  }, 30_000);
+  });
 
   it('a bad pi.json exits 1 naming the key', async () => {
     fs.writeFileSync(path.join(dir, 'pi.json'), JSON.stringify({ lines: { relay: 99999 } }));
@@ -52,7 +51,7 @@ describe('reader-sim start --profile pi', () => {
     expect(run.out.stderr.trim()).toBe(
       'reader-sim start: pi.json lines.relay: must be an integer 0..511, got 99999',
     );
-  }, 30_000);
+  });
 
   describe('with BLE off by choice, the libgpiod tools on PATH and a badge reader on a pty', () => {
     let sim: SimulatedGpiodTools;
@@ -77,17 +76,17 @@ describe('reader-sim start --profile pi', () => {
         PATH: `${sim.toolsDir}:${process.env.PATH ?? ''}`,
       });
       try {
-        await until(() => run.out.stdout.includes('host API listening'), BOOT_MS);
+        await until(() => run.out.stdout.includes('host API listening'));
         expect(run.out.stdout).toContain('"chip":"gpiochip0 [pinctrl-bcm2835]"');
-        await until(() => sim.level(lines.red) === 1 && sim.held().includes(lines.red), BOOT_MS);
+        await until(() => sim.level(lines.red) === 1 && sim.held().includes(lines.red));
         expect(sim.level(lines.relay)).toBe(0);
         pty.write('424242\r\n');
-        await until(() => run.out.stdout.includes('unknown_credential'), BOOT_MS);
+        await until(() => run.out.stdout.includes('unknown_credential'));
       } finally {
         run.child.kill('SIGTERM');
       }
       expect(await run.exited).toBe(0);
-      await until(() => sim.held().length === 0, BOOT_MS);
-    }, 60_000);
+      await until(() => sim.held().length === 0);
+    });
   });
 });

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../free-port';
 
-jest.setTimeout(60_000);
+// Copying node_modules, npm install and a first ts-node boot: minutes on a loaded machine.
+jest.setTimeout(300_000);
 
 const ROOT = path.join(__dirname, '..', '..');
 const run = promisify(execFile);
@@ -38,7 +39,11 @@ describe('clone and run', () => {
     // `npm install` a quick verification against package-lock.json instead of a full build.
     // --offline/--no-audit keep it off the network; it still fails on a lock mismatch.
     await run('cp', ['-a', path.join(ROOT, 'node_modules'), path.join(clone, 'node_modules')]);
-    await run('npm', ['install', '--offline', '--no-audit', '--no-fund'], { cwd: clone });
+    const install = await run('npm', ['install', '--offline', '--no-audit', '--no-fund'], {
+      cwd: clone,
+    });
+    // Every dependency supports the Node versions package.json (and the README) promise.
+    expect(`${install.stdout}${install.stderr}`).not.toContain('EBADENGINE');
 
     const port = await freePort();
     const air = path.join(tmp, 'air.sock');
@@ -64,9 +69,9 @@ describe('clone and run', () => {
             return false;
           }
         },
-        30_000,
+        120_000,
       );
-      await until('the ready banner', () => /"msg":"ready: /.test(out), 5_000);
+      await until('the ready banner', () => /"msg":"ready: /.test(out), 30_000);
       const lines = out
         .split('\n')
         .filter((l) => l.startsWith('{'))

@@ -2,8 +2,9 @@
  * `reader-sim start` (or any reader-sim command) as a real child process, with its JSON log
  * lines parsed as they come: what the security tests drive over the network.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
+import { ownChildren } from '../children';
 export { freePort } from '../free-port';
 
 export const BIN = join(__dirname, '../../bin/reader-sim.js');
@@ -19,16 +20,19 @@ export interface ReaderProcess {
   exited: Promise<number | null>;
 }
 
+/** Readers started by the importing test file, killed after its last test whatever happened. */
+const children = ownChildren({ per: 'file' });
+
 /** `bin`: another install's bin/reader-sim.js (the production-install test's scratch copy). */
 export function runReaderSim(
   args: string[],
   env: NodeJS.ProcessEnv = {},
   bin = BIN,
 ): ReaderProcess {
-  const child = spawn(process.execPath, [bin, ...args], {
+  const child = children.spawn(process.execPath, [bin, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
-  });
+  }) as ChildProcessWithoutNullStreams;
   const lines: LogLine[] = [];
   let out = '';
   let err = '';

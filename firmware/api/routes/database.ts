@@ -1,6 +1,6 @@
 import type { Credential, DatabaseContent, DatabaseDelta } from '../../foundation/model';
 import { isPinDigits } from '../../pin';
-import { checkContent, checkDelta } from '../database-checks';
+import { checkContent, checkDelta, withEpochDates } from '../database-checks';
 import { ApiError } from '../errors';
 import { VersionConflictError } from '../../../storage/errors';
 import type { RunningReader } from '../../running-reader';
@@ -54,14 +54,22 @@ export const databaseRoutes: ApiRoute[] = [
   {
     method: 'GET',
     path: '/database/content',
-    summary: 'The whole database as stored (for small databases and checks).',
+    summary:
+      'The whole database as stored (for small databases and checks), and the uses so far of each credential that has any.',
     tag: 'database',
     access: 'host',
     response: DatabaseContentResponseSchema,
-    handle: ({ reader }) => ({
-      version: reader.store.database.version(),
-      content: reader.store.database.content(),
-    }),
+    handle: ({ reader }) => {
+      const { database } = reader.store;
+      const content = database.content();
+      // Beside the content, not in it: the content can be pushed back as it is.
+      const uses: Record<string, number> = {};
+      for (const c of content.credentials) {
+        const n = database.usesOf(c.id);
+        if (n > 0) uses[c.id] = n;
+      }
+      return { version: database.version(), content, uses };
+    },
   },
   {
     method: 'PUT',
@@ -78,7 +86,11 @@ export const databaseRoutes: ApiRoute[] = [
       const pushed = body as DatabaseContent;
       const content = {
         ...pushed,
-        credentials: sealPins(pushed.credentials, reader, 'credentials'),
+        credentials: sealPins(
+          withEpochDates(pushed.credentials, 'credentials'),
+          reader,
+          'credentials',
+        ),
       };
       checkContent(content);
       const version = reader.store.database.replace(content);
@@ -105,7 +117,11 @@ export const databaseRoutes: ApiRoute[] = [
             ...pushed,
             upsert: {
               ...pushed.upsert,
-              credentials: sealPins(upserted, reader, 'upsert/credentials'),
+              credentials: sealPins(
+                withEpochDates(upserted, 'upsert/credentials'),
+                reader,
+                'upsert/credentials',
+              ),
             },
           }
         : pushed;
