@@ -40,7 +40,7 @@ const ROOT = path.join(__dirname, '..', '..');
 const PERIPHERAL_SCRIPT = path.join(ROOT, 'ble', 'controller', 'demo', 'peripheral-process.ts');
 const READER_ADDRESS = 'c0:de:0a:00:00:01';
 
-jest.setTimeout(20_000);
+jest.setTimeout(180_000); // real processes (ts-node boots): minutes on a loaded machine
 
 interface ChildEvent {
   ev: string;

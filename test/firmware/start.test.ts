@@ -85,7 +85,7 @@ describe('reader-sim start', () => {
     expect(status.events.count).toBeGreaterThanOrEqual(4); // boot, deny, config change, shutdown, boot
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
-  }, 30_000);
+  }, 180_000);
 
   test('bad flags exit 2 with a one-line reason', async () => {
     for (const [args, reason] of [
@@ -98,5 +98,5 @@ describe('reader-sim start', () => {
       const code = await new Promise((resolve) => child.on('exit', resolve));
       expect([code, stderr.trim()]).toEqual([2, `reader-sim start: ${reason}`]);
     }
-  }, 30_000);
+  }, 180_000);
 });

@@ -17,7 +17,7 @@ import { run } from '../../scripts/cli';
 import type { DatabaseContent } from '../../firmware/foundation/model';
 import { MobileRig, startMobileRig } from './harness';
 
-jest.setTimeout(60_000);
+jest.setTimeout(180_000); // real processes (ts-node boots): minutes on a loaded machine
 
 const ROOT = path.join(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'reader-sim.js');

@@ -6,8 +6,6 @@ import { createDeviceKey } from '../../ble/device-key';
 import type { PhoneState } from '../../ble/phone';
 import { MobileRig, onePhoneDatabase, startMobileRig } from './harness';
 
-jest.setTimeout(20_000);
-
 let rig: MobileRig;
 const key = createDeviceKey('deadline-phone');
 

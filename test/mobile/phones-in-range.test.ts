@@ -14,8 +14,6 @@ import type { PhoneRadio } from '../../ble/phone-radio';
 import { MobileRig, startMobileRig } from './harness';
 import { until } from '../poll';
 
-jest.setTimeout(15_000);
-
 const START = Date.UTC(2026, 5, 1, 16, 0, 0);
 /** The controllers' transmit power (ble/controller: txPowerDbm default). */
 const TX_POWER_DBM = 0;

@@ -9,8 +9,6 @@ import { describeState, PhoneState, VirtualPhone } from '../../ble/phone';
 import type { Credential, DatabaseContent, EventRecord } from '../../firmware/foundation/model';
 import { MobileRig, startMobileRig } from './harness';
 
-jest.setTimeout(20_000);
-
 // Monday 1 June 2026, 10:00 in Denver (the office schedule is open).
 const START = Date.UTC(2026, 5, 1, 16, 0, 0);
 const HOUR = 3_600_000;

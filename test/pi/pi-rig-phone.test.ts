@@ -132,7 +132,7 @@ describe('RIG=pi phone (a second adapter)', () => {
     expect(noPhoneReason('none', { adapter: 'hci-socket', hciDevice: 0 })).toMatch(
       /^no phone on this rig \(RIG_PHONE_HCI=none\); the phone scenarios need a second Bluetooth adapter/,
     );
-  }, 60_000);
+  }, 300_000);
 
   it('the phone process (reader-sim phone unlock --hci on hci1) reports what went wrong', async () => {
     const phone = new AdapterPhone(1, 1000);
@@ -143,5 +143,5 @@ describe('RIG=pi phone (a second adapter)', () => {
     } finally {
       await phone.close();
     }
-  }, 60_000);
+  }, 300_000);
 });

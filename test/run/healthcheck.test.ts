@@ -9,7 +9,7 @@ import path from 'node:path';
 import { startTestReader } from '../api/harness';
 import { freePort, runReaderSim } from '../security/start-process';
 
-jest.setTimeout(60_000);
+jest.setTimeout(180_000); // real processes (ts-node boots): minutes on a loaded machine
 
 const SCRIPT = path.join(__dirname, '../../bin/healthcheck.js');
 

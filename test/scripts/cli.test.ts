@@ -16,7 +16,7 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 }
 
 // Each test spawns the real bin (ts-node, a cold start): seconds on a loaded 2-core machine.
-jest.setTimeout(30_000);
+jest.setTimeout(180_000); // real processes (ts-node boots): minutes on a loaded machine
 
 describe('reader-sim command line', () => {
   it('lists its commands with --help', async () => {

@@ -20,7 +20,7 @@ import { IMAGE_FILE } from '../../storage/reader-store';
 import type { DatabaseContent } from '../../firmware/foundation/model';
 import { eventually } from '../api/harness';
 
-jest.setTimeout(30_000);
+jest.setTimeout(180_000); // real processes (ts-node boots): minutes on a loaded machine
 
 const TLS_DIR = path.join(__dirname, '../fixtures/tls');
 /** Distinctive 8-digit PINs (the keypad's longest entry): a 4-digit string turns up by

@@ -10,8 +10,6 @@ import type { VirtualPhone } from '../../ble/phone';
 import type { Credential, DatabaseContent } from '../../firmware/foundation/model';
 import { startMobileRig, type MobileRig } from '../mobile/harness';
 
-jest.setTimeout(20_000);
-
 // Monday 1 June 2026, 10:00 in Denver.
 const START = Date.UTC(2026, 5, 1, 16, 0, 0);
 /** Longer than the unlock time and the phone cooldown: each attempt starts idle. */

@@ -16,7 +16,7 @@ import { readToken } from '../../firmware/api/token';
 import { run } from '../../scripts/cli';
 import { freePort, runReaderSim, type ReaderProcess } from './start-process';
 
-jest.setTimeout(60_000);
+jest.setTimeout(180_000); // real processes (ts-node boots): minutes on a loaded machine
 
 const FIXTURES = path.join(__dirname, '../fixtures/tls');
 const CERT = path.join(FIXTURES, 'cert.pem');
