@@ -132,9 +132,14 @@ export const start: Command = {
     radio?.announce(keyArg);
     const phone = radio?.phoneCommand(keyArg);
     const readerIdNow = served.reader()?.status().readerId;
+    // The exact command that reaches this reader, whatever its port, data dir or certificate.
+    const host =
+      `npx reader-sim host --url ${served.api.url} --token-file ${shellPath(tokenFile)}` +
+      (values['tls-cert'] === undefined ? '' : ` --ca ${shellPath(resolve(values['tls-cert']))}`) +
+      ' status';
     log.info(
-      { readerId: readerIdNow, url: served.api.url, token: tokenFile, phone },
-      `ready: reader ${readerIdNow} | API ${served.api.url} | token ${tokenFile}` +
+      { readerId: readerIdNow, url: served.api.url, token: tokenFile, host, phone },
+      `ready: reader ${readerIdNow} | API ${served.api.url} | token ${tokenFile} | host: ${host}` +
         (phone === undefined ? ' | BLE off' : ` | phone (second terminal): ${phone}`),
     );
 

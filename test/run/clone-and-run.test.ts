@@ -90,7 +90,13 @@ describe('clone and run', () => {
         `npx reader-sim phone unlock --key ${path.join(data, 'demo-phone-key.json')} --air ${air}`,
       );
 
-      // The second terminal: the command as printed, in the clone.
+      // The second terminal: the commands as printed, in the clone.
+      const host = String(banner.host);
+      expect(host).toBe(
+        `npx reader-sim host --url http://127.0.0.1:${port} --token-file ${path.join(data, 'api-token')} status`,
+      );
+      const status = await run('sh', ['-c', host], { cwd: clone });
+      expect(status.stdout).toContain(String(banner.readerId));
       const unlock = await run('sh', ['-c', phone], { cwd: clone });
       expect(unlock.stdout.trim().split('\n')).toEqual([
         'in range (-40 dBm)',
