@@ -40,8 +40,13 @@ const held = new Set<string>();
 export function claimDataDir(dir: string): DataDirLock {
   const resolved = path.resolve(dir);
   fs.mkdirSync(resolved, { recursive: true, mode: 0o700 });
-  // Everything under it is the reader's: the flash image holds the PIN key.
-  fs.chmodSync(resolved, 0o700);
+  // Everything under it is the reader's: the flash image holds the PIN key. A directory
+  // someone else owns (a shared mount) cannot be tightened by us; its owner decides.
+  try {
+    fs.chmodSync(resolved, 0o700);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+  }
   const lockPath = path.join(resolved, LOCK_FILE);
   const mine = `${process.pid}\n`;
   const staging = path.join(resolved, `${LOCK_FILE}.${process.pid}`);
