@@ -27,8 +27,8 @@ export function readerLauncher(options: { tsNode?: boolean } = {}): ReaderLaunch
   const entry = path.join(transpiledTree(), 'reader-sim.js');
   writeIfChanged(
     entry,
-    "'use strict';\n// Written by scripts/soak/reader-build.ts: the transpiled reader-sim CLI.\n" +
-      "require('../../soak/scripts/cli.js').main(process.argv.slice(2));\n",
+    "'use strict';\n// Written by scripts/dev/soak/reader-build.ts: the transpiled reader-sim CLI.\n" +
+      "require('./scripts/cli.js').main(process.argv.slice(2));\n",
   );
   return { command: process.execPath, args: [entry], mode: 'compiled' };
 }
