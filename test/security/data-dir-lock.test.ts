@@ -2,8 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { BIN, freePort, runReaderSim, type ReaderProcess } from './start-process';
+import { freePort, runReaderSim, type ReaderProcess } from './start-process';
 import { sampleDatabase } from '../api/harness';
+import { readerLauncher } from '../../scripts/dev/soak/reader-build';
+
+// The transpiled CLI: the same code as bin/reader-sim.js, without ts-node's start-up.
+const launcher = readerLauncher();
 
 /**
  * One reader process per data directory (firmware/data-dir-lock.ts), through real
@@ -29,15 +33,11 @@ describe('one reader per data directory', () => {
   async function start(): Promise<{ proc: ReaderProcess; url: string }> {
     const port = await freePort();
     const air = path.join(dir, `air-${children.length}.sock`);
-    const proc = runReaderSim([
-      'start',
-      '--data',
-      path.join(dir, 'data'),
-      '--api-port',
-      String(port),
-      '--air',
-      air,
-    ]);
+    const proc = runReaderSim(
+      ['start', '--data', path.join(dir, 'data'), '--api-port', String(port), '--air', air],
+      {},
+      launcher,
+    );
     children.push(proc);
     return { proc, url: `http://127.0.0.1:${port}/api/v1` };
   }
@@ -113,7 +113,7 @@ describe('one reader per data directory', () => {
     const before = fs.readFileSync(image);
     const filesBefore = fs.readdirSync(data).sort();
     for (const action of ['fsck', 'inspect']) {
-      const run = spawnSync(process.execPath, [BIN, 'flash', action, '--data', data], {
+      const run = spawnSync(launcher.command, [...launcher.args, 'flash', action, '--data', data], {
         encoding: 'utf8',
       });
       expect(run.status).toBe(0);
