@@ -111,6 +111,18 @@ export function withEpochDates(credentials: Credential[], table: string): Creden
   });
 }
 
+/** YYYY-MM-DD that names a real day (the schema's pattern lets 02-31 through). */
+function isCalendarDate(date: string): boolean {
+  const day = new Date(`${date}T00:00:00Z`);
+  return !Number.isNaN(day.getTime()) && day.toISOString().slice(0, 10) === date;
+}
+
+function checkHolidayDates(holidays: { date: string }[], table: string): void {
+  holidays.forEach((h, i) => {
+    if (!isCalendarDate(h.date)) throw bad(`/${table}/${i}/date`, `is not a calendar date`);
+  });
+}
+
 const lookupKey = (c: Pick<Credential, 'kind' | 'value'>) => `${c.kind}\u0000${c.value}`;
 
 function checkCredentialDates(c: Credential, at: string): void {
@@ -133,6 +145,7 @@ export function checkContent(content: DatabaseContent): void {
   const schedules = uniqueIds(content.schedules, (s) => s.id, 'schedules');
   const accessPoints = uniqueIds(content.accessPoints, (a) => a.id, 'accessPoints');
   uniqueIds(content.holidays, (h) => h.date, 'holidays', 'date');
+  checkHolidayDates(content.holidays, 'holidays');
   uniqueLookups(content.credentials, 'credentials');
   checkSchedules(content);
 
@@ -181,6 +194,7 @@ export function checkDelta(delta: DatabaseDelta, store: Pick<ReaderStore, 'datab
   uniqueIds(upsert.schedules, (s) => s.id, prefix('schedules'));
   uniqueIds(upsert.accessPoints, (a) => a.id, prefix('accessPoints'));
   uniqueIds(upsert.holidays, (h) => h.date, prefix('holidays'), 'date');
+  checkHolidayDates(upsert.holidays, prefix('holidays'));
   uniqueLookups(upsert.credentials, prefix('credentials'));
   checkSchedules(upsert, 'upsert');
 

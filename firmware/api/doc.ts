@@ -40,6 +40,9 @@ export const ERROR_MEANINGS: Record<keyof typeof API_ERRORS, string> = {
     'a body, query or path value fails its schema or a referential check; `field` is the JSON pointer',
   unauthorized: 'no `Authorization: Bearer TOKEN` header, or the wrong token',
   not_found: 'no such route, or no such enrollment id',
+  method_not_allowed: 'a known path with a method it does not take; `Allow` lists the ones it does',
+  request_timeout: 'the request (headers and body) did not arrive within the time limits',
+  header_too_large: 'the request headers are larger than 16 KiB',
   version_conflict:
     'PATCH /database baseVersion is not the live version (`currentVersion` says which is)',
   not_in_enroll_mode: 'sim enroll capture while the reader is not in enroll mode',

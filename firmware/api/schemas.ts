@@ -122,7 +122,11 @@ export const ScheduleSchema = closed(
 
 export const HolidaySchema = closed(
   {
-    date: { type: 'string', pattern: '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$' },
+    date: {
+      type: 'string',
+      pattern: '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$',
+      description: 'A calendar date, YYYY-MM-DD (2026-02-31 is refused).',
+    },
     name: text,
   },
   ['date'],
@@ -245,7 +249,15 @@ export const AccessPointStateParamsSchema = closed(
 );
 
 export const TimeRequestSchema = closed(
-  { time: { type: 'string', format: 'date-time', description: 'ISO 8601 with a zone.' } },
+  {
+    time: {
+      type: 'string',
+      format: 'date-time',
+      // A zone is required (Z or ±hh:mm), and the year must lie in 2000..2100.
+      pattern: '^(20[0-9]{2}|2100)-[^Tt]+[Tt][^Zz+-]+([Zz]|[+-][0-9]{2}:[0-9]{2})$',
+      description: 'ISO 8601 with a zone (Z or ±hh:mm), years 2000 to 2100.',
+    },
+  },
   ['time'],
 );
 

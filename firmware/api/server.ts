@@ -4,7 +4,9 @@ import Fastify, {
   type FastifyInstance,
   type FastifyError,
 } from 'fastify';
-import { isIP, type AddressInfo } from 'node:net';
+import { isUtf8 } from 'node:buffer';
+import type { IncomingMessage } from 'node:http';
+import { isIP, type AddressInfo, type Socket } from 'node:net';
 import type { Clock } from '../foundation/clock';
 import { ApiError, domainProblem, schemaProblem, type SchemaError } from './errors';
 import type { Board } from '../board';
@@ -13,6 +15,7 @@ import { HostLink } from './host-link';
 import { openApiDocument } from './openapi';
 import { OpenApiSchema } from './responses';
 import { API_PREFIX, type ApiRoute, type RouteAccess } from './route';
+import type { JsonSchema } from './schemas';
 import { accessPointRoutes } from './routes/access-point';
 import { databaseRoutes } from './routes/database';
 import { enrollRoutes } from './routes/enroll';
@@ -20,6 +23,7 @@ import { eventRoutes } from './routes/events';
 import { settingsRoutes } from './routes/settings';
 import { simRoutes } from './routes/sim';
 import { statusRoutes } from './routes/status';
+import { DEFAULT_STREAM_LIMITS, StreamingBody } from './streaming-body';
 import { bearerMatches } from './token';
 import { registerPanel } from '../panel/routes';
 
@@ -27,9 +31,56 @@ import { registerPanel } from '../panel/routes';
 export const DEFAULT_API_PORT = 8080;
 /** The API listens on loopback unless told otherwise: the LAN must opt in. */
 export const DEFAULT_API_HOST = '127.0.0.1';
-/** A full push of 1,000,000 credentials is about 160 MB of JSON. */
-export const DEFAULT_DATABASE_BODY_LIMIT = 512 * 1024 * 1024;
+/**
+ * A full push of 1,000,000 credentials is about 180 MB of JSON (docs/API.md); the limit
+ * leaves room for long names and many access points. It is read as a stream
+ * (streaming-body.ts), so the limit bounds time on the wire, not memory.
+ */
+export const DEFAULT_DATABASE_BODY_LIMIT = 256 * 1024 * 1024;
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
+
+/**
+ * Slow and idle clients are cut off (docs/API.md "Limits"). The whole request, body
+ * included, must arrive within REQUEST_TIMEOUT_MS: a 1M push over loopback takes well under a
+ * minute even on a busy machine, so five leave a wide margin. Event streams are responses,
+ * not requests, and are not cut.
+ */
+export const API_TIMEOUTS = {
+  headersMs: 10_000,
+  requestMs: 300_000,
+  keepAliveMs: 5_000,
+  /** A socket with no traffic either way. */
+  idleMs: 60_000,
+} as const;
+
+/**
+ * The methods each API path takes, as an Allow header value, by concrete path; undefined for
+ * a path the API does not have. Paths use fastify's ":param" segments.
+ */
+function allowedMethods(routes: ApiRoute[]): (path: string) => string | undefined {
+  const table = new Map<string, { pattern: RegExp; methods: Set<string> }>();
+  for (const route of routes) {
+    const url = API_PREFIX + route.path;
+    let entry = table.get(url);
+    if (!entry) {
+      const source = url
+        .split('/')
+        .map((part) =>
+          part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+        )
+        .join('/');
+      entry = { pattern: new RegExp(`^${source}/?$`), methods: new Set() };
+      table.set(url, entry);
+    }
+    entry.methods.add(route.method);
+    if (route.method === 'GET') entry.methods.add('HEAD');
+  }
+  return (path) => {
+    const found = [...table.values()].filter((e) => e.pattern.test(path));
+    if (!found.length) return undefined;
+    return [...new Set(found.flatMap((e) => [...e.methods]))].join(', ');
+  };
+}
 
 /** PEM certificate (chain) and private key: with them the API speaks HTTPS only. */
 export interface ApiTls {
@@ -99,6 +150,126 @@ export function apiRoutes(): ApiRoute[] {
 interface RouteConfig {
   access: RouteAccess;
   needsFirmware: boolean;
+  /** The body schema a streamed body is checked against as it arrives. */
+  streamedBody?: JsonSchema;
+}
+
+/**
+ * The small bodies' JSON: valid UTF-8 (not bytes silently turned into U+FFFD) and no
+ * "__proto__" key, each refused with its own message.
+ */
+function parseSmallBody(body: Buffer): unknown {
+  const refuse = (message: string) =>
+    new ApiError('bad_request', `body ${message}`, '/', { part: 'body' });
+  if (body.length === 0) throw refuse('is empty; send a JSON document or no content-type');
+  if (!isUtf8(body)) throw refuse('is not valid UTF-8');
+  let text = body.toString('utf8');
+  // A byte order mark is not JSON, but some clients send one.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  let poisoned = false;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text, function (key, value: unknown) {
+      if (key === '__proto__') poisoned = true;
+      return value;
+    });
+  } catch (err) {
+    throw refuse(`is not valid JSON: ${(err as Error).message}`);
+  }
+  if (poisoned) throw refuse('has a "__proto__" key, which is not allowed');
+  return parsed;
+}
+
+/** Body bytes a streamed request has read so far. */
+const bodyBytesRead = new WeakMap<IncomingMessage, number>();
+/**
+ * A refused body with at most this much left is read to its end (and the connection kept),
+ * so the client reads the answer instead of a reset; a bigger or unknown rest is not read.
+ */
+const DRAIN_LIMIT = 1024 * 1024;
+
+function unreadBytes(request: IncomingMessage): number {
+  const declared = request.headers['content-length'];
+  if (declared === undefined || !/^[0-9]+$/.test(declared)) return Infinity;
+  return Number(declared) - (bodyBytesRead.get(request) ?? 0);
+}
+
+/** Reads a database push as it arrives; refuses it at its first fault, before the end. */
+function streamBody(
+  config: Partial<RouteConfig>,
+  payload: IncomingMessage,
+  limit: number,
+  done: (err: Error | null, body?: unknown) => void,
+): void {
+  const schema = config.streamedBody;
+  if (!schema) return done(new ApiError('internal', 'no body schema for this route'));
+  const declared = payload.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) {
+    // Refused before one byte of it is read.
+    return done(
+      new ApiError(
+        'body_too_large',
+        `the body (${declared} bytes) is larger than its limit of ${limit} bytes`,
+      ),
+    );
+  }
+  const body = new StreamingBody(schema, { ...DEFAULT_STREAM_LIMITS, maxBytes: limit });
+  let finished = false;
+  const finish = (err: Error | null, value?: unknown) => {
+    if (finished) return;
+    finished = true;
+    payload.off('data', onData);
+    payload.off('end', onEnd);
+    payload.off('error', onError);
+    if (err) payload.pause();
+    done(err, value);
+  };
+  const onData = (chunk: Buffer) => {
+    bodyBytesRead.set(payload, (bodyBytesRead.get(payload) ?? 0) + chunk.length);
+    try {
+      body.write(chunk);
+    } catch (err) {
+      finish(err as Error);
+    }
+  };
+  const onEnd = () => {
+    try {
+      finish(null, body.end());
+    } catch (err) {
+      finish(err as Error);
+    }
+  };
+  const onError = (err: Error) => finish(err);
+  payload.on('data', onData);
+  payload.on('end', onEnd);
+  payload.on('error', onError);
+}
+
+/**
+ * Fastify's answer to a client error before routing (a header block over the limit, a
+ * malformed content-length, a request too slow), in the API's error shape; the socket then ends.
+ */
+function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  let problem: ApiError;
+  if (error.code === 'HPE_HEADER_OVERFLOW') {
+    problem = new ApiError('header_too_large', 'the request headers are larger than 16 KiB');
+  } else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    problem = new ApiError('request_timeout', 'the request did not arrive in time');
+  } else {
+    const what = /content-length/i.test(error.message) ? 'content-length' : 'request';
+    problem = new ApiError('bad_request', `malformed HTTP ${what}: ${error.message}`, '/', {
+      part: 'headers',
+    });
+  }
+  if (socket.writable) {
+    const body = JSON.stringify(problem.body());
+    socket.write(
+      `HTTP/1.1 ${problem.status} ${problem.code}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
 
 export function createApiServer(options: ApiServerOptions): ApiServer {
@@ -123,6 +294,11 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     // Path parameters as long as the schemas' ids (128), not fastify's 100.
     routerOptions: { maxParamLength: 256 },
     return503OnClosing: true,
+    requestTimeout: API_TIMEOUTS.requestMs,
+    keepAliveTimeout: API_TIMEOUTS.keepAliveMs,
+    connectionTimeout: API_TIMEOUTS.idleMs,
+    // Refusals before any request exists (a header block too large, a bad content-length).
+    clientErrorHandler,
     // Event streams never go idle: close them with the server instead of waiting forever.
     forceCloseConnections: true,
   } as const;
@@ -131,6 +307,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   const app = (options.tls
     ? Fastify({ ...settings, https: { cert: options.tls.cert, key: options.tls.key } })
     : Fastify(settings)) as unknown as FastifyInstance;
+  app.server.headersTimeout = API_TIMEOUTS.headersMs;
   const registered: RegisteredRoute[] = [];
   app.addHook('onRoute', (route) => {
     const access = (route.config as Partial<RouteConfig> | undefined)?.access ?? 'local';
@@ -139,6 +316,14 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   const routes = apiRoutes();
   // The API speaks JSON only: any other body type is 415, not a string to misvalidate.
   app.removeContentTypeParser('text/plain');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+    try {
+      done(null, parseSmallBody(body as Buffer));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
 
   // Order matters: a wrong token is 401 before anything else is looked at or parsed.
   app.addHook('onRequest', async (request, reply) => {
@@ -146,6 +331,9 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     const access = config.access ?? 'local';
     if (access !== 'public' && !bearerMatches(request.headers.authorization, token)) {
       reply.header('www-authenticate', 'Bearer');
+      // Nothing more is read from a client without the token: its body is not drained and
+      // the connection ends with the 401, so it cannot hold a socket by trickling bytes.
+      reply.header('connection', 'close');
       throw new ApiError('unauthorized', 'missing or wrong bearer token');
     }
     if (access === 'host' && !link.isUp()) {
@@ -161,26 +349,43 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     }
     if (problem.code === 'booting' || problem.code === 'power_lost')
       reply.header('retry-after', '1');
+    // A body refused half-read is not drained: the connection ends with the answer.
+    if (!request.raw.complete && unreadBytes(request.raw) > DRAIN_LIMIT) {
+      reply.header('connection', 'close');
+    }
     return reply.code(problem.status).send(problem.body());
   });
+  const methodsOf = allowedMethods(routes);
   app.setNotFoundHandler((request, reply) => {
+    // A known path with a method it does not take: 405 naming the ones it does.
+    const allow = methodsOf(request.url.split('?')[0]!);
+    if (allow) {
+      reply.header('allow', allow);
+      const problem = new ApiError(
+        'method_not_allowed',
+        `${request.method} is not allowed here; allowed: ${allow}`,
+      );
+      return reply.code(problem.status).send(problem.body());
+    }
     const problem = new ApiError('not_found', `no route ${request.method} ${request.url}`);
     return reply.code(404).send(problem.body());
   });
 
   const databaseBodyLimit = options.databaseBodyLimit ?? DEFAULT_DATABASE_BODY_LIMIT;
-  for (const route of routes) {
+  const register = (scope: FastifyInstance, route: ApiRoute, streamed: boolean) => {
     const config: RouteConfig = {
       access: route.access,
       needsFirmware: route.needsFirmware !== false,
+      ...(streamed && route.body ? { streamedBody: route.body } : {}),
     };
     const bodyOptional = route.body && ((route.body.required ?? []) as string[]).length === 0;
-    app.route({
+    scope.route({
       method: route.method,
       url: API_PREFIX + route.path,
       config,
       schema: {
-        ...(route.body ? { body: route.body } : {}),
+        // A streamed body is checked row by row as it is read (streaming-body.ts).
+        ...(route.body && !streamed ? { body: route.body } : {}),
         ...(route.querystring ? { querystring: route.querystring } : {}),
         ...(route.params ? { params: route.params } : {}),
       },
@@ -188,6 +393,10 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       // A control whose fields are all optional may be posted without a body.
       preValidation: async (request) => {
         if (bodyOptional && request.body === undefined) request.body = {};
+        // No body at all never reached the streaming parser: the answer its schema gives.
+        if (streamed && request.body === undefined) {
+          throw new ApiError('bad_request', 'body must be object', '/', { part: 'body' });
+        }
       },
       handler: async (request, reply) => {
         const reader = board.reader();
@@ -208,7 +417,21 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         return reply.code(route.status ?? 200).send(result);
       },
     });
-  }
+  };
+  for (const route of routes) if (route.bodyLimit !== 'database') register(app, route, false);
+  // The database pushes have a JSON parser of their own: a stream, not a string.
+  void app.register(async (scope) => {
+    scope.removeContentTypeParser('application/json');
+    scope.addContentTypeParser('application/json', (request, payload, done) =>
+      streamBody(
+        request.routeOptions.config as Partial<RouteConfig>,
+        payload,
+        databaseBodyLimit,
+        done,
+      ),
+    );
+    for (const route of routes) if (route.bodyLimit === 'database') register(scope, route, true);
+  });
   // The front panel page, its live stream and timelines (docs/PANEL.md).
   registerPanel(app, { board, token, clock, ble });
   return { app, link, routes, registered };

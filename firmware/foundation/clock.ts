@@ -34,7 +34,15 @@ export interface Timer {
 
 /** Real time, with an offset that a host time sync can adjust. */
 export class SystemClock extends EventEmitter implements Clock {
-  private offsetMs = 0;
+  /** `offsetMs`: how far this clock runs from the host's (a battery-backed RTC restores it). */
+  constructor(private offsetMs = 0) {
+    super();
+  }
+
+  /** How far this clock runs from the host's, in ms. */
+  offset(): number {
+    return this.offsetMs;
+  }
   private readonly handles = new Map<number, NodeJS.Timeout>();
   private nextId = 1;
 

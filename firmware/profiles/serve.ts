@@ -1,4 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
+import fs from 'node:fs';
+import { join } from 'node:path';
 import {
   DEFAULT_API_HOST,
   DEFAULT_API_PORT,
@@ -9,6 +11,8 @@ import {
   type RunningApi,
 } from '../api/server';
 import { loadOrCreateToken } from '../api/token';
+import { claimDataDir } from '../data-dir-lock';
+import { IMAGE_FILE } from '../../storage/reader-store';
 import type { Board } from '../board';
 import type { BleRadioStatus } from '../ports';
 import type { RunningReader } from '../running-reader';
@@ -50,10 +54,29 @@ export interface ServedReader {
 
 /**
  * Powers on a board with the profile's drivers and serves the host API in front of it with
- * the data directory's token.
+ * the data directory's token. The data directory is claimed first (one process per
+ * directory, data-dir-lock.ts) and let go at shutdown.
  */
 export async function serveReader(options: ServeOptions): Promise<ServedReader> {
+  const lock = claimDataDir(options.dataDir);
+  try {
+    return await serveClaimed(options, lock.release);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+/** Only the reader's user may read the flash image: it holds the PIN key. */
+function tightenImage(drivers: ReaderDrivers): void {
+  if (drivers.store.dir === undefined) return;
+  const image = join(drivers.store.dir, IMAGE_FILE);
+  if (fs.existsSync(image)) fs.chmodSync(image, 0o600);
+}
+
+async function serveClaimed(options: ServeOptions, unlock: () => void): Promise<ServedReader> {
   const { drivers, dataDir, apiHost, apiPort, apiTls, logger, radio } = options;
+  tightenImage(drivers);
   const board = await powerOnBoard(drivers, {
     onBoot: (reader) => {
       const undo = [radio?.attach(reader), options.onBoot?.(reader)];
@@ -64,7 +87,12 @@ export async function serveReader(options: ServeOptions): Promise<ServedReader> 
       options.onBootError ?? ((err) => logger?.error({ err }, 'boot failed; power-cycle to retry')),
   });
   const state = board.state();
-  if (state.state === 'failed') throw new Error(`the reader did not boot: ${state.error}`);
+  if (state.state === 'failed') {
+    await board.shutdown();
+    throw new Error(`the reader did not boot: ${state.error}`);
+  }
+  // The first boot creates the image (under the 0700 directory) with the process umask.
+  tightenImage(drivers);
   const host = apiHost ?? DEFAULT_API_HOST;
   const port = apiPort ?? DEFAULT_API_PORT;
   let api: RunningApi;
@@ -103,6 +131,7 @@ export async function serveReader(options: ServeOptions): Promise<ServedReader> 
     async shutdown() {
       await api.close();
       await board.shutdown();
+      unlock();
     },
   };
 }

@@ -3,7 +3,7 @@ import { createSecureContext } from 'node:tls';
 import { parseArgs } from 'node:util';
 import { join, relative, resolve, sep } from 'node:path';
 import { DEFAULT_API_HOST, DEFAULT_API_PORT, TOKEN_FILE, type ApiTls } from '../../firmware/api';
-import { SystemClock } from '../../firmware/foundation/clock';
+import { batteryBackedClock } from '../../firmware/rtc';
 import { createLogger } from '../../firmware/foundation/log';
 import { attachPanel, PANEL_HELP } from '../../firmware/panel/stdin-panel';
 import { openPiProfile } from '../../firmware/profiles/pi';
@@ -69,8 +69,10 @@ export const start: Command = {
     const apiTls = loadTls(values['tls-cert'], values['tls-key']);
 
     const log = createLogger();
-    const clock = new SystemClock();
     const dataDir = resolve(values.data!);
+    // The board's RTC: a time the host set survives restarts (firmware/rtc.ts).
+    const { clock, problem: rtcProblem } = batteryBackedClock(dataDir);
+    if (rtcProblem) log.warn(rtcProblem);
     const readerId = values['reader-id'];
     const face = consoleFace(log);
     let booted = false;

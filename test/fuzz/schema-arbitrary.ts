@@ -59,14 +59,17 @@ function validString(schema: Schema): fc.Arbitrary<string> {
   const maxLength = typeof schema.maxLength === 'number' ? schema.maxLength : 64;
   const fits = (s: string) => s.length >= minLength && s.length <= maxLength;
   if (schema.format === 'date-time') {
-    // Every year the format allows, including ones no reader will ever see.
-    return fc
+    // Every year the format allows, including ones no reader will ever see; with a pattern
+    // beside the format (the reader's years), the years it allows, still kept to it.
+    const bounded = typeof schema.pattern === 'string';
+    const dates = fc
       .date({
-        min: new Date('0000-01-01T00:00:00Z'),
-        max: new Date('9999-12-31T23:59:59Z'),
+        min: new Date(bounded ? '2000-01-01T00:00:00Z' : '0000-01-01T00:00:00Z'),
+        max: new Date(bounded ? '2100-12-31T23:59:59Z' : '9999-12-31T23:59:59Z'),
         noInvalidDate: true,
       })
       .map((d) => d.toISOString());
+    return bounded ? dates.filter((d) => new RegExp(schema.pattern as string).test(d)) : dates;
   }
   if (typeof schema.pattern === 'string') {
     const pattern = new RegExp(schema.pattern);

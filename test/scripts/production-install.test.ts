@@ -173,7 +173,7 @@ describe.each([
     reader = runReaderSim(
       ['start', '--data', data, '--api-port', String(port), '--air', air],
       {},
-      bin,
+      { command: process.execPath, args: [bin] },
     );
     const ready = await reader.waitFor((l) => String(l.msg).startsWith('ready: '));
     apiUrl = `http://127.0.0.1:${port}`;

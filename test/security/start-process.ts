@@ -23,13 +23,17 @@ export interface ReaderProcess {
 /** Readers started by the importing test file, killed after its last test whatever happened. */
 const children = ownChildren({ per: 'file' });
 
-/** `bin`: another install's bin/reader-sim.js (the production-install test's scratch copy). */
+/**
+ * `launcher`: how to run reader-sim (default bin/reader-sim.js through ts-node); tests that
+ * start many readers pass the transpiled tree's (scripts/dev/soak/reader-build.ts), which
+ * starts in a fraction of the time, and the production-install test its scratch copy's bin.
+ */
 export function runReaderSim(
   args: string[],
   env: NodeJS.ProcessEnv = {},
-  bin = BIN,
+  launcher: { command: string; args: string[] } = { command: process.execPath, args: [BIN] },
 ): ReaderProcess {
-  const child = children.spawn(process.execPath, [bin, ...args], {
+  const child = children.spawn(launcher.command, [...launcher.args, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   }) as ChildProcessWithoutNullStreams;
