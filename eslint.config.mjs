@@ -22,6 +22,16 @@ const LAYERS = [
 ];
 
 /** Who may import whom: every arrow points down (docs/LAYERS.md draws the same table). */
+const BELOW_PROFILES = [
+  'edges',
+  'ble',
+  'controller',
+  'drivers',
+  'firmware',
+  'storage',
+  'led',
+  'foundation',
+];
 const ARROWS = {
   foundation: [],
   storage: ['foundation'],
@@ -31,30 +41,9 @@ const ARROWS = {
   ble: ['controller', 'firmware', 'foundation'],
   drivers: ['firmware', 'led', 'storage', 'foundation'],
   edges: ['firmware', 'storage', 'led', 'foundation'],
-  profiles: ['edges', 'ble', 'controller', 'drivers', 'firmware', 'storage', 'led', 'foundation'],
-  cli: [
-    'profiles',
-    'edges',
-    'ble',
-    'controller',
-    'drivers',
-    'firmware',
-    'storage',
-    'led',
-    'foundation',
-  ],
-  devtools: [
-    'cli',
-    'profiles',
-    'edges',
-    'ble',
-    'controller',
-    'drivers',
-    'firmware',
-    'storage',
-    'led',
-    'foundation',
-  ],
+  profiles: BELOW_PROFILES,
+  cli: ['profiles', ...BELOW_PROFILES],
+  devtools: ['cli', 'profiles', ...BELOW_PROFILES],
 };
 
 /**

@@ -1,15 +1,5 @@
-import { HostApiError } from '../../firmware/api/client';
 import { DatabaseContentSchema, DatabaseDeltaSchema } from '../../firmware/api/schemas';
-import { eventually, sampleDatabase, startTestReader, type TestReader } from './harness';
-
-async function rejection(p: Promise<unknown>): Promise<HostApiError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(HostApiError);
-  return err as HostApiError;
-}
+import { eventually, sampleDatabase, startTestReader, type TestReader, rejection } from './harness';
 
 type Status = {
   relay: string;

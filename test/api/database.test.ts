@@ -1,17 +1,7 @@
-import { HostApiError } from '../../firmware/api/client';
 import type { DatabaseContent } from '../../firmware/foundation/model';
-import { eventually, sampleDatabase, startTestReader, type TestReader } from './harness';
+import { eventually, sampleDatabase, startTestReader, type TestReader, rejection } from './harness';
 
 type Mutation = (db: Record<string, unknown[]> & DatabaseContent) => void;
-
-async function rejection(p: Promise<unknown>): Promise<HostApiError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(HostApiError);
-  return err as HostApiError;
-}
 
 describe('database push over the host API', () => {
   let reader: TestReader;

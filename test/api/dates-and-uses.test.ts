@@ -1,15 +1,5 @@
-import { HostApiError } from '../../firmware/api/client';
 import { isoToEpochMs } from '../../firmware/api/database-checks';
-import { eventually, sampleDatabase, startTestReader, type TestReader } from './harness';
-
-async function rejection(p: Promise<unknown>): Promise<HostApiError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(HostApiError);
-  return err as HostApiError;
-}
+import { eventually, sampleDatabase, startTestReader, type TestReader, rejection } from './harness';
 
 describe('credential dates as ISO 8601, and uses so far', () => {
   let reader: TestReader;

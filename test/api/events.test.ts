@@ -1,15 +1,6 @@
-import { HostApiError, type StreamMessage } from '../../firmware/api/client';
+import type { StreamMessage } from '../../firmware/api/client';
 import type { EventRecord } from '../../firmware/foundation/model';
-import { eventually, sampleDatabase, startTestReader, type TestReader } from './harness';
-
-async function rejection(p: Promise<unknown>): Promise<HostApiError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(HostApiError);
-  return err as HostApiError;
-}
+import { eventually, sampleDatabase, startTestReader, type TestReader, rejection } from './harness';
 
 /** Presses REX n times: each press is one door event in the log. */
 async function rexPresses(reader: TestReader, n: number): Promise<void> {

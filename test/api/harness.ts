@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { VirtualClock } from '../../firmware/foundation/clock';
 import type { Board } from '../../firmware/board';
-import { HostClient } from '../../firmware/api/client';
+import { HostApiError, HostClient } from '../../firmware/api/client';
 import type { ApiServerOptions, RunningApi } from '../../firmware/api/server';
 import { serveReader } from '../../firmware/profiles/serve';
 import { testDrivers } from '../../firmware/profiles/test';
@@ -99,4 +99,14 @@ export function sampleDatabase(n = 3, prefix = 'u'): DatabaseContent {
 /** Lets promise jobs and I/O settle (no virtual time passes). */
 export function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** The HostApiError a call fails with (the test fails if it succeeds or fails otherwise). */
+export async function rejection(p: Promise<unknown>): Promise<HostApiError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(HostApiError);
+  return err as HostApiError;
 }

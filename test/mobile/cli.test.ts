@@ -14,6 +14,7 @@ import { AirServer, serveAir } from '../../ble/controller';
 import { loadDeviceKey, rawDataOf } from '../../ble/device-key';
 import { HostClient } from '../../firmware/api/client';
 import { run } from '../../scripts/cli';
+import { onePhoneDatabase } from '../../firmware/profiles/test';
 import type { DatabaseContent } from '../../firmware/foundation/model';
 import { MobileRig, startMobileRig } from './harness';
 
@@ -22,25 +23,9 @@ jest.setTimeout(180_000); // real processes (ts-node boots): minutes on a loaded
 const ROOT = path.join(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'reader-sim.js');
 
+/** Alice with the phone whose key is in keyFile. */
 function databaseFor(keyFile: string): DatabaseContent {
-  const raw = rawDataOf(loadDeviceKey(keyFile));
-  return {
-    users: [{ id: 'alice', name: 'Alice', enabled: true }],
-    credentials: [
-      {
-        id: 'c1',
-        userId: 'alice',
-        kind: 'mobile',
-        value: raw.deviceId,
-        publicKey: raw.publicKey,
-        enabled: true,
-        accessPoints: ['*'],
-      },
-    ],
-    schedules: [],
-    holidays: [],
-    accessPoints: [{ id: 'door-1', name: 'Front door' }],
-  };
+  return onePhoneDatabase(loadDeviceKey(keyFile));
 }
 
 /** Runs the CLI in-process; its exit code and what it printed. */
