@@ -7,10 +7,26 @@
 const EMPTY = 0;
 const DELETED = 1; // never a record address: records are 4-byte aligned past a sector header
 
-export let hashHigh = 0;
+/**
+ * The two 32-bit hashes that identify a key. Hashing fills one the caller owns, so a
+ * lookup allocates nothing and no hash half lives in module state.
+ */
+/** Prefix argument for keys hashed without one (ids). */
+export const NO_PREFIX = -1;
 
-/** Hashes bytes (optionally prefixed by one byte) into hashLow (returned) and hashHigh. */
-export function hashBytes(bytes: Uint8Array, start: number, end: number, prefix = -1): number {
+export class KeyHash {
+  low = 0;
+  high = 0;
+}
+
+/** Hashes bytes (optionally prefixed by one byte, e.g. a credential kind) into `out`. */
+export function hashBytes(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  prefix: number,
+  out: KeyHash,
+): KeyHash {
   let a = 0x811c9dc5;
   let b = 0x9747b28c;
   if (prefix >= 0) {
@@ -24,16 +40,17 @@ export function hashBytes(bytes: Uint8Array, start: number, end: number, prefix 
     b = Math.imul(b ^ c, 0x5bd1e995);
     b ^= b >>> 15;
   }
-  hashHigh = finish(b);
-  return finish(a);
+  out.low = finish(a);
+  out.high = finish(b);
+  return out;
 }
 
 /** Same hash as hashBytes over the string's UTF-8 bytes, without allocating for ASCII. */
-export function hashString(s: string, prefix = -1): number {
+export function hashString(s: string, prefix: number, out: KeyHash): KeyHash {
   for (let i = 0; i < s.length; i++) {
     if (s.charCodeAt(i) >= 0x80) {
       const bytes = Buffer.from(s, 'utf8');
-      return hashBytes(bytes, 0, bytes.length, prefix);
+      return hashBytes(bytes, 0, bytes.length, prefix, out);
     }
   }
   let a = 0x811c9dc5;
@@ -49,8 +66,9 @@ export function hashString(s: string, prefix = -1): number {
     b = Math.imul(b ^ c, 0x5bd1e995);
     b ^= b >>> 15;
   }
-  hashHigh = finish(b);
-  return finish(a);
+  out.low = finish(a);
+  out.high = finish(b);
+  return out;
 }
 
 function finish(h: number): number {

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
+  credentialHasKey,
   decodeCredential,
   decodeEntity,
   encodeCredential,
@@ -14,9 +15,10 @@ import {
 import { CorruptImageError, StoreError, VersionConflictError } from './errors';
 import { DEFAULT_GEOMETRY, FileFlash, FlashDevice, PowerLossError } from './flash-device';
 import { FlashLog, LogRecord, MountReport } from './flash-log';
-import { KeyTable, hashHigh, hashString } from './key-table';
+import { KeyHash, KeyTable, NO_PREFIX, hashString } from './key-table';
 import {
   AccessPoint,
+  CREDENTIAL_KINDS,
   Credential,
   CredentialKind,
   DatabaseContent,
@@ -123,7 +125,7 @@ class FlashStore implements ReaderStore {
   }
 
   recordGrant(event: NewEvent, credentialId: string): EventRecord {
-    if (!this.index.slotById('credentialsById', credentialId)) {
+    if (!this.index.hasId('credentialsById', credentialId)) {
       throw new StoreError(`grant for unknown credential '${credentialId}'`);
     }
     const uses = this.index.usesOf(credentialId) + 1;
@@ -212,6 +214,14 @@ class FlashStore implements ReaderStore {
     return this.log.readPayload(address, length);
   }
 
+  cellsOf(address: number): Buffer {
+    return this.log.cellsOf(address);
+  }
+
+  payloadOffset(address: number): number {
+    return this.log.payloadOffset(address);
+  }
+
   private usable(): void {
     if (this.closed) throw new StoreError('store is closed');
     if (this.failure)
@@ -245,17 +255,24 @@ class FlashDatabase implements CredentialDatabase {
 
   findCredential(kind: CredentialKind, value: string): Credential | undefined {
     if (typeof value !== 'string') return undefined;
-    const slot = this.store.idx.credentialSlotByValue(kind, value);
-    if (!slot) return undefined;
-    const c = this.store.idx.credentialAt(slot);
-    return c.kind === kind && c.value === value ? c : undefined;
+    const code = CREDENTIAL_KINDS.indexOf(kind);
+    if (code < 0) return undefined;
+    const address = this.store.idx.credentialByValue(code, value);
+    if (address < 0) return undefined;
+    // The hashes matched: compare the real key in place, then decode (a collision misses).
+    const cells = this.store.cellsOf(address);
+    const at = this.store.payloadOffset(address);
+    return credentialHasKey(cells, at, code, value)
+      ? decodeCredential(cells, at, value)
+      : undefined;
   }
 
   credential(id: string): Credential | undefined {
     if (typeof id !== 'string') return undefined;
-    const slot = this.store.idx.slotById('credentialsById', id);
-    if (!slot) return undefined;
-    const c = this.store.idx.credentialAt(slot);
+    const ix = this.store.idx;
+    const slot = ix.slotById('credentialsById', id);
+    if (slot < 0) return undefined;
+    const c = decodeCredential(ix.payloadAt('credentialsById', slot));
     return c.id === id ? c : undefined;
   }
 
@@ -298,7 +315,7 @@ class FlashDatabase implements CredentialDatabase {
 
   debit(credentialId: string): number {
     const ix = this.store.idx;
-    if (!ix.slotById('credentialsById', credentialId)) {
+    if (!ix.hasId('credentialsById', credentialId)) {
       throw new StoreError(`debit for unknown credential '${credentialId}'`);
     }
     const uses = ix.usesOf(credentialId) + 1;
@@ -363,9 +380,9 @@ class FlashDatabase implements CredentialDatabase {
             this.store.append(txn, RecordType.Tombstone, encodeTombstone(generation, type, id));
         }
       };
-      deleteOf('credentials', RecordType.Credential, (id) => !!ix.slotById('credentialsById', id));
+      deleteOf('credentials', RecordType.Credential, (id) => ix.hasId('credentialsById', id));
       for (const { key, type, table } of ENTITY_KEYS)
-        deleteOf(key, type, (id) => !!ix.slotById(table, id));
+        deleteOf(key, type, (id) => ix.hasId(table, id));
       for (const { key, type, idOf } of ENTITY_KEYS) {
         for (const e of upsert[key] as never[])
           this.store.append(txn, type, encodeEntity(generation, idOf(e), e));
@@ -421,9 +438,10 @@ class FlashDatabase implements CredentialDatabase {
     idOf: (e: T) => string,
   ): T | undefined {
     if (typeof id !== 'string') return undefined;
-    const slot = this.store.idx.slotById(table, id);
-    if (!slot) return undefined;
-    const e = decodeEntity<T>(this.store.readPayload(slot.address, slot.length));
+    const ix = this.store.idx;
+    const slot = ix.slotById(table, id);
+    if (slot < 0) return undefined;
+    const e = decodeEntity<T>(ix.payloadAt(table, slot));
     return idOf(e) === id ? e : undefined;
   }
 
@@ -535,6 +553,7 @@ function validateContent(content: DatabaseContent): void {
     if (!Array.isArray(content[key]))
       throw new StoreError(`database content.${key} must be an array`);
   }
+  const hash = new KeyHash();
   for (const { key, idOf } of ENTITY_KEYS) {
     const seen = new KeyTable((content[key] as unknown[]).length);
     (content[key] as never[]).forEach((e, i) => {
@@ -542,7 +561,7 @@ function validateContent(content: DatabaseContent): void {
       if (typeof id !== 'string' || id === '') throw new StoreError(`${key}[${i}] has no id`);
       uniqueKey(
         seen,
-        hashString(id),
+        hashString(id, NO_PREFIX, hash),
         i,
         content[key] as never[],
         (x) => idOf(x) === id,
@@ -577,7 +596,7 @@ function validateContent(content: DatabaseContent): void {
     const code = kindCode(c.kind);
     uniqueKey(
       ids,
-      hashString(c.id),
+      hashString(c.id, NO_PREFIX, hash),
       i,
       content.credentials,
       (x) => x.id === c.id,
@@ -585,7 +604,7 @@ function validateContent(content: DatabaseContent): void {
     );
     uniqueKey(
       values,
-      hashString(c.value, code),
+      hashString(c.value, code, hash),
       i,
       content.credentials,
       (x) => x.kind === c.kind && x.value === c.value,
@@ -596,13 +615,12 @@ function validateContent(content: DatabaseContent): void {
 
 function uniqueKey<T>(
   seen: KeyTable,
-  low: number,
+  { low, high }: KeyHash,
   index: number,
   list: T[],
   same: (x: T) => boolean,
   message: string,
 ): void {
-  const high = hashHigh;
   const slot = seen.find(low, high);
   if (slot >= 0 && same(list[seen.address(slot) - 4]!)) throw new StoreError(message);
   if (slot < 0) seen.set(low, high, index + 4, 0);
