@@ -27,11 +27,20 @@ export function kindCode(kind: CredentialKind): number {
   return code;
 }
 
-class Writer {
+/**
+ * Builds a payload in a buffer it reuses: a full push encodes a million records through
+ * one writer instead of allocating for each. What bytes() returns is valid until the next
+ * encode with the same writer.
+ */
+export class PayloadWriter {
   buf: Buffer;
   at = 0;
-  constructor(size: number) {
+  constructor(size = 256) {
     this.buf = Buffer.allocUnsafe(size);
+  }
+  reset(): this {
+    this.at = 0;
+    return this;
   }
   private room(n: number): void {
     if (this.at + n <= this.buf.length) return;
@@ -58,7 +67,24 @@ class Writer {
     this.buf.writeDoubleLE(v, this.at);
     this.at += 8;
   }
+  /** u16 byte length + UTF-8; ASCII (ids, badge numbers) is copied without the encoder. */
   str(s: string): void {
+    const length = s.length;
+    this.room(2 + length);
+    const buf = this.buf;
+    const start = this.at + 2;
+    let i = 0;
+    while (i < length) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[start + i] = c;
+      i++;
+    }
+    if (i === length && length <= 0xffff) {
+      buf.writeUInt16LE(length, this.at);
+      this.at = start + length;
+      return;
+    }
     const n = Buffer.byteLength(s, 'utf8');
     if (n > 0xffff) throw new StoreError(`string of ${n} bytes is too long to store`);
     this.room(2 + n);
@@ -66,13 +92,20 @@ class Writer {
     this.buf.write(s, this.at + 2, n, 'utf8');
     this.at += 2 + n;
   }
+  /** UTF-8 without a length prefix: the rest of the payload (JSON). */
+  text(s: string): void {
+    const n = Buffer.byteLength(s, 'utf8');
+    this.room(n);
+    this.buf.write(s, this.at, n, 'utf8');
+    this.at += n;
+  }
   bytes(): Buffer {
     return this.buf.subarray(0, this.at);
   }
 }
 
-export function encodeCredential(gen: number, c: Credential): Buffer {
-  const w = new Writer(96);
+export function encodeCredential(gen: number, c: Credential, writer?: PayloadWriter): Buffer {
+  const w = writer?.reset() ?? new PayloadWriter(96);
   w.u32(gen);
   w.u8(kindCode(c.kind));
   let flags = c.enabled ? ENABLED : 0;
@@ -194,15 +227,17 @@ export function credentialKeys(
   return { kind, valueStart, valueEnd, idStart, idEnd };
 }
 
-export function encodeEntity(gen: number, id: string, value: unknown): Buffer {
-  const w = new Writer(64);
+export function encodeEntity(
+  gen: number,
+  id: string,
+  value: unknown,
+  writer?: PayloadWriter,
+): Buffer {
+  const w = writer?.reset() ?? new PayloadWriter(64);
   w.u32(gen);
   w.str(id);
-  const json = Buffer.from(JSON.stringify(value), 'utf8');
-  const out = Buffer.allocUnsafe(w.at + json.length);
-  w.bytes().copy(out);
-  json.copy(out, w.at);
-  return out;
+  w.text(JSON.stringify(value));
+  return w.bytes();
 }
 
 /** id range of an entity, tombstone or uses payload (they share "gen, ..., str id" framing). */
@@ -217,7 +252,7 @@ export function decodeEntity<T>(p: Buffer): T {
 }
 
 export function encodeTombstone(gen: number, type: number, id: string): Buffer {
-  const w = new Writer(16 + id.length);
+  const w = new PayloadWriter(16 + id.length);
   w.u32(gen);
   w.u8(type);
   w.u8(0);
@@ -226,7 +261,7 @@ export function encodeTombstone(gen: number, type: number, id: string): Buffer {
 }
 
 export function encodeUses(gen: number, count: number, credentialId: string): Buffer {
-  const w = new Writer(12 + credentialId.length);
+  const w = new PayloadWriter(12 + credentialId.length);
   w.u32(gen);
   w.u32(count);
   w.str(credentialId);

@@ -156,7 +156,21 @@ abstract class NorFlash implements FlashDevice {
     }
     const out = Buffer.allocUnsafe(length);
     this.readCells(address, out);
+    this.learnErased(address, out);
     return out;
+  }
+
+  /** Notes where whole sectors just read turn erased: their next program needs no probe. */
+  private learnErased(address: number, cells: Buffer): void {
+    const size = this.geometry.sectorSize;
+    const first = Math.ceil(address / size);
+    for (let s = first; (s + 1) * size <= address + cells.length; s++) {
+      if (this.erasedFrom[s] !== UNKNOWN) continue;
+      const base = s * size - address;
+      let end = size;
+      while (end > 0 && cells[base + end - 1] === 0xff) end--;
+      this.erasedFrom[s] = end;
+    }
   }
 
   program(address: number, data: Uint8Array): void {
@@ -177,13 +191,15 @@ abstract class NorFlash implements FlashDevice {
     const offset = address - sector * sectorSize;
     let erasedFrom = this.erasedFrom[sector]!;
     if (erasedFrom === UNKNOWN) erasedFrom = this.probeErased(sector);
-    const old = Buffer.allocUnsafe(length);
-    let target: Buffer;
+    let old: Buffer | undefined;
+    let target: Uint8Array;
     if (offset >= erasedFrom) {
-      // Known erased cells: every bit is 1, so the result is the data itself.
-      old.fill(0xff);
-      target = Buffer.from(data);
+      // Known erased cells: every bit is 1, so the result is the data itself (the medium
+      // copies it). The old cells are only needed when a power cut tears this program.
+      if (this.cut?.at === this.stats.operations) old = Buffer.alloc(length, 0xff);
+      target = data;
     } else {
+      old = Buffer.allocUnsafe(length);
       this.readCells(address, old);
       for (let i = 0; i < length; i++) {
         if (~old[i]! & data[i]! & 0xff) {

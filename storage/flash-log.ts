@@ -9,10 +9,10 @@ import {
   RecordType,
   SECTOR_HEADER_BYTES,
   SELF_COMMITTED,
-  encodeRecordHeader,
   encodeSectorHeader,
   paddedLength,
   parseSectorHeader,
+  writeRecordHeader,
 } from './record';
 import { SectorWalk, erasedFrom, walkSector } from './sector-walk';
 
@@ -99,6 +99,10 @@ export function reserveSectors(sectorCount: number): number {
 
 type SectorState = 'erased' | 'used' | 'dirty';
 
+const NO_HEADER = Buffer.alloc(0);
+/** Erased sectors checked by one read when the log opens the first of them. */
+const VERIFY_RUN = 64;
+
 /** A problem mount found and repaired (or, for fsck, would repair). */
 export interface MountNote {
   sector: number;
@@ -130,6 +134,8 @@ export class FlashLog {
    * reads its record from RAM instead of a pread (a few microseconds each on a file image).
    */
   private readonly cells: Array<Buffer | undefined>;
+  /** Where place() assembles a record before programming it. */
+  private readonly scratch: Buffer;
   /** Sectors in use, oldest first. */
   private order: number[] = [];
   private erased = 0;
@@ -159,6 +165,7 @@ export class FlashLog {
     this.seqOf = new Float64Array(this.sectorCount);
     this.unverified = new Uint8Array(this.sectorCount);
     this.cells = new Array<Buffer | undefined>(this.sectorCount);
+    this.scratch = Buffer.allocUnsafe(this.sectorSize);
     if (this.sectorCount <= this.reserve + 1) {
       throw new StoreError(`a store needs more than ${this.reserve + 1} sectors`);
     }
@@ -464,18 +471,22 @@ export class FlashLog {
     }
     this.ensureRoom(total);
     const address = this.head * this.sectorSize + this.headOffset;
-    const header = encodeRecordHeader(type, flags | (this.resync ? FLAG_RESYNC : 0), txn, payload);
-    const bytes = Buffer.alloc(deferHeader ? total - RECORD_HEADER_BYTES : total, 0xff);
-    const payloadAt = deferHeader ? 0 : RECORD_HEADER_BYTES;
-    if (!deferHeader) header.copy(bytes, 0);
-    bytes.set(payload, payloadAt);
-    // Trailing padding stays erased: nothing to program there.
-    const end = payloadAt + ((payload.length + 3) & ~3);
-    if (end > 0)
-      this.programSpan(
-        deferHeader ? address + RECORD_HEADER_BYTES : address,
-        bytes.subarray(0, end),
-      );
+    const flagged = flags | (this.resync ? FLAG_RESYNC : 0);
+    // Header and payload go through one scratch buffer: no allocation per record.
+    const bytes = this.scratch;
+    writeRecordHeader(bytes, 0, type, flagged, txn, payload);
+    bytes.set(payload, RECORD_HEADER_BYTES);
+    const end = RECORD_HEADER_BYTES + ((payload.length + 3) & ~3);
+    bytes.fill(0xff, RECORD_HEADER_BYTES + payload.length, end);
+    let header = NO_HEADER;
+    if (deferHeader) {
+      header = Buffer.from(bytes.subarray(0, RECORD_HEADER_BYTES));
+      if (end > RECORD_HEADER_BYTES) {
+        this.programSpan(address + RECORD_HEADER_BYTES, bytes.subarray(RECORD_HEADER_BYTES, end));
+      }
+    } else {
+      this.programSpan(address, bytes.subarray(0, end));
+    }
     this.resync = false;
     this.headOffset += total;
     this.headValidEnd = this.headOffset;
@@ -509,6 +520,10 @@ export class FlashLog {
 
   private programSpan(address: number, bytes: Buffer): void {
     const page = this.device.geometry.pageSize;
+    if ((address % page) + bytes.length <= page) {
+      this.program(address, bytes);
+      return;
+    }
     let at = 0;
     while (at < bytes.length) {
       const end = Math.min(bytes.length, (Math.floor((address + at) / page) + 1) * page - address);
@@ -532,14 +547,7 @@ export class FlashLog {
   /** Opens the next erased sector as head and starts it with the log tail. */
   private openSector(): void {
     const next = this.nextErasedSector();
-    if (next >= 0 && this.unverified[next]) {
-      // A torn erase can leave the header erased and the body not: finish the erase.
-      this.unverified[next] = 0;
-      if (!erasedFrom(this.readSector(next), 0, this.sectorSize)) {
-        this.erase(next);
-        this.device.sync();
-      }
-    }
+    if (next >= 0 && this.unverified[next]) this.verifyErased(next);
     if (next < 0) throw new StoreFullError('flash is full: no erased sector left');
     const prevEnd = this.head >= 0 ? this.headValidEnd : NO_PREVIOUS;
     const seq = this.nextSeq++;
@@ -554,6 +562,36 @@ export class FlashLog {
     this.resync = false;
     // Every sector starts with the current log tail, so mount finds it in the newest sector.
     this.writeTail();
+  }
+
+  /**
+   * A torn erase can leave a header erased and the body not: checks the body of the sector
+   * about to be opened (finishing its erase if need be). The sectors after it are opened
+   * next, round robin, so one read checks a run of them.
+   */
+  private verifyErased(first: number): void {
+    const size = this.sectorSize;
+    let count = 1;
+    while (
+      count < VERIFY_RUN &&
+      first + count < this.sectorCount &&
+      this.unverified[first + count] &&
+      this.state[first + count] === 'erased'
+    ) {
+      count++;
+    }
+    const run = this.device.read(first * size, count * size);
+    for (let k = 0; k < count; k++) {
+      const clean = erasedFrom(run, k * size, (k + 1) * size);
+      if (!clean && k > 0) continue; // erased when it is opened
+      this.unverified[first + k] = 0;
+      if (clean) {
+        this.cells[first + k] = run.subarray(k * size, (k + 1) * size);
+      } else {
+        this.erase(first);
+        this.device.sync();
+      }
+    }
   }
 
   private writeTail(): void {

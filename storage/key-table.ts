@@ -168,6 +168,27 @@ export class KeyTable {
     return undefined;
   }
 
+  /**
+   * Inserts a key that is not in the table; returns its slot, which stays put: the table
+   * must have been sized for all its keys (it never grows here).
+   */
+  insert(low: number, high: number, address: number, length = 0): number {
+    if ((this.filled + 1) * 4 > (this.mask + 1) * 3) throw new Error('key table sized too small');
+    const slots = this.slots;
+    let i = low & this.mask;
+    while (slots[i * 4 + 2] !== EMPTY) i = (i + 1) & this.mask;
+    this.filled++;
+    this.size++;
+    this.place(i, low, high, address, length, 0);
+    return i;
+  }
+
+  /** Points a slot at its record (a table built before its records were written). */
+  fill(slot: number, address: number, length: number): void {
+    this.slots[slot * 4 + 2] = address;
+    this.slots[slot * 4 + 3] = length;
+  }
+
   delete(low: number, high: number): Previous | undefined {
     const slot = this.find(low, high);
     if (slot < 0) return undefined;

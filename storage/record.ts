@@ -81,20 +81,21 @@ export function paddedLength(payloadLength: number): number {
   return RECORD_HEADER_BYTES + ((payloadLength + 3) & ~3);
 }
 
-export function encodeRecordHeader(
+/** Writes a record header for payload into b at offset `at`. */
+export function writeRecordHeader(
+  b: Buffer,
+  at: number,
   type: number,
   flags: number,
   txn: number,
   payload: Uint8Array,
-): Buffer {
-  const b = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
-  b[0] = type;
-  b[1] = flags;
-  b.writeUInt16LE(payload.length, 2);
-  b.writeUInt32LE(txn >>> 0, 4);
-  b.writeUInt32LE(crc32(payload), 8);
-  b.writeUInt32LE(crc32(b, 0, 12), 12);
-  return b;
+): void {
+  b[at] = type;
+  b[at + 1] = flags;
+  b.writeUInt16LE(payload.length, at + 2);
+  b.writeUInt32LE(txn >>> 0, at + 4);
+  b.writeUInt32LE(crc32(payload), at + 8);
+  b.writeUInt32LE(crc32(b, at, at + 12), at + 12);
 }
 
 export interface RecordHeader {

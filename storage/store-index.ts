@@ -73,6 +73,8 @@ interface Staging {
   txn: number;
   ops: LogRecord[];
   next: GenerationBuild | undefined;
+  /** Tables a full push built as it wrote (instead of replaying its records). */
+  nextTables?: GenerationTables;
   nextGeneration: number;
 }
 
@@ -125,10 +127,24 @@ export class StoreIndex implements LogOwner {
     staging.ops.push(r.detach());
   }
 
+  /** A full push in transaction txn: its generation's tables, live at the commit. */
+  stageGeneration(txn: number, generation: number, tables: GenerationTables): void {
+    this.staging = {
+      txn,
+      ops: [],
+      next: undefined,
+      nextTables: tables,
+      nextGeneration: generation,
+    };
+  }
+
   commit(txn: number): void {
     const staging = this.staging;
     this.staging = undefined;
     if (!staging || staging.txn !== txn) return;
+    if (staging.nextTables && staging.nextGeneration > this.generation) {
+      this.switchGeneration(staging.nextGeneration, staging.nextTables);
+    }
     // A committed transaction holding records of a newer generation proves that generation
     // live: a full push switches here, and so does a later grant or delta whose push meta
     // record was collected and copied further down the log.
