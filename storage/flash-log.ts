@@ -5,16 +5,28 @@ import {
   FLAG_RESYNC,
   NO_PREVIOUS,
   RECORD_HEADER_BYTES,
+  RECORD_TYPE_NAMES,
   RecordHeader,
   RecordType,
   SECTOR_HEADER_BYTES,
   SELF_COMMITTED,
   encodeSectorHeader,
   paddedLength,
+  parseRecordHeader,
   parseSectorHeader,
   writeRecordHeader,
 } from './record';
 import { SectorWalk, erasedFrom, walkSector } from './sector-walk';
+import {
+  CheckpointEnd,
+  Snapshot,
+  decodeCheckpointEnd,
+  decodeSnapshot,
+  encodeCheckpointEnd,
+  encodeSnapshot,
+  forEachSnapshotRecord,
+} from './checkpoint';
+import { crc32 } from './crc32';
 
 /**
  * A record as the log hands it to its owner. The payload lies at cells[at, at + length);
@@ -86,6 +98,19 @@ export interface LogOwner {
   abort(txn: number): void;
   isLive(record: LogRecord): boolean;
   moved(record: LogRecord, to: number): void;
+  /** Takes the state of a checked snapshot; replay continues with the records after it. */
+  load(snapshot: Snapshot): void;
+}
+
+/** Why mount did not trust a snapshot (it then replays the whole log). */
+class SnapshotRejected extends Error {}
+
+/** Where the newest committed snapshot starts, from its checkpoint-end record. */
+interface SnapshotStart extends CheckpointEnd {
+  txn: number;
+  /** Index in the in-range sectors of the sector holding the first piece. */
+  index: number;
+  offset: number;
 }
 
 /**
@@ -113,6 +138,8 @@ export interface MountReport {
   notes: MountNote[];
   recordsReplayed: number;
   sectorsScanned: number;
+  /** Mount loaded a snapshot and replayed only the records after it. */
+  fromCheckpoint: boolean;
 }
 
 /**
@@ -155,6 +182,9 @@ export class FlashLog {
   private openTxn: { txn: number; fromSeq: number } | undefined;
   private collecting = false;
   private owner: LogOwner | undefined;
+  /** Bytes appended since the newest snapshot, and that snapshot's size: the checkpoint budget. */
+  private appendedSinceCheckpoint = 0;
+  private lastCheckpointBytes = 0;
 
   constructor(readonly device: FlashDevice) {
     this.sectorSize = device.geometry.sectorSize;
@@ -174,7 +204,10 @@ export class FlashLog {
   // ---- mount ---------------------------------------------------------------------------
 
   /** Scans the image, replays committed records into owner, repairs interrupted work. */
-  mount(owner: LogOwner, options: { repair: boolean } = { repair: true }): MountReport {
+  mount(
+    owner: LogOwner,
+    options: { repair: boolean; checkpoint?: boolean } = { repair: true },
+  ): MountReport {
     this.owner = owner;
     const notes: MountNote[] = [];
     const headers = this.readSectorHeaders(notes);
@@ -214,9 +247,116 @@ export class FlashLog {
       }
     });
 
-    const report = this.replayAll(inRange, owner, notes);
+    let report: MountReport | undefined;
+    const start = options.checkpoint === false ? undefined : this.findSnapshot(inRange);
+    if (start) {
+      try {
+        report = this.replayAll(inRange, owner, notes, start);
+      } catch (err) {
+        if (!(err instanceof SnapshotRejected)) throw err;
+        notes.push({
+          sector: inRange[start.index]!.sector,
+          message: `checkpoint not trusted (${err.message}): replayed the whole log`,
+        });
+        this.live.fill(0);
+        this.liveTotal = 0;
+        this.tailAddress = -1;
+        this.tailTotal = 0;
+      }
+    }
+    report ??= this.replayAll(inRange, owner, notes);
     if (options.repair) this.repair(notes);
     return report;
+  }
+
+  /**
+   * The newest committed snapshot, found from the head backwards by record headers alone
+   * (the walk from its first piece checks every record after it). Looks back a quarter of
+   * the log at most: past that a full replay costs little more than finding one.
+   */
+  private findSnapshot(inRange: Array<{ sector: number; seq: number }>): SnapshotStart | undefined {
+    const most = Math.max(64, Math.ceil(inRange.length / 4));
+    const header: RecordHeader = { type: 0, flags: 0, length: 0, txn: 0, payloadCrc: 0 };
+    for (let i = inRange.length - 1; i >= 0 && i >= inRange.length - most; i--) {
+      const cells = this.readSector(inRange[i]!.sector);
+      let found: { at: number; txn: number; length: number; crc: number } | undefined;
+      for (let at = SECTOR_HEADER_BYTES; at + RECORD_HEADER_BYTES <= this.sectorSize;) {
+        if (!parseRecordHeader(cells, at, header)) break;
+        const total = paddedLength(header.length);
+        if (at + total > this.sectorSize) break;
+        if (header.type === RecordType.CheckpointEnd && header.flags & FLAG_COMMIT) {
+          found = { at, txn: header.txn, length: header.length, crc: header.payloadCrc };
+        }
+        at += total;
+      }
+      if (!found) continue;
+      const p = found.at + RECORD_HEADER_BYTES;
+      if (crc32(cells, p, p + found.length) !== found.crc) return undefined;
+      const end = decodeCheckpointEnd(cells, p, found.length);
+      if (!end) return undefined;
+      const index = end.firstSeq - inRange[0]!.seq;
+      const sector = Math.floor(end.firstAddress / this.sectorSize);
+      // Its first piece's sector was collected (or reused): a full replay it is.
+      if (index < 0 || index > i || inRange[index]!.sector !== sector) return undefined;
+      return { ...end, txn: found.txn, index, offset: end.firstAddress % this.sectorSize };
+    }
+    return undefined;
+  }
+
+  /**
+   * Checks a snapshot against the log before anything trusts it: the pieces add up, every
+   * address it holds is a record before its first piece in a sector still in use, and the
+   * live bytes it claims are the bytes of those records. Then hands it to the owner.
+   */
+  private loadSnapshot(
+    pieces: Buffer[],
+    start: SnapshotStart,
+    inRange: Array<{ sector: number; seq: number }>,
+    owner: LogOwner,
+  ): void {
+    let bytes = 0;
+    for (const piece of pieces) bytes += piece.length;
+    if (pieces.length !== start.pieces || bytes !== start.bytes || bytes % 4) {
+      throw new SnapshotRejected(
+        `${pieces.length} pieces of ${bytes} B, its end says ${start.pieces} of ${start.bytes} B`,
+      );
+    }
+    const words = new Uint32Array(bytes / 4);
+    const into = Buffer.from(words.buffer);
+    let at = 0;
+    for (const piece of pieces) {
+      piece.copy(into, at);
+      at += piece.length;
+    }
+    const snapshot = decodeSnapshot(words, this.sectorCount);
+    if (typeof snapshot === 'string') throw new SnapshotRejected(snapshot);
+    // Rank of each sector in the log; addresses must lie before the snapshot's first piece.
+    const rank = new Int32Array(this.sectorCount).fill(-1);
+    inRange.forEach((h, i) => (rank[h.sector] = i));
+    let claimed = 0;
+    let wrong = 0;
+    const check = (address: number, total: number) => {
+      const sector = Math.floor(address / this.sectorSize);
+      const r = rank[sector] ?? -1;
+      const offset = address % this.sectorSize;
+      const before = r >= 0 && (r < start.index || (r === start.index && offset < start.offset));
+      if (!before || offset < SECTOR_HEADER_BYTES || offset + total > this.sectorSize) wrong++;
+      claimed += total;
+    };
+    forEachSnapshotRecord(snapshot, check);
+    if (snapshot.tailAddress >= 0) check(snapshot.tailAddress, snapshot.tailTotal);
+    let live = 0;
+    for (let s = 0; s < this.sectorCount; s++) live += snapshot.live[s]!;
+    if (wrong) throw new SnapshotRejected(`${wrong} addresses outside the log before it`);
+    this.checkSnapshotRecords(snapshot);
+    if (live !== claimed) {
+      throw new SnapshotRejected(`it counts ${live} live bytes, its records make ${claimed}`);
+    }
+    owner.load(snapshot);
+    this.live.set(snapshot.live);
+    this.liveTotal = live;
+    this.tailAddress = snapshot.tailAddress;
+    this.tailTotal = snapshot.tailTotal;
   }
 
   /**
@@ -281,28 +421,60 @@ export class FlashLog {
     return !erasedFrom(cells, SECTOR_HEADER_BYTES, this.sectorSize);
   }
 
+  /**
+   * Replays the sectors in range, or with `start` only what follows a snapshot: the sectors
+   * before it are read (lookups read records from RAM) but not walked, the snapshot's pieces
+   * are collected and loaded at its end, and the records after it replay as usual.
+   */
   private replayAll(
     inRange: Array<{ sector: number; seq: number; prevEnd: number }>,
     owner: LogOwner,
     notes: MountNote[],
+    start?: SnapshotStart,
   ): MountReport {
     let pending = -1;
-    let maxTxn = 0;
+    let maxTxn = start ? start.txn : 0;
     let records = 0;
+    let replayedBytes = 0;
     let previousEnd = -1;
     let walk: SectorWalk | undefined;
     this.order = [];
     const chunks = this.chunkReader(inRange.map((h) => h.sector));
-    for (let i = 0; i < inRange.length; i++) {
+    const first = start ? start.index : 0;
+    let loaded = !start;
+    const pieces: Buffer[] = [];
+    const tails: Array<[number, number]> = [];
+    for (let i = 0; i < first; i++) {
+      chunks.sector(i);
+      this.order.push(inRange[i]!.sector);
+    }
+    for (let i = first; i < inRange.length; i++) {
       const { sector, prevEnd } = inRange[i]!;
-      if (i > 0 && prevEnd !== previousEnd) {
+      if (i > first && prevEnd !== previousEnd) {
         throw new CorruptImageError(
           `sector ${inRange[i - 1]!.sector}: valid records end at ${previousEnd}, but the next sector ` +
             `recorded ${prevEnd === NO_PREVIOUS ? 'no predecessor' : prevEnd}: records were damaged`,
         );
       }
       walk = this.walkRecords(sector, chunks.sector(i), (record, header) => {
+        if (!loaded) {
+          // Before the snapshot's end: its pieces, and tails of sectors it opened.
+          const before = i === first && record.address % this.sectorSize < start!.offset;
+          if (header.type === RecordType.Tail) tails.push([record.address, record.total]);
+          else if (before) return;
+          else if (header.txn !== start!.txn) {
+            throw new SnapshotRejected(`a record of transaction ${header.txn} inside it`);
+          } else if (header.type === RecordType.Checkpoint) {
+            pieces.push(record.payload);
+          } else if (header.type === RecordType.CheckpointEnd) {
+            this.loadSnapshot(pieces, start!, inRange, owner);
+            for (const [address, total] of tails) this.adoptTail(address, total);
+            loaded = true;
+          }
+          return;
+        }
         records++;
+        replayedBytes += record.total;
         if (header.type === RecordType.Tail) {
           this.adoptTail(record.address, record.total);
           return;
@@ -327,6 +499,17 @@ export class FlashLog {
       previousEnd = walk.end;
       this.order.push(sector);
     }
+    if (!loaded) throw new SnapshotRejected('its end record was not reached');
+    if (start) {
+      // Sectors collected after the snapshot hold nothing live any more.
+      const inUse = new Uint8Array(this.sectorCount);
+      for (const s of this.order) inUse[s] = 1;
+      this.liveTotal = 0;
+      for (let s = 0; s < this.sectorCount; s++) {
+        if (!inUse[s]) this.live[s] = 0;
+        this.liveTotal += this.live[s]!;
+      }
+    }
     if (pending !== -1) {
       owner.abort(pending);
       notes.push({
@@ -335,6 +518,8 @@ export class FlashLog {
       });
     }
     this.nextTxn = maxTxn + 1;
+    this.appendedSinceCheckpoint = replayedBytes;
+    this.lastCheckpointBytes = start ? start.bytes : 0;
     this.nextSeq = inRange.length ? inRange[inRange.length - 1]!.seq + 1 : this.lowSeq;
     if (walk && this.order.length) {
       this.head = this.order[this.order.length - 1]!;
@@ -347,7 +532,12 @@ export class FlashLog {
     } else {
       this.head = -1;
     }
-    return { notes, recordsReplayed: records, sectorsScanned: inRange.length };
+    return {
+      notes,
+      recordsReplayed: records,
+      sectorsScanned: inRange.length,
+      fromCheckpoint: start !== undefined,
+    };
   }
 
   /** Finishes what a power cut interrupted: erases collected or torn sectors, restores the reserve. */
@@ -490,6 +680,7 @@ export class FlashLog {
     this.resync = false;
     this.headOffset += total;
     this.headValidEnd = this.headOffset;
+    this.appendedSinceCheckpoint += total;
     return { address, header };
   }
 
@@ -732,6 +923,112 @@ export class FlashLog {
       this.cells[sector] = cells;
     }
     return cells;
+  }
+
+  // ---- checkpoints ---------------------------------------------------------------------
+
+  /** Whether enough was appended since the last snapshot to write one (at least its own size). */
+  checkpointDue(budgetBytes: number): boolean {
+    return (
+      !this.openTxn &&
+      this.appendedSinceCheckpoint >= Math.max(budgetBytes, this.lastCheckpointBytes)
+    );
+  }
+
+  /**
+   * Writes a snapshot of the index (and the log's live bytes and tail) as one transaction:
+   * pieces of a sector each, then the checkpoint-end commit record. Skipped (false) when it
+   * would need a collection: a snapshot must describe the log as it stood before its first
+   * piece, so nothing may move while it is written.
+   */
+  writeCheckpoint(snapshotOf: () => Omit<Snapshot, 'live' | 'tailAddress' | 'tailTotal'>): boolean {
+    if (this.openTxn || this.head < 0) return false;
+    const piece =
+      (this.sectorSize - SECTOR_HEADER_BYTES - paddedLength(8) - RECORD_HEADER_BYTES) & ~3;
+    let body: Buffer;
+    for (let attempts = 0; ; attempts++) {
+      const words = encodeSnapshot({
+        ...snapshotOf(),
+        live: this.live,
+        tailAddress: this.tailAddress,
+        tailTotal: this.tailTotal,
+      });
+      body = Buffer.from(words.buffer, words.byteOffset, words.byteLength);
+      if (this.erased - this.sectorsToOpen(body.length, piece) >= this.reserve) break;
+      // Collect first, outside the snapshot's transaction, while dead bytes pay for it.
+      if (attempts > this.order.length || this.deadBytes() < body.length + 2 * this.sectorSize) {
+        return false;
+      }
+      this.collectOldest();
+    }
+    const pieces = Math.ceil(body.length / piece);
+    this.begin();
+    try {
+      let firstAddress = -1;
+      for (let at = 0; at < body.length; at += piece) {
+        const address = this.append(RecordType.Checkpoint, body.subarray(at, at + piece));
+        if (firstAddress < 0) firstAddress = address;
+      }
+      const firstSeq = this.seqOf[Math.floor(firstAddress / this.sectorSize)]!;
+      this.commit(
+        RecordType.CheckpointEnd,
+        encodeCheckpointEnd({ firstAddress, firstSeq, pieces, bytes: body.length }),
+      );
+    } catch (err) {
+      this.abort();
+      throw err;
+    }
+    this.appendedSinceCheckpoint = 0;
+    this.lastCheckpointBytes = body.length;
+    return true;
+  }
+
+  /** The database meta and ack records the snapshot names must say what it says. */
+  private checkSnapshotRecords(s: Snapshot): void {
+    const header: RecordHeader = { type: 0, flags: 0, length: 0, txn: 0, payloadCrc: 0 };
+    const payloadOf = (slot: { address: number; length: number }, type: number) => {
+      const cells = this.cellsOf(slot.address);
+      const at = slot.address % this.sectorSize;
+      const h = parseRecordHeader(cells, at, header);
+      if (!h || h.type !== type || h.length !== slot.length) {
+        throw new SnapshotRejected(`no ${RECORD_TYPE_NAMES[type]} record at ${slot.address}`);
+      }
+      return at + RECORD_HEADER_BYTES;
+    };
+    if (s.meta) {
+      const cells = this.cellsOf(s.meta.address);
+      const p = payloadOf(s.meta, RecordType.DatabaseMeta);
+      if (cells.readUInt32LE(p) !== s.generation || cells.readUInt32LE(p + 4) !== s.version) {
+        throw new SnapshotRejected('its database version is not the one on flash');
+      }
+    } else if (s.generation !== 0 || s.version !== 0) {
+      throw new SnapshotRejected('it names a database version but no record of it');
+    }
+    if (s.ack) {
+      const p = payloadOf(s.ack, RecordType.Ack);
+      if (this.cellsOf(s.ack.address).readUInt32LE(p) !== s.ackedSeq) {
+        throw new SnapshotRejected('its acknowledged sequence is not the one on flash');
+      }
+    } else if (s.ackedSeq !== 0) {
+      throw new SnapshotRejected('it names an acknowledgement but no record of it');
+    }
+    if (s.config) payloadOf(s.config, RecordType.Config);
+  }
+
+  /** Sectors the pieces of a snapshot (and its end record) would open, placed as place() does. */
+  private sectorsToOpen(bytes: number, piece: number): number {
+    let opened = 0;
+    let room = this.sectorSize - this.headOffset;
+    const fresh = this.sectorSize - SECTOR_HEADER_BYTES - paddedLength(8);
+    for (let at = 0; at <= bytes; at += piece) {
+      const total = at < bytes ? paddedLength(Math.min(piece, bytes - at)) : paddedLength(16);
+      if (total > room) {
+        opened++;
+        room = fresh;
+      }
+      room -= total;
+    }
+    return opened;
   }
 
   // ---- health --------------------------------------------------------------------------

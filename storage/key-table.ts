@@ -198,6 +198,52 @@ export class KeyTable {
     return previous;
   }
 
+  get hasCounters(): boolean {
+    return this.withCounters;
+  }
+
+  /** Writes the live entries in slot order, (low, high, address, length[, counter]) each. */
+  exportEntries(out: Uint32Array, at: number): number {
+    const slots = this.slots;
+    for (let i = 0; i <= this.mask; i++) {
+      const a = slots[i * 4 + 2]!;
+      if (a === EMPTY || a === DELETED) continue;
+      out[at] = slots[i * 4]!;
+      out[at + 1] = slots[i * 4 + 1]!;
+      out[at + 2] = a;
+      out[at + 3] = slots[i * 4 + 3]!;
+      at += 4;
+      if (this.counters) out[at++] = this.counters[i]!;
+    }
+    return at;
+  }
+
+  /**
+   * A table from exported entries. They come in slot order, so each insert probes from its
+   * home to about where it was: the walk through memory is sequential.
+   */
+  static importEntries(
+    words: Uint32Array,
+    at: number,
+    count: number,
+    withCounters: boolean,
+  ): KeyTable {
+    const table = new KeyTable(count, withCounters);
+    const step = withCounters ? 5 : 4;
+    for (let k = 0; k < count; k++, at += step) {
+      const address = words[at + 2]!;
+      if (address === EMPTY || address === DELETED) continue;
+      table.set(
+        words[at]!,
+        words[at + 1]!,
+        address,
+        words[at + 3]!,
+        withCounters ? words[at + 4]! : 0,
+      );
+    }
+    return table;
+  }
+
   forEach(visit: (address: number, length: number, counter: number) => void): void {
     const slots = this.slots;
     for (let i = 0; i <= this.mask; i++) {

@@ -13,7 +13,7 @@ import {
   encodeUses,
   kindCode,
 } from './codec';
-import { CorruptImageError, StoreError, VersionConflictError } from './errors';
+import { CorruptImageError, StoreError, StoreFullError, VersionConflictError } from './errors';
 import { DEFAULT_GEOMETRY, FileFlash, FlashDevice, PowerLossError } from './flash-device';
 import { FlashLog, LogRecord, MountReport } from './flash-log';
 import { KeyHash, KeyTable, NO_PREFIX, hashString } from './key-table';
@@ -47,6 +47,8 @@ export const DEFAULT_EVENT_CAPACITY = 5000;
 /** A new file-backed image: 64 MiB, room for ~1M compact credentials in one generation. */
 export const DEFAULT_IMAGE_BYTES = 64 * 1024 * 1024;
 export const IMAGE_FILE = 'flash.img';
+/** Log bytes between index snapshots: mount replays about this much beyond the snapshot. */
+export const DEFAULT_CHECKPOINT_BYTES = 1 << 20;
 
 /** Mounts the store (recovering from any interrupted write); throws StoreError when it cannot. */
 export function openStore(options: OpenStoreOptions): ReaderStore {
@@ -63,23 +65,38 @@ export function openStore(options: OpenStoreOptions): ReaderStore {
     });
     owned = true;
   }
+  const checkpointBytes = options.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES;
+  if (!(checkpointBytes >= 0)) {
+    if (owned) device.close();
+    throw new StoreError(`checkpointBytes must be a non-negative number (got ${checkpointBytes})`);
+  }
   try {
-    return new FlashStore(device, options.eventCapacity ?? DEFAULT_EVENT_CAPACITY, owned);
+    return new FlashStore(
+      device,
+      options.eventCapacity ?? DEFAULT_EVENT_CAPACITY,
+      owned,
+      checkpointBytes,
+    );
   } catch (err) {
     if (owned) device.close();
     throw err;
   }
 }
 
-/** Mounts read-only for inspection: replays without repairing. */
-export function mountForInspection(device: FlashDevice): {
+/** Mounts read-only for inspection: replays without repairing (from a checkpoint unless told not to). */
+export function mountForInspection(
+  device: FlashDevice,
+  options: { checkpoint?: boolean } = {},
+): {
   log: FlashLog;
   index: StoreIndex;
   report: MountReport;
 } {
   const log = new FlashLog(device);
   const index = new StoreIndex(log);
-  const report = guardMount(() => log.mount(index, { repair: false }));
+  const report = guardMount(() =>
+    log.mount(index, { repair: false, checkpoint: options.checkpoint ?? true }),
+  );
   return { log, index, report };
 }
 
@@ -109,6 +126,7 @@ class FlashStore implements ReaderStore {
     private readonly device: FlashDevice,
     private readonly eventCapacity: number,
     private readonly ownsDevice: boolean,
+    private readonly checkpointBytes: number,
   ) {
     if (!Number.isInteger(eventCapacity) || eventCapacity < 1) {
       throw new StoreError(`eventCapacity must be a positive integer (got ${eventCapacity})`);
@@ -170,12 +188,26 @@ class FlashStore implements ReaderStore {
   transact<T>(body: (txn: number) => T): T {
     this.usable();
     const txn = this.log.begin();
+    let result: T;
     try {
-      return body(txn);
+      result = body(txn);
     } catch (err) {
       if (err instanceof PowerLossError) this.failure = err;
       if (this.log.transactionOpen) this.log.abort();
       throw err;
+    }
+    if (this.log.checkpointDue(this.checkpointBytes)) this.checkpoint();
+    return result;
+  }
+
+  /** Writes an index snapshot after the write that used up the budget (see checkpoint.ts). */
+  private checkpoint(): void {
+    try {
+      this.log.writeCheckpoint(() => this.index.snapshot());
+    } catch (err) {
+      if (err instanceof PowerLossError) this.failure = err;
+      // The write before it is durable; a snapshot that does not fit waits for the next one.
+      if (!(err instanceof StoreFullError)) throw err;
     }
   }
 

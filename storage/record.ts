@@ -25,6 +25,10 @@ export const enum RecordType {
   Uses = 0x06,
   /** First record of a full push: its generation and sizes (mount pre-sizes the tables). */
   GenerationStart = 0x07,
+  /** A piece of an index snapshot (see checkpoint.ts); never live, never copied by collection. */
+  Checkpoint = 0x08,
+  /** Commit record of a snapshot: where its transaction started, its pieces and bytes. */
+  CheckpointEnd = 0x09,
   User = 0x10,
   Schedule = 0x11,
   Holiday = 0x12,
@@ -42,6 +46,8 @@ export const RECORD_TYPE_NAMES: Record<number, string> = {
   0x05: 'event',
   0x06: 'uses',
   0x07: 'generation-start',
+  0x08: 'checkpoint',
+  0x09: 'checkpoint-end',
   0x10: 'user',
   0x11: 'schedule',
   0x12: 'holiday',

@@ -2,6 +2,7 @@ import { credentialKeys, entityIdRange } from './codec';
 import { FlashLog, LogOwner, LogRecord } from './flash-log';
 import { KeyHash, KeyTable, KeyTableBuilder, NO_PREFIX, hashBytes, hashString } from './key-table';
 import { RecordType, SELF_COMMITTED } from './record';
+import type { Snapshot } from './checkpoint';
 
 /** One database generation's tables: keys to record addresses on flash. */
 export interface GenerationTables {
@@ -103,6 +104,8 @@ export class StoreIndex implements LogOwner {
   constructor(private readonly log: FlashLog) {}
 
   replay(r: LogRecord): void {
+    // Snapshots are read by the log at mount; replay has nothing to apply from them.
+    if (r.type === RecordType.Checkpoint || r.type === RecordType.CheckpointEnd) return;
     if (r.txn === SELF_COMMITTED) {
       this.apply(r);
       return;
@@ -354,6 +357,70 @@ export class StoreIndex implements LogOwner {
     if (previous) this.log.retire(previous.address, recordTotal(previous.length));
     this.log.adopt(r.address, r.total);
     return { address: r.address, length: r.payload.length };
+  }
+
+  // ---- snapshots -----------------------------------------------------------------------
+
+  /** The index as a snapshot (the log adds its live bytes and tail). Only between transactions. */
+  snapshot(): Omit<Snapshot, 'live' | 'tailAddress' | 'tailTotal'> {
+    const events = new Uint32Array(this.events.size * 3);
+    let at = 0;
+    for (const [seq, slot] of this.events) {
+      events[at++] = seq;
+      events[at++] = slot.address;
+      events[at++] = slot.length;
+    }
+    return {
+      generation: this.generation,
+      version: this.version,
+      firstSeq: this.firstSeq,
+      lastSeq: this.lastSeq,
+      dropped: this.dropped,
+      ackedSeq: this.ackedSeq,
+      meta: this.meta && { ...this.meta },
+      ack: this.ack && { ...this.ack },
+      config: this.config && { ...this.config },
+      events,
+      tables: this.db,
+    };
+  }
+
+  /** Takes the state of a snapshot the log has checked (replay then continues after it). */
+  load(s: Snapshot): void {
+    this.generation = s.generation;
+    this.version = s.version;
+    this.firstSeq = s.firstSeq;
+    this.lastSeq = s.lastSeq;
+    this.dropped = s.dropped;
+    this.ackedSeq = s.ackedSeq;
+    this.meta = s.meta;
+    this.ack = s.ack;
+    this.config = s.config;
+    this.events.clear();
+    for (let at = 0; at < s.events.length; at += 3) {
+      this.events.set(s.events[at]!, { address: s.events[at + 1]!, length: s.events[at + 2]! });
+    }
+    this.db = s.tables;
+    this.staging = undefined;
+  }
+
+  /** A canonical description of the state (fsck compares a checkpoint mount with a full replay). */
+  describe(): string {
+    const entries = (table: KeyTable) => {
+      const words = new Uint32Array(table.size * (table.hasCounters ? 5 : 4));
+      table.exportEntries(words, 0);
+      const step = table.hasCounters ? 5 : 4;
+      const rows: string[] = [];
+      for (let at = 0; at < words.length; at += step)
+        rows.push(Array.from(words.subarray(at, at + step)).join(','));
+      return rows.sort().join(';');
+    };
+    const tables = Object.fromEntries(
+      Object.entries(this.db).map(([name, t]) => [name, entries(t as KeyTable)]),
+    );
+    const s = this.snapshot();
+    const events = [...this.events].sort((a, b) => a[0] - b[0]);
+    return JSON.stringify({ ...s, events, tables });
   }
 
   // ---- lookups (no allocation: a slot number, then its address and length) ----------
