@@ -111,6 +111,8 @@ export function validateGeometry(g: FlashGeometry): void {
 }
 
 const UNKNOWN = 0xffffffff;
+/** Reads up to this size teach the device where sectors turn erased (see learnErased). */
+const LEARN_MAX_BYTES = 256 * 1024;
 
 /** Strict NOR behaviour over a medium (RAM or a file) that only stores bytes. */
 abstract class NorFlash implements FlashDevice {
@@ -163,6 +165,8 @@ abstract class NorFlash implements FlashDevice {
   /** Notes where whole sectors just read turn erased: their next program needs no probe. */
   private learnErased(address: number, cells: Buffer): void {
     const size = this.geometry.sectorSize;
+    // Mount's megabyte reads are of sectors in use: not worth the scan.
+    if (cells.length > LEARN_MAX_BYTES) return;
     const first = Math.ceil(address / size);
     for (let s = first; (s + 1) * size <= address + cells.length; s++) {
       if (this.erasedFrom[s] !== UNKNOWN) continue;

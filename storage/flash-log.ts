@@ -125,6 +125,8 @@ export function reserveSectors(sectorCount: number): number {
 type SectorState = 'erased' | 'used' | 'dirty';
 
 const NO_HEADER = Buffer.alloc(0);
+/** Sectors in use read together when a lookup needs one that is not in RAM. */
+const READ_RUN = 64;
 /** Erased sectors checked by one read when the log opens the first of them. */
 const VERIFY_RUN = 64;
 
@@ -444,10 +446,8 @@ export class FlashLog {
     let loaded = !start;
     const pieces: Buffer[] = [];
     const tails: Array<[number, number]> = [];
-    for (let i = 0; i < first; i++) {
-      chunks.sector(i);
-      this.order.push(inRange[i]!.sector);
-    }
+    // The sectors before a snapshot are not read now: lookups read them in runs on demand.
+    for (let i = 0; i < first; i++) this.order.push(inRange[i]!.sector);
     for (let i = first; i < inRange.length; i++) {
       const { sector, prevEnd } = inRange[i]!;
       if (i > first && prevEnd !== previousEnd) {
@@ -917,12 +917,24 @@ export class FlashLog {
   }
 
   private readSector(sector: number): Buffer {
-    let cells = this.cells[sector];
-    if (!cells) {
-      cells = this.device.read(sector * this.sectorSize, this.sectorSize);
-      this.cells[sector] = cells;
+    const cached = this.cells[sector];
+    if (cached) return cached;
+    // Sectors in use are read a run at a time: after a mount from a snapshot, random
+    // lookups fill RAM in a few hundred reads instead of one pread per sector.
+    let count = 1;
+    while (
+      count < READ_RUN &&
+      sector + count < this.sectorCount &&
+      this.state[sector + count] === 'used' &&
+      !this.cells[sector + count]
+    ) {
+      count++;
     }
-    return cells;
+    const run = this.device.read(sector * this.sectorSize, count * this.sectorSize);
+    for (let k = 0; k < count; k++) {
+      this.cells[sector + k] = run.subarray(k * this.sectorSize, (k + 1) * this.sectorSize);
+    }
+    return this.cells[sector]!;
   }
 
   // ---- checkpoints ---------------------------------------------------------------------

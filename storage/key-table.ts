@@ -230,16 +230,22 @@ export class KeyTable {
   ): KeyTable {
     const table = new KeyTable(count, withCounters);
     const step = withCounters ? 5 : 4;
+    const slots = table.slots;
+    const mask = table.mask;
     for (let k = 0; k < count; k++, at += step) {
+      const low = words[at]!;
       const address = words[at + 2]!;
       if (address === EMPTY || address === DELETED) continue;
-      table.set(
-        words[at]!,
-        words[at + 1]!,
-        address,
-        words[at + 3]!,
-        withCounters ? words[at + 4]! : 0,
-      );
+      // Keys of a table are unique: the first empty slot from home is the key's slot.
+      let i = low & mask;
+      while (slots[i * 4 + 2] !== EMPTY) i = (i + 1) & mask;
+      slots[i * 4] = low;
+      slots[i * 4 + 1] = words[at + 1]!;
+      slots[i * 4 + 2] = address;
+      slots[i * 4 + 3] = words[at + 3]!;
+      if (table.counters) table.counters[i] = words[at + 4]!;
+      table.filled++;
+      table.size++;
     }
     return table;
   }

@@ -69,6 +69,8 @@ async function main(): Promise<void> {
       mountMs,
       mountCpuMs,
       credentials: counts.credentials,
+      recordsReplayed: store.mountReport.recordsReplayed,
+      fromCheckpoint: store.mountReport.fromCheckpoint,
       misses,
       p50us: samples[Math.floor(lookups * 0.5)],
       p99us: samples[Math.floor(lookups * 0.99)],

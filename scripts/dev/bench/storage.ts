@@ -22,6 +22,8 @@ interface Probe {
   mountMs: number;
   mountCpuMs: number;
   credentials: number;
+  recordsReplayed: number;
+  fromCheckpoint: boolean;
   misses: number;
   p50us: number;
   p99us: number;
@@ -107,7 +109,10 @@ function sizeRun(n: number, work: string, probe: string[], options: BenchOptions
     }),
     row('mount', p.mountMs, 'ms', {
       bounds: big ? [below(150)] : [],
-      note: `CPU ${fmt(p.mountCpuMs)} ms; SQLite open+first lookup ${fmt(sqlite.openMs)} ms; ${p.credentials} credentials, ${p.misses} misses`,
+      note:
+        `CPU ${fmt(p.mountCpuMs)} ms; ${p.fromCheckpoint ? 'from a snapshot, ' : 'full replay, '}` +
+        `${p.recordsReplayed} records replayed; SQLite open+first lookup ${fmt(sqlite.openMs)} ms; ` +
+        `${p.credentials} credentials, ${p.misses} misses`,
     }),
     row('lookup p50', p.p50us, 'us', {
       bounds: [below(1)],
