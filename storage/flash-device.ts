@@ -67,6 +67,8 @@ export interface FlashDevice {
   program(address: number, data: Uint8Array): void;
   /** Sets the whole sector to 0xFF and counts the cycle. */
   erase(sector: number): void;
+  /** Whether every cell of the sector reads 0xFF (a NOR part's blank check; reads only). */
+  blankCheck(sector: number): boolean;
   eraseCount(sector: number): number;
   /** Everything programmed so far survives a crash of the process (fdatasync). */
   sync(): void;
@@ -111,8 +113,6 @@ export function validateGeometry(g: FlashGeometry): void {
 }
 
 const UNKNOWN = 0xffffffff;
-/** Reads up to this size teach the device where sectors turn erased (see learnErased). */
-const LEARN_MAX_BYTES = 256 * 1024;
 
 /** Strict NOR behaviour over a medium (RAM or a file) that only stores bytes. */
 abstract class NorFlash implements FlashDevice {
@@ -130,6 +130,7 @@ abstract class NorFlash implements FlashDevice {
   private isPowered = true;
   /** Per sector: offset from which the cells are known to read 0xFF (saves a read per program). */
   private readonly erasedFrom: Uint32Array;
+  private blank: Buffer | undefined;
 
   protected constructor(
     readonly geometry: FlashGeometry,
@@ -158,23 +159,7 @@ abstract class NorFlash implements FlashDevice {
     }
     const out = Buffer.allocUnsafe(length);
     this.readCells(address, out);
-    this.learnErased(address, out);
     return out;
-  }
-
-  /** Notes where whole sectors just read turn erased: their next program needs no probe. */
-  private learnErased(address: number, cells: Buffer): void {
-    const size = this.geometry.sectorSize;
-    // Mount's megabyte reads are of sectors in use: not worth the scan.
-    if (cells.length > LEARN_MAX_BYTES) return;
-    const first = Math.ceil(address / size);
-    for (let s = first; (s + 1) * size <= address + cells.length; s++) {
-      if (this.erasedFrom[s] !== UNKNOWN) continue;
-      const base = s * size - address;
-      let end = size;
-      while (end > 0 && cells[base + end - 1] === 0xff) end--;
-      this.erasedFrom[s] = end;
-    }
   }
 
   program(address: number, data: Uint8Array): void {
@@ -243,6 +228,21 @@ abstract class NorFlash implements FlashDevice {
     this.storeEraseCount(sector, this.eraseCount(sector) + 1);
     this.stats.erases++;
     this.spend(this.timing?.eraseMs);
+  }
+
+  blankCheck(sector: number): boolean {
+    this.checkPowered();
+    const { sectorSize, sectorCount } = this.geometry;
+    if (!Number.isInteger(sector) || sector < 0 || sector >= sectorCount) {
+      throw new FlashError(`blank check of sector ${sector}: no such sector`);
+    }
+    // One scratch sector for every check: a full push checks thousands of sectors.
+    this.blank ??= Buffer.allocUnsafe(sectorSize);
+    this.readCells(sector * sectorSize, this.blank);
+    let end = sectorSize;
+    while (end > 0 && this.blank[end - 1] === 0xff) end--;
+    this.erasedFrom[sector] = end;
+    return end === 0;
   }
 
   armPowerCut(cut: PowerCut | undefined): void {

@@ -127,8 +127,6 @@ type SectorState = 'erased' | 'used' | 'dirty';
 const NO_HEADER = Buffer.alloc(0);
 /** Sectors in use read together when a lookup needs one that is not in RAM. */
 const READ_RUN = 64;
-/** Erased sectors checked by one read when the log opens the first of them. */
-const VERIFY_RUN = 64;
 
 /** A problem mount found and repaired (or, for fsck, would repair). */
 export interface MountNote {
@@ -738,7 +736,14 @@ export class FlashLog {
   /** Opens the next erased sector as head and starts it with the log tail. */
   private openSector(): void {
     const next = this.nextErasedSector();
-    if (next >= 0 && this.unverified[next]) this.verifyErased(next);
+    if (next >= 0 && this.unverified[next]) {
+      // A torn erase can leave the header erased and the body not: finish the erase.
+      this.unverified[next] = 0;
+      if (!this.device.blankCheck(next)) {
+        this.erase(next);
+        this.device.sync();
+      }
+    }
     if (next < 0) throw new StoreFullError('flash is full: no erased sector left');
     const prevEnd = this.head >= 0 ? this.headValidEnd : NO_PREVIOUS;
     const seq = this.nextSeq++;
@@ -753,36 +758,6 @@ export class FlashLog {
     this.resync = false;
     // Every sector starts with the current log tail, so mount finds it in the newest sector.
     this.writeTail();
-  }
-
-  /**
-   * A torn erase can leave a header erased and the body not: checks the body of the sector
-   * about to be opened (finishing its erase if need be). The sectors after it are opened
-   * next, round robin, so one read checks a run of them.
-   */
-  private verifyErased(first: number): void {
-    const size = this.sectorSize;
-    let count = 1;
-    while (
-      count < VERIFY_RUN &&
-      first + count < this.sectorCount &&
-      this.unverified[first + count] &&
-      this.state[first + count] === 'erased'
-    ) {
-      count++;
-    }
-    const run = this.device.read(first * size, count * size);
-    for (let k = 0; k < count; k++) {
-      const clean = erasedFrom(run, k * size, (k + 1) * size);
-      if (!clean && k > 0) continue; // erased when it is opened
-      this.unverified[first + k] = 0;
-      if (clean) {
-        this.cells[first + k] = run.subarray(k * size, (k + 1) * size);
-      } else {
-        this.erase(first);
-        this.device.sync();
-      }
-    }
   }
 
   private writeTail(): void {
