@@ -47,6 +47,8 @@ export interface Snapshot {
   tailTotal: number;
   /** Live bytes per sector. */
   live: Uint32Array;
+  /** Sequence number of each sector in use (0: not in use) when the snapshot was taken. */
+  seqs: Uint32Array;
   /** (seq, address, length) per retained event. */
   events: Uint32Array;
   tables: GenerationTables;
@@ -55,7 +57,7 @@ export interface Snapshot {
 const FIXED_WORDS = 17;
 
 export function encodeSnapshot(s: Snapshot): Uint32Array {
-  let words = FIXED_WORDS + s.live.length + 1 + s.events.length;
+  let words = FIXED_WORDS + 2 * s.live.length + 1 + s.events.length;
   for (const name of SNAPSHOT_TABLES) {
     const t = s.tables[name];
     words += 2 + t.size * (t.hasCounters ? 5 : 4);
@@ -81,6 +83,8 @@ export function encodeSnapshot(s: Snapshot): Uint32Array {
   let at = FIXED_WORDS;
   out.set(s.live, at);
   at += s.live.length;
+  out.set(s.seqs, at);
+  at += s.seqs.length;
   out[at++] = s.events.length / 3;
   out.set(s.events, at);
   at += s.events.length;
@@ -101,7 +105,10 @@ export function decodeSnapshot(w: Uint32Array, sectorCount: number): Snapshot | 
   const slot = (at: number): SlotRef | undefined =>
     w[at] ? { address: w[at]!, length: w[at + 1]! } : undefined;
   let at = FIXED_WORDS;
+  if (at + 2 * sectorCount > w.length) return 'snapshot ends inside its sector tables';
   const live = w.slice(at, at + sectorCount);
+  at += sectorCount;
+  const seqs = w.slice(at, at + sectorCount);
   at += sectorCount;
   const eventCount = w[at++]!;
   if (at + eventCount * 3 > w.length) return 'snapshot events run past its end';
@@ -132,6 +139,7 @@ export function decodeSnapshot(w: Uint32Array, sectorCount: number): Snapshot | 
     tailAddress: w[14] === 0xffffffff ? -1 : w[14]!,
     tailTotal: w[15]!,
     live,
+    seqs,
     events,
     tables,
   };

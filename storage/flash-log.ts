@@ -125,6 +125,8 @@ export function reserveSectors(sectorCount: number): number {
 type SectorState = 'erased' | 'used' | 'dirty';
 
 const NO_HEADER = Buffer.alloc(0);
+/** Log bytes appended between snapshots, in units of the last snapshot's size. */
+const SNAPSHOT_SPACING = 4;
 /** Sectors in use read together when a lookup needs one that is not in RAM. */
 const READ_RUN = 64;
 
@@ -161,6 +163,11 @@ export class FlashLog {
    * reads its record from RAM instead of a pread (a few microseconds each on a file image).
    */
   private readonly cells: Array<Buffer | undefined>;
+  /**
+   * Sectors whose records were checked (walked at mount or written here). A mount from a
+   * snapshot does not walk the sectors before it; they are checked when first used.
+   */
+  private readonly checked: Uint8Array;
   /** Where place() assembles a record before programming it. */
   private readonly scratch: Buffer;
   /** Sectors in use, oldest first. */
@@ -185,6 +192,8 @@ export class FlashLog {
   /** Bytes appended since the newest snapshot, and that snapshot's size: the checkpoint budget. */
   private appendedSinceCheckpoint = 0;
   private lastCheckpointBytes = 0;
+  /** Sequence number of the sector holding the last snapshot's first piece (0: none). */
+  private lastCheckpointSeq = 0;
 
   constructor(readonly device: FlashDevice) {
     this.sectorSize = device.geometry.sectorSize;
@@ -196,6 +205,7 @@ export class FlashLog {
     this.unverified = new Uint8Array(this.sectorCount);
     this.cells = new Array<Buffer | undefined>(this.sectorCount);
     this.scratch = Buffer.allocUnsafe(this.sectorSize);
+    this.checked = new Uint8Array(this.sectorCount);
     if (this.sectorCount <= this.reserve + 1) {
       throw new StoreError(`a store needs more than ${this.reserve + 1} sectors`);
     }
@@ -271,13 +281,11 @@ export class FlashLog {
 
   /**
    * The newest committed snapshot, found from the head backwards by record headers alone
-   * (the walk from its first piece checks every record after it). Looks back a quarter of
-   * the log at most: past that a full replay costs little more than finding one.
+   * (the walk from its first piece checks every record after it).
    */
   private findSnapshot(inRange: Array<{ sector: number; seq: number }>): SnapshotStart | undefined {
-    const most = Math.max(64, Math.ceil(inRange.length / 4));
     const header: RecordHeader = { type: 0, flags: 0, length: 0, txn: 0, payloadCrc: 0 };
-    for (let i = inRange.length - 1; i >= 0 && i >= inRange.length - most; i--) {
+    for (let i = inRange.length - 1; i >= 0; i--) {
       const cells = this.readSector(inRange[i]!.sector);
       let found: { at: number; txn: number; length: number; crc: number } | undefined;
       for (let at = SECTOR_HEADER_BYTES; at + RECORD_HEADER_BYTES <= this.sectorSize;) {
@@ -308,12 +316,7 @@ export class FlashLog {
    * address it holds is a record before its first piece in a sector still in use, and the
    * live bytes it claims are the bytes of those records. Then hands it to the owner.
    */
-  private loadSnapshot(
-    pieces: Buffer[],
-    start: SnapshotStart,
-    inRange: Array<{ sector: number; seq: number }>,
-    owner: LogOwner,
-  ): void {
+  private loadSnapshot(pieces: Buffer[], start: SnapshotStart, owner: LogOwner): void {
     let bytes = 0;
     for (const piece of pieces) bytes += piece.length;
     if (pieces.length !== start.pieces || bytes !== start.bytes || bytes % 4) {
@@ -330,16 +333,16 @@ export class FlashLog {
     }
     const snapshot = decodeSnapshot(words, this.sectorCount);
     if (typeof snapshot === 'string') throw new SnapshotRejected(snapshot);
-    // Rank of each sector in the log; addresses must lie before the snapshot's first piece.
-    const rank = new Int32Array(this.sectorCount).fill(-1);
-    inRange.forEach((h, i) => (rank[h.sector] = i));
+    // Addresses must lie before the snapshot's first piece in the log as it stood then
+    // (sectors collected since are fine: replay meets the copies and moves them).
     let claimed = 0;
     let wrong = 0;
     const check = (address: number, total: number) => {
       const sector = Math.floor(address / this.sectorSize);
-      const r = rank[sector] ?? -1;
+      const seq = snapshot.seqs[sector] ?? 0;
       const offset = address % this.sectorSize;
-      const before = r >= 0 && (r < start.index || (r === start.index && offset < start.offset));
+      const before =
+        seq !== 0 && (seq < start.firstSeq || (seq === start.firstSeq && offset < start.offset));
       if (!before || offset < SECTOR_HEADER_BYTES || offset + total > this.sectorSize) wrong++;
       claimed += total;
     };
@@ -465,7 +468,7 @@ export class FlashLog {
           } else if (header.type === RecordType.Checkpoint) {
             pieces.push(record.payload);
           } else if (header.type === RecordType.CheckpointEnd) {
-            this.loadSnapshot(pieces, start!, inRange, owner);
+            this.loadSnapshot(pieces, start!, owner);
             for (const [address, total] of tails) this.adoptTail(address, total);
             loaded = true;
           }
@@ -491,6 +494,7 @@ export class FlashLog {
         }
       });
       if (walk.damage) throw new CorruptImageError(`sector ${sector}: ${walk.damage}`);
+      this.checked[sector] = 1;
       if (walk.garbage.length) {
         notes.push({ sector, message: `torn write at offset ${walk.garbage[0]![0]} (ignored)` });
       }
@@ -518,6 +522,7 @@ export class FlashLog {
     this.nextTxn = maxTxn + 1;
     this.appendedSinceCheckpoint = replayedBytes;
     this.lastCheckpointBytes = start ? start.bytes : 0;
+    this.lastCheckpointSeq = start ? start.firstSeq : 0;
     this.nextSeq = inRange.length ? inRange[inRange.length - 1]!.seq + 1 : this.lowSeq;
     if (walk && this.order.length) {
       this.head = this.order[this.order.length - 1]!;
@@ -622,7 +627,36 @@ export class FlashLog {
 
   /** The cells of the sector holding the record at address (lookups read them in place). */
   cellsOf(address: number): Buffer {
-    return this.readSector(Math.floor(address / this.sectorSize));
+    const sector = Math.floor(address / this.sectorSize);
+    if (!this.checked[sector]) this.checkSectors(sector);
+    return this.readSector(sector);
+  }
+
+  /**
+   * Checks the records of a sector mount did not walk, and of the sectors read with it:
+   * damage there is a CorruptImageError, as a full replay would have found, never a record
+   * decoded from damaged bytes.
+   */
+  private checkSectors(first: number): void {
+    for (let s = first; s < this.sectorCount && s < first + READ_RUN; s++) {
+      if (this.checked[s] || this.state[s] !== 'used') {
+        if (s === first) this.checked[s] = 1;
+        continue;
+      }
+      const walk = walkSector(this.readSector(s), () => undefined);
+      if (walk.damage) throw new CorruptImageError(`sector ${s}: ${walk.damage}`);
+      // Valid records must end where the next sector says they did.
+      const next = this.order[this.seqOf[s]! - this.seqOf[this.order[0]!]! + 1];
+      if (next !== undefined) {
+        const header = parseSectorHeader(this.readSector(next), 0);
+        if (!header || header.prevEnd !== walk.end) {
+          throw new CorruptImageError(
+            `sector ${s}: valid records end at ${walk.end}, the next sector recorded ${header?.prevEnd}: records were damaged`,
+          );
+        }
+      }
+      this.checked[s] = 1;
+    }
   }
 
   /** Where the payload of the record at address starts within cellsOf(address). */
@@ -730,6 +764,7 @@ export class FlashLog {
 
   private erase(sector: number): void {
     this.cells[sector] = undefined;
+    this.checked[sector] = 0;
     this.device.erase(sector);
   }
 
@@ -748,6 +783,7 @@ export class FlashLog {
     const prevEnd = this.head >= 0 ? this.headValidEnd : NO_PREVIOUS;
     const seq = this.nextSeq++;
     this.program(next * this.sectorSize, encodeSectorHeader({ seq, prevEnd }));
+    this.checked[next] = 1;
     this.state[next] = 'used';
     this.seqOf[next] = seq;
     this.erased--;
@@ -802,6 +838,7 @@ export class FlashLog {
     const owner = this.owner!;
     this.collecting = true;
     try {
+      if (!this.checked[victim]) this.checkSectors(victim);
       this.walkRecords(victim, this.readSector(victim), (record, header) => {
         if (header.type === RecordType.Tail || !owner.isLive(record)) return;
         const { address } = this.place(
@@ -914,12 +951,16 @@ export class FlashLog {
 
   // ---- checkpoints ---------------------------------------------------------------------
 
-  /** Whether enough was appended since the last snapshot to write one (at least its own size). */
+  /**
+   * Whether enough was appended since the last snapshot to write one: the budget, and at
+   * least SNAPSHOT_SPACING times the last snapshot's size, so snapshots add a bounded share
+   * to what is programmed (and worn) per write.
+   */
   checkpointDue(budgetBytes: number): boolean {
-    return (
-      !this.openTxn &&
-      this.appendedSinceCheckpoint >= Math.max(budgetBytes, this.lastCheckpointBytes)
-    );
+    if (this.openTxn || this.appendedSinceCheckpoint < budgetBytes) return false;
+    // Collection took the last snapshot's first sector: mount has none to start from.
+    if (this.lastCheckpointSeq < this.lowSeq) return true;
+    return this.appendedSinceCheckpoint >= SNAPSHOT_SPACING * this.lastCheckpointBytes;
   }
 
   /**
@@ -928,7 +969,9 @@ export class FlashLog {
    * would need a collection: a snapshot must describe the log as it stood before its first
    * piece, so nothing may move while it is written.
    */
-  writeCheckpoint(snapshotOf: () => Omit<Snapshot, 'live' | 'tailAddress' | 'tailTotal'>): boolean {
+  writeCheckpoint(
+    snapshotOf: () => Omit<Snapshot, 'live' | 'seqs' | 'tailAddress' | 'tailTotal'>,
+  ): boolean {
     if (this.openTxn || this.head < 0) return false;
     const piece =
       (this.sectorSize - SECTOR_HEADER_BYTES - paddedLength(8) - RECORD_HEADER_BYTES) & ~3;
@@ -937,6 +980,7 @@ export class FlashLog {
       const words = encodeSnapshot({
         ...snapshotOf(),
         live: this.live,
+        seqs: this.sectorSeqs(),
         tailAddress: this.tailAddress,
         tailTotal: this.tailTotal,
       });
@@ -949,6 +993,7 @@ export class FlashLog {
       this.collectOldest();
     }
     const pieces = Math.ceil(body.length / piece);
+    let firstSeq = 0;
     this.begin();
     try {
       let firstAddress = -1;
@@ -956,7 +1001,7 @@ export class FlashLog {
         const address = this.append(RecordType.Checkpoint, body.subarray(at, at + piece));
         if (firstAddress < 0) firstAddress = address;
       }
-      const firstSeq = this.seqOf[Math.floor(firstAddress / this.sectorSize)]!;
+      firstSeq = this.seqOf[Math.floor(firstAddress / this.sectorSize)]!;
       this.commit(
         RecordType.CheckpointEnd,
         encodeCheckpointEnd({ firstAddress, firstSeq, pieces, bytes: body.length }),
@@ -967,6 +1012,7 @@ export class FlashLog {
     }
     this.appendedSinceCheckpoint = 0;
     this.lastCheckpointBytes = body.length;
+    this.lastCheckpointSeq = firstSeq;
     return true;
   }
 
@@ -1000,6 +1046,12 @@ export class FlashLog {
       throw new SnapshotRejected('it names an acknowledgement but no record of it');
     }
     if (s.config) payloadOf(s.config, RecordType.Config);
+  }
+
+  private sectorSeqs(): Uint32Array {
+    const seqs = new Uint32Array(this.sectorCount);
+    for (const s of this.order) seqs[s] = this.seqOf[s]!;
+    return seqs;
   }
 
   /** Sectors the pieces of a snapshot (and its end record) would open, placed as place() does. */
