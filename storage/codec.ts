@@ -27,11 +27,20 @@ export function kindCode(kind: CredentialKind): number {
   return code;
 }
 
-class Writer {
+/**
+ * Builds a payload in a buffer it reuses: a full push encodes a million records through
+ * one writer instead of allocating for each. What bytes() returns is valid until the next
+ * encode with the same writer.
+ */
+export class PayloadWriter {
   buf: Buffer;
   at = 0;
-  constructor(size: number) {
+  constructor(size = 256) {
     this.buf = Buffer.allocUnsafe(size);
+  }
+  reset(): this {
+    this.at = 0;
+    return this;
   }
   private room(n: number): void {
     if (this.at + n <= this.buf.length) return;
@@ -58,7 +67,24 @@ class Writer {
     this.buf.writeDoubleLE(v, this.at);
     this.at += 8;
   }
+  /** u16 byte length + UTF-8; ASCII (ids, badge numbers) is copied without the encoder. */
   str(s: string): void {
+    const length = s.length;
+    this.room(2 + length);
+    const buf = this.buf;
+    const start = this.at + 2;
+    let i = 0;
+    while (i < length) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[start + i] = c;
+      i++;
+    }
+    if (i === length && length <= 0xffff) {
+      buf.writeUInt16LE(length, this.at);
+      this.at = start + length;
+      return;
+    }
     const n = Buffer.byteLength(s, 'utf8');
     if (n > 0xffff) throw new StoreError(`string of ${n} bytes is too long to store`);
     this.room(2 + n);
@@ -66,47 +92,20 @@ class Writer {
     this.buf.write(s, this.at + 2, n, 'utf8');
     this.at += 2 + n;
   }
+  /** UTF-8 without a length prefix: the rest of the payload (JSON). */
+  text(s: string): void {
+    const n = Buffer.byteLength(s, 'utf8');
+    this.room(n);
+    this.buf.write(s, this.at, n, 'utf8');
+    this.at += n;
+  }
   bytes(): Buffer {
     return this.buf.subarray(0, this.at);
   }
 }
 
-class Reader {
-  at: number;
-  constructor(
-    readonly buf: Buffer,
-    at = 0,
-  ) {
-    this.at = at;
-  }
-  u8(): number {
-    return this.buf[this.at++]!;
-  }
-  u16(): number {
-    const v = this.buf.readUInt16LE(this.at);
-    this.at += 2;
-    return v;
-  }
-  u32(): number {
-    const v = this.buf.readUInt32LE(this.at);
-    this.at += 4;
-    return v;
-  }
-  f64(): number {
-    const v = this.buf.readDoubleLE(this.at);
-    this.at += 8;
-    return v;
-  }
-  str(): string {
-    const n = this.u16();
-    const s = this.buf.toString('utf8', this.at, this.at + n);
-    this.at += n;
-    return s;
-  }
-}
-
-export function encodeCredential(gen: number, c: Credential): Buffer {
-  const w = new Writer(96);
+export function encodeCredential(gen: number, c: Credential, writer?: PayloadWriter): Buffer {
+  const w = writer?.reset() ?? new PayloadWriter(96);
   w.u32(gen);
   w.u8(kindCode(c.kind));
   let flags = c.enabled ? ENABLED : 0;
@@ -131,14 +130,25 @@ export function encodeCredential(gen: number, c: Credential): Buffer {
   return w.bytes();
 }
 
-export function decodeCredential(p: Buffer): Credential {
-  const r = new Reader(p, 4);
-  const kind = CREDENTIAL_KINDS[r.u8()];
+/**
+ * Decodes the credential whose payload starts at p[start]. Straight-line reads, no reader
+ * object: a lookup's cost is mostly the strings it must create. `value`, when the caller
+ * already holds it (a lookup by value that matched), is reused instead of decoded again.
+ */
+export function decodeCredential(p: Buffer, start = 0, value?: string): Credential {
+  const kind = CREDENTIAL_KINDS[p[start + 4]!];
   if (!kind) throw new StoreError('credential record has an unknown kind');
-  const flags = r.u8();
-  const value = r.str();
-  const id = r.str();
-  const userId = r.str();
+  const flags = p[start + 5]!;
+  let at = start + 6;
+  let n = p.readUInt16LE(at);
+  value ??= p.toString('utf8', at + 2, at + 2 + n);
+  at += 2 + n;
+  n = p.readUInt16LE(at);
+  const id = p.toString('utf8', at + 2, at + 2 + n);
+  at += 2 + n;
+  n = p.readUInt16LE(at);
+  const userId = p.toString('utf8', at + 2, at + 2 + n);
+  at += 2 + n;
   const c: Credential = {
     id,
     userId,
@@ -147,15 +157,55 @@ export function decodeCredential(p: Buffer): Credential {
     enabled: (flags & ENABLED) !== 0,
     accessPoints: [],
   };
-  if (flags & START) c.start = r.f64();
-  if (flags & END) c.end = r.f64();
-  if (flags & USE_LIMIT) c.useLimit = r.u32();
-  const n = r.u16();
-  for (let i = 0; i < n; i++) c.accessPoints.push(r.str());
-  if (flags & SCHEDULE) c.scheduleId = r.str();
-  if (flags & PIN_HASH) c.pinHash = r.str();
-  if (flags & PUBLIC_KEY) c.publicKey = r.str();
+  if (flags & START) {
+    c.start = p.readDoubleLE(at);
+    at += 8;
+  }
+  if (flags & END) {
+    c.end = p.readDoubleLE(at);
+    at += 8;
+  }
+  if (flags & USE_LIMIT) {
+    c.useLimit = p.readUInt32LE(at);
+    at += 4;
+  }
+  const count = p.readUInt16LE(at);
+  at += 2;
+  for (let i = 0; i < count; i++) {
+    n = p.readUInt16LE(at);
+    c.accessPoints.push(p.toString('utf8', at + 2, at + 2 + n));
+    at += 2 + n;
+  }
+  for (const [flag, key] of OPTIONAL_STRINGS) {
+    if (!(flags & flag)) continue;
+    n = p.readUInt16LE(at);
+    c[key] = p.toString('utf8', at + 2, at + 2 + n);
+    at += 2 + n;
+  }
   return c;
+}
+
+const OPTIONAL_STRINGS: ReadonlyArray<[number, 'scheduleId' | 'pinHash' | 'publicKey']> = [
+  [SCHEDULE, 'scheduleId'],
+  [PIN_HASH, 'pinHash'],
+  [PUBLIC_KEY, 'publicKey'],
+];
+
+/**
+ * Whether the credential payload at p[start] holds (kind, value), compared byte by byte
+ * against the string without encoding it (ASCII; other strings are encoded once).
+ */
+export function credentialHasKey(p: Buffer, start: number, kind: number, value: string): boolean {
+  if (p[start + 4] !== kind) return false;
+  const n = p.readUInt16LE(start + 6);
+  const at = start + 8;
+  if (n !== value.length) return n >= value.length && p.toString('utf8', at, at + n) === value;
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 0x80) return p.toString('utf8', at, at + n) === value;
+    if (p[at + i] !== c) return false;
+  }
+  return true;
 }
 
 /** Where the keys of a credential payload sit: value at [valueStart, valueEnd), id after. */
@@ -177,15 +227,17 @@ export function credentialKeys(
   return { kind, valueStart, valueEnd, idStart, idEnd };
 }
 
-export function encodeEntity(gen: number, id: string, value: unknown): Buffer {
-  const w = new Writer(64);
+export function encodeEntity(
+  gen: number,
+  id: string,
+  value: unknown,
+  writer?: PayloadWriter,
+): Buffer {
+  const w = writer?.reset() ?? new PayloadWriter(64);
   w.u32(gen);
   w.str(id);
-  const json = Buffer.from(JSON.stringify(value), 'utf8');
-  const out = Buffer.allocUnsafe(w.at + json.length);
-  w.bytes().copy(out);
-  json.copy(out, w.at);
-  return out;
+  w.text(JSON.stringify(value));
+  return w.bytes();
 }
 
 /** id range of an entity, tombstone or uses payload (they share "gen, ..., str id" framing). */
@@ -200,7 +252,7 @@ export function decodeEntity<T>(p: Buffer): T {
 }
 
 export function encodeTombstone(gen: number, type: number, id: string): Buffer {
-  const w = new Writer(16 + id.length);
+  const w = new PayloadWriter(16 + id.length);
   w.u32(gen);
   w.u8(type);
   w.u8(0);
@@ -209,7 +261,7 @@ export function encodeTombstone(gen: number, type: number, id: string): Buffer {
 }
 
 export function encodeUses(gen: number, count: number, credentialId: string): Buffer {
-  const w = new Writer(12 + credentialId.length);
+  const w = new PayloadWriter(12 + credentialId.length);
   w.u32(gen);
   w.u32(count);
   w.str(credentialId);

@@ -68,6 +68,8 @@ export interface FlashDevice {
   program(address: number, data: Uint8Array): void;
   /** Sets the whole sector to 0xFF and counts the cycle. */
   erase(sector: number): void;
+  /** Whether every cell of the sector reads 0xFF (a NOR part's blank check; reads only). */
+  blankCheck(sector: number): boolean;
   eraseCount(sector: number): number;
   /** Everything programmed so far survives a crash of the process (fdatasync). */
   sync(): void;
@@ -132,6 +134,7 @@ abstract class NorFlash implements FlashDevice {
   private isPowered = true;
   /** Per sector: offset from which the cells are known to read 0xFF (saves a read per program). */
   private readonly erasedFrom: Uint32Array;
+  private blank: Buffer | undefined;
 
   protected constructor(
     readonly geometry: FlashGeometry,
@@ -181,13 +184,15 @@ abstract class NorFlash implements FlashDevice {
     const offset = address - sector * sectorSize;
     let erasedFrom = this.erasedFrom[sector]!;
     if (erasedFrom === UNKNOWN) erasedFrom = this.probeErased(sector);
-    const old = Buffer.allocUnsafe(length);
-    let target: Buffer;
+    let old: Buffer | undefined;
+    let target: Uint8Array;
     if (offset >= erasedFrom) {
-      // Known erased cells: every bit is 1, so the result is the data itself.
-      old.fill(0xff);
-      target = Buffer.from(data);
+      // Known erased cells: every bit is 1, so the result is the data itself (the medium
+      // copies it). The old cells are only needed when a power cut tears this program.
+      if (this.cut?.at === this.stats.operations) old = Buffer.alloc(length, 0xff);
+      target = data;
     } else {
+      old = Buffer.allocUnsafe(length);
       this.readCells(address, old);
       for (let i = 0; i < length; i++) {
         if (~old[i]! & data[i]! & 0xff) {
@@ -227,6 +232,21 @@ abstract class NorFlash implements FlashDevice {
     this.storeEraseCount(sector, this.eraseCount(sector) + 1);
     this.stats.erases++;
     this.spend(this.timing?.eraseMs);
+  }
+
+  blankCheck(sector: number): boolean {
+    this.checkPowered();
+    const { sectorSize, sectorCount } = this.geometry;
+    if (!Number.isInteger(sector) || sector < 0 || sector >= sectorCount) {
+      throw new FlashError(`blank check of sector ${sector}: no such sector`);
+    }
+    // One scratch sector for every check: a full push checks thousands of sectors.
+    this.blank ??= Buffer.allocUnsafe(sectorSize);
+    this.readCells(sector * sectorSize, this.blank);
+    let end = sectorSize;
+    while (end > 0 && this.blank[end - 1] === 0xff) end--;
+    this.erasedFrom[sector] = end;
+    return end === 0;
   }
 
   armPowerCut(cut: PowerCut | undefined): void {

@@ -32,6 +32,8 @@ export interface ImageReport {
     accessPoints: number;
   };
   events?: { firstSeq: number; lastSeq: number; ackedSeq: number; dropped: number };
+  /** Whether mount would start from an index snapshot, and how many records it replays. */
+  checkpoint?: { used: boolean; recordsReplayed: number; fullReplayRecords: number };
   /** States a power cut left that mount repairs (not errors). */
   repairs: string[];
   /** Reasons the image cannot be trusted: any makes fsck fail. */
@@ -93,6 +95,16 @@ export function examineDevice(device: FlashDevice, report: ImageReport): void {
       freeBytes: stats.freeBytes,
     };
     report.repairs = mount.notes.map((n) => `sector ${n.sector}: ${n.message}`);
+    // The snapshot is only a shortcut: the state it gives must be the full replay's.
+    const full = mountForInspection(device, { checkpoint: false });
+    report.checkpoint = {
+      used: mount.fromCheckpoint,
+      recordsReplayed: mount.recordsReplayed,
+      fullReplayRecords: full.report.recordsReplayed,
+    };
+    if (mount.fromCheckpoint && full.index.describe() !== index.describe()) {
+      report.problems.push('the index snapshot disagrees with a full replay of the log');
+    }
     const db = index.db;
     report.database = {
       version: index.version,
@@ -201,6 +213,14 @@ export function formatReport(r: ImageReport): string {
     const e = r.events;
     lines.push(
       `events     seq ${e.firstSeq}..${e.lastSeq}, acknowledged up to ${e.ackedSeq}, dropped ${e.dropped}`,
+    );
+  }
+  if (r.checkpoint) {
+    const c = r.checkpoint;
+    lines.push(
+      c.used
+        ? `checkpoint mount loads a snapshot and replays ${c.recordsReplayed} of ${c.fullReplayRecords} records`
+        : `checkpoint none usable: mount replays all ${c.fullReplayRecords} records`,
     );
   }
   for (const repair of r.repairs) lines.push(`repair     ${repair}`);

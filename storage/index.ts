@@ -4,7 +4,12 @@
  */
 export * from './types';
 export { StoreError, VersionConflictError, StoreFullError, CorruptImageError } from './errors';
-export { openStore, DEFAULT_EVENT_CAPACITY, DEFAULT_IMAGE_BYTES } from './reader-store';
+export {
+  openStore,
+  DEFAULT_CHECKPOINT_BYTES,
+  DEFAULT_EVENT_CAPACITY,
+  DEFAULT_IMAGE_BYTES,
+} from './reader-store';
 export type { FlashDevice, FlashGeometry, FlashTiming, FlashStats } from './flash-device';
 export {
   MemoryFlash,

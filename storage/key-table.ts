@@ -7,10 +7,26 @@
 const EMPTY = 0;
 const DELETED = 1; // never a record address: records are 4-byte aligned past a sector header
 
-export let hashHigh = 0;
+/**
+ * The two 32-bit hashes that identify a key. Hashing fills one the caller owns, so a
+ * lookup allocates nothing and no hash half lives in module state.
+ */
+/** Prefix argument for keys hashed without one (ids). */
+export const NO_PREFIX = -1;
 
-/** Hashes bytes (optionally prefixed by one byte) into hashLow (returned) and hashHigh. */
-export function hashBytes(bytes: Uint8Array, start: number, end: number, prefix = -1): number {
+export class KeyHash {
+  low = 0;
+  high = 0;
+}
+
+/** Hashes bytes (optionally prefixed by one byte, e.g. a credential kind) into `out`. */
+export function hashBytes(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  prefix: number,
+  out: KeyHash,
+): KeyHash {
   let a = 0x811c9dc5;
   let b = 0x9747b28c;
   if (prefix >= 0) {
@@ -24,16 +40,17 @@ export function hashBytes(bytes: Uint8Array, start: number, end: number, prefix 
     b = Math.imul(b ^ c, 0x5bd1e995);
     b ^= b >>> 15;
   }
-  hashHigh = finish(b);
-  return finish(a);
+  out.low = finish(a);
+  out.high = finish(b);
+  return out;
 }
 
 /** Same hash as hashBytes over the string's UTF-8 bytes, without allocating for ASCII. */
-export function hashString(s: string, prefix = -1): number {
+export function hashString(s: string, prefix: number, out: KeyHash): KeyHash {
   for (let i = 0; i < s.length; i++) {
     if (s.charCodeAt(i) >= 0x80) {
       const bytes = Buffer.from(s, 'utf8');
-      return hashBytes(bytes, 0, bytes.length, prefix);
+      return hashBytes(bytes, 0, bytes.length, prefix, out);
     }
   }
   let a = 0x811c9dc5;
@@ -49,8 +66,9 @@ export function hashString(s: string, prefix = -1): number {
     b = Math.imul(b ^ c, 0x5bd1e995);
     b ^= b >>> 15;
   }
-  hashHigh = finish(b);
-  return finish(a);
+  out.low = finish(a);
+  out.high = finish(b);
+  return out;
 }
 
 function finish(h: number): number {
@@ -150,6 +168,27 @@ export class KeyTable {
     return undefined;
   }
 
+  /**
+   * Inserts a key that is not in the table; returns its slot, which stays put: the table
+   * must have been sized for all its keys (it never grows here).
+   */
+  insert(low: number, high: number, address: number, length = 0): number {
+    if ((this.filled + 1) * 4 > (this.mask + 1) * 3) throw new Error('key table sized too small');
+    const slots = this.slots;
+    let i = low & this.mask;
+    while (slots[i * 4 + 2] !== EMPTY) i = (i + 1) & this.mask;
+    this.filled++;
+    this.size++;
+    this.place(i, low, high, address, length, 0);
+    return i;
+  }
+
+  /** Points a slot at its record (a table built before its records were written). */
+  fill(slot: number, address: number, length: number): void {
+    this.slots[slot * 4 + 2] = address;
+    this.slots[slot * 4 + 3] = length;
+  }
+
   delete(low: number, high: number): Previous | undefined {
     const slot = this.find(low, high);
     if (slot < 0) return undefined;
@@ -157,6 +196,58 @@ export class KeyTable {
     this.slots[slot * 4 + 2] = DELETED;
     this.size--;
     return previous;
+  }
+
+  get hasCounters(): boolean {
+    return this.withCounters;
+  }
+
+  /** Writes the live entries in slot order, (low, high, address, length[, counter]) each. */
+  exportEntries(out: Uint32Array, at: number): number {
+    const slots = this.slots;
+    for (let i = 0; i <= this.mask; i++) {
+      const a = slots[i * 4 + 2]!;
+      if (a === EMPTY || a === DELETED) continue;
+      out[at] = slots[i * 4]!;
+      out[at + 1] = slots[i * 4 + 1]!;
+      out[at + 2] = a;
+      out[at + 3] = slots[i * 4 + 3]!;
+      at += 4;
+      if (this.counters) out[at++] = this.counters[i]!;
+    }
+    return at;
+  }
+
+  /**
+   * A table from exported entries. They come in slot order, so each insert probes from its
+   * home to about where it was: the walk through memory is sequential.
+   */
+  static importEntries(
+    words: Uint32Array,
+    at: number,
+    count: number,
+    withCounters: boolean,
+  ): KeyTable {
+    const table = new KeyTable(count, withCounters);
+    const step = withCounters ? 5 : 4;
+    const slots = table.slots;
+    const mask = table.mask;
+    for (let k = 0; k < count; k++, at += step) {
+      const low = words[at]!;
+      const address = words[at + 2]!;
+      if (address === EMPTY || address === DELETED) continue;
+      // Keys of a table are unique: the first empty slot from home is the key's slot.
+      let i = low & mask;
+      while (slots[i * 4 + 2] !== EMPTY) i = (i + 1) & mask;
+      slots[i * 4] = low;
+      slots[i * 4 + 1] = words[at + 1]!;
+      slots[i * 4 + 2] = address;
+      slots[i * 4 + 3] = words[at + 3]!;
+      if (table.counters) table.counters[i] = words[at + 4]!;
+      table.filled++;
+      table.size++;
+    }
+    return table;
   }
 
   forEach(visit: (address: number, length: number, counter: number) => void): void {

@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
+  PayloadWriter,
+  credentialHasKey,
   decodeCredential,
   decodeEntity,
   encodeCredential,
@@ -11,12 +13,13 @@ import {
   encodeUses,
   kindCode,
 } from './codec';
-import { CorruptImageError, StoreError, VersionConflictError } from './errors';
+import { CorruptImageError, StoreError, StoreFullError, VersionConflictError } from './errors';
 import { DEFAULT_GEOMETRY, FileFlash, FlashDevice, PowerLossError } from './flash-device';
 import { FlashLog, LogRecord, MountReport } from './flash-log';
-import { KeyTable, hashHigh, hashString } from './key-table';
+import { KeyHash, KeyTable, NO_PREFIX, hashString } from './key-table';
 import {
   AccessPoint,
+  CREDENTIAL_KINDS,
   Credential,
   CredentialKind,
   DatabaseContent,
@@ -44,6 +47,8 @@ export const DEFAULT_EVENT_CAPACITY = 5000;
 /** A new file-backed image: 64 MiB, room for ~1M compact credentials in one generation. */
 export const DEFAULT_IMAGE_BYTES = 64 * 1024 * 1024;
 export const IMAGE_FILE = 'flash.img';
+/** Log bytes between index snapshots: mount replays about this much beyond the snapshot. */
+export const DEFAULT_CHECKPOINT_BYTES = 1 << 20;
 
 /** Mounts the store (recovering from any interrupted write); throws StoreError when it cannot. */
 export function openStore(options: OpenStoreOptions): ReaderStore {
@@ -60,23 +65,38 @@ export function openStore(options: OpenStoreOptions): ReaderStore {
     });
     owned = true;
   }
+  const checkpointBytes = options.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES;
+  if (!(checkpointBytes >= 0)) {
+    if (owned) device.close();
+    throw new StoreError(`checkpointBytes must be a non-negative number (got ${checkpointBytes})`);
+  }
   try {
-    return new FlashStore(device, options.eventCapacity ?? DEFAULT_EVENT_CAPACITY, owned);
+    return new FlashStore(
+      device,
+      options.eventCapacity ?? DEFAULT_EVENT_CAPACITY,
+      owned,
+      checkpointBytes,
+    );
   } catch (err) {
     if (owned) device.close();
     throw err;
   }
 }
 
-/** Mounts read-only for inspection: replays without repairing. */
-export function mountForInspection(device: FlashDevice): {
+/** Mounts read-only for inspection: replays without repairing (from a checkpoint unless told not to). */
+export function mountForInspection(
+  device: FlashDevice,
+  options: { checkpoint?: boolean } = {},
+): {
   log: FlashLog;
   index: StoreIndex;
   report: MountReport;
 } {
   const log = new FlashLog(device);
   const index = new StoreIndex(log);
-  const report = guardMount(() => log.mount(index, { repair: false }));
+  const report = guardMount(() =>
+    log.mount(index, { repair: false, checkpoint: options.checkpoint ?? true }),
+  );
   return { log, index, report };
 }
 
@@ -101,11 +121,13 @@ class FlashStore implements ReaderStore {
   private failure: Error | undefined;
   private closed = false;
   private readonly appendListeners = new Set<(record: EventRecord) => void>();
+  private readonly appended = LogRecord.of(0, 0, 0, 0, Buffer.alloc(0));
 
   constructor(
     private readonly device: FlashDevice,
     private readonly eventCapacity: number,
     private readonly ownsDevice: boolean,
+    private readonly checkpointBytes: number,
   ) {
     if (!Number.isInteger(eventCapacity) || eventCapacity < 1) {
       throw new StoreError(`eventCapacity must be a positive integer (got ${eventCapacity})`);
@@ -124,7 +146,7 @@ class FlashStore implements ReaderStore {
   }
 
   recordGrant(event: NewEvent, credentialId: string): EventRecord {
-    if (!this.index.slotById('credentialsById', credentialId)) {
+    if (!this.index.hasId('credentialsById', credentialId)) {
       throw new StoreError(`grant for unknown credential '${credentialId}'`);
     }
     const uses = this.index.usesOf(credentialId) + 1;
@@ -133,7 +155,7 @@ class FlashStore implements ReaderStore {
       this.commit(txn, RecordType.Uses, encodeUses(this.index.generation, uses, credentialId));
       return record;
     });
-    this.appended(record);
+    this.notifyAppend(record);
     return record;
   }
 
@@ -143,7 +165,7 @@ class FlashStore implements ReaderStore {
   }
 
   /** The event is durable: tell the listeners (a throwing listener cannot undo the commit). */
-  appended(record: EventRecord): void {
+  notifyAppend(record: EventRecord): void {
     for (const listener of this.appendListeners) listener(record);
   }
 
@@ -180,18 +202,38 @@ class FlashStore implements ReaderStore {
   transact<T>(body: (txn: number) => T): T {
     this.usable();
     const txn = this.log.begin();
+    let result: T;
     try {
-      return body(txn);
+      result = body(txn);
     } catch (err) {
       if (err instanceof PowerLossError) this.failure = err;
       if (this.log.transactionOpen) this.log.abort();
       throw err;
     }
+    if (this.log.checkpointDue(this.checkpointBytes)) this.checkpoint();
+    return result;
+  }
+
+  /** Writes an index snapshot after the write that used up the budget (see checkpoint.ts). */
+  private checkpoint(): void {
+    try {
+      this.log.writeCheckpoint(() => this.index.snapshot());
+    } catch (err) {
+      if (err instanceof PowerLossError) this.failure = err;
+      // The write before it is durable; a snapshot that does not fit waits for the next one.
+      if (!(err instanceof StoreFullError)) throw err;
+    }
+  }
+
+  /** Appends a record the caller indexes itself (a full push builds its tables directly). */
+  appendOnly(type: number, payload: Buffer): number {
+    return this.log.append(type, payload);
   }
 
   append(txn: number, type: number, payload: Buffer): void {
     const address = this.log.append(type, payload);
-    this.index.replay(LogRecord.of(type, 0, txn, address, payload));
+    // The index keeps addresses, never the record: one LogRecord serves every append.
+    this.index.replay(this.appended.reset(type, 0, txn, address, payload.length, payload, 0));
   }
 
   commit(txn: number, type: number, payload: Buffer): void {
@@ -224,6 +266,14 @@ class FlashStore implements ReaderStore {
 
   readPayload(address: number, length: number): Buffer {
     return this.log.readPayload(address, length);
+  }
+
+  cellsOf(address: number): Buffer {
+    return this.log.cellsOf(address);
+  }
+
+  payloadOffset(address: number): number {
+    return this.log.payloadOffset(address);
   }
 
   private usable(): void {
@@ -259,17 +309,24 @@ class FlashDatabase implements CredentialDatabase {
 
   findCredential(kind: CredentialKind, value: string): Credential | undefined {
     if (typeof value !== 'string') return undefined;
-    const slot = this.store.idx.credentialSlotByValue(kind, value);
-    if (!slot) return undefined;
-    const c = this.store.idx.credentialAt(slot);
-    return c.kind === kind && c.value === value ? c : undefined;
+    const code = CREDENTIAL_KINDS.indexOf(kind);
+    if (code < 0) return undefined;
+    const address = this.store.idx.credentialByValue(code, value);
+    if (address < 0) return undefined;
+    // The hashes matched: compare the real key in place, then decode (a collision misses).
+    const cells = this.store.cellsOf(address);
+    const at = this.store.payloadOffset(address);
+    return credentialHasKey(cells, at, code, value)
+      ? decodeCredential(cells, at, value)
+      : undefined;
   }
 
   credential(id: string): Credential | undefined {
     if (typeof id !== 'string') return undefined;
-    const slot = this.store.idx.slotById('credentialsById', id);
-    if (!slot) return undefined;
-    const c = this.store.idx.credentialAt(slot);
+    const ix = this.store.idx;
+    const slot = ix.slotById('credentialsById', id);
+    if (slot < 0) return undefined;
+    const c = decodeCredential(ix.payloadAt('credentialsById', slot));
     return c.id === id ? c : undefined;
   }
 
@@ -312,7 +369,7 @@ class FlashDatabase implements CredentialDatabase {
 
   debit(credentialId: string): number {
     const ix = this.store.idx;
-    if (!ix.slotById('credentialsById', credentialId)) {
+    if (!ix.hasId('credentialsById', credentialId)) {
       throw new StoreError(`debit for unknown credential '${credentialId}'`);
     }
     const uses = ix.usesOf(credentialId) + 1;
@@ -323,29 +380,49 @@ class FlashDatabase implements CredentialDatabase {
   }
 
   replace(content: DatabaseContent): number {
-    validateContent(content);
+    const { tables, slots } = validateContent(content);
     const ix = this.store.idx;
     const generation = ix.generation + 1;
     const version = ix.version + 1;
-    return this.store.transact((txn) => {
-      this.store.append(
-        txn,
+    const writer = new PayloadWriter();
+    const store = this.store;
+    return store.transact((txn) => {
+      store.appendOnly(
         RecordType.GenerationStart,
         encodeU32s(generation, content.credentials.length, content.users.length),
       );
-      for (const { key, type, idOf } of ENTITY_KEYS) {
-        for (const e of content[key] as never[])
-          this.store.append(txn, type, encodeEntity(generation, idOf(e), e));
+      for (const { key, type, idOf, table } of ENTITY_KEYS) {
+        const list = content[key] as never[];
+        for (let i = 0; i < list.length; i++) {
+          const payload = encodeEntity(generation, idOf(list[i]!), list[i], writer);
+          tables[table].fill(slots[key][i]!, store.appendOnly(type, payload), payload.length);
+        }
       }
-      for (const c of content.credentials) {
-        this.store.append(txn, RecordType.Credential, encodeCredential(generation, c));
+      const credentials = content.credentials;
+      for (let i = 0; i < credentials.length; i++) {
+        const payload = encodeCredential(generation, credentials[i]!, writer);
+        const address = store.appendOnly(RecordType.Credential, payload);
+        tables.credentialsById.fill(slots.credentialsById[i]!, address, payload.length);
+        tables.credentialsByValue.fill(slots.credentialsByValue[i]!, address, payload.length);
       }
       // Use counters of credentials that stay carry over into the new generation.
-      for (const c of content.credentials) {
+      const hash = new KeyHash();
+      for (const c of ix.db.uses.size ? credentials : []) {
         const uses = ix.usesOf(c.id);
-        if (uses > 0) this.store.append(txn, RecordType.Uses, encodeUses(generation, uses, c.id));
+        if (uses === 0) continue;
+        const payload = encodeUses(generation, uses, c.id);
+        const { low, high } = hashString(c.id, NO_PREFIX, hash);
+        tables.uses.set(
+          low,
+          high,
+          store.appendOnly(RecordType.Uses, payload),
+          payload.length,
+          uses,
+        );
       }
-      this.store.commit(txn, RecordType.DatabaseMeta, encodeU32s(generation, version));
+      // The tables built while validating and writing are the new generation's index.
+      ix.stageGeneration(txn, generation, tables);
+      store.commit(txn, RecordType.DatabaseMeta, encodeU32s(generation, version));
       return version;
     });
   }
@@ -377,9 +454,9 @@ class FlashDatabase implements CredentialDatabase {
             this.store.append(txn, RecordType.Tombstone, encodeTombstone(generation, type, id));
         }
       };
-      deleteOf('credentials', RecordType.Credential, (id) => !!ix.slotById('credentialsById', id));
+      deleteOf('credentials', RecordType.Credential, (id) => ix.hasId('credentialsById', id));
       for (const { key, type, table } of ENTITY_KEYS)
-        deleteOf(key, type, (id) => !!ix.slotById(table, id));
+        deleteOf(key, type, (id) => ix.hasId(table, id));
       for (const { key, type, idOf } of ENTITY_KEYS) {
         for (const e of upsert[key] as never[])
           this.store.append(txn, type, encodeEntity(generation, idOf(e), e));
@@ -435,9 +512,10 @@ class FlashDatabase implements CredentialDatabase {
     idOf: (e: T) => string,
   ): T | undefined {
     if (typeof id !== 'string') return undefined;
-    const slot = this.store.idx.slotById(table, id);
-    if (!slot) return undefined;
-    const e = decodeEntity<T>(this.store.readPayload(slot.address, slot.length));
+    const ix = this.store.idx;
+    const slot = ix.slotById(table, id);
+    if (slot < 0) return undefined;
+    const e = decodeEntity<T>(ix.payloadAt(table, slot));
     return idOf(e) === id ? e : undefined;
   }
 
@@ -455,7 +533,7 @@ class FlashEventLog implements EventLog {
 
   append(event: NewEvent): EventRecord {
     const record = this.store.transact((txn) => this.store.appendEvent(txn, event, true));
-    this.store.appended(record);
+    this.store.notifyAppend(record);
     return record;
   }
 
@@ -543,32 +621,64 @@ function normalizeUpsert(upsert: Partial<DatabaseContent> | undefined): Database
   };
 }
 
+/**
+ * What validating a full push built on the way: the new generation's key tables (ids and
+ * (kind, value) hashed once) and each item's slot in them. The push fills in the record
+ * addresses as it writes, and the tables become the index at the commit.
+ */
+interface KeyedContent {
+  tables: GenerationTables;
+  slots: {
+    users: Int32Array;
+    schedules: Int32Array;
+    holidays: Int32Array;
+    accessPoints: Int32Array;
+    credentialsById: Int32Array;
+    credentialsByValue: Int32Array;
+  };
+}
+
 /** Structural checks only (referential checks are the host API's): shapes, unique ids and (kind, value). */
-function validateContent(content: DatabaseContent): void {
+function validateContent(content: DatabaseContent): KeyedContent {
   if (!content || typeof content !== 'object')
     throw new StoreError('database content must be an object');
   for (const key of ['users', 'credentials', 'schedules', 'holidays', 'accessPoints'] as const) {
     if (!Array.isArray(content[key]))
       throw new StoreError(`database content.${key} must be an array`);
   }
-  for (const { key, idOf } of ENTITY_KEYS) {
-    const seen = new KeyTable((content[key] as unknown[]).length);
-    (content[key] as never[]).forEach((e, i) => {
+  const n = content.credentials.length;
+  const tables: GenerationTables = {
+    credentialsById: new KeyTable(n),
+    credentialsByValue: new KeyTable(n),
+    users: new KeyTable(content.users.length),
+    schedules: new KeyTable(content.schedules.length),
+    holidays: new KeyTable(content.holidays.length),
+    accessPoints: new KeyTable(content.accessPoints.length),
+    uses: new KeyTable(16, true),
+  };
+  const hash = new KeyHash();
+  const slots = {
+    users: new Int32Array(content.users.length),
+    schedules: new Int32Array(content.schedules.length),
+    holidays: new Int32Array(content.holidays.length),
+    accessPoints: new Int32Array(content.accessPoints.length),
+    credentialsById: new Int32Array(n),
+    credentialsByValue: new Int32Array(n),
+  };
+  for (const { key, idOf, table } of ENTITY_KEYS) {
+    const list = content[key] as never[];
+    const seen = tables[table];
+    list.forEach((e, i) => {
       const id = e && typeof e === 'object' ? idOf(e) : undefined;
       if (typeof id !== 'string' || id === '') throw new StoreError(`${key}[${i}] has no id`);
-      uniqueKey(
-        seen,
-        hashString(id),
-        i,
-        content[key] as never[],
-        (x) => idOf(x) === id,
-        `duplicate ${key} id '${id}'`,
-      );
+      const slot = keySlot(seen, hashString(id, NO_PREFIX, hash), i, list, (x) => idOf(x) === id);
+      if (slot < 0) throw new StoreError(`duplicate ${key} id '${id}'`);
+      slots[key][i] = slot;
     });
   }
-  const ids = new KeyTable(content.credentials.length);
-  const values = new KeyTable(content.credentials.length);
-  content.credentials.forEach((c, i) => {
+  const list = content.credentials;
+  for (let i = 0; i < n; i++) {
+    const c = list[i]!;
     if (!c || typeof c !== 'object') throw new StoreError(`credentials[${i}] is not an object`);
     if (typeof c.id !== 'string' || c.id === '')
       throw new StoreError(`credentials[${i}] has no id`);
@@ -577,7 +687,7 @@ function validateContent(content: DatabaseContent): void {
       throw new StoreError(`credential '${c.id}' has no value`);
     if (typeof c.enabled !== 'boolean')
       throw new StoreError(`credential '${c.id}': enabled must be a boolean`);
-    if (!Array.isArray(c.accessPoints) || c.accessPoints.some((a) => typeof a !== 'string')) {
+    if (!Array.isArray(c.accessPoints) || !c.accessPoints.every(isString)) {
       throw new StoreError(`credential '${c.id}': accessPoints must be an array of ids`);
     }
     if (
@@ -586,42 +696,54 @@ function validateContent(content: DatabaseContent): void {
     ) {
       throw new StoreError(`credential '${c.id}': useLimit must be a non-negative integer`);
     }
-    for (const t of ['start', 'end'] as const) {
-      if (c[t] !== undefined && !Number.isFinite(c[t]))
-        throw new StoreError(`credential '${c.id}': ${t} must be a time`);
-    }
+    if (c.start !== undefined && !Number.isFinite(c.start))
+      throw new StoreError(`credential '${c.id}': start must be a time`);
+    if (c.end !== undefined && !Number.isFinite(c.end))
+      throw new StoreError(`credential '${c.id}': end must be a time`);
     const code = kindCode(c.kind);
-    uniqueKey(
-      ids,
-      hashString(c.id),
+    const id = c.id;
+    const idSlot = keySlot(
+      tables.credentialsById,
+      hashString(id, NO_PREFIX, hash),
       i,
-      content.credentials,
-      (x) => x.id === c.id,
-      `duplicate credential id '${c.id}'`,
+      list,
+      (x) => x.id === id,
     );
-    uniqueKey(
-      values,
-      hashString(c.value, code),
+    if (idSlot < 0) throw new StoreError(`duplicate credential id '${id}'`);
+    const { kind, value } = c;
+    const valueSlot = keySlot(
+      tables.credentialsByValue,
+      hashString(value, code, hash),
       i,
-      content.credentials,
-      (x) => x.kind === c.kind && x.value === c.value,
-      `duplicate credential ${c.kind} value '${c.value}'`,
+      list,
+      (x) => x.kind === kind && x.value === value,
     );
-  });
+    if (valueSlot < 0) throw new StoreError(`duplicate credential ${kind} value '${value}'`);
+    slots.credentialsById[i] = idSlot;
+    slots.credentialsByValue[i] = valueSlot;
+  }
+  return { tables, slots };
 }
 
-function uniqueKey<T>(
-  seen: KeyTable,
-  low: number,
+function isString(x: unknown): boolean {
+  return typeof x === 'string';
+}
+
+/**
+ * Claims the key's slot for item `index` (held as index + 4 until the push writes the
+ * record's address); -1 when an earlier item has the same key. Two different keys with the
+ * same 64-bit hash share the slot and the later wins, as replay at mount would have it.
+ */
+function keySlot<T>(
+  table: KeyTable,
+  { low, high }: KeyHash,
   index: number,
   list: T[],
   same: (x: T) => boolean,
-  message: string,
-): void {
-  const high = hashHigh;
-  const slot = seen.find(low, high);
-  if (slot >= 0 && same(list[seen.address(slot) - 4]!)) throw new StoreError(message);
-  if (slot < 0) seen.set(low, high, index + 4, 0);
+): number {
+  const slot = table.find(low, high);
+  if (slot < 0) return table.insert(low, high, index + 4);
+  return same(list[table.address(slot) - 4]!) ? -1 : slot;
 }
 
 function validEvent(event: NewEvent): NewEvent {

@@ -25,6 +25,10 @@ export const enum RecordType {
   Uses = 0x06,
   /** First record of a full push: its generation and sizes (mount pre-sizes the tables). */
   GenerationStart = 0x07,
+  /** A piece of an index snapshot (see checkpoint.ts); never live, never copied by collection. */
+  Checkpoint = 0x08,
+  /** Commit record of a snapshot: where its transaction started, its pieces and bytes. */
+  CheckpointEnd = 0x09,
   User = 0x10,
   Schedule = 0x11,
   Holiday = 0x12,
@@ -42,6 +46,8 @@ export const RECORD_TYPE_NAMES: Record<number, string> = {
   0x05: 'event',
   0x06: 'uses',
   0x07: 'generation-start',
+  0x08: 'checkpoint',
+  0x09: 'checkpoint-end',
   0x10: 'user',
   0x11: 'schedule',
   0x12: 'holiday',
@@ -81,20 +87,21 @@ export function paddedLength(payloadLength: number): number {
   return RECORD_HEADER_BYTES + ((payloadLength + 3) & ~3);
 }
 
-export function encodeRecordHeader(
+/** Writes a record header for payload into b at offset `at`. */
+export function writeRecordHeader(
+  b: Buffer,
+  at: number,
   type: number,
   flags: number,
   txn: number,
   payload: Uint8Array,
-): Buffer {
-  const b = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
-  b[0] = type;
-  b[1] = flags;
-  b.writeUInt16LE(payload.length, 2);
-  b.writeUInt32LE(txn >>> 0, 4);
-  b.writeUInt32LE(crc32(payload), 8);
-  b.writeUInt32LE(crc32(b, 0, 12), 12);
-  return b;
+): void {
+  b[at] = type;
+  b[at + 1] = flags;
+  b.writeUInt16LE(payload.length, at + 2);
+  b.writeUInt32LE(txn >>> 0, at + 4);
+  b.writeUInt32LE(crc32(payload), at + 8);
+  b.writeUInt32LE(crc32(b, at, at + 12), at + 12);
 }
 
 export interface RecordHeader {

@@ -52,8 +52,11 @@ export function walkSector(
   };
   let garbageStart: number | undefined;
   let at = SECTOR_HEADER_BYTES;
+  // The header handed to visitors, valid during the visit only: one per walk, because a
+  // visitor may walk another sector (a lookup checking a sector it reads first).
+  const scratch: RecordHeader = { type: 0, flags: 0, length: 0, txn: 0, payloadCrc: 0 };
   while (at + RECORD_HEADER_BYTES <= size) {
-    const header = validRecordAt(cells, at);
+    const header = validRecordAt(cells, at, scratch);
     if (header) {
       if (garbageStart !== undefined) {
         walk.garbage.push([garbageStart, at]);
@@ -84,10 +87,7 @@ export function walkSector(
   return walk;
 }
 
-/** The header handed to visitors: valid during the visit only. */
-const scratch: RecordHeader = { type: 0, flags: 0, length: 0, txn: 0, payloadCrc: 0 };
-
-function validRecordAt(cells: Buffer, at: number): RecordHeader | undefined {
+function validRecordAt(cells: Buffer, at: number, scratch: RecordHeader): RecordHeader | undefined {
   if (cells[at] === 0xff && cells[at + 12] === 0xff) return undefined;
   const header = parseRecordHeader(cells, at, scratch);
   if (!header) return undefined;

@@ -1,8 +1,8 @@
-import { credentialKeys, decodeCredential, entityIdRange } from './codec';
+import { credentialKeys, entityIdRange } from './codec';
 import { FlashLog, LogOwner, LogRecord } from './flash-log';
-import { KeyTable, KeyTableBuilder, hashBytes, hashHigh, hashString } from './key-table';
+import { KeyHash, KeyTable, KeyTableBuilder, NO_PREFIX, hashBytes, hashString } from './key-table';
 import { RecordType, SELF_COMMITTED } from './record';
-import { CREDENTIAL_KINDS, CredentialKind } from '../firmware/foundation/model';
+import type { Snapshot } from './checkpoint';
 
 /** One database generation's tables: keys to record addresses on flash. */
 export interface GenerationTables {
@@ -74,6 +74,8 @@ interface Staging {
   txn: number;
   ops: LogRecord[];
   next: GenerationBuild | undefined;
+  /** Tables a full push built as it wrote (instead of replaying its records). */
+  nextTables?: GenerationTables;
   nextGeneration: number;
 }
 
@@ -96,10 +98,14 @@ export class StoreIndex implements LogOwner {
   ack: Slot | undefined;
   config: Slot | undefined;
   private staging: Staging | undefined;
+  /** Scratch for the key hash of the record or lookup at hand (nothing allocated per key). */
+  private readonly hash = new KeyHash();
 
   constructor(private readonly log: FlashLog) {}
 
   replay(r: LogRecord): void {
+    // Snapshots are read by the log at mount; replay has nothing to apply from them.
+    if (r.type === RecordType.Checkpoint || r.type === RecordType.CheckpointEnd) return;
     if (r.txn === SELF_COMMITTED) {
       this.apply(r);
       return;
@@ -118,16 +124,30 @@ export class StoreIndex implements LogOwner {
     if (generation > this.generation && r.type !== RecordType.Tombstone) {
       staging.next ??= emptyBuild();
       staging.nextGeneration = generation;
-      insertInto(staging.next, r);
+      insertInto(staging.next, r, this.hash);
       return;
     }
     staging.ops.push(r.detach());
+  }
+
+  /** A full push in transaction txn: its generation's tables, live at the commit. */
+  stageGeneration(txn: number, generation: number, tables: GenerationTables): void {
+    this.staging = {
+      txn,
+      ops: [],
+      next: undefined,
+      nextTables: tables,
+      nextGeneration: generation,
+    };
   }
 
   commit(txn: number): void {
     const staging = this.staging;
     this.staging = undefined;
     if (!staging || staging.txn !== txn) return;
+    if (staging.nextTables && staging.nextGeneration > this.generation) {
+      this.switchGeneration(staging.nextGeneration, staging.nextTables);
+    }
     // A committed transaction holding records of a newer generation proves that generation
     // live: a full push switches here, and so does a later grant or delta whose push meta
     // record was collected and copied further down the log.
@@ -186,8 +206,8 @@ export class StoreIndex implements LogOwner {
     table.relocate(slot, to);
     if (r.type === RecordType.Credential) {
       const k = credentialKeys(r.payload);
-      const low = hashBytes(r.payload, k.valueStart, k.valueEnd, k.kind);
-      const bySlot = this.db.credentialsByValue.find(low, hashHigh);
+      const h = hashBytes(r.payload, k.valueStart, k.valueEnd, k.kind, this.hash);
+      const bySlot = this.db.credentialsByValue.find(h.low, h.high);
       if (bySlot >= 0) this.db.credentialsByValue.relocate(bySlot, to);
     }
   }
@@ -196,21 +216,21 @@ export class StoreIndex implements LogOwner {
   private slotOf(r: LogRecord): { table: KeyTable; slot: number } {
     const p = r.payload;
     let table: KeyTable;
-    let low: number;
+    const h = this.hash;
     if (r.type === RecordType.Credential) {
       const k = credentialKeys(p);
       table = this.db.credentialsById;
-      low = hashBytes(p, k.idStart, k.idEnd);
+      hashBytes(p, k.idStart, k.idEnd, NO_PREFIX, h);
     } else if (r.type === RecordType.Uses) {
       const [s, e] = entityIdRange(p, 8);
       table = this.db.uses;
-      low = hashBytes(p, s, e);
+      hashBytes(p, s, e, NO_PREFIX, h);
     } else {
       const [s, e] = entityIdRange(p, 4);
       table = this.db[ENTITY_TABLE[r.type]!];
-      low = hashBytes(p, s, e);
+      hashBytes(p, s, e, NO_PREFIX, h);
     }
-    return { table, slot: table.find(low, hashHigh) };
+    return { table, slot: table.find(h.low, h.high) };
   }
 
   private apply(r: LogRecord): void {
@@ -253,23 +273,23 @@ export class StoreIndex implements LogOwner {
     const p = r.payload;
     if (r.type === RecordType.Credential) {
       const k = credentialKeys(p);
-      const low = hashBytes(p, k.idStart, k.idEnd);
-      const previous = this.db.credentialsById.set(low, hashHigh, r.address, p.length);
+      const h = hashBytes(p, k.idStart, k.idEnd, NO_PREFIX, this.hash);
+      const previous = this.db.credentialsById.set(h.low, h.high, r.address, p.length);
       if (previous) {
         this.log.retire(previous.address, recordTotal(previous.length));
         this.forgetValueKey(previous);
       }
-      const vLow = hashBytes(p, k.valueStart, k.valueEnd, k.kind);
-      this.db.credentialsByValue.set(vLow, hashHigh, r.address, p.length);
+      hashBytes(p, k.valueStart, k.valueEnd, k.kind, h);
+      this.db.credentialsByValue.set(h.low, h.high, r.address, p.length);
     } else if (r.type === RecordType.Uses) {
       const [s, e] = entityIdRange(p, 8);
-      const low = hashBytes(p, s, e);
-      const previous = this.db.uses.set(low, hashHigh, r.address, p.length, p.readUInt32LE(4));
+      const h = hashBytes(p, s, e, NO_PREFIX, this.hash);
+      const previous = this.db.uses.set(h.low, h.high, r.address, p.length, p.readUInt32LE(4));
       if (previous) this.log.retire(previous.address, recordTotal(previous.length));
     } else {
       const [s, e] = entityIdRange(p, 4);
-      const low = hashBytes(p, s, e);
-      const previous = this.db[ENTITY_TABLE[r.type]!].set(low, hashHigh, r.address, p.length);
+      const h = hashBytes(p, s, e, NO_PREFIX, this.hash);
+      const previous = this.db[ENTITY_TABLE[r.type]!].set(h.low, h.high, r.address, p.length);
       if (previous) this.log.retire(previous.address, recordTotal(previous.length));
     }
     this.log.adopt(r.address, r.total);
@@ -279,8 +299,7 @@ export class StoreIndex implements LogOwner {
     const p = r.payload;
     const type = p[4]!;
     const [s, e] = entityIdRange(p, 6);
-    const low = hashBytes(p, s, e);
-    const high = hashHigh;
+    const { low, high } = hashBytes(p, s, e, NO_PREFIX, this.hash);
     const table = ENTITY_TABLE[type];
     if (!table) return;
     const previous = this.db[table].delete(low, high);
@@ -297,10 +316,10 @@ export class StoreIndex implements LogOwner {
   private forgetValueKey(previous: Slot): void {
     const old = this.log.readPayload(previous.address, previous.length);
     const k = credentialKeys(old);
-    const low = hashBytes(old, k.valueStart, k.valueEnd, k.kind);
-    const slot = this.db.credentialsByValue.find(low, hashHigh);
+    const h = hashBytes(old, k.valueStart, k.valueEnd, k.kind, this.hash);
+    const slot = this.db.credentialsByValue.find(h.low, h.high);
     if (slot >= 0 && this.db.credentialsByValue.address(slot) === previous.address) {
-      this.db.credentialsByValue.delete(low, hashHigh);
+      this.db.credentialsByValue.delete(h.low, h.high);
     }
   }
 
@@ -340,56 +359,121 @@ export class StoreIndex implements LogOwner {
     return { address: r.address, length: r.payload.length };
   }
 
-  // ---- lookups -----------------------------------------------------------------------
+  // ---- snapshots -----------------------------------------------------------------------
 
-  credentialSlotByValue(kind: CredentialKind, value: string): Slot | undefined {
-    const code = CREDENTIAL_KINDS.indexOf(kind);
-    if (code < 0) return undefined;
-    const low = hashString(value, code);
-    return slotAt(this.db.credentialsByValue, low);
+  /** The index as a snapshot (the log adds its live bytes and tail). Only between transactions. */
+  snapshot(): Omit<Snapshot, 'live' | 'seqs' | 'tailAddress' | 'tailTotal'> {
+    const events = new Uint32Array(this.events.size * 3);
+    let at = 0;
+    for (const [seq, slot] of this.events) {
+      events[at++] = seq;
+      events[at++] = slot.address;
+      events[at++] = slot.length;
+    }
+    return {
+      generation: this.generation,
+      version: this.version,
+      firstSeq: this.firstSeq,
+      lastSeq: this.lastSeq,
+      dropped: this.dropped,
+      ackedSeq: this.ackedSeq,
+      meta: this.meta && { ...this.meta },
+      ack: this.ack && { ...this.ack },
+      config: this.config && { ...this.config },
+      events,
+      tables: this.db,
+    };
   }
 
-  slotById(table: keyof GenerationTables, id: string): Slot | undefined {
-    return slotAt(this.db[table], hashString(id));
+  /** Takes the state of a snapshot the log has checked (replay then continues after it). */
+  load(s: Snapshot): void {
+    this.generation = s.generation;
+    this.version = s.version;
+    this.firstSeq = s.firstSeq;
+    this.lastSeq = s.lastSeq;
+    this.dropped = s.dropped;
+    this.ackedSeq = s.ackedSeq;
+    this.meta = s.meta;
+    this.ack = s.ack;
+    this.config = s.config;
+    this.events.clear();
+    for (let at = 0; at < s.events.length; at += 3) {
+      this.events.set(s.events[at]!, { address: s.events[at + 1]!, length: s.events[at + 2]! });
+    }
+    this.db = s.tables;
+    this.staging = undefined;
+  }
+
+  /** A canonical description of the state (fsck compares a checkpoint mount with a full replay). */
+  describe(): string {
+    const entries = (table: KeyTable) => {
+      const words = new Uint32Array(table.size * (table.hasCounters ? 5 : 4));
+      table.exportEntries(words, 0);
+      const step = table.hasCounters ? 5 : 4;
+      const rows: string[] = [];
+      for (let at = 0; at < words.length; at += step)
+        rows.push(Array.from(words.subarray(at, at + step)).join(','));
+      return rows.sort().join(';');
+    };
+    const tables = Object.fromEntries(
+      Object.entries(this.db).map(([name, t]) => [name, entries(t as KeyTable)]),
+    );
+    const s = this.snapshot();
+    const events = [...this.events].sort((a, b) => a[0] - b[0]);
+    return JSON.stringify({ ...s, events, tables });
+  }
+
+  // ---- lookups (no allocation: a slot number, then its address and length) ----------
+
+  /** Address of the credential record holding (kind code, value), or -1 (a hash match: check the key). */
+  credentialByValue(kindCode: number, value: string): number {
+    const h = hashString(value, kindCode, this.hash);
+    const table = this.db.credentialsByValue;
+    const slot = table.find(h.low, h.high);
+    return slot < 0 ? -1 : table.address(slot);
+  }
+
+  /** Slot of an id in one of the live generation's tables, or -1. */
+  slotById(table: keyof GenerationTables, id: string): number {
+    const h = hashString(id, NO_PREFIX, this.hash);
+    return this.db[table].find(h.low, h.high);
+  }
+
+  hasId(table: keyof GenerationTables, id: string): boolean {
+    return this.slotById(table, id) >= 0;
   }
 
   usesOf(id: string): number {
-    const slot = this.db.uses.find(hashString(id), hashHigh);
+    const slot = this.slotById('uses', id);
     return slot < 0 ? 0 : this.db.uses.counter(slot);
   }
 
-  /** Decodes a credential at a slot and checks the key really matches (hash collisions miss). */
-  credentialAt(slot: Slot): ReturnType<typeof decodeCredential> {
-    return decodeCredential(this.log.readPayload(slot.address, slot.length));
+  /** The payload a slot of a table points at (valid until the next write). */
+  payloadAt(table: keyof GenerationTables, slot: number): Buffer {
+    const t = this.db[table];
+    return this.log.readPayload(t.address(slot), t.length(slot));
   }
 }
 
-function slotAt(table: KeyTable, low: number): Slot | undefined {
-  const slot = table.find(low, hashHigh);
-  if (slot < 0) return undefined;
-  return { address: table.address(slot), length: table.length(slot) };
-}
-
 /** Adds a record of a generation being built; reads keys straight from the flash bytes. */
-function insertInto(tables: GenerationBuild, r: LogRecord): void {
+function insertInto(tables: GenerationBuild, r: LogRecord, h: KeyHash): void {
   const p = r.cells;
   const at = r.at;
   const length = r.length;
   if (r.type === RecordType.Credential) {
     const k = credentialKeys(p, at);
-    tables.credentialsById.add(hashBytes(p, k.idStart, k.idEnd), hashHigh, r.address, length);
-    tables.credentialsByValue.add(
-      hashBytes(p, k.valueStart, k.valueEnd, k.kind),
-      hashHigh,
-      r.address,
-      length,
-    );
+    hashBytes(p, k.idStart, k.idEnd, NO_PREFIX, h);
+    tables.credentialsById.add(h.low, h.high, r.address, length);
+    hashBytes(p, k.valueStart, k.valueEnd, k.kind, h);
+    tables.credentialsByValue.add(h.low, h.high, r.address, length);
   } else if (r.type === RecordType.Uses) {
     const [s, e] = entityIdRange(p, at + 8);
-    tables.uses.add(hashBytes(p, s, e), hashHigh, r.address, length, p.readUInt32LE(at + 4));
+    hashBytes(p, s, e, NO_PREFIX, h);
+    tables.uses.add(h.low, h.high, r.address, length, p.readUInt32LE(at + 4));
   } else {
     const [s, e] = entityIdRange(p, at + 4);
-    tables[ENTITY_TABLE[r.type]!].add(hashBytes(p, s, e), hashHigh, r.address, length);
+    hashBytes(p, s, e, NO_PREFIX, h);
+    tables[ENTITY_TABLE[r.type]!].add(h.low, h.high, r.address, length);
   }
 }
 

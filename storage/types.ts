@@ -12,6 +12,7 @@ import {
 } from '../firmware/foundation/model';
 import { Clock } from '../firmware/foundation/clock';
 import { FlashDevice, FlashTiming } from './flash-device';
+import type { MountReport } from './flash-log';
 
 export interface OpenStoreOptions {
   /** File-backed image under dir (dir/flash.img), created on first use. */
@@ -30,6 +31,11 @@ export interface OpenStoreOptions {
   eventCapacity?: number;
   /** Size of a new file-backed image in bytes (default DEFAULT_IMAGE_BYTES). */
   imageBytes?: number;
+  /**
+   * Log bytes appended after which the next write also writes an index snapshot, so mount
+   * replays at most about this much (default DEFAULT_CHECKPOINT_BYTES; Infinity: never).
+   */
+  checkpointBytes?: number;
 }
 
 export interface StoreHealth {
@@ -54,6 +60,8 @@ export interface ReaderStore {
    */
   onAppend(listener: (record: EventRecord) => void): () => void;
   health(): StoreHealth;
+  /** What mount did: records replayed, whether from a checkpoint, repairs made. */
+  readonly mountReport: MountReport;
   close(): void;
 }
 

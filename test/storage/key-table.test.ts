@@ -1,8 +1,9 @@
 import {
+  KeyHash,
   KeyTable,
   KeyTableBuilder,
+  NO_PREFIX,
   hashBytes,
-  hashHigh,
   hashString,
 } from '../../storage/key-table';
 import { seededRandom } from '../../firmware/foundation/random';
@@ -11,12 +12,14 @@ describe('key table', () => {
   it('hashString equals hashBytes of the UTF-8 bytes (ASCII and not)', () => {
     for (const s of ['c1', '18:4411', 'dev-ä€😀', '']) {
       const bytes = Buffer.from(s, 'utf8');
-      const low = hashBytes(bytes, 0, bytes.length, 2);
-      const high = hashHigh;
-      expect(hashString(s, 2)).toBe(low);
-      expect(hashHigh).toBe(high);
+      const fromBytes = hashBytes(bytes, 0, bytes.length, 2, new KeyHash());
+      expect(hashString(s, 2, new KeyHash())).toEqual(fromBytes);
+      // Both halves are independent hashes, not copies of each other.
+      expect(fromBytes.low).not.toBe(fromBytes.high);
     }
-    expect(hashString('v1', 0)).not.toBe(hashString('v1', 1)); // the kind is part of the key
+    const kinds = [0, 1].map((kind) => hashString('v1', kind, new KeyHash()));
+    expect(kinds[0]!.low).not.toBe(kinds[1]!.low); // the kind is part of the key
+    expect(kinds[0]!.high).not.toBe(kinds[1]!.high);
   });
 
   it('agrees with a Map through inserts, replaces, deletes and growth; the builder keeps the later duplicate', () => {
@@ -27,8 +30,7 @@ describe('key table', () => {
     const added = new Map<string, number>();
     for (let i = 0; i < 20000; i++) {
       const key = `k${Math.floor(random() * 5000)}`;
-      const low = hashString(key);
-      const high = hashHigh;
+      const { low, high } = hashString(key, NO_PREFIX, new KeyHash());
       if (random() < 0.2) {
         table.delete(low, high);
         model.delete(key);
@@ -41,13 +43,15 @@ describe('key table', () => {
     }
     expect(table.size).toBe(model.size);
     for (const [key, address] of model) {
-      const slot = table.find(hashString(key), hashHigh);
+      const h = hashString(key, NO_PREFIX, new KeyHash());
+      const slot = table.find(h.low, h.high);
       expect(table.address(slot)).toBe(address);
     }
     const built = builder.build();
     expect(built.size).toBe(added.size);
     for (const [key, address] of added) {
-      expect(built.address(built.find(hashString(key), hashHigh))).toBe(address);
+      const h = hashString(key, NO_PREFIX, new KeyHash());
+      expect(built.address(built.find(h.low, h.high))).toBe(address);
     }
   });
 });

@@ -1,6 +1,15 @@
 import { MemoryFlash, PowerLossError } from '../../storage/flash-device';
 import { TORN_WRITE_MODELS, TornWriteModel, modelApplies } from '../../storage/power-cut';
-import { Step, mount, observe, representativeWorkload, smallDevice } from './workload';
+import { RecordType, parseRecordHeader } from '../../storage/record';
+import { mountForInspection } from '../../storage/reader-store';
+import {
+  SMALL_GEOMETRY,
+  Step,
+  mount,
+  observe,
+  representativeWorkload,
+  smallDevice,
+} from './workload';
 
 /*
  * Power cut at every program and erase of the representative workload, under every
@@ -18,12 +27,30 @@ interface Reference {
   /** Device operation index at the end of each step. */
   opsAfter: number[];
   kinds: Array<'program' | 'erase'>;
+  /** Per operation: whether it programs a piece or the end of an index snapshot. */
+  inCheckpoint: boolean[];
 }
 
 function referenceRun(steps: Step[]): Reference {
   const device = smallDevice();
   const kinds: Array<'program' | 'erase'> = [];
+  const inCheckpoint: boolean[] = [];
   device.onOperation = (op) => kinds.push(op.kind);
+  // Classify programs by the record they start (later pages of a record keep its type).
+  let current = -1;
+  const program = device.program.bind(device);
+  device.program = (address, data) => {
+    const header = data.length >= 16 ? parseRecordHeader(Buffer.from(data), 0) : undefined;
+    if (header) current = header.type;
+    else if (address % SMALL_GEOMETRY.sectorSize === 0) current = -1; // a sector header
+    inCheckpoint.push(current === RecordType.Checkpoint || current === RecordType.CheckpointEnd);
+    program(address, data);
+  };
+  const erase = device.erase.bind(device);
+  device.erase = (sector) => {
+    inCheckpoint.push(false);
+    erase(sector);
+  };
   const store = mount(device);
   const states = [observe(store)];
   const opsAfter: number[] = [];
@@ -32,7 +59,7 @@ function referenceRun(steps: Step[]): Reference {
     states.push(observe(store));
     opsAfter.push(device.stats.operations);
   }
-  return { states, opsAfter, kinds };
+  return { states, opsAfter, kinds, inCheckpoint };
 }
 
 interface Outcome {
@@ -71,6 +98,18 @@ function cutRun(
     return { violation: `remount after cut in '${steps[inFlight]!.name}' failed: ${String(err)}` };
   }
   const seen = observe(store);
+  if (store.mountReport.fromCheckpoint) checkpointMounts++;
+  // A snapshot is only a shortcut: it must give what a full replay of the log gives.
+  const viaSnapshot = mountForInspection(device);
+  if (
+    viaSnapshot.report.fromCheckpoint &&
+    viaSnapshot.index.describe() !==
+      mountForInspection(device, { checkpoint: false }).index.describe()
+  ) {
+    return {
+      violation: `after a cut in '${steps[inFlight]!.name}' the snapshot disagrees with a full replay`,
+    };
+  }
   const before = ref.states[inFlight]!;
   const after = ref.states[inFlight + 1]!;
   if (seen !== before && seen !== after) {
@@ -104,6 +143,7 @@ function cutRun(
 }
 
 let recoveryCuts = 0;
+let checkpointMounts = 0;
 
 /** Cuts power at every operation the recovering mount does; then a mount must still recover. */
 function cutDuringRecovery(
@@ -145,18 +185,23 @@ describe('power loss at every flash operation', () => {
   const ref = referenceRun(steps);
   const total = ref.kinds.length;
   let cuts = 0;
+  let checkpointCuts = 0;
   const violations: string[] = [];
 
   afterAll(() => {
     for (const v of violations.slice(0, 12)) process.stdout.write(`${v.slice(0, 400)}\n`);
     process.stdout.write(
-      `powerloss: ${cuts + recoveryCuts} cut points, ${TORN_WRITE_MODELS.length} models, ${violations.length} violations\n`,
+      `powerloss: ${cuts + recoveryCuts} cut points (${checkpointCuts} while writing an index snapshot), ` +
+        `${TORN_WRITE_MODELS.length} models, ${violations.length} violations; ` +
+        `${checkpointMounts} recoveries mounted from a snapshot\n`,
     );
   });
 
   it('the reference run exercises pushes, grants, events and garbage collection', () => {
     expect(ref.kinds.filter((k) => k === 'erase').length).toBeGreaterThan(25);
     expect(total).toBeGreaterThan(300);
+    expect(ref.inCheckpoint.length).toBe(total);
+    expect(ref.inCheckpoint.filter(Boolean).length).toBeGreaterThan(20);
   });
 
   for (const model of TORN_WRITE_MODELS) {
@@ -166,6 +211,7 @@ describe('power loss at every flash operation', () => {
         if (!modelApplies(model, ref.kinds[at]!)) continue;
         for (const seed of seeds) {
           cuts++;
+          if (ref.inCheckpoint[at]) checkpointCuts++;
           const outcome = cutRun(steps, ref, at, model, seed);
           if (outcome.violation)
             violations.push(`[${model} @${at} seed ${seed}] ${outcome.violation}`);
@@ -174,4 +220,9 @@ describe('power loss at every flash operation', () => {
       expect(violations.slice(0, 3)).toEqual([]);
     });
   }
+
+  it('recoveries mount from index snapshots (the cuts above covered their writes)', () => {
+    expect(checkpointCuts).toBeGreaterThan(100);
+    expect(checkpointMounts).toBeGreaterThan(100);
+  });
 });

@@ -8,6 +8,12 @@ import {
   VersionConflictError,
   openStore,
 } from '../../storage';
+import {
+  credentialHasKey,
+  decodeCredential,
+  encodeCredential,
+  kindCode,
+} from '../../storage/codec';
 import { VirtualClock } from '../../firmware/foundation/clock';
 import { content, credential, mount, observe, smallDevice } from './workload';
 
@@ -52,6 +58,38 @@ describe('reader store', () => {
     expect(s.database.holidays()).toEqual([{ date: '2026-12-25', name: 'v1' }]);
     const out = s.database.content();
     expect(out.credentials).toEqual([...pushed.credentials].sort((a, b) => (a.id < b.id ? -1 : 1)));
+  });
+
+  it('lookup by value compares the stored key byte for byte: UTF-8 values, prefixes and longer values miss', () => {
+    const device = smallDevice();
+    const s = mount(device);
+    const unicode = credential(1, {
+      value: 'dev-ä€😀',
+      scheduleId: 's1',
+      pinHash: 'h',
+      publicKey: 'k',
+    });
+    const ascii = credential(2, { value: 'ab' });
+    s.database.replace({ ...content(0, 'v1'), credentials: [unicode, ascii] });
+    for (const store of [s, mount(device)]) {
+      expect(store.database.findCredential(unicode.kind, 'dev-ä€😀')).toEqual(unicode);
+      expect(store.database.findCredential(ascii.kind, 'ab')).toEqual(ascii);
+      for (const near of ['a', 'abc', 'aB', 'dev-ä€', 'dev-ä€😀x', 'dev-a€😀']) {
+        expect(store.database.findCredential(ascii.kind, near)).toBeUndefined();
+        expect(store.database.findCredential(unicode.kind, near)).toBeUndefined();
+      }
+    }
+    // The key check itself (a hash collision reaches it): kind, length and every byte count.
+    for (const c of [unicode, ascii]) {
+      const payload = encodeCredential(1, c);
+      const code = kindCode(c.kind);
+      expect(credentialHasKey(payload, 0, code, c.value)).toBe(true);
+      expect(credentialHasKey(payload, 0, (code + 1) % 3, c.value)).toBe(false);
+      for (const near of ['a', 'abc', 'aB', 'dev-ä€', 'dev-ä€😀x', 'dev-a€😀']) {
+        expect(credentialHasKey(payload, 0, code, near)).toBe(false);
+      }
+      expect(decodeCredential(payload)).toEqual(c);
+    }
   });
 
   it('a second full push replaces the first as a whole (generation switch) and keeps use counters of kept credentials', () => {

@@ -10,13 +10,15 @@ export const SMALL_GEOMETRY = {
   endurance: 100_000,
 };
 export const EVENT_CAPACITY = 12;
+/** Small enough that the workload writes index snapshots often (and power is cut in them). */
+export const CHECKPOINT_BYTES = 2048;
 
 export function smallDevice(): MemoryFlash {
   return new MemoryFlash({ geometry: SMALL_GEOMETRY });
 }
 
 export function mount(device: MemoryFlash): ReaderStore {
-  return openStore({ device, eventCapacity: EVENT_CAPACITY });
+  return openStore({ device, eventCapacity: EVENT_CAPACITY, checkpointBytes: CHECKPOINT_BYTES });
 }
 
 export function credential(n: number, extra: Partial<Credential> = {}): Credential {
