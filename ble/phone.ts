@@ -5,6 +5,7 @@ import { decodeCbor, encodeCbor, isBytes, textKeyedMap } from './cbor';
 import { coseKeyOf, signSign1 } from './cose';
 import type { DeviceKey } from './device-key';
 import { CHARACTERISTIC_UUIDS, CharacteristicName, READER_SERVICE_UUID } from './gatt-uuids';
+import { PKOC_LEGACY_SERVICE_UUID, PKOC_SERVICE_UUID } from './pkoc/spec';
 import {
   Challenge,
   modeFromManufacturerData,
@@ -24,8 +25,18 @@ export interface FoundReader {
   address: string;
   rssi: number;
   mode: ReaderMode | undefined;
+  /** The phone protocols it advertises. */
+  profiles: PhoneProfile[];
   peripheral: Peripheral;
 }
+
+export type PhoneProfile = 'reader-sim' | 'pkoc';
+
+/** The advertised service UUIDs that name each profile. */
+const PROFILE_SERVICES: Record<PhoneProfile, string[]> = {
+  'reader-sim': [READER_SERVICE_UUID],
+  pkoc: [PKOC_SERVICE_UUID, PKOC_LEGACY_SERVICE_UUID],
+};
 
 /** The states the phone app shows (BEHAVIOR.md "Unlocking with the phone"). */
 export type PhoneState =
@@ -58,7 +69,7 @@ const FINAL_STATUSES = new Set(['granted', 'denied', 'enrolled', 'error']);
 const DEFAULT_STEP_MS = 5000;
 
 /** `promise`, or a rejection naming the step once `ms` pass first. */
-function within<T>(promise: Promise<T>, ms: number, step: string): Promise<T> {
+export function within<T>(promise: Promise<T>, ms: number, step: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -194,8 +205,12 @@ export class VirtualPhone extends EventEmitter {
     this.emit('state', state);
   }
 
-  /** Readers heard within `timeoutMs` (each once, strongest report kept). */
-  async scan(timeoutMs = 2000, stopAtFirst?: (r: FoundReader) => boolean): Promise<FoundReader[]> {
+  /** Readers heard within `timeoutMs` (each once, strongest report kept) offering `profiles`. */
+  async scan(
+    timeoutMs = 2000,
+    stopAtFirst?: (r: FoundReader) => boolean,
+    profiles: PhoneProfile[] = ['reader-sim'],
+  ): Promise<FoundReader[]> {
     const { noble } = this;
     await noble.waitForPoweredOnAsync(5000);
     this.show({ state: 'scanning' });
@@ -209,7 +224,10 @@ export class VirtualPhone extends EventEmitter {
       };
       const onDiscover = (p: Peripheral) => {
         const uuids: string[] = p.advertisement?.serviceUuids ?? [];
-        if (!uuids.includes(READER_SERVICE_UUID)) return;
+        const offered = (Object.keys(PROFILE_SERVICES) as PhoneProfile[]).filter((name) =>
+          PROFILE_SERVICES[name].some((u) => uuids.includes(u)),
+        );
+        if (!offered.some((name) => profiles.includes(name))) return;
         const readerId: string | undefined = p.advertisement?.localName;
         if (!readerId) return; // wait for the scan response that names it
         const entry: FoundReader = {
@@ -217,6 +235,7 @@ export class VirtualPhone extends EventEmitter {
           address: p.address,
           rssi: p.rssi,
           mode: modeFromManufacturerData(p.advertisement?.manufacturerData),
+          profiles: offered,
           peripheral: p,
         };
         found.set(p.address, entry);
@@ -224,20 +243,30 @@ export class VirtualPhone extends EventEmitter {
       };
       noble.on('discover', onDiscover);
       timer = setTimeout(finish, timeoutMs);
-      noble.startScanningAsync([READER_SERVICE_UUID], true).catch((err: Error) => {
-        finish();
-        reject(err);
-      });
+      noble
+        .startScanningAsync(
+          profiles.flatMap((name) => PROFILE_SERVICES[name]),
+          true,
+        )
+        .catch((err: Error) => {
+          finish();
+          reject(err);
+        });
     });
     await noble.stopScanningAsync();
     return [...found.values()];
   }
 
   /** The first reader heard (with this id, if given); throws when none is in range. */
-  async find(readerId?: string, timeoutMs = 3000): Promise<FoundReader> {
+  async find(
+    readerId?: string,
+    timeoutMs = 3000,
+    profile: PhoneProfile = 'reader-sim',
+  ): Promise<FoundReader> {
     const [reader] = await this.scan(
       timeoutMs,
       (r) => readerId === undefined || r.readerId === readerId,
+      [profile],
     ).then((all) => all.filter((r) => readerId === undefined || r.readerId === readerId));
     if (!reader) throw new Error(`no reader${readerId ? ` '${readerId}'` : ''} in range`);
     this.show({

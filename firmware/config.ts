@@ -27,6 +27,11 @@ export interface ReaderConfigValues {
   bleChallengeTtlMs: number;
   bleClockSkewMs: number;
   blePhoneCooldownMs: number;
+  bleReaderSimService: boolean;
+  blePkocService: boolean;
+  pkocSiteId: string;
+  pkocReaderLocationId: string;
+  pkocCredentialBits: number;
   pinKey: string;
 }
 
@@ -47,6 +52,8 @@ export type ConfigSpec = { [K in keyof ReaderConfigValues]: Spec<ReaderConfigVal
 
 const ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const ID_FORMAT = '1-64 of A-Z a-z 0-9 . _ : -';
+const UUID_OR_EMPTY = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$/;
+const UUID_FORMAT = 'a lowercase UUID (8-4-4-4-12 hex), or empty';
 
 export const CONFIG_SPEC: ConfigSpec = {
   readerId: {
@@ -184,6 +191,38 @@ export const CONFIG_SPEC: ConfigSpec = {
     max: 60000,
     unit: 'ms',
     doc: 'After a phone is answered, its next presentation within this time gets a cooldown error (no decision).',
+  },
+  bleReaderSimService: {
+    type: 'boolean',
+    default: true,
+    doc: "Offer and advertise the reader's own mobile-credential service (docs/MOBILE.md).",
+  },
+  blePkocService: {
+    type: 'boolean',
+    default: true,
+    doc: 'Offer and advertise the PKOC service 0xFFF0 (docs/PKOC.md).',
+  },
+  pkocSiteId: {
+    type: 'string',
+    default: '',
+    pattern: UUID_OR_EMPTY,
+    format: UUID_FORMAT,
+    doc: 'PKOC site identifier the reader announces. Empty = derived from accessPointId (SHA-256, first 16 bytes).',
+  },
+  pkocReaderLocationId: {
+    type: 'string',
+    default: '',
+    pattern: UUID_OR_EMPTY,
+    format: UUID_FORMAT,
+    doc: 'PKOC reader location identifier. Empty = derived from readerId (SHA-256, first 16 bytes).',
+  },
+  pkocCredentialBits: {
+    type: 'int',
+    default: 64,
+    min: 64,
+    max: 256,
+    unit: 'bits',
+    doc: 'Low bits of the public key X coordinate that make the PKOC credential number (the mobile credential value).',
   },
   pinKey: {
     type: 'string',

@@ -156,7 +156,7 @@ export const PANEL_SCRIPT = String.raw`(function () {
       var li = document.createElement('li');
       li.setAttribute('data-state', p.state || '');
       li.className = p.state === 'gone' ? 'gone' : '';
-      li.textContent = (p.name || p.deviceId || p.address || '?') + '  ' +
+      li.textContent = (p.name || p.deviceId || p.address || '?') + (p.profile ? '  [' + p.profile + ']' : '') + '  ' +
         (typeof p.rssi === 'number' ? p.rssi : '?') + ' dBm' + (p.state ? '  ' + p.state : '');
       phones.appendChild(li);
     });

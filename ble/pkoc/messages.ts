@@ -1,0 +1,240 @@
+import { createPublicKey, createSign, createVerify, KeyObject } from 'node:crypto';
+import {
+  PKOC_FEATURE_CCM,
+  PKOC_RESPONSES,
+  PKOC_SIZES,
+  PKOC_SPEC_VERSION,
+  PKOC_TAGS,
+  PKOC_VENDOR_COMPANY_ID,
+  PKOC_VENDOR_VERSION,
+  PkocResponseName,
+  responseName,
+} from './spec';
+import { decodeTlvs, encodeTlvs, Tlv } from './tlv';
+
+/** The protocol version TLV's value: spec version, vendor version, feature bits. */
+export interface PkocVersion {
+  spec: number;
+  vendor: number;
+  features: number;
+}
+
+export const READER_VERSION: PkocVersion = {
+  spec: PKOC_SPEC_VERSION,
+  vendor: PKOC_VENDOR_VERSION,
+  features: PKOC_FEATURE_CCM,
+};
+
+export function encodeVersion(v: PkocVersion): Buffer {
+  const b = Buffer.alloc(5);
+  b.writeUInt8(v.spec, 0);
+  b.writeUInt16BE(v.vendor, 1);
+  b.writeUInt16BE(v.features, 3);
+  return b;
+}
+
+/** A 2-byte value carries the vendor version only; a 5-byte one all three. */
+export function decodeVersion(b: Buffer): PkocVersion | undefined {
+  if (b.length === 2) return { spec: 0, vendor: b.readUInt16BE(0), features: 0 };
+  if (b.length === 5)
+    return { spec: b.readUInt8(0), vendor: b.readUInt16BE(1), features: b.readUInt16BE(3) };
+  return undefined;
+}
+
+/**
+ * What the reader notifies when the phone subscribes (the normal flow): its version, the
+ * transaction identifier (a fresh compressed P-256 transient public key the phone signs),
+ * its location and its site.
+ */
+export interface ReaderHello {
+  version: PkocVersion;
+  transactionId: Buffer;
+  readerLocationId: Buffer;
+  siteId: Buffer;
+}
+
+export function encodeReaderHello(h: ReaderHello): Buffer {
+  return encodeTlvs([
+    { tag: PKOC_TAGS.protocolVersion, value: encodeVersion(h.version) },
+    { tag: PKOC_TAGS.compressedTransientKey, value: h.transactionId },
+    { tag: PKOC_TAGS.readerLocationId, value: h.readerLocationId },
+    { tag: PKOC_TAGS.siteId, value: h.siteId },
+  ]);
+}
+
+export function decodeReaderHello(bytes: Buffer): ReaderHello | undefined {
+  const map = uniqueTags(decodeTlvs(bytes));
+  const version = map?.get(PKOC_TAGS.protocolVersion);
+  const transactionId = map?.get(PKOC_TAGS.compressedTransientKey);
+  const readerLocationId = map?.get(PKOC_TAGS.readerLocationId);
+  const siteId = map?.get(PKOC_TAGS.siteId);
+  const v = version && decodeVersion(version);
+  if (!v || !transactionId || !readerLocationId || !siteId) return undefined;
+  if (transactionId.length !== PKOC_SIZES.compressedTransientKey) return undefined;
+  return { version: v, transactionId, readerLocationId, siteId };
+}
+
+/** What the phone writes: its public key, its signature over the transaction id, and extras. */
+export interface CredentialMessage {
+  /** 65 bytes, uncompressed P-256 (0x04 || X || Y). */
+  publicKey: Buffer;
+  /** 64 bytes, r || s of ECDSA-SHA256 over the transaction identifier. */
+  signature: Buffer;
+  /** Seconds since the epoch the phone's credential last changed (optional). */
+  lastUpdateTime?: number;
+  version?: PkocVersion;
+}
+
+export function encodeCredentialMessage(m: CredentialMessage): Buffer {
+  const items: Tlv[] = [
+    { tag: PKOC_TAGS.publicKey, value: m.publicKey },
+    { tag: PKOC_TAGS.signature, value: m.signature },
+  ];
+  if (m.lastUpdateTime !== undefined) {
+    const t = Buffer.alloc(4);
+    t.writeUInt32BE(m.lastUpdateTime >>> 0);
+    items.push({ tag: PKOC_TAGS.lastUpdateTime, value: t });
+  }
+  if (m.version) items.push({ tag: PKOC_TAGS.protocolVersion, value: encodeVersion(m.version) });
+  return encodeTlvs(items);
+}
+
+/**
+ * A credential write, strictly: every TLV known to this message, each at most once and of
+ * its exact size, the key an uncompressed point on P-256. Undefined for anything else.
+ */
+export function decodeCredentialMessage(
+  bytes: Buffer,
+): { message: CredentialMessage; key: KeyObject } | undefined {
+  const map = uniqueTags(decodeTlvs(bytes));
+  if (!map) return undefined;
+  const allowed = new Set<number>([
+    PKOC_TAGS.publicKey,
+    PKOC_TAGS.signature,
+    PKOC_TAGS.lastUpdateTime,
+    PKOC_TAGS.protocolVersion,
+  ]);
+  for (const tag of map.keys()) if (!allowed.has(tag)) return undefined;
+  const publicKey = map.get(PKOC_TAGS.publicKey);
+  const signature = map.get(PKOC_TAGS.signature);
+  if (publicKey?.length !== PKOC_SIZES.publicKey || signature?.length !== PKOC_SIZES.signature)
+    return undefined;
+  const key = keyFromUncompressed(publicKey);
+  if (!key) return undefined;
+  const message: CredentialMessage = { publicKey, signature };
+  const time = map.get(PKOC_TAGS.lastUpdateTime);
+  if (time !== undefined) {
+    if (time.length !== PKOC_SIZES.lastUpdateTime) return undefined;
+    message.lastUpdateTime = time.readUInt32BE(0);
+  }
+  const version = map.get(PKOC_TAGS.protocolVersion);
+  if (version !== undefined) {
+    const v = decodeVersion(version);
+    if (!v) return undefined;
+    message.version = v;
+  }
+  return { message, key };
+}
+
+/** The reader's answer: the response code, and (our 0x80 TLV) the reason in words. */
+export interface ReaderResponse {
+  code: PkocResponseName;
+  reason?: string;
+}
+
+/** Just the response TLV: what goes out by notification, so any PKOC app can read it. */
+export function encodeResponse(code: PkocResponseName): Buffer {
+  return encodeTlvs([{ tag: PKOC_TAGS.response, value: Buffer.from([PKOC_RESPONSES[code]]) }]);
+}
+
+/** The response and the reason, for a read of the read characteristic after the answer. */
+export function encodeResponseWithReason(r: ReaderResponse): Buffer {
+  const items: Tlv[] = [{ tag: PKOC_TAGS.response, value: Buffer.from([PKOC_RESPONSES[r.code]]) }];
+  if (r.reason) {
+    const company = Buffer.alloc(2);
+    company.writeUInt16LE(PKOC_VENDOR_COMPANY_ID);
+    const text = Buffer.from(r.reason.slice(0, 200), 'utf8');
+    items.push({ tag: PKOC_TAGS.manufacturerSpecific, value: Buffer.concat([company, text]) });
+  }
+  return encodeTlvs(items);
+}
+
+export function decodeResponse(bytes: Buffer): ReaderResponse | undefined {
+  const map = uniqueTags(decodeTlvs(bytes));
+  const value = map?.get(PKOC_TAGS.response);
+  if (value?.length !== 1) return undefined;
+  const code = responseName(value[0]!);
+  if (!code) return undefined;
+  const response: ReaderResponse = { code };
+  const vendor = map!.get(PKOC_TAGS.manufacturerSpecific);
+  if (vendor && vendor.length > 2 && vendor.readUInt16LE(0) === PKOC_VENDOR_COMPANY_ID) {
+    response.reason = vendor.subarray(2).toString('utf8');
+  }
+  return response;
+}
+
+/** TLVs by tag; undefined when a tag repeats (a message names each field once). */
+function uniqueTags(items: Tlv[] | undefined): Map<number, Buffer> | undefined {
+  if (!items) return undefined;
+  const map = new Map<number, Buffer>();
+  for (const { tag, value } of items) {
+    if (map.has(tag)) return undefined;
+    map.set(tag, value);
+  }
+  return map;
+}
+
+/** A P-256 public key from its 65-byte uncompressed form; undefined off the curve. */
+export function keyFromUncompressed(raw: Buffer): KeyObject | undefined {
+  if (raw.length !== PKOC_SIZES.publicKey || raw[0] !== 0x04) return undefined;
+  try {
+    return createPublicKey({
+      format: 'jwk',
+      key: {
+        kty: 'EC',
+        crv: 'P-256',
+        x: raw.subarray(1, 33).toString('base64url'),
+        y: raw.subarray(33, 65).toString('base64url'),
+      },
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+/** The 65-byte uncompressed form of a P-256 public key. */
+export function uncompressedOf(key: KeyObject): Buffer {
+  const jwk = key.export({ format: 'jwk' });
+  return Buffer.concat([
+    Buffer.from([0x04]),
+    Buffer.from(jwk.x!, 'base64url'),
+    Buffer.from(jwk.y!, 'base64url'),
+  ]);
+}
+
+/**
+ * The credential number PKOC derives from a public key: the low `bits` of the X coordinate
+ * (64 by default), as an unsigned decimal, which is what a reader hands a panel.
+ */
+export function credentialNumber(publicKey: Buffer, bits: number): string {
+  if (!Number.isInteger(bits) || bits < 64 || bits > 256) {
+    throw new RangeError(`credential bits must be 64..256, got ${bits}`);
+  }
+  const x = BigInt(`0x${publicKey.subarray(1, 33).toString('hex')}`);
+  return (x & ((1n << BigInt(bits)) - 1n)).toString(10);
+}
+
+/** ECDSA-SHA256 over `message`, as 64 bytes r || s. */
+export function signTransaction(message: Buffer, privateKey: KeyObject): Buffer {
+  return createSign('sha256').update(message).sign({ key: privateKey, dsaEncoding: 'ieee-p1363' });
+}
+
+export function verifyTransaction(message: Buffer, signature: Buffer, key: KeyObject): boolean {
+  try {
+    return createVerify('sha256')
+      .update(message)
+      .verify({ key, dsaEncoding: 'ieee-p1363' }, signature);
+  } catch {
+    return false;
+  }
+}
