@@ -9,7 +9,7 @@ const PROPERTIES: Record<keyof typeof CHARACTERISTIC_UUIDS, [string, string]> = 
   readerInfo: ['read', '`{v, readerId, siteId, mode, minRssi, fw}`'],
   challenge: [
     'read, notify',
-    `\`{nonce: bstr(${NONCE_BYTES}), readerId, exp}\`: one per connection, single use, expires`,
+    `\`{nonce: bstr(${NONCE_BYTES}), readerId, exp, now}\`: one per connection, single use, expires`,
   ],
   credential: [
     'write (long writes)',

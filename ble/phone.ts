@@ -138,10 +138,11 @@ export class PhoneLink {
     const nonce = map?.get('nonce');
     const readerId = map?.get('readerId');
     const exp = map?.get('exp');
+    const now = map?.get('now');
     if (!isBytes(nonce) || nonce.length !== NONCE_BYTES || typeof readerId !== 'string') {
       throw new Error('challenge is not {nonce: bstr(16), readerId, exp}');
     }
-    return { nonce, readerId, exp: Number(exp) };
+    return { nonce, readerId, exp: Number(exp), ...(typeof now === 'number' ? { now } : {}) };
   }
 
   /** Writes a credential (long write when it is bigger than the MTU allows). */
@@ -291,7 +292,8 @@ export class VirtualPhone extends EventEmitter {
         ['deviceId', this.key.deviceId],
         ['readerId', challenge.readerId],
         ['nonce', challenge.nonce],
-        ['ts', overrides.ts ?? this.clock.now()],
+        // The reader's clock when it told us (it may have been set); ours otherwise.
+        ['ts', overrides.ts ?? challenge.now ?? this.clock.now()],
       ]),
     );
     return signSign1(payload, key.privateKey);

@@ -365,6 +365,7 @@ export class ReaderGattService extends EventEmitter implements BleRadioStatus {
         ['nonce', nonce.value],
         ['readerId', cfg.readerId],
         ['exp', nonce.exp],
+        ['now', now],
       ]),
     );
   }

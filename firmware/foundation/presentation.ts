@@ -27,9 +27,9 @@ export interface Presentation {
   pin?: string;
   /**
    * The BLE layer's verdict on the signed challenge (mobile over BLE only): the decision
-   * turns these into bad_signature / replay in rule order.
+   * turns these into bad_signature / replay / stale_timestamp in rule order.
    */
-  proof?: { signatureValid: boolean; challengeFresh: boolean };
+  proof?: { signatureValid: boolean; challengeFresh: boolean; timestampFresh?: boolean };
   /** Mobile in enroll mode: the device public key to report as raw data. */
   publicKey?: string;
   /** BLE: the phone protocol it came by. */
@@ -115,6 +115,7 @@ export function parsePresentation(value: unknown): CheckedPresentation {
     p.proof = Object.freeze({
       signatureValid: proof.signatureValid,
       challengeFresh: proof.challengeFresh,
+      ...(proof.timestampFresh === undefined ? {} : { timestampFresh: proof.timestampFresh }),
     });
   }
   Object.freeze(p);
@@ -164,6 +165,10 @@ function presentationProblem(
 
 function isProof(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false;
-  const { signatureValid, challengeFresh } = value as Record<string, unknown>;
-  return typeof signatureValid === 'boolean' && typeof challengeFresh === 'boolean';
+  const { signatureValid, challengeFresh, timestampFresh } = value as Record<string, unknown>;
+  return (
+    typeof signatureValid === 'boolean' &&
+    typeof challengeFresh === 'boolean' &&
+    (timestampFresh === undefined || typeof timestampFresh === 'boolean')
+  );
 }

@@ -143,14 +143,18 @@ describe('the proof verdicts', () => {
     skewMs: 60_000,
   };
 
-  it('accepts ts within the skew, inclusive, and calls anything further a replay', () => {
+  it('accepts ts within the skew, inclusive, and calls anything further stale (not a replay)', () => {
     expect(proofOf(present({ ts: now - 60_000 }), facts)).toEqual({
       signatureValid: true,
       challengeFresh: true,
+      timestampFresh: true,
     });
-    expect(proofOf(present({ ts: now + 60_000 }), facts).challengeFresh).toBe(true);
-    expect(proofOf(present({ ts: now - 60_001 }), facts).challengeFresh).toBe(false);
-    expect(proofOf(present({ ts: now + 60_001 }), facts).challengeFresh).toBe(false);
+    expect(proofOf(present({ ts: now + 60_000 }), facts).timestampFresh).toBe(true);
+    expect(proofOf(present({ ts: now - 60_001 }), facts)).toMatchObject({
+      challengeFresh: true,
+      timestampFresh: false,
+    });
+    expect(proofOf(present({ ts: now + 60_001 }), facts).timestampFresh).toBe(false);
     expect(proofOf(present({ readerId: 'r2' }), facts).challengeFresh).toBe(false);
     expect(proofOf(present({}), { ...facts, nonceFresh: false }).challengeFresh).toBe(false);
   });
