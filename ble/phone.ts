@@ -80,6 +80,18 @@ export function within<T>(promise: Promise<T>, ms: number, step: string): Promis
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
+/** How an unlock goes; the last three are a security tester's. */
+export interface UnlockOptions {
+  readerId?: string;
+  timeoutMs?: number;
+  /** Called with exactly the credential bytes written (record). */
+  sent?: (bytes: Buffer) => void;
+  /** Write these bytes instead of a fresh presentation (replay). */
+  bytes?: Buffer;
+  /** Present this device id, signed with this phone's key (clone). */
+  as?: string;
+}
+
 /** One connection to a reader's service: the phone side of the GATT protocol. */
 export class PhoneLink {
   private readonly results: ResultMessage[] = [];
@@ -284,12 +296,18 @@ export class VirtualPhone extends EventEmitter {
     return PhoneLink.open(reader, this.intervalMs);
   }
 
-  /** The signed presentation for a challenge: COSE_Sign1 over {deviceId, readerId, nonce, ts}. */
-  presentation(challenge: Challenge, overrides: { ts?: number; key?: DeviceKey } = {}): Buffer {
+  /**
+   * The signed presentation for a challenge: COSE_Sign1 over {deviceId, readerId, nonce, ts}.
+   * `deviceId` presents another phone's identity (signed with this phone's key: a clone).
+   */
+  presentation(
+    challenge: Challenge,
+    overrides: { ts?: number; key?: DeviceKey; deviceId?: string } = {},
+  ): Buffer {
     const key = overrides.key ?? this.key;
     const payload = encodeCbor(
       new Map<string, unknown>([
-        ['deviceId', this.key.deviceId],
+        ['deviceId', overrides.deviceId ?? this.key.deviceId],
         ['readerId', challenge.readerId],
         ['nonce', challenge.nonce],
         // The reader's clock when it told us (it may have been set); ours otherwise.
@@ -315,13 +333,15 @@ export class VirtualPhone extends EventEmitter {
    * step gets `timeoutMs` (default 5 s): a reader lost mid-exchange leaves noble's calls
    * pending forever, and the app must still give up.
    */
-  async unlock(options: { readerId?: string; timeoutMs?: number } = {}): Promise<ResultMessage> {
+  async unlock(options: UnlockOptions = {}): Promise<ResultMessage> {
     const ms = options.timeoutMs ?? DEFAULT_STEP_MS;
     const reader = await this.find(options.readerId, options.timeoutMs);
     const link = await within(this.connect(reader), ms, 'connect');
     try {
       const challenge = await within(link.challenge(), ms, 'challenge read');
-      await within(link.writeCredential(this.presentation(challenge)), ms, 'credential write');
+      const bytes = options.bytes ?? this.presentation(challenge, { deviceId: options.as });
+      await within(link.writeCredential(bytes), ms, 'credential write');
+      options.sent?.(bytes);
       this.show({ state: 'credential sent' });
       const result = await link.result(ms);
       this.showResult(result);
