@@ -35,7 +35,9 @@ export class PkocLink {
     private readonly read: any,
     private readonly write: any,
   ) {
-    read.on('data', (data: Buffer) => {
+    read.on('data', (data: Buffer, isNotification: boolean) => {
+      // noble reports reads here too: only notifications are the reader speaking on its own.
+      if (!isNotification) return;
       this.notes.push(Buffer.from(data));
       this.waiting.splice(0).forEach((w) => w());
     });
@@ -79,6 +81,11 @@ export class PkocLink {
     const hello = decodeReaderHello(bytes);
     if (!hello) throw new Error('the reader hello is not the PKOC TLVs');
     return hello;
+  }
+
+  /** Notifications received and not yet taken by hello() or response() (tests). */
+  get unread(): readonly Buffer[] {
+    return this.notes;
   }
 
   writeCredential(bytes: Buffer): Promise<void> {
