@@ -184,9 +184,22 @@ function uniqueTags(items: Tlv[] | undefined): Map<number, Buffer> | undefined {
   return map;
 }
 
+/** Keys already parsed, by their bytes: importing a key costs more than verifying with it. */
+const keyCache = new Map<string, KeyObject | undefined>();
+const KEY_CACHE_SIZE = 1024;
+
 /** A P-256 public key from its 65-byte uncompressed form; undefined off the curve. */
 export function keyFromUncompressed(raw: Buffer): KeyObject | undefined {
   if (raw.length !== PKOC_SIZES.publicKey || raw[0] !== 0x04) return undefined;
+  const id = raw.toString('hex');
+  if (keyCache.has(id)) return keyCache.get(id);
+  const key = importKey(raw);
+  if (keyCache.size >= KEY_CACHE_SIZE) keyCache.delete(keyCache.keys().next().value!);
+  keyCache.set(id, key);
+  return key;
+}
+
+function importKey(raw: Buffer): KeyObject | undefined {
   try {
     return createPublicKey({
       format: 'jwk',

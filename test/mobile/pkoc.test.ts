@@ -174,3 +174,31 @@ describe('PKOC enroll, push, unlock', () => {
     }
   });
 });
+
+describe('config turns either service off', () => {
+  it('blePkocService false: no 0xFFF0 advertised or served; true again: back', async () => {
+    await rig.client.patchConfig({ blePkocService: false });
+    // A phone that never heard the reader: noble adds to what it heard from an address before.
+    const fresh = rig.phone({ key: bob }).phone;
+    try {
+      const heard = await fresh.scan(1500, undefined, ['reader-sim', 'pkoc']);
+      expect(heard.map((r) => r.profiles)).toEqual([['reader-sim']]);
+      await expect(pkocPresent(fresh, bob, { timeoutMs: 1500 })).rejects.toThrow(/no reader/);
+    } finally {
+      await rig.client.patchConfig({ blePkocService: true });
+    }
+    await rig.clock.advanceAsync(PAUSE);
+    expect((await pkocPresent(bobPhone, bob)).status).toBe('granted');
+  });
+
+  it('bleReaderSimService false: only PKOC is advertised', async () => {
+    await rig.client.patchConfig({ bleReaderSimService: false });
+    const fresh = rig.phone({ key: bob }).phone;
+    try {
+      const heard = await fresh.scan(1500, undefined, ['reader-sim', 'pkoc']);
+      expect(heard.map((r) => r.profiles)).toEqual([['pkoc']]);
+    } finally {
+      await rig.client.patchConfig({ bleReaderSimService: true });
+    }
+  });
+});
