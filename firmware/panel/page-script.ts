@@ -103,7 +103,8 @@ export const PANEL_SCRIPT = String.raw`(function () {
   function describe(e) {
     var d = e.detail || {};
     if (e.type === 'access') {
-      return (e.credentialId || '') + (e.kind ? ' (' + e.kind + ')' : '');
+      var via = d.profile ? ', ' + d.profile : '';
+      return (e.credentialId || '') + (e.kind ? ' (' + e.kind + via + ')' : '');
     }
     if (d.alarm) return d.alarm + (d.active ? ' alarm' : ' cleared');
     if (d.rex) return 'REX';

@@ -89,6 +89,11 @@ describeIfChromium('front panel: phones in range (chromium)', () => {
       async () => (await rows())[1] === `${far.phone.key.deviceId} [reader-sim] ${dbm(8)} answered`,
     );
 
+    // The event list says which profile the presentation came by.
+    const events = () =>
+      page.$$eval('#events li', (items) => items.map((li) => li.textContent ?? ''));
+    await until(async () => (await events()).some((t) => t.includes('(mobile, reader-sim)')));
+
     // It walks up to 1 m: at the next RSSI refresh (reader clock) it is the nearest.
     far.controller!.setPosition(1);
     await rig.clock.advanceAsync(1000);
