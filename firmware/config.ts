@@ -32,6 +32,7 @@ export interface ReaderConfigValues {
   pkocSiteId: string;
   pkocReaderLocationId: string;
   pkocCredentialBits: number;
+  pkocSiteKey: string;
   pinKey: string;
 }
 
@@ -223,6 +224,13 @@ export const CONFIG_SPEC: ConfigSpec = {
     max: 256,
     unit: 'bits',
     doc: 'Low bits of the public key X coordinate that make the PKOC credential number (the mobile credential value).',
+  },
+  pkocSiteKey: {
+    type: 'string',
+    default: '',
+    pattern: /^([0-9a-f]{64})?$/,
+    format: '64 lowercase hex digits (a P-256 private key), or empty',
+    doc: "The PKOC site's private key, which signs the reader's half of the ECDHE flow; empty = the reader offers the normal flow only. A secret: never shown by the host API, not set through it.",
   },
   pinKey: {
     type: 'string',

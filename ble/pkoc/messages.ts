@@ -1,4 +1,14 @@
-import { createPublicKey, createSign, createVerify, KeyObject } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createECDH,
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  createSign,
+  createVerify,
+  KeyObject,
+} from 'node:crypto';
 import {
   PKOC_FEATURE_CCM,
   PKOC_RESPONSES,
@@ -250,4 +260,122 @@ export function verifyTransaction(message: Buffer, signature: Buffer, key: KeyOb
   } catch {
     return false;
   }
+}
+
+/*
+ * The ECDHE perfect-secrecy flow (docs/PKOC.md): the phone sends its own transient key, the
+ * reader proves the site by signing both transient keys' X with the site key, and the phone's
+ * credential comes back encrypted under the ECDH shared secret with AES-256-CCM.
+ */
+
+/** What both sides sign in the ECDHE flow: site id, reader location id, phone X, reader X. */
+export function ecdheSignedData(
+  hello: Pick<ReaderHello, 'siteId' | 'readerLocationId' | 'transactionId'>,
+  phoneTransientKey: Buffer,
+): Buffer {
+  return Buffer.concat([
+    hello.siteId,
+    hello.readerLocationId,
+    phoneTransientKey.subarray(1, 33),
+    hello.transactionId.subarray(1, 33),
+  ]);
+}
+
+/** The phone's first ECDHE write: its transient key (0x07, 65 bytes) and optionally a version. */
+export function encodePhoneTransientKey(key: Buffer, version?: PkocVersion): Buffer {
+  const items: Tlv[] = [{ tag: PKOC_TAGS.uncompressedTransientKey, value: key }];
+  if (version) items.push({ tag: PKOC_TAGS.protocolVersion, value: encodeVersion(version) });
+  return encodeTlvs(items);
+}
+
+export function decodePhoneTransientKey(bytes: Buffer): Buffer | undefined {
+  const map = uniqueTags(decodeTlvs(bytes));
+  if (!map) return undefined;
+  for (const tag of map.keys()) {
+    if (tag !== PKOC_TAGS.uncompressedTransientKey && tag !== PKOC_TAGS.protocolVersion)
+      return undefined;
+  }
+  const key = map.get(PKOC_TAGS.uncompressedTransientKey);
+  const version = map.get(PKOC_TAGS.protocolVersion);
+  if (version !== undefined && !decodeVersion(version)) return undefined;
+  return key && keyFromUncompressed(key) ? key : undefined;
+}
+
+/** The AES-256 key both sides derive: SHA-256 of the ECDH shared secret (X coordinate). */
+export function ecdheSessionKey(sharedSecret: Buffer): Buffer {
+  return createHash('sha256').update(sharedSecret).digest();
+}
+
+/** AES-CCM nonce: 8 fixed bytes `00..01`, then the message counter (big-endian, from 1). */
+function ccmNonce(counter: number): Buffer {
+  const iv = Buffer.alloc(12);
+  iv.writeUInt8(1, 7);
+  iv.writeUInt32BE(counter >>> 0, 8);
+  return iv;
+}
+
+const CCM_TAG_BYTES = 16;
+
+/** The encrypted credential: AES-256-CCM of the credential TLVs, inside one 0x40 TLV. */
+export function encodeEncryptedCredential(plain: Buffer, key: Buffer, counter: number): Buffer {
+  const cipher = createCipheriv('aes-256-ccm', key, ccmNonce(counter), {
+    authTagLength: CCM_TAG_BYTES,
+  });
+  const body = Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+  return encodeTlvs([{ tag: PKOC_TAGS.encryptedDataFollows, value: body }]);
+}
+
+/** The credential TLVs inside a 0x40 TLV; undefined when it is not one or does not decrypt. */
+export function decodeEncryptedCredential(
+  bytes: Buffer,
+  key: Buffer,
+  counter: number,
+): Buffer | undefined {
+  const map = uniqueTags(decodeTlvs(bytes));
+  if (!map || map.size !== 1) return undefined;
+  const body = map.get(PKOC_TAGS.encryptedDataFollows);
+  if (!body || body.length <= CCM_TAG_BYTES) return undefined;
+  try {
+    const decipher = createDecipheriv('aes-256-ccm', key, ccmNonce(counter), {
+      authTagLength: CCM_TAG_BYTES,
+    });
+    decipher.setAuthTag(body.subarray(body.length - CCM_TAG_BYTES));
+    return Buffer.concat([
+      decipher.update(body.subarray(0, body.length - CCM_TAG_BYTES)),
+      decipher.final(),
+    ]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The reader's signature TLV of the ECDHE flow (0x03, 64 bytes). */
+export function encodeReaderSignature(signature: Buffer): Buffer {
+  return encodeTlvs([{ tag: PKOC_TAGS.signature, value: signature }]);
+}
+
+export function decodeReaderSignature(bytes: Buffer): Buffer | undefined {
+  const map = uniqueTags(decodeTlvs(bytes));
+  const sig = map?.get(PKOC_TAGS.signature);
+  return map?.size === 1 && sig?.length === PKOC_SIZES.signature ? sig : undefined;
+}
+
+/** A P-256 key pair from a 32-byte private scalar (the configured site key). */
+export function siteKeyPair(hex: string): { privateKey: KeyObject; publicKey: KeyObject } {
+  const ecdh = createECDH('prime256v1');
+  ecdh.setPrivateKey(Buffer.from(hex, 'hex'));
+  const raw = ecdh.getPublicKey();
+  const jwk = {
+    kty: 'EC',
+    crv: 'P-256',
+    x: raw.subarray(1, 33).toString('base64url'),
+    y: raw.subarray(33, 65).toString('base64url'),
+  };
+  return {
+    privateKey: createPrivateKey({
+      format: 'jwk',
+      key: { ...jwk, d: Buffer.from(hex, 'hex').toString('base64url') },
+    }),
+    publicKey: createPublicKey({ format: 'jwk', key: jwk }),
+  };
 }

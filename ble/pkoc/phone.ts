@@ -1,17 +1,23 @@
-import type { KeyObject } from 'node:crypto';
+import { createECDH, KeyObject } from 'node:crypto';
 import type { DeviceKey } from '../device-key';
 import type { FoundReader, PhoneState, VirtualPhone } from '../phone';
 import { within } from '../phone';
 import type { ResultMessage } from '../protocol';
 import {
   decodeReaderHello,
+  decodeReaderSignature,
   decodeResponse,
+  ecdheSessionKey,
+  ecdheSignedData,
   encodeCredentialMessage,
+  encodeEncryptedCredential,
+  encodePhoneTransientKey,
   ReaderHello,
   ReaderResponse,
   READER_VERSION,
   signTransaction,
   uncompressedOf,
+  verifyTransaction,
 } from './messages';
 import {
   PKOC_CHARACTERISTIC_UUIDS,
@@ -88,6 +94,29 @@ export class PkocLink {
     return this.notes;
   }
 
+  /**
+   * The ECDHE flow's first step: send a transient key, check the reader's signature with
+   * the site's public key. Returns what the credential must be signed over and encrypted
+   * with; throws when the reader does not prove the site.
+   */
+  async ecdhe(
+    hello: ReaderHello,
+    sitePublicKey: KeyObject,
+    timeoutMs = DEFAULT_STEP_MS,
+  ): Promise<{ signedData: Buffer; key: Buffer }> {
+    const ecdh = createECDH('prime256v1');
+    const transient = ecdh.generateKeys();
+    await this.writeCredential(encodePhoneTransientKey(transient, READER_VERSION));
+    const signature = decodeReaderSignature(
+      await this.next(timeoutMs, (b) => b[0] === PKOC_TAGS.signature),
+    );
+    const signedData = ecdheSignedData(hello, transient);
+    if (!signature || !verifyTransaction(signedData, signature, sitePublicKey)) {
+      throw new Error('the reader did not prove the site (ECDHE signature does not verify)');
+    }
+    return { signedData, key: ecdheSessionKey(ecdh.computeSecret(hello.transactionId)) };
+  }
+
   writeCredential(bytes: Buffer): Promise<void> {
     return this.write.writeAsync(bytes, false);
   }
@@ -129,14 +158,15 @@ export class PkocLink {
  * transaction identifier by `signer` (the same key, unless a tester clones another phone).
  */
 export function pkocCredential(
-  hello: ReaderHello,
+  hello: Pick<ReaderHello, 'transactionId'>,
   signer: KeyObject,
   identity: KeyObject,
   lastUpdateTime?: number,
+  signedData: Buffer = hello.transactionId,
 ): Buffer {
   return encodeCredentialMessage({
     publicKey: uncompressedOf(identity),
-    signature: signTransaction(hello.transactionId, signer),
+    signature: signTransaction(signedData, signer),
     ...(lastUpdateTime === undefined ? {} : { lastUpdateTime }),
     version: READER_VERSION,
   });
@@ -164,6 +194,8 @@ export interface PkocPresentOptions {
   as?: KeyObject;
   /** Called with exactly the bytes written. */
   sent?: (bytes: Buffer) => void;
+  /** Use the ECDHE flow with this site's public key (else the normal flow). */
+  sitePublicKey?: KeyObject;
 }
 
 /**
@@ -182,8 +214,19 @@ export async function pkocPresent(
   const link = await within(PkocLink.open(reader), ms, 'connect');
   try {
     const hello = await link.hello(ms);
-    const bytes =
-      options.bytes ?? pkocCredential(hello, key.privateKey, options.as ?? key.publicKey);
+    let bytes: Buffer;
+    if (options.bytes) bytes = options.bytes;
+    else if (options.sitePublicKey) {
+      const session = await link.ecdhe(hello, options.sitePublicKey, ms);
+      const plain = pkocCredential(
+        hello,
+        key.privateKey,
+        options.as ?? key.publicKey,
+        undefined,
+        session.signedData,
+      );
+      bytes = encodeEncryptedCredential(plain, session.key, 1);
+    } else bytes = pkocCredential(hello, key.privateKey, options.as ?? key.publicKey);
     await within(link.writeCredential(bytes), ms, 'credential write');
     options.sent?.(bytes);
     show({ state: 'credential sent' });

@@ -1,4 +1,4 @@
-import { createECDH, createHash } from 'node:crypto';
+import { createECDH, createHash, ECDH } from 'node:crypto';
 import type { RunningReader } from '../../firmware/running-reader';
 import type { ReaderLog } from '../../firmware/foundation/log';
 import { parsePresentation } from '../../firmware/foundation/presentation';
@@ -6,11 +6,18 @@ import { spkiBase64 } from '../cose';
 import {
   credentialNumber,
   decodeCredentialMessage,
+  decodeEncryptedCredential,
+  decodePhoneTransientKey,
+  ecdheSessionKey,
+  ecdheSignedData,
   encodeReaderHello,
+  encodeReaderSignature,
   encodeResponse,
   encodeResponseWithReason,
   READER_VERSION,
   ReaderResponse,
+  signTransaction,
+  siteKeyPair,
   verifyTransaction,
 } from './messages';
 import { PKOC_CHARACTERISTIC_UUIDS, PKOC_SERVICE_UUID, PkocResponseName } from './spec';
@@ -48,6 +55,10 @@ export type PkocOutcomeStatus = 'granted' | 'denied' | 'enrolled' | 'error';
 /** One connection's PKOC transaction: the transient key whose public half the phone signs. */
 interface Transaction {
   id: Buffer;
+  /** The transient key pair whose public half is `id` (ECDH in the ECDHE flow). */
+  ecdh: ECDH;
+  /** Once the phone chose the ECDHE flow: the AES key, the next message counter, what is signed. */
+  ecdhe?: { key: Buffer; counter: number; signedData: Buffer };
   /** Monotonic time after which a signature over it is refused. */
   expires: number;
   spent: boolean;
@@ -151,6 +162,7 @@ export class PkocReaderService {
       ecdh.generateKeys();
       t = {
         id: ecdh.getPublicKey(undefined, 'compressed'),
+        ecdh,
         expires: firmware.clock.monotonic() + firmware.config.get().bleChallengeTtlMs,
         spent: false,
         busy: false,
@@ -174,7 +186,19 @@ export class PkocReaderService {
     const t = this.transactions.get(handle);
     // Out of order (no hello yet), or a second write while one is decided: nothing to answer.
     if (!t || t.busy || !Buffer.isBuffer(data) || data.length > PKOC_MAX_WRITE_BYTES) return;
-    const parsed = decodeCredentialMessage(data);
+    const phoneTransientKey = decodePhoneTransientKey(data);
+    if (phoneTransientKey) return this.ecdheStart(handle, t, phoneTransientKey);
+    // After the ECDHE start only the encrypted credential is taken, signed over the ECDHE data.
+    let plain = data;
+    let signedData = t.id;
+    if (t.ecdhe) {
+      const opened = decodeEncryptedCredential(data, t.ecdhe.key, t.ecdhe.counter);
+      if (!opened) return;
+      t.ecdhe.counter++;
+      plain = opened;
+      signedData = t.ecdhe.signedData;
+    }
+    const parsed = decodeCredentialMessage(plain);
     if (!parsed) return;
     const firmware = this.host.firmware();
     if (!firmware) return this.respond(handle, undefined, 'accessDenied', 'unavailable', 'error');
@@ -189,11 +213,11 @@ export class PkocReaderService {
 
     t.busy = true;
     this.host.processing(handle);
-    const signed = verifyTransaction(t.id, message.signature, key);
+    const signed = verifyTransaction(signedData, message.signature, key);
     const fresh = !t.spent && clock.monotonic() <= t.expires;
     const wasSpent = t.spent;
     t.spent = true;
-    this.remember(t.id);
+    this.remember(signedData);
     const enrolled = store.database.findCredential('mobile', value);
     // A credential pushed with a key holds only that key: a key sharing the number is another phone.
     const keyMatches = !enrolled?.publicKey || enrolled.publicKey === spki;
@@ -240,6 +264,30 @@ export class PkocReaderService {
         const code = decision.reason === 'bad_signature' ? 'signatureInvalid' : 'accessDenied';
         return this.respond(handle, value, code, decision.reason, 'denied');
       }
+    }
+  }
+
+  /**
+   * The phone asked for the ECDHE flow with its transient key: derive the session key from
+   * the two transient keys and prove the site by signing both X coordinates with the site
+   * key. Nothing is decided yet; without a site key, or a second time, the write is ignored.
+   */
+  private ecdheStart(handle: number, t: Transaction, phoneTransientKey: Buffer): void {
+    const firmware = this.host.firmware();
+    const siteKey = firmware?.config.get().pkocSiteKey;
+    if (!firmware || !siteKey || t.ecdhe || t.spent) return;
+    const hello = { transactionId: t.id, ...PkocReaderService.identifiers(firmware) };
+    const signedData = ecdheSignedData(hello, phoneTransientKey);
+    t.ecdhe = {
+      key: ecdheSessionKey(t.ecdh.computeSecret(phoneTransientKey)),
+      counter: 1,
+      signedData,
+    };
+    const signature = signTransaction(signedData, siteKeyPair(siteKey).privateKey);
+    try {
+      t.notify?.(encodeReaderSignature(signature));
+    } catch (err) {
+      this.host.log.warn({ err, handle }, 'PKOC site signature notification failed');
     }
   }
 

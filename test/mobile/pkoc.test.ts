@@ -4,12 +4,14 @@
  * public key and credential number as Raw Data; the host pushes them; the phone unlocks.
  * Then the refusals: an unknown key, a wrong signature, a replay, a clone.
  */
+import { randomBytes } from 'node:crypto';
 import { createDeviceKey, DeviceKey, rawDataOf } from '../../ble/device-key';
 import { PkocLink, pkocCredential, pkocPresent } from '../../ble/pkoc/phone';
 import {
   credentialNumber,
   decodeReaderHello,
   keyFromUncompressed,
+  siteKeyPair,
   uncompressedOf,
 } from '../../ble/pkoc/messages';
 import type { VirtualPhone } from '../../ble/phone';
@@ -200,5 +202,48 @@ describe('config turns either service off', () => {
     } finally {
       await rig.client.patchConfig({ bleReaderSimService: true });
     }
+  });
+});
+
+describe('the ECDHE perfect-secrecy flow', () => {
+  const siteHex = randomBytes(32).toString('hex');
+
+  it('is ignored without a site key: the phone gets no site signature', async () => {
+    await rig.clock.advanceAsync(PAUSE);
+    const site = siteKeyPair(siteHex);
+    await expect(
+      pkocPresent(bobPhone, bob, { sitePublicKey: site.publicKey, timeoutMs: 1000 }),
+    ).rejects.toThrow(/no PKOC answer/);
+  });
+
+  it('with the site key: the reader proves the site, the credential comes encrypted, granted', async () => {
+    rig.reader().config.update({ pkocSiteKey: siteHex });
+    const site = siteKeyPair(siteHex);
+    await rig.clock.advanceAsync(PAUSE);
+    expect(await pkocPresent(bobPhone, bob, { sitePublicKey: site.publicKey })).toEqual({
+      status: 'granted',
+    });
+    expect(await lastAccess()).toMatchObject({
+      decision: 'grant',
+      detail: { profile: 'pkoc', presented: number },
+    });
+    // The site key never leaves the reader.
+    expect(await rig.client.config()).not.toHaveProperty('pkocSiteKey');
+  });
+
+  it('a phone configured with another site refuses the reader; a forged credential is bad_signature', async () => {
+    await rig.clock.advanceAsync(PAUSE);
+    const other = siteKeyPair(randomBytes(32).toString('hex'));
+    await expect(pkocPresent(bobPhone, bob, { sitePublicKey: other.publicKey })).rejects.toThrow(
+      /did not prove the site/,
+    );
+    await rig.clock.advanceAsync(PAUSE);
+    const mallory = createDeviceKey('mallory-ecdhe');
+    const phone = rig.phone({ key: mallory }).phone;
+    const r = await pkocPresent(phone, mallory, {
+      sitePublicKey: siteKeyPair(siteHex).publicKey,
+      as: bob.publicKey,
+    });
+    expect(r).toEqual({ status: 'denied', reason: 'bad_signature' });
   });
 });
