@@ -175,7 +175,7 @@ export const CONFIG_SPEC: ConfigSpec = {
     min: 1000,
     max: 60000,
     unit: 'ms',
-    doc: 'Life of the per-connection BLE challenge nonce; a presentation after it is denied replay.',
+    doc: 'Life of the per-connection BLE challenge nonce and PKOC transaction (monotonic time); a presentation after it is denied replay.',
   },
   bleClockSkewMs: {
     type: 'int',
@@ -183,7 +183,7 @@ export const CONFIG_SPEC: ConfigSpec = {
     min: 1000,
     max: 600000,
     unit: 'ms',
-    doc: 'Largest difference between a phone presentation ts and the reader clock; more is denied replay.',
+    doc: 'Largest difference between a phone presentation ts and the reader clock; more is denied stale_timestamp.',
   },
   blePhoneCooldownMs: {
     type: 'int',
@@ -191,7 +191,7 @@ export const CONFIG_SPEC: ConfigSpec = {
     min: 0,
     max: 60000,
     unit: 'ms',
-    doc: 'After a phone is answered, its next presentation within this time gets a cooldown error (no decision).',
+    doc: 'After a phone is answered, its next presentation within this time (monotonic) gets a cooldown error (no decision).',
   },
   bleReaderSimService: {
     type: 'boolean',
