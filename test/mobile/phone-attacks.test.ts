@@ -103,6 +103,22 @@ it('scan lists both profiles', async () => {
   expect(scan.out).toEqual(['reader-1  -40 dBm  access  c0:de:0a:00:00:01  reader-sim,pkoc']);
 });
 
+it('enroll --profile pkoc: the public key and credential number become Raw Data', async () => {
+  const file = path.join(dir, 'victim-pkoc.json');
+  const key = loadDeviceKey(file);
+  const enrollment = await rig.client.enroll('dana');
+  const enroll = await cli('phone', 'enroll', '--profile', 'pkoc', '--air', sock, '--key', file);
+  expect(enroll.out).toEqual(['in range (-40 dBm)', 'connecting', 'credential sent', 'enrolled']);
+  expect(enroll.code).toBe(0);
+  expect(await rig.client.enrollment(enrollment.id)).toMatchObject({
+    state: 'captured',
+    rawData: {
+      deviceId: credentialNumber(uncompressedOf(key.publicKey), 64),
+      publicKey: rawDataOf(key).publicKey,
+    },
+  });
+});
+
 describe.each([
   ['reader-sim', 'sim'],
   ['pkoc', 'pkoc'],
