@@ -41,7 +41,8 @@ export function parseCredentialWrite(bytes: Buffer): CredentialWrite | undefined
  *   device the database does not know there is no key to check against; the decision then
  *   answers unknown_credential (rule 3), so it is not reported as a bad signature.
  * - challengeFresh: the nonce is this connection's, unused and unexpired, the payload names
- *   this reader, and `ts` is within the allowed skew of the reader clock.
+ *   this reader.
+ * - timestampFresh: `ts` is within the allowed skew of the reader clock (else stale_timestamp).
  */
 export function proofOf(
   parsed: CredentialWrite,
@@ -53,18 +54,17 @@ export function proofOf(
     now: number;
     skewMs: number;
   },
-): { signatureValid: boolean; challengeFresh: boolean } {
+): { signatureValid: boolean; challengeFresh: boolean; timestampFresh: boolean } {
   const { payload } = parsed;
   let signatureValid = true;
   if (facts.enrolledKey !== undefined) {
     const key = enrolledKeyObject(facts.enrolledKey);
     signatureValid = key !== undefined && parsed.verifiesWith(key);
   }
-  const challengeFresh =
-    facts.nonceFresh &&
-    payload.readerId === facts.readerId &&
-    Math.abs(payload.ts - facts.now) <= facts.skewMs;
-  return { signatureValid, challengeFresh };
+  const challengeFresh = facts.nonceFresh && payload.readerId === facts.readerId;
+  // A phone clock far from the reader's is its own refusal: the nonce already proves freshness.
+  const timestampFresh = Math.abs(payload.ts - facts.now) <= facts.skewMs;
+  return { signatureValid, challengeFresh, timestampFresh };
 }
 
 /** Parsed enrolled keys by their SPKI text: parsing costs more than the ECDSA verify itself. */

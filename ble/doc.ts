@@ -9,7 +9,7 @@ const PROPERTIES: Record<keyof typeof CHARACTERISTIC_UUIDS, [string, string]> = 
   readerInfo: ['read', '`{v, readerId, siteId, mode, minRssi, fw}`'],
   challenge: [
     'read, notify',
-    `\`{nonce: bstr(${NONCE_BYTES}), readerId, exp}\`: one per connection, single use, expires`,
+    `\`{nonce: bstr(${NONCE_BYTES}), readerId, exp, now}\`: one per connection, single use, expires`,
   ],
   credential: [
     'write (long writes)',
@@ -50,7 +50,8 @@ export function advertisingTable(): string {
     '| where | AD type | content |',
     '|---|---|---|',
     '| advertising data | 0x01 flags | `0x06` (LE General Discoverable, no BR/EDR) |',
-    '| advertising data | 0x07 complete 128-bit UUIDs | the service UUID |',
+    '| advertising data | 0x03 complete 16-bit UUIDs | `0xFFF0`, the PKOC service (unless `blePkocService` is false) |',
+    '| advertising data | 0x07 complete 128-bit UUIDs | the service UUID (unless `bleReaderSimService` is false) |',
     `| advertising data | 0xFF manufacturer data | company ${company}, then the mode byte: ${modes} |`,
     '| scan response | 0x09 complete local name (0x08 shortened) | the reader id |',
   ].join('\n');

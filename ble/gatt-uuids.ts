@@ -8,7 +8,7 @@ export const READER_SERVICE_UUID = '7e5a0001c4b24e0f9d3a51b0c2f1e8a7';
 export const CHARACTERISTIC_UUIDS = {
   /** read: `{v, readerId, siteId, mode, minRssi, fw}` */
   readerInfo: '7e5a0002c4b24e0f9d3a51b0c2f1e8a7',
-  /** read, notify: `{nonce: bstr(16), readerId, exp}`, fresh per connection */
+  /** read, notify: `{nonce: bstr(16), readerId, exp, now}`, fresh per connection */
   challenge: '7e5a0003c4b24e0f9d3a51b0c2f1e8a7',
   /** write (long writes allowed): a COSE_Sign1 presentation */
   credential: '7e5a0004c4b24e0f9d3a51b0c2f1e8a7',

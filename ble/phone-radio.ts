@@ -20,9 +20,15 @@ export function startPhoneRadio(options: {
   clock?: Clock;
   address?: string;
   connectionIntervalMs?: number;
+  /** Capture this phone's HCI traffic (virtual controller only) to a btsnoop file. */
+  btsnoopPath?: string;
 }): PhoneRadio {
   const controller = options.air
-    ? createController(options.air, { position: options.distance ?? 1, address: options.address })
+    ? createController(options.air, {
+        position: options.distance ?? 1,
+        address: options.address,
+        btsnoopPath: options.btsnoopPath,
+      })
     : undefined;
   // Loaded after ./controller, whose import installs the virtual HCI driver seam.
   // eslint-disable-next-line @typescript-eslint/no-require-imports

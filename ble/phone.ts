@@ -5,6 +5,7 @@ import { decodeCbor, encodeCbor, isBytes, textKeyedMap } from './cbor';
 import { coseKeyOf, signSign1 } from './cose';
 import type { DeviceKey } from './device-key';
 import { CHARACTERISTIC_UUIDS, CharacteristicName, READER_SERVICE_UUID } from './gatt-uuids';
+import { PKOC_LEGACY_SERVICE_UUID, PKOC_SERVICE_UUID } from './pkoc/spec';
 import {
   Challenge,
   modeFromManufacturerData,
@@ -24,8 +25,18 @@ export interface FoundReader {
   address: string;
   rssi: number;
   mode: ReaderMode | undefined;
+  /** The phone protocols it advertises. */
+  profiles: PhoneProfile[];
   peripheral: Peripheral;
 }
+
+export type PhoneProfile = 'reader-sim' | 'pkoc';
+
+/** The advertised service UUIDs that name each profile. */
+const PROFILE_SERVICES: Record<PhoneProfile, string[]> = {
+  'reader-sim': [READER_SERVICE_UUID],
+  pkoc: [PKOC_SERVICE_UUID, PKOC_LEGACY_SERVICE_UUID],
+};
 
 /** The states the phone app shows (BEHAVIOR.md "Unlocking with the phone"). */
 export type PhoneState =
@@ -58,7 +69,7 @@ const FINAL_STATUSES = new Set(['granted', 'denied', 'enrolled', 'error']);
 const DEFAULT_STEP_MS = 5000;
 
 /** `promise`, or a rejection naming the step once `ms` pass first. */
-function within<T>(promise: Promise<T>, ms: number, step: string): Promise<T> {
+export function within<T>(promise: Promise<T>, ms: number, step: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -67,6 +78,18 @@ function within<T>(promise: Promise<T>, ms: number, step: string): Promise<T> {
     );
   });
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** How an unlock goes; the last three are a security tester's. */
+export interface UnlockOptions {
+  readerId?: string;
+  timeoutMs?: number;
+  /** Called with exactly the credential bytes written (record). */
+  sent?: (bytes: Buffer) => void;
+  /** Write these bytes instead of a fresh presentation (replay). */
+  bytes?: Buffer;
+  /** Present this device id, signed with this phone's key (clone). */
+  as?: string;
 }
 
 /** One connection to a reader's service: the phone side of the GATT protocol. */
@@ -127,10 +150,11 @@ export class PhoneLink {
     const nonce = map?.get('nonce');
     const readerId = map?.get('readerId');
     const exp = map?.get('exp');
+    const now = map?.get('now');
     if (!isBytes(nonce) || nonce.length !== NONCE_BYTES || typeof readerId !== 'string') {
       throw new Error('challenge is not {nonce: bstr(16), readerId, exp}');
     }
-    return { nonce, readerId, exp: Number(exp) };
+    return { nonce, readerId, exp: Number(exp), ...(typeof now === 'number' ? { now } : {}) };
   }
 
   /** Writes a credential (long write when it is bigger than the MTU allows). */
@@ -194,8 +218,12 @@ export class VirtualPhone extends EventEmitter {
     this.emit('state', state);
   }
 
-  /** Readers heard within `timeoutMs` (each once, strongest report kept). */
-  async scan(timeoutMs = 2000, stopAtFirst?: (r: FoundReader) => boolean): Promise<FoundReader[]> {
+  /** Readers heard within `timeoutMs` (each once, strongest report kept) offering `profiles`. */
+  async scan(
+    timeoutMs = 2000,
+    stopAtFirst?: (r: FoundReader) => boolean,
+    profiles: PhoneProfile[] = ['reader-sim'],
+  ): Promise<FoundReader[]> {
     const { noble } = this;
     await noble.waitForPoweredOnAsync(5000);
     this.show({ state: 'scanning' });
@@ -209,7 +237,10 @@ export class VirtualPhone extends EventEmitter {
       };
       const onDiscover = (p: Peripheral) => {
         const uuids: string[] = p.advertisement?.serviceUuids ?? [];
-        if (!uuids.includes(READER_SERVICE_UUID)) return;
+        const offered = (Object.keys(PROFILE_SERVICES) as PhoneProfile[]).filter((name) =>
+          PROFILE_SERVICES[name].some((u) => uuids.includes(u)),
+        );
+        if (!offered.some((name) => profiles.includes(name))) return;
         const readerId: string | undefined = p.advertisement?.localName;
         if (!readerId) return; // wait for the scan response that names it
         const entry: FoundReader = {
@@ -217,6 +248,7 @@ export class VirtualPhone extends EventEmitter {
           address: p.address,
           rssi: p.rssi,
           mode: modeFromManufacturerData(p.advertisement?.manufacturerData),
+          profiles: offered,
           peripheral: p,
         };
         found.set(p.address, entry);
@@ -224,20 +256,30 @@ export class VirtualPhone extends EventEmitter {
       };
       noble.on('discover', onDiscover);
       timer = setTimeout(finish, timeoutMs);
-      noble.startScanningAsync([READER_SERVICE_UUID], true).catch((err: Error) => {
-        finish();
-        reject(err);
-      });
+      noble
+        .startScanningAsync(
+          profiles.flatMap((name) => PROFILE_SERVICES[name]),
+          true,
+        )
+        .catch((err: Error) => {
+          finish();
+          reject(err);
+        });
     });
     await noble.stopScanningAsync();
     return [...found.values()];
   }
 
   /** The first reader heard (with this id, if given); throws when none is in range. */
-  async find(readerId?: string, timeoutMs = 3000): Promise<FoundReader> {
+  async find(
+    readerId?: string,
+    timeoutMs = 3000,
+    profile: PhoneProfile = 'reader-sim',
+  ): Promise<FoundReader> {
     const [reader] = await this.scan(
       timeoutMs,
       (r) => readerId === undefined || r.readerId === readerId,
+      [profile],
     ).then((all) => all.filter((r) => readerId === undefined || r.readerId === readerId));
     if (!reader) throw new Error(`no reader${readerId ? ` '${readerId}'` : ''} in range`);
     this.show({
@@ -254,15 +296,22 @@ export class VirtualPhone extends EventEmitter {
     return PhoneLink.open(reader, this.intervalMs);
   }
 
-  /** The signed presentation for a challenge: COSE_Sign1 over {deviceId, readerId, nonce, ts}. */
-  presentation(challenge: Challenge, overrides: { ts?: number; key?: DeviceKey } = {}): Buffer {
+  /**
+   * The signed presentation for a challenge: COSE_Sign1 over {deviceId, readerId, nonce, ts}.
+   * `deviceId` presents another phone's identity (signed with this phone's key: a clone).
+   */
+  presentation(
+    challenge: Challenge,
+    overrides: { ts?: number; key?: DeviceKey; deviceId?: string } = {},
+  ): Buffer {
     const key = overrides.key ?? this.key;
     const payload = encodeCbor(
       new Map<string, unknown>([
-        ['deviceId', this.key.deviceId],
+        ['deviceId', overrides.deviceId ?? this.key.deviceId],
         ['readerId', challenge.readerId],
         ['nonce', challenge.nonce],
-        ['ts', overrides.ts ?? this.clock.now()],
+        // The reader's clock when it told us (it may have been set); ours otherwise.
+        ['ts', overrides.ts ?? challenge.now ?? this.clock.now()],
       ]),
     );
     return signSign1(payload, key.privateKey);
@@ -284,13 +333,15 @@ export class VirtualPhone extends EventEmitter {
    * step gets `timeoutMs` (default 5 s): a reader lost mid-exchange leaves noble's calls
    * pending forever, and the app must still give up.
    */
-  async unlock(options: { readerId?: string; timeoutMs?: number } = {}): Promise<ResultMessage> {
+  async unlock(options: UnlockOptions = {}): Promise<ResultMessage> {
     const ms = options.timeoutMs ?? DEFAULT_STEP_MS;
     const reader = await this.find(options.readerId, options.timeoutMs);
     const link = await within(this.connect(reader), ms, 'connect');
     try {
       const challenge = await within(link.challenge(), ms, 'challenge read');
-      await within(link.writeCredential(this.presentation(challenge)), ms, 'credential write');
+      const bytes = options.bytes ?? this.presentation(challenge, { deviceId: options.as });
+      await within(link.writeCredential(bytes), ms, 'credential write');
+      options.sent?.(bytes);
       this.show({ state: 'credential sent' });
       const result = await link.result(ms);
       this.showResult(result);

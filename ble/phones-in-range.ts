@@ -7,6 +7,7 @@ export const GONE_RETENTION_MS = 30_000;
 interface Link {
   address: string;
   deviceId?: string;
+  profile?: PhoneInRange['profile'];
   rssi?: number;
   /** Reader clock time of the last RSSI reading or of the disconnect. */
   lastSeen?: number;
@@ -33,9 +34,15 @@ export class PhonesInRange {
     this.links.set(handle, { address });
   }
 
-  identified(handle: number, deviceId: string): void {
+  identified(
+    handle: number,
+    deviceId: string,
+    profile: PhoneInRange['profile'] = 'reader-sim',
+  ): void {
     const link = this.links.get(handle);
-    if (link) link.deviceId = deviceId;
+    if (!link) return;
+    link.deviceId = deviceId;
+    link.profile = profile;
   }
 
   rssiRead(handle: number, rssi: number, at: number | undefined): void {
@@ -91,6 +98,7 @@ function entry(link: Link, state: PhoneInRange['state']): PhoneInRange {
   return {
     address: link.address,
     ...(link.deviceId !== undefined ? { deviceId: link.deviceId } : {}),
+    ...(link.profile !== undefined ? { profile: link.profile } : {}),
     ...(link.rssi !== undefined ? { rssi: link.rssi } : {}),
     state,
     ...(link.lastSeen !== undefined ? { lastSeen: link.lastSeen } : {}),

@@ -67,9 +67,11 @@ export interface Challenge {
   readerId: string;
   /** Reader clock time (ms since the epoch) after which the nonce is refused. */
   exp: number;
+  /** The reader clock when the challenge was read: a phone stamps `ts` with it. */
+  now?: number;
 }
 
-/** What the phone signs. `ts`: the phone's clock, ms since the epoch. */
+/** What the phone signs. `ts`: the phone's clock (or the reader's, from the challenge), ms since the epoch. */
 export interface PresentationPayload {
   deviceId: string;
   readerId: string;

@@ -20,6 +20,7 @@ import {
   ResultMessage,
 } from './protocol';
 import { LinkSession } from './session';
+import { PkocReaderService } from './pkoc/reader-service';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- bleno ships no types */
 type Bleno = any;
@@ -30,7 +31,8 @@ type Notify = (data: Buffer) => void;
 /** What the service answered a write with (tests, the bench and the start banner listen). */
 export interface GattOutcome {
   handle: number;
-  write: 'credential' | 'enroll';
+  write: 'credential' | 'enroll' | 'pkoc';
+  /** The reader-sim device id, or the PKOC credential number. */
   deviceId?: string;
   message: ResultMessage;
 }
@@ -62,7 +64,7 @@ export class ReaderGattService extends EventEmitter implements BleRadioStatus {
   private firmware: RunningReader | undefined;
   private readonly sessions = new Map<number, LinkSession>();
   private readonly resultSubscribers = new Map<number, Notify>();
-  /** Reader clock time until which a device's next presentation is refused (cooldown). */
+  /** Monotonic time until which a device's next presentation is refused (cooldown). */
   private readonly cooldownUntil = new Map<string, number>();
   private readonly log: ReaderLog;
   private readonly inRange: PhonesInRange;
@@ -71,6 +73,9 @@ export class ReaderGattService extends EventEmitter implements BleRadioStatus {
   private mode: ReaderMode = 'access';
   private advertisedAs = '';
   private started: Promise<void> | undefined;
+  private readonly pkoc: PkocReaderService;
+  /** Which services are registered now ('' before power-on). */
+  private servicesAs = '';
 
   constructor(
     private readonly bleno: Bleno,
@@ -79,6 +84,32 @@ export class ReaderGattService extends EventEmitter implements BleRadioStatus {
     super();
     this.log = options.log ?? SILENT_LOG;
     this.inRange = new PhonesInRange(options.goneRetentionMs);
+    this.pkoc = new PkocReaderService(bleno, {
+      firmware: () => this.firmware,
+      identified: (handle, value) => {
+        this.inRange.identified(handle, value, 'pkoc');
+        this.phonesChanged();
+      },
+      processing: (handle) => this.session(handle).beginEnroll(),
+      answered: (handle) => {
+        this.session(handle).answered();
+        this.phonesChanged();
+      },
+      linkRssi: async (handle) => {
+        const rssi = await this.linkRssi(handle);
+        if (rssi !== undefined) this.inRange.rssiRead(handle, rssi, this.firmware?.clock.now());
+        return rssi;
+      },
+      outcome: (handle, deviceId, status, reason) => {
+        const message: ResultMessage = { status, ...(status === 'granted' ? {} : { reason }) };
+        if (status === 'granted' || status === 'enrolled') message.led = 'green';
+        else if (status === 'denied') message.led = 'red';
+        this.phonesChanged();
+        this.log.info({ handle, write: 'pkoc', deviceId, ...message }, 'BLE result');
+        this.emit('outcome', { handle, write: 'pkoc', deviceId, message } satisfies GattOutcome);
+      },
+      log: this.log,
+    });
   }
 
   /** The phones linked now and those gone within the retention, nearest first. */
@@ -107,6 +138,7 @@ export class ReaderGattService extends EventEmitter implements BleRadioStatus {
     firmware.reader.on('enroll', this.onEnroll);
     firmware.config.on('change', this.onConfig);
     this.mode = firmware.reader.enrolling !== undefined ? 'enroll' : 'access';
+    this.registerServices();
     this.advertise();
     this.scheduleRefresh();
   }
@@ -163,7 +195,7 @@ export class ReaderGattService extends EventEmitter implements BleRadioStatus {
       if (bleno.state === 'poweredOn') finish();
       else bleno.on('stateChange', onState);
     });
-    bleno.setServices([this.service()]);
+    this.registerServices();
     if (this.firmware) this.advertise();
   }
 
@@ -174,17 +206,40 @@ export class ReaderGattService extends EventEmitter implements BleRadioStatus {
 
   /** A new reader id is advertised at once (the name is the reader id). */
   private readonly onConfig = ({ changed }: ConfigChange) => {
-    if (changed.includes('readerId')) this.advertise();
+    if (changed.includes('bleReaderSimService') || changed.includes('blePkocService')) {
+      this.registerServices();
+    }
+    this.advertise();
   };
+
+  /** Which of the two phone services the config offers (both until a firmware says). */
+  private offered(): { readerSim: boolean; pkoc: boolean } {
+    const cfg = this.firmware?.config.get();
+    return { readerSim: cfg?.bleReaderSimService ?? true, pkoc: cfg?.blePkocService ?? true };
+  }
+
+  /** Registers the offered services (again, when the config changed which). */
+  private registerServices(): void {
+    if (this.bleno.state !== 'poweredOn') return;
+    const offered = this.offered();
+    const key = `${offered.readerSim}/${offered.pkoc}`;
+    if (key === this.servicesAs) return;
+    this.servicesAs = key;
+    const services: unknown[] = [];
+    if (offered.readerSim) services.push(this.service());
+    if (offered.pkoc) services.push(this.pkoc.service());
+    this.bleno.setServices(services);
+  }
 
   private advertise(): void {
     const firmware = this.firmware;
     if (!firmware || this.bleno.state !== 'poweredOn') return;
     const readerId = firmware.config.get().readerId;
-    const key = `${readerId}/${this.mode}`;
+    const offered = this.offered();
+    const key = `${readerId}/${this.mode}/${offered.readerSim}/${offered.pkoc}`;
     if (key === this.advertisedAs) return;
     this.advertisedAs = key;
-    const { advertisement, scanResponse } = readerAdvertisement(readerId, this.mode);
+    const { advertisement, scanResponse } = readerAdvertisement(readerId, this.mode, offered);
     this.bleno.startAdvertisingWithEIRData(advertisement, scanResponse, (err?: Error) => {
       if (err) this.log.warn({ err }, 'BLE advertising did not start');
     });
@@ -206,6 +261,7 @@ export class ReaderGattService extends EventEmitter implements BleRadioStatus {
     const session = this.sessions.get(handle);
     this.sessions.delete(handle);
     this.resultSubscribers.delete(handle);
+    this.pkoc.disconnected(handle);
     this.inRange.disconnected(handle, this.firmware?.clock.now());
     this.phonesChanged();
     // A phone that leaves without a result must not leave the LED amber.
@@ -298,13 +354,18 @@ export class ReaderGattService extends EventEmitter implements BleRadioStatus {
     if (!firmware) return undefined;
     const now = firmware.clock.now();
     const cfg = firmware.config.get();
-    const nonce = this.session(handle).challenge(now, cfg.bleChallengeTtlMs);
+    const nonce = this.session(handle).challenge(
+      now,
+      firmware.clock.monotonic(),
+      cfg.bleChallengeTtlMs,
+    );
     this.phonesChanged();
     return encodeCbor(
       new Map<string, unknown>([
         ['nonce', nonce.value],
         ['readerId', cfg.readerId],
         ['exp', nonce.exp],
+        ['now', now],
       ]),
     );
   }
@@ -379,12 +440,12 @@ export class ReaderGattService extends EventEmitter implements BleRadioStatus {
     const { deviceId } = parsed.payload;
     this.inRange.identified(handle, deviceId);
     this.phonesChanged();
-    if ((this.cooldownUntil.get(deviceId) ?? -Infinity) > clock.now())
+    if ((this.cooldownUntil.get(deviceId) ?? -Infinity) > clock.monotonic())
       return this.refuse(handle, 'credential', 'cooldown');
 
     const now = clock.now();
     const cfg = config.get();
-    const nonceFresh = session.spend(parsed.payload.nonce, now);
+    const nonceFresh = session.spend(parsed.payload.nonce, clock.monotonic());
     this.phonesChanged();
     const enrolled = store.database.findCredential('mobile', deviceId);
     const proof = proofOf(parsed, {
@@ -406,6 +467,7 @@ export class ReaderGattService extends EventEmitter implements BleRadioStatus {
       kind: 'mobile',
       value: deviceId,
       source: 'ble',
+      profile: 'reader-sim',
       accessPointId: cfg.accessPointId,
       at: now,
       proof,
@@ -414,7 +476,7 @@ export class ReaderGattService extends EventEmitter implements BleRadioStatus {
     const { decision, error } = await reader.present(presentation);
     session.answered();
     if (enrolled && proof.signatureValid) {
-      this.cooldownUntil.set(deviceId, clock.now() + config.get().blePhoneCooldownMs);
+      this.cooldownUntil.set(deviceId, clock.monotonic() + config.get().blePhoneCooldownMs);
     }
     if (error) return this.refuse(handle, 'credential', 'unavailable');
     switch (decision.outcome) {
@@ -456,6 +518,7 @@ export class ReaderGattService extends EventEmitter implements BleRadioStatus {
         value: record.deviceId,
         publicKey: record.publicKey,
         source: 'ble',
+        profile: 'reader-sim',
         accessPointId: config.get().accessPointId,
         at: clock.now(),
         proof: { signatureValid: false, challengeFresh: false },

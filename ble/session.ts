@@ -14,8 +14,10 @@ export type SessionState = 'connected' | 'challenged' | 'processing' | 'answered
 
 export interface IssuedNonce {
   value: Buffer;
-  /** Reader clock time after which it is refused. */
+  /** Reader clock time after which it is refused, as the phone is told. */
   exp: number;
+  /** The same moment on the monotonic clock: what the check uses, so a clock change cannot move it. */
+  expiresMonotonic: number;
 }
 
 export class LinkSession {
@@ -34,10 +36,14 @@ export class LinkSession {
     return this.issued;
   }
 
-  /** The connection's nonce, issued on first call. */
-  challenge(now: number, ttlMs: number): IssuedNonce {
+  /** The connection's nonce, issued on first call (`now` wall clock, `monotonic` clock). */
+  challenge(now: number, monotonic: number, ttlMs: number): IssuedNonce {
     if (!this.issued) {
-      this.issued = { value: randomBytes(NONCE_BYTES), exp: now + ttlMs };
+      this.issued = {
+        value: randomBytes(NONCE_BYTES),
+        exp: now + ttlMs,
+        expiresMonotonic: monotonic + ttlMs,
+      };
       if (this.stateName === 'connected') this.stateName = 'challenged';
     }
     return this.issued;
@@ -45,13 +51,14 @@ export class LinkSession {
 
   /**
    * A well-formed presentation arrived: is `nonce` the unused, unexpired one of this
-   * connection? Uses it up either way, and enters `processing`.
+   * connection (`monotonic`: the monotonic clock now)? Uses it up either way, and enters
+   * `processing`.
    */
-  spend(nonce: Buffer, now: number): boolean {
+  spend(nonce: Buffer, monotonic: number): boolean {
     const fresh =
       this.stateName === 'challenged' &&
       this.issued !== undefined &&
-      now <= this.issued.exp &&
+      monotonic <= this.issued.expiresMonotonic &&
       nonce.length === this.issued.value.length &&
       timingSafeEqual(nonce, this.issued.value);
     this.stateName = 'processing';

@@ -27,6 +27,12 @@ export interface ReaderConfigValues {
   bleChallengeTtlMs: number;
   bleClockSkewMs: number;
   blePhoneCooldownMs: number;
+  bleReaderSimService: boolean;
+  blePkocService: boolean;
+  pkocSiteId: string;
+  pkocReaderLocationId: string;
+  pkocCredentialBits: number;
+  pkocSiteKey: string;
   pinKey: string;
 }
 
@@ -47,6 +53,8 @@ export type ConfigSpec = { [K in keyof ReaderConfigValues]: Spec<ReaderConfigVal
 
 const ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const ID_FORMAT = '1-64 of A-Z a-z 0-9 . _ : -';
+const UUID_OR_EMPTY = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$/;
+const UUID_FORMAT = 'a lowercase UUID (8-4-4-4-12 hex), or empty';
 
 export const CONFIG_SPEC: ConfigSpec = {
   readerId: {
@@ -167,7 +175,7 @@ export const CONFIG_SPEC: ConfigSpec = {
     min: 1000,
     max: 60000,
     unit: 'ms',
-    doc: 'Life of the per-connection BLE challenge nonce; a presentation after it is denied replay.',
+    doc: 'Life of the per-connection BLE challenge nonce and PKOC transaction (monotonic time); a presentation after it is denied replay.',
   },
   bleClockSkewMs: {
     type: 'int',
@@ -175,7 +183,7 @@ export const CONFIG_SPEC: ConfigSpec = {
     min: 1000,
     max: 600000,
     unit: 'ms',
-    doc: 'Largest difference between a phone presentation ts and the reader clock; more is denied replay.',
+    doc: 'Largest difference between a phone presentation ts and the reader clock; more is denied stale_timestamp.',
   },
   blePhoneCooldownMs: {
     type: 'int',
@@ -183,7 +191,46 @@ export const CONFIG_SPEC: ConfigSpec = {
     min: 0,
     max: 60000,
     unit: 'ms',
-    doc: 'After a phone is answered, its next presentation within this time gets a cooldown error (no decision).',
+    doc: 'After a phone is answered, its next presentation within this time (monotonic) gets a cooldown error (no decision).',
+  },
+  bleReaderSimService: {
+    type: 'boolean',
+    default: true,
+    doc: "Offer and advertise the reader's own mobile-credential service (docs/MOBILE.md).",
+  },
+  blePkocService: {
+    type: 'boolean',
+    default: true,
+    doc: 'Offer and advertise the PKOC service 0xFFF0 (docs/PKOC.md).',
+  },
+  pkocSiteId: {
+    type: 'string',
+    default: '',
+    pattern: UUID_OR_EMPTY,
+    format: UUID_FORMAT,
+    doc: 'PKOC site identifier the reader announces. Empty = derived from accessPointId (SHA-256, first 16 bytes).',
+  },
+  pkocReaderLocationId: {
+    type: 'string',
+    default: '',
+    pattern: UUID_OR_EMPTY,
+    format: UUID_FORMAT,
+    doc: 'PKOC reader location identifier. Empty = derived from readerId (SHA-256, first 16 bytes).',
+  },
+  pkocCredentialBits: {
+    type: 'int',
+    default: 64,
+    min: 64,
+    max: 256,
+    unit: 'bits',
+    doc: 'Low bits of the public key X coordinate that make the PKOC credential number (the mobile credential value).',
+  },
+  pkocSiteKey: {
+    type: 'string',
+    default: '',
+    pattern: /^([0-9a-f]{64})?$/,
+    format: '64 lowercase hex digits (a P-256 private key), or empty',
+    doc: "The PKOC site's private key, which signs the reader's half of the ECDHE flow; empty = the reader offers the normal flow only. A secret: never shown by the host API, not set through it.",
   },
   pinKey: {
     type: 'string',

@@ -62,6 +62,7 @@ export function decide(p: CheckedPresentation, c: DecisionContext): Decision {
   if (!isValidPresentation(p)) return deny('bad_request');
   if (p.proof && !p.proof.signatureValid) return deny('bad_signature');
   if (p.proof && !p.proof.challengeFresh) return deny('replay');
+  if (p.proof?.timestampFresh === false) return deny('stale_timestamp');
   if (p.rssi !== undefined && p.rssi < c.minRssi) return deny('too_far');
   if (p.source === 'keypad' && c.keypadLockedUntil > c.now) return deny('keypad_locked_out');
 

@@ -10,6 +10,8 @@ export interface PhoneInRange {
   address: string;
   /** Once the phone presented a credential or enrolled on this link. */
   deviceId?: string;
+  /** The phone protocol it spoke on this link, once it presented or enrolled. */
+  profile?: 'reader-sim' | 'pkoc';
   /** Link RSSI, dBm, from the controller (HCI Read RSSI); absent until first read. */
   rssi?: number;
   /** The link's session state, or `gone` after the link dropped. */

@@ -384,6 +384,7 @@ function presentationDetail(p: Partial<Presentation>): Record<string, unknown> {
     source: typeof p.source === 'string' ? p.source.slice(0, 32) : undefined,
   };
   if (typeof p.rssi === 'number' && Number.isFinite(p.rssi)) detail.rssi = p.rssi;
+  if (p.profile === 'pkoc' || p.profile === 'reader-sim') detail.profile = p.profile;
   if ((p.kind === 'badge' || p.kind === 'mobile') && typeof p.value === 'string') {
     detail.presented = p.value.slice(0, 128);
   }

@@ -26,7 +26,7 @@ export interface ReaderStatus {
 }
 
 /** Config keys nothing outside the reader ever sees. */
-const SECRET_CONFIG_KEYS = new Set(['pinKey']);
+const SECRET_CONFIG_KEYS = new Set(['pinKey', 'pkocSiteKey']);
 
 /** The parts boot() assembled, and how to stop them in order. */
 export interface ReaderParts {

@@ -155,6 +155,7 @@ export const StatusSchema = object(
             {
               address: string,
               deviceId: string,
+              profile: { type: 'string', enum: ['reader-sim', 'pkoc'] },
               rssi: { type: 'number' },
               state: string,
               lastSeen: integer,

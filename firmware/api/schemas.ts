@@ -174,8 +174,8 @@ export const DatabaseDeltaSchema = closed(
 
 /** Config keys the host may change here; the access-point state has its own endpoint. */
 export const HOST_CONFIG_KEYS = CONFIG_KEYS.filter(
-  (k): k is Exclude<keyof ReaderConfigValues, 'pinKey' | 'accessPointState'> =>
-    k !== 'pinKey' && k !== 'accessPointState',
+  (k): k is Exclude<keyof ReaderConfigValues, 'pinKey' | 'pkocSiteKey' | 'accessPointState'> =>
+    k !== 'pinKey' && k !== 'pkocSiteKey' && k !== 'accessPointState',
 );
 
 function configKeySchema(key: keyof ReaderConfigValues): JsonSchema {

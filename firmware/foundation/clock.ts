@@ -11,6 +11,11 @@ import { EventEmitter } from 'node:events';
 export interface Clock {
   /** Wall-clock time in ms since the Unix epoch (the reader's notion, host-settable). */
   now(): number;
+  /**
+   * Milliseconds on a clock nobody sets: for lifetimes and cooldowns, which must not jump
+   * when the wall clock is moved. Only differences between readings mean anything.
+   */
+  monotonic(): number;
   /** Runs fn once after ms of this clock's time; returns a handle for clearTimeout. */
   setTimeout(fn: () => void, ms: number): Timer;
   clearTimeout(timer: Timer | undefined): void;
@@ -48,6 +53,10 @@ export class SystemClock extends EventEmitter implements Clock {
 
   now(): number {
     return Date.now() + this.offsetMs;
+  }
+
+  monotonic(): number {
+    return performance.now();
   }
 
   setTimeout(fn: () => void, ms: number): Timer {
@@ -94,6 +103,8 @@ interface PendingTimer {
  */
 export class VirtualClock extends EventEmitter implements Clock {
   private current: number;
+  /** Sum of the wall-clock jumps made by set(): monotonic time does not include them. */
+  private jumped = 0;
   private readonly pending = new Map<number, PendingTimer>();
   private nextId = 1;
   private seq = 0;
@@ -105,6 +116,10 @@ export class VirtualClock extends EventEmitter implements Clock {
 
   now(): number {
     return this.current;
+  }
+
+  monotonic(): number {
+    return this.current - this.jumped;
   }
 
   setTimeout(fn: () => void, ms: number): Timer {
@@ -125,6 +140,7 @@ export class VirtualClock extends EventEmitter implements Clock {
     const from = this.current;
     const shift = epochMs - from;
     this.current = epochMs;
+    this.jumped += shift;
     // Timers are relative delays: a wall-clock jump does not make them fire early or late.
     for (const timer of this.pending.values()) timer.due += shift;
     this.emit('change', { from, to: epochMs });

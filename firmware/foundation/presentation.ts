@@ -3,6 +3,10 @@ import { CREDENTIAL_KINDS, CredentialKind } from './model';
 export const PRESENTATION_SOURCES = ['badge-serial', 'keypad', 'ble', 'sim'] as const;
 export type PresentationSource = (typeof PRESENTATION_SOURCES)[number];
 
+/** The phone protocols a BLE presentation can come by (events and status name it). */
+export const MOBILE_PROFILES = ['reader-sim', 'pkoc'] as const;
+export type MobileProfile = (typeof MOBILE_PROFILES)[number];
+
 /**
  * One credential shown to the reader: a badge read, keypad digits, or a mobile credential.
  * For kind 'pin' the value is the digits as typed; the reader hashes them before lookup and
@@ -23,11 +27,13 @@ export interface Presentation {
   pin?: string;
   /**
    * The BLE layer's verdict on the signed challenge (mobile over BLE only): the decision
-   * turns these into bad_signature / replay in rule order.
+   * turns these into bad_signature / replay / stale_timestamp in rule order.
    */
-  proof?: { signatureValid: boolean; challengeFresh: boolean };
+  proof?: { signatureValid: boolean; challengeFresh: boolean; timestampFresh?: boolean };
   /** Mobile in enroll mode: the device public key to report as raw data. */
   publicKey?: string;
+  /** BLE: the phone protocol it came by. */
+  profile?: MobileProfile;
 }
 
 /** Longest credential value accepted from any input (a 256-bit hex key plus prefix fits). */
@@ -103,11 +109,13 @@ export function parsePresentation(value: unknown): CheckedPresentation {
   if (v.rssi !== undefined) p.rssi = v.rssi as number;
   if (v.pin !== undefined) p.pin = v.pin as string;
   if (v.publicKey !== undefined) p.publicKey = v.publicKey as string;
+  if (v.profile !== undefined) p.profile = v.profile as MobileProfile;
   if (v.proof !== undefined) {
     const proof = v.proof as Presentation['proof'] & object;
     p.proof = Object.freeze({
       signatureValid: proof.signatureValid,
       challengeFresh: proof.challengeFresh,
+      ...(proof.timestampFresh === undefined ? {} : { timestampFresh: proof.timestampFresh }),
     });
   }
   Object.freeze(p);
@@ -140,6 +148,9 @@ function presentationProblem(
     return 'rssi must be a number';
   }
   if (v.proof !== undefined && !isProof(v.proof)) return 'proof must be two booleans';
+  if (v.profile !== undefined && !(MOBILE_PROFILES as readonly unknown[]).includes(v.profile)) {
+    return `profile must be one of ${MOBILE_PROFILES.join(', ')}`;
+  }
   if (source === 'ble' && kind === 'mobile' && v.proof === undefined) {
     return 'mobile credential without proof';
   }
@@ -154,6 +165,10 @@ function presentationProblem(
 
 function isProof(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false;
-  const { signatureValid, challengeFresh } = value as Record<string, unknown>;
-  return typeof signatureValid === 'boolean' && typeof challengeFresh === 'boolean';
+  const { signatureValid, challengeFresh, timestampFresh } = value as Record<string, unknown>;
+  return (
+    typeof signatureValid === 'boolean' &&
+    typeof challengeFresh === 'boolean' &&
+    (timestampFresh === undefined || typeof timestampFresh === 'boolean')
+  );
 }

@@ -7,6 +7,11 @@ export const REASONS = {
   bad_request: { rule: 2, outcome: 'deny', text: 'malformed presentation' },
   bad_signature: { rule: 2, outcome: 'deny', text: 'signature does not verify' },
   replay: { rule: 2, outcome: 'deny', text: 'unknown, expired or reused challenge' },
+  stale_timestamp: {
+    rule: 2,
+    outcome: 'deny',
+    text: 'phone timestamp too far from the reader clock',
+  },
   too_far: { rule: 2, outcome: 'deny', text: 'RSSI below the activation threshold' },
   unknown_credential: { rule: 3, outcome: 'deny', text: 'credential not in the database' },
   disabled: { rule: 3, outcome: 'deny', text: 'credential or user disabled' },

@@ -104,7 +104,8 @@ export const PANEL_SCRIPT = String.raw`(function () {
   function describe(e) {
     var d = e.detail || {};
     if (e.type === 'access') {
-      return (e.credentialId || '') + (e.kind ? ' (' + e.kind + ')' : '');
+      var via = d.profile ? ', ' + d.profile : '';
+      return (e.credentialId || '') + (e.kind ? ' (' + e.kind + via + ')' : '');
     }
     if (d.alarm) return d.alarm + (d.active ? ' alarm' : ' cleared');
     if (d.rex) return 'REX';
@@ -157,7 +158,7 @@ export const PANEL_SCRIPT = String.raw`(function () {
       var li = document.createElement('li');
       li.setAttribute('data-state', p.state || '');
       li.className = p.state === 'gone' ? 'gone' : '';
-      li.textContent = (p.name || p.deviceId || p.address || '?') + '  ' +
+      li.textContent = (p.name || p.deviceId || p.address || '?') + (p.profile ? '  [' + p.profile + ']' : '') + '  ' +
         (typeof p.rssi === 'number' ? p.rssi : '?') + ' dBm' + (p.state ? '  ' + p.state : '');
       phones.appendChild(li);
     });

@@ -24,6 +24,8 @@ export interface BleChoice {
   timing: TimingMode;
   /** hci mode: the adapter (hciN); bleno's own default (hci0) when absent. */
   hciDevice?: number;
+  /** virtual mode: capture the reader controller's HCI traffic to this btsnoop file. */
+  btsnoopPath?: string;
 }
 
 /** The reader's BLE radio: it outlives power cycles of the firmware. */
@@ -59,7 +61,7 @@ export async function startReaderBle(
         `cannot serve the BLE air on ${formatAirAddress(choice.air)}: ${err.message}`,
       );
     });
-    radio = await startReaderRadio({ air, log });
+    radio = await startReaderRadio({ air, log, btsnoopPath: choice.btsnoopPath });
   } else {
     radio = await startReaderRadio({ log, hciDevice: choice.hciDevice });
   }

@@ -16,18 +16,31 @@ import {
   rawDataOf,
   saveDeviceKey,
 } from '../../ble/device-key';
-import { describeState, PhoneState } from '../../ble/phone';
+import type { KeyObject } from 'node:crypto';
+import { publicKeyFromSpki } from '../../ble/cose';
+import { describeState, PhoneProfile, PhoneState } from '../../ble/phone';
 import { PhoneRadio, startPhoneRadio } from '../../ble/phone-radio';
+import { credentialNumber, keyFromUncompressed, uncompressedOf } from '../../ble/pkoc/messages';
+import { pkocPresent } from '../../ble/pkoc/phone';
+import { PKOC_DEFAULT_CREDENTIAL_BITS } from '../../ble/pkoc/spec';
 import type { ResultMessage } from '../../ble/protocol';
 import { Command, UsageError } from '../command';
 
 const DEFAULT_KEY_FILE = './phone-key.json';
-const ACTIONS = ['keygen', 'scan', 'enroll', 'unlock'] as const;
+const ACTIONS = ['keygen', 'scan', 'enroll', 'unlock', 'replay', 'clone'] as const;
 type Action = (typeof ACTIONS)[number];
+const PROFILES: readonly PhoneProfile[] = ['reader-sim', 'pkoc'];
+
+/** What `unlock --record` writes and `replay` reads: the credential bytes exactly as sent. */
+interface Recording {
+  profile: PhoneProfile;
+  /** Hex of the bytes written to the credential characteristic. */
+  credential: string;
+}
 
 export const phone: Command = {
   usage: [
-    'Usage: reader-sim phone keygen|scan|enroll|unlock [options]',
+    'Usage: reader-sim phone keygen|scan|enroll|unlock|replay FILE|clone [options]',
     '',
     'A phone running the mobile-credential app (docs/MOBILE.md), on @stoprocent/noble. By',
     'default it joins the virtual air a `reader-sim start` in another terminal serves; with',
@@ -38,7 +51,15 @@ export const phone: Command = {
     '  enroll            send the device id and public key to a reader in enroll mode',
     '  unlock            present the signed credential; prints the app’s states, then',
     '                    granted or denied: REASON (exit 0 granted, 1 otherwise)',
+    '  replay FILE       send the bytes an `unlock --record FILE` sent, on a new connection',
+    '  clone             present another phone’s identity (--as) signed with this key',
     '',
+    '  --profile P       reader-sim (default): this reader’s own service; pkoc: PSIA PKOC over',
+    '                    BLE, service 0xFFF0 (docs/PKOC.md). keygen prints the PKOC number',
+    '  --record FILE     unlock: write exactly the credential bytes sent to FILE',
+    '  --as ID           clone: the device id (reader-sim) or public key (pkoc: base64 SPKI as',
+    '                    Raw Data shows it, or 130 hex digits) of the phone to pass for',
+    '  --btsnoop FILE    write this phone’s HCI traffic to FILE (btsnoop; virtual air only)',
     `  --key FILE        device key file (default ${DEFAULT_KEY_FILE})`,
     '  --device-id ID    keygen: the device id (default phone-<random>)',
     '  --force           keygen: replace an existing key file',
@@ -53,8 +74,27 @@ export const phone: Command = {
   async run(argv) {
     const { values, positionals } = parsePhoneArgs(argv);
     const action = positionals[0] as Action | undefined;
-    if (!action || !ACTIONS.includes(action) || positionals.length > 1) {
+    if (
+      !action ||
+      !ACTIONS.includes(action) ||
+      positionals.length > (action === 'replay' ? 2 : 1)
+    ) {
       throw new UsageError(`expected one of ${ACTIONS.join('|')}`);
+    }
+    const recording = action === 'replay' ? readRecording(positionals[1]) : undefined;
+    const profile = (recording?.profile ?? values.profile) as PhoneProfile;
+    if (!PROFILES.includes(profile)) {
+      throw new UsageError(`--profile must be ${PROFILES.join(' or ')}, got '${profile}'`);
+    }
+    if (values.record !== undefined && action !== 'unlock') {
+      throw new UsageError('--record goes with unlock');
+    }
+    if ((values.as !== undefined) !== (action === 'clone')) {
+      throw new UsageError('clone needs --as ID, and --as goes with clone only');
+    }
+    const cloneOf = action === 'clone' ? cloneTarget(profile, values.as!) : undefined;
+    if (values.btsnoop !== undefined && values.hci) {
+      throw new UsageError('--btsnoop needs the virtual air (not --hci)');
     }
     const distance = Number(values.distance);
     if (!Number.isFinite(distance) || distance <= 0 || distance > 1000) {
@@ -82,6 +122,18 @@ export const phone: Command = {
       const key = createDeviceKey(deviceId);
       saveDeviceKey(keyFile, key);
       const raw = rawDataOf(key);
+      if (profile === 'pkoc') {
+        // PKOC's Raw Data: the credential number is the value, the key is the same SPKI.
+        const number = credentialNumber(
+          uncompressedOf(key.publicKey),
+          PKOC_DEFAULT_CREDENTIAL_BITS,
+        );
+        print(
+          { keyFile, profile, deviceId: number, publicKey: raw.publicKey },
+          `device key ${keyFile}\n  PKOC number ${number} (${PKOC_DEFAULT_CREDENTIAL_BITS}-bit)\n  publicKey   ${raw.publicKey}`,
+        );
+        return 0;
+      }
       print(
         { keyFile, ...raw },
         `device key ${keyFile}\n  deviceId  ${raw.deviceId}\n  publicKey ${raw.publicKey}`,
@@ -90,7 +142,8 @@ export const phone: Command = {
     }
 
     let key: DeviceKey;
-    if (action === 'scan') key = createDeviceKey('scanner');
+    // A scan signs nothing, a replay sends recorded bytes: neither needs this phone's key.
+    if (action === 'scan' || action === 'replay') key = createDeviceKey('scanner');
     else if (!fs.existsSync(keyFile)) {
       throw new UsageError(`no device key at ${keyFile} (run: reader-sim phone keygen)`);
     } else key = loadDeviceKey(keyFile);
@@ -113,25 +166,55 @@ export const phone: Command = {
     }
     let radio: PhoneRadio | undefined;
     try {
-      radio = startPhoneRadio({ key, air, distance });
+      radio = startPhoneRadio({
+        key,
+        air,
+        distance,
+        ...(values.btsnoop === undefined ? {} : { btsnoopPath: path.resolve(values.btsnoop) }),
+      });
       const { phone: app } = radio;
       app.on('state', (s: PhoneState) => {
         if (s.state !== 'scanning') print({ ...s }, describeState(s));
       });
       if (action === 'scan') {
-        const readers = await app.scan(Math.min(timeoutMs, 3000));
+        // Every reader offering either profile, and which ones it offers.
+        const readers = await app.scan(Math.min(timeoutMs, 3000), undefined, [...PROFILES]);
         for (const r of readers) {
           print(
-            { readerId: r.readerId, address: r.address, rssi: r.rssi, mode: r.mode },
-            `${r.readerId}  ${r.rssi} dBm  ${r.mode ?? '?'}  ${r.address}`,
+            {
+              readerId: r.readerId,
+              address: r.address,
+              rssi: r.rssi,
+              mode: r.mode,
+              profiles: r.profiles,
+            },
+            `${r.readerId}  ${r.rssi} dBm  ${r.mode ?? '?'}  ${r.address}  ${r.profiles.join(',')}`,
           );
         }
         if (readers.length === 0) print({ readers: 0 }, 'no reader in range');
         return readers.length > 0 ? 0 : 1;
       }
-      const options = { readerId: values.reader, timeoutMs };
-      const result: ResultMessage =
-        action === 'enroll' ? await app.enroll(options) : await app.unlock(options);
+      let sent: Buffer | undefined;
+      const options = {
+        readerId: values.reader,
+        timeoutMs,
+        sent: (bytes: Buffer) => (sent = bytes),
+        ...(recording ? { bytes: Buffer.from(recording.credential, 'hex') } : {}),
+      };
+      let result: ResultMessage;
+      if (profile === 'pkoc') {
+        const as = cloneOf as KeyObject | undefined;
+        result = await pkocPresent(app, key, { ...options, ...(as ? { as } : {}) });
+      } else if (action === 'enroll') {
+        result = await app.enroll(options);
+      } else {
+        result = await app.unlock({ ...options, ...(cloneOf ? { as: cloneOf as string } : {}) });
+      }
+      if (values.record !== undefined && sent) {
+        const file = path.resolve(values.record);
+        const body: Recording = { profile, credential: sent.toString('hex') };
+        fs.writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`);
+      }
       if (json) print({ result }, '');
       return result.status === 'granted' || result.status === 'enrolled' ? 0 : 1;
     } finally {
@@ -156,10 +239,54 @@ function parsePhoneArgs(argv: string[]) {
         hci: { type: 'boolean', default: false },
         timeout: { type: 'string', default: '5000' },
         json: { type: 'boolean', default: false },
+        profile: { type: 'string', default: 'reader-sim' },
+        record: { type: 'string' },
+        as: { type: 'string' },
+        btsnoop: { type: 'string' },
       },
     });
   } catch (err) {
     // Unknown flags, missing values, "-1" read as an option: the user's mistake, one line.
     throw new UsageError((err as Error).message.split('\n')[0]!);
   }
+}
+
+/** A recording from `unlock --record`; a usage error for anything else. */
+function readRecording(file: string | undefined): Recording {
+  if (!file) throw new UsageError('replay needs the FILE an `unlock --record FILE` wrote');
+  let body: Partial<Recording>;
+  try {
+    body = JSON.parse(fs.readFileSync(path.resolve(file), 'utf8')) as Partial<Recording>;
+  } catch (err) {
+    throw new UsageError(`cannot read recording ${file}: ${(err as Error).message}`);
+  }
+  if (
+    !PROFILES.includes(body.profile as PhoneProfile) ||
+    typeof body.credential !== 'string' ||
+    !/^([0-9a-f]{2}){1,512}$/.test(body.credential)
+  ) {
+    throw new UsageError(`${file} is not a recording (profile and credential hex)`);
+  }
+  return { profile: body.profile!, credential: body.credential };
+}
+
+/** The identity `clone --as` passes for: a device id, or (PKOC) the other phone's public key. */
+function cloneTarget(profile: PhoneProfile, as: string): string | KeyObject {
+  if (profile === 'reader-sim') {
+    if (!/^[\x21-\x7e]{1,128}$/.test(as)) {
+      throw new UsageError('--as must be a device id: 1-128 printable ASCII characters');
+    }
+    return as;
+  }
+  const key = /^04[0-9a-fA-F]{128}$/.test(as)
+    ? keyFromUncompressed(Buffer.from(as, 'hex'))
+    : /^[A-Za-z0-9+/=]{1,1024}$/.test(as)
+      ? publicKeyFromSpki(as)
+      : undefined;
+  if (!key) {
+    throw new UsageError(
+      '--as must be a P-256 public key: base64 SPKI (as Raw Data shows it) or 04 + 128 hex digits',
+    );
+  }
+  return key;
 }

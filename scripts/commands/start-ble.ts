@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import {
   AIR_ENV,
   AirAddress,
@@ -13,6 +14,7 @@ export const bleOptions = {
   ble: { type: 'string' },
   air: { type: 'string' },
   'ble-timing': { type: 'string', default: 'fast' },
+  btsnoop: { type: 'string' },
 } as const;
 
 export const BLE_USAGE = [
@@ -23,6 +25,8 @@ export const BLE_USAGE = [
   `  --air ADDR        the served air: socket path or tcp:[HOST:]PORT (default $${AIR_ENV} or`,
   `                    ${formatAirAddress(defaultAirAddress({}))})`,
   '  --ble-timing T    fast (default) or realistic radio timing on the virtual air',
+  "  --btsnoop FILE    write the reader controller's HCI traffic to FILE (btsnoop, Wireshark",
+  '                    reads it); --ble virtual only',
   '',
 ];
 
@@ -31,6 +35,7 @@ export function parseBleOptions(values: {
   ble?: string;
   air?: string;
   'ble-timing'?: string;
+  btsnoop?: string;
 }): BleChoice {
   const mode = values.ble ?? (values.profile === 'pi' ? 'hci' : 'virtual');
   if (mode !== 'virtual' && mode !== 'hci' && mode !== 'off') {
@@ -43,11 +48,20 @@ export function parseBleOptions(values: {
   if (values.air !== undefined && mode !== 'virtual') {
     throw new UsageError('--air needs --ble virtual');
   }
+  if (values.btsnoop !== undefined && mode !== 'virtual') {
+    throw new UsageError("--btsnoop needs --ble virtual (the capture is the virtual controller's)");
+  }
+  if (values.btsnoop === '') throw new UsageError('--btsnoop needs a file name');
   let air: AirAddress;
   try {
     air = values.air !== undefined ? parseAirAddress(values.air) : defaultAirAddress();
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  return { mode, air, timing };
+  return {
+    mode,
+    air,
+    timing,
+    ...(values.btsnoop === undefined ? {} : { btsnoopPath: path.resolve(values.btsnoop) }),
+  };
 }

@@ -1,4 +1,4 @@
-import { VirtualClock } from '../../firmware/foundation/clock';
+import { SystemClock, VirtualClock } from '../../firmware/foundation/clock';
 
 describe('VirtualClock', () => {
   it('fires timers in due order, each seeing its own due time', () => {
@@ -44,6 +44,25 @@ describe('VirtualClock', () => {
     await clock.advanceAsync(25);
     await task;
     expect(seen).toEqual(['woke 10', 'woke 20']);
+  });
+
+  it('keeps monotonic time apart from the wall clock: advance moves both, set only the wall', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const start = clock.monotonic();
+    clock.advance(500);
+    expect(clock.monotonic() - start).toBe(500);
+    clock.set(1_000_000 - 3_600_000); // an hour back
+    expect(clock.monotonic() - start).toBe(500);
+    clock.set(1_000_000 + 86_400_000); // a day ahead
+    expect(clock.monotonic() - start).toBe(500);
+    await clock.advanceAsync(250);
+    expect(clock.monotonic() - start).toBe(750);
+
+    const system = new SystemClock();
+    const before = system.monotonic();
+    system.set(Date.now() - 3_600_000);
+    expect(system.monotonic()).toBeGreaterThanOrEqual(before);
+    expect(system.monotonic() - before).toBeLessThan(60_000);
   });
 
   it('reports a wall-clock change and keeps pending delays relative', () => {

@@ -21,9 +21,19 @@ const situation = fc.record({
   kind: fc.constantFrom('badge', 'mobile', 'pin' as const),
   source: fc.constantFrom('badge-serial', 'keypad', 'ble', 'sim' as const),
   malformed: fc.boolean(),
-  proof: fc.option(fc.record({ signatureValid: fc.boolean(), challengeFresh: fc.boolean() }), {
-    nil: undefined,
-  }),
+  proof: fc.option(
+    fc.record(
+      {
+        signatureValid: fc.boolean(),
+        challengeFresh: fc.boolean(),
+        timestampFresh: fc.boolean(),
+      },
+      { requiredKeys: ['signatureValid', 'challengeFresh'] },
+    ),
+    {
+      nil: undefined,
+    },
+  ),
   rssi: fc.option(fc.integer({ min: -100, max: -20 }), { nil: undefined }),
   known: fc.boolean(),
   credentialEnabled: fc.boolean(),
@@ -97,6 +107,7 @@ function expected(s: Situation): string {
     ['bad_request', s.malformed || needsProof],
     ['bad_signature', s.proof !== undefined && !s.proof.signatureValid],
     ['replay', s.proof !== undefined && !s.proof.challengeFresh],
+    ['stale_timestamp', s.proof?.timestampFresh === false],
     ['too_far', s.rssi !== undefined && s.rssi < -60],
     ['keypad_locked_out', s.source === 'keypad' && s.keypadLocked],
     ['unknown_credential', !s.known],

@@ -82,6 +82,13 @@ describe('decide: one reason per rule, first failing rule wins', () => {
     expect(
       reason(decide(present({ proof: { ...proof, signatureValid: true }, rssi: -90 }), ctx())),
     ).toBe('replay');
+    const fresh = { signatureValid: true, challengeFresh: true };
+    expect(
+      reason(decide(present({ proof: { ...fresh, timestampFresh: false }, rssi: -90 }), ctx())),
+    ).toBe('stale_timestamp');
+    expect(reason(decide(present({ proof: { ...fresh, timestampFresh: true } }), ctx()))).toBe(
+      'granted',
+    );
     expect(reason(decide(present({ rssi: -61 }), ctx()))).toBe('too_far');
     expect(reason(decide(present({ rssi: -60 }), ctx()))).toBe('granted');
   });

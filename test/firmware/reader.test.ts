@@ -134,6 +134,11 @@ describe('reader: presentations through the real inputs, store, door and LED', (
       value: 'phone-ada',
       proof: { signatureValid: true, challengeFresh: false },
     });
+    await sim(rig, {
+      kind: 'mobile',
+      value: 'phone-ada',
+      proof: { signatureValid: true, challengeFresh: true, timestampFresh: false },
+    });
     await sim(rig, { kind: 'mobile', value: 'phone-ada', rssi: -75 }); // too_far (far = -60)
     await sim(rig, { kind: 'mobile', value: 'phone-ada', rssi: -50 }); // granted
     rig.swipe('4242'); // unknown_credential
@@ -182,6 +187,7 @@ describe('reader: presentations through the real inputs, store, door and LED', (
       'bad_request',
       'bad_signature',
       'replay',
+      'stale_timestamp',
       'too_far',
       'granted',
       'unknown_credential',

@@ -27,6 +27,14 @@ describe('reader-sim bench mobile --quick', () => {
       value('realistic 30 ms: radio-model floor p50') - 1,
     );
     expect(value('signature verification per presentation')).toBeGreaterThan(0);
-    expect(lines.length).toBe(3);
+    expect(byMetric.get('pkoc fast: phone-to-green p50')).toMatchObject({
+      unit: 'ms',
+      target: '< 25 ms',
+    });
+    expect(value('pkoc fast: phone-to-green p50')).toBeLessThanOrEqual(
+      value('pkoc fast: phone-to-green p99'),
+    );
+    expect(value('pkoc verification per presentation')).toBeGreaterThan(0);
+    expect(lines.length).toBe(4);
   });
 });

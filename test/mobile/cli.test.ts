@@ -3,7 +3,7 @@
  * (the phone joins it as from another terminal), then the real thing: `reader-sim start` in
  * a child process and `reader-sim phone unlock` in another.
  */
-import { ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
+import { ChildProcessWithoutNullStreams, execFile, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -94,7 +94,7 @@ describe('reader-sim phone (in-process, on a served air)', () => {
   it('scans, enrolls into the host API, then unlocks once pushed, printing the app states', async () => {
     const scan = await cli('phone', 'scan', '--air', sock, '--timeout', '300');
     expect(scan.code).toBe(0);
-    expect(scan.out).toEqual(['reader-1  -40 dBm  access  c0:de:0a:00:00:01']);
+    expect(scan.out).toEqual(['reader-1  -40 dBm  access  c0:de:0a:00:00:01  reader-sim,pkoc']);
 
     const enrollment = await rig.client.enroll('alice');
     const enroll = await cli('phone', 'enroll', '--air', sock, '--key', keyFile);
@@ -182,7 +182,18 @@ describe('reader-sim start + reader-sim phone unlock, two processes', () => {
     const port = 20_000 + (process.pid % 20_000);
     reader = spawn(
       process.execPath,
-      [BIN, 'start', '--data', dir, '--api-port', String(port), '--air', sock],
+      [
+        BIN,
+        'start',
+        '--data',
+        dir,
+        '--api-port',
+        String(port),
+        '--air',
+        sock,
+        '--btsnoop',
+        path.join(dir, 'reader.btsnoop'),
+      ],
       { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
     );
     const logs: Array<Record<string, unknown>> = [];
@@ -228,5 +239,15 @@ describe('reader-sim start + reader-sim phone unlock, two processes', () => {
     const [code] = (await once(reader, 'exit')) as [number];
     expect(code).toBe(0);
     expect(logs.some((l) => l.msg === 'BLE result' && l.status === 'granted')).toBe(true);
+
+    // `start --btsnoop` captured the reader's side: both services registered, the unlock's write.
+    const capture = execFileSync('tshark', ['-r', path.join(dir, 'reader.btsnoop'), '-V'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    expect(capture).toMatch(/0xfff0/i);
+    expect(capture).toMatch(/Write Request/);
+    expect(capture).not.toMatch(/Malformed/);
   });
 });

@@ -143,14 +143,18 @@ describe('the proof verdicts', () => {
     skewMs: 60_000,
   };
 
-  it('accepts ts within the skew, inclusive, and calls anything further a replay', () => {
+  it('accepts ts within the skew, inclusive, and calls anything further stale (not a replay)', () => {
     expect(proofOf(present({ ts: now - 60_000 }), facts)).toEqual({
       signatureValid: true,
       challengeFresh: true,
+      timestampFresh: true,
     });
-    expect(proofOf(present({ ts: now + 60_000 }), facts).challengeFresh).toBe(true);
-    expect(proofOf(present({ ts: now - 60_001 }), facts).challengeFresh).toBe(false);
-    expect(proofOf(present({ ts: now + 60_001 }), facts).challengeFresh).toBe(false);
+    expect(proofOf(present({ ts: now + 60_000 }), facts).timestampFresh).toBe(true);
+    expect(proofOf(present({ ts: now - 60_001 }), facts)).toMatchObject({
+      challengeFresh: true,
+      timestampFresh: false,
+    });
+    expect(proofOf(present({ ts: now + 60_001 }), facts).timestampFresh).toBe(false);
     expect(proofOf(present({ readerId: 'r2' }), facts).challengeFresh).toBe(false);
     expect(proofOf(present({}), { ...facts, nonceFresh: false }).challengeFresh).toBe(false);
   });
@@ -194,9 +198,11 @@ describe('LinkSession', () => {
   it('issues one nonce per connection, spends it once, refuses it after expiry', () => {
     const session = new LinkSession(1);
     expect(session.state).toBe('connected');
-    const issued = session.challenge(1000, 5000);
+    // The wall clock (first argument) only names exp for the phone; expiry is monotonic.
+    const issued = session.challenge(9_000_000, 1000, 5000);
     expect(issued.value).toHaveLength(16);
-    expect(session.challenge(2000, 5000)).toBe(issued); // same nonce on a second read
+    expect(issued.exp).toBe(9_005_000);
+    expect(session.challenge(9_001_000, 2000, 5000)).toBe(issued); // same nonce on a second read
     expect(session.state).toBe('challenged');
     expect(session.spend(issued.value, 6000)).toBe(true); // at exp: still fresh
     expect(session.busy).toBe(true);
@@ -204,10 +210,10 @@ describe('LinkSession', () => {
     expect(session.spend(issued.value, 6000)).toBe(false); // used
 
     const late = new LinkSession(2);
-    const n = late.challenge(1000, 5000);
+    const n = late.challenge(0, 1000, 5000);
     expect(late.spend(n.value, 6001)).toBe(false);
     const wrong = new LinkSession(3);
-    wrong.challenge(0, 5000);
+    wrong.challenge(0, 0, 5000);
     expect(wrong.spend(Buffer.alloc(16), 1)).toBe(false);
     expect(new LinkSession(4).spend(n.value, 1)).toBe(false); // no challenge on this link
   });

@@ -82,19 +82,30 @@ describeIfChromium('front panel: phones in range (chromium)', () => {
       `${farAddress} ${dbm(8)} connected`,
     ]);
 
-    // The far phone presents (unknown to the reader: denied); now it has a name.
+    // The far phone presents (unknown to the reader: denied); now it has a name and a profile.
     const challenge = await links[0]!.challenge();
     await links[0]!.writeCredential(far.phone.presentation(challenge));
     await links[0]!.result();
-    await until(async () => (await rows())[1] === `${far.phone.key.deviceId} ${dbm(8)} answered`);
+    await until(
+      async () => (await rows())[1] === `${far.phone.key.deviceId} [reader-sim] ${dbm(8)} answered`,
+    );
+
+    // The event list says which profile the presentation came by.
+    const events = () =>
+      page.$$eval('#events li', (items) => items.map((li) => li.textContent ?? ''));
+    await until(async () => (await events()).some((t) => t.includes('(mobile, reader-sim)')));
 
     // It walks up to 1 m: at the next RSSI refresh (reader clock) it is the nearest.
     far.controller!.setPosition(1);
     await rig.clock.advanceAsync(1000);
-    await until(async () => (await rows())[0] === `${far.phone.key.deviceId} ${dbm(1)} answered`);
+    await until(
+      async () => (await rows())[0] === `${far.phone.key.deviceId} [reader-sim] ${dbm(1)} answered`,
+    );
 
     await links[0]!.disconnect();
-    await until(async () => (await rows())[0] === `${far.phone.key.deviceId} ${dbm(1)} gone`);
+    await until(
+      async () => (await rows())[0] === `${far.phone.key.deviceId} [reader-sim] ${dbm(1)} gone`,
+    );
     expect(pageErrors).toEqual([]);
   });
 });

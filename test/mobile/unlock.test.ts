@@ -243,7 +243,7 @@ describe('unlocking with the phone', () => {
     await second.disconnect();
   });
 
-  it('refuses an expired challenge and a stale timestamp (replay), accepts ts within the skew', async () => {
+  it('refuses an expired challenge (replay) and a stale timestamp (stale_timestamp), accepts ts within the skew', async () => {
     await rig.clock.advanceAsync(PAUSE);
     let link = await alicePhone.connect(await alicePhone.find());
     let challenge = await link.challenge();
@@ -258,7 +258,7 @@ describe('unlocking with the phone', () => {
     await link.writeCredential(
       alicePhone.presentation(challenge, { ts: rig.clock.now() - 60_001 }),
     );
-    expect(await link.result()).toMatchObject({ status: 'denied', reason: 'replay' });
+    expect(await link.result()).toMatchObject({ status: 'denied', reason: 'stale_timestamp' });
     await link.disconnect();
 
     await rig.clock.advanceAsync(PAUSE);
@@ -331,7 +331,7 @@ describe('unlocking with the phone', () => {
       'replay',
       'replay',
       'replay',
-      'replay',
+      'stale_timestamp',
       'granted',
       'too_far',
       'granted',

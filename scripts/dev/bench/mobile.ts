@@ -5,6 +5,13 @@ import { signSign1 } from '../../../ble/cose';
 import { parseCredentialWrite, proofOf } from '../../../ble/credential-check';
 import { createDeviceKey, DeviceKey, rawDataOf } from '../../../ble/device-key';
 import { startPhoneRadio } from '../../../ble/phone-radio';
+import {
+  credentialNumber,
+  decodeCredentialMessage,
+  uncompressedOf,
+  verifyTransaction,
+} from '../../../ble/pkoc/messages';
+import { pkocCredential, pkocPresent } from '../../../ble/pkoc/phone';
 import { startReaderRadio } from '../../../ble/reader-radio';
 import { boot } from '../../../firmware/boot';
 import { SystemClock } from '../../../firmware/foundation/clock';
@@ -31,6 +38,7 @@ async function unlocks(
   timing: 'fast' | 'realistic',
   runs: number,
   intervalMs?: number,
+  profile: 'reader-sim' | 'pkoc' = 'reader-sim',
 ): Promise<UnlockSample[]> {
   const clock = new SystemClock();
   const air: Air = createAir({ timing, clock });
@@ -45,7 +53,14 @@ async function unlocks(
   };
   const reader = boot(testDrivers({ clock, flash: { sectorCount: 64 }, indicatorDrivers: [led] }));
   const key: DeviceKey = createDeviceKey('bench-phone');
-  reader.store.database.replace(onePhoneDatabase(key));
+  const database = onePhoneDatabase(key);
+  // The same phone as a PKOC credential: its number is the value, its key the same SPKI.
+  database.credentials.push({
+    ...database.credentials[0]!,
+    id: 'pkoc',
+    value: credentialNumber(uncompressedOf(key.publicKey), 64),
+  });
+  reader.store.database.replace(database);
   reader.config.update({ blePhoneCooldownMs: 0 });
   const radio = await startReaderRadio({ air });
   radio.gatt.attach(reader);
@@ -66,7 +81,10 @@ async function unlocks(
       green = () => {
         greenAt ??= performance.now();
       };
-      const result = await phoneRadio.phone.unlock({ timeoutMs: 10_000 });
+      const result =
+        profile === 'pkoc'
+          ? await pkocPresent(phoneRadio.phone, key, { timeoutMs: 10_000 })
+          : await phoneRadio.phone.unlock({ timeoutMs: 10_000 });
       const end = performance.now();
       green = undefined;
       if (greenAt === undefined) throw new Error(`bench unlock ${i}: the LED never turned green`);
@@ -121,6 +139,27 @@ function verificationCost(iterations: number): { verifyUs: number; signUs: numbe
   return { verifyUs, signUs };
 }
 
+/**
+ * Verification cost of one PKOC presentation at the reader: TLV parse, the key from its 65
+ * bytes, the ECDSA verify over the transaction identifier, the credential number.
+ */
+function pkocVerificationCost(iterations: number): number {
+  const key = createDeviceKey('bench-phone');
+  const hello = { transactionId: Buffer.alloc(33, 2) } as Parameters<typeof pkocCredential>[0];
+  hello.transactionId[0] = 0x02;
+  const message = pkocCredential(hello, key.privateKey, key.publicKey);
+  let valid = 0;
+  const start = performance.now();
+  for (let i = 0; i < iterations; i++) {
+    const parsed = decodeCredentialMessage(message)!;
+    if (verifyTransaction(hello.transactionId, parsed.message.signature, parsed.key)) valid++;
+    credentialNumber(parsed.message.publicKey, 64);
+  }
+  const us = ((performance.now() - start) * 1000) / iterations;
+  if (valid !== iterations) throw new Error('bench PKOC message did not verify');
+  return us;
+}
+
 export const mobile: BenchSuite = {
   name: 'mobile',
   summary: 'phone-to-green latency over BLE (fast, realistic 30 ms interval), signature cost',
@@ -133,8 +172,12 @@ export const mobile: BenchSuite = {
       `mobile: ${realRuns} unlocks, realistic timing, ${CONNECTION_INTERVAL_MS} ms interval`,
     );
     const real = await unlocks('realistic', realRuns, CONNECTION_INTERVAL_MS);
+    progress(`mobile: ${fastRuns} PKOC unlocks, fast timing`);
+    const pkoc = await unlocks('fast', fastRuns, undefined, 'pkoc');
     progress('mobile: signature verification');
     const cost = verificationCost(quick ? 200 : 2000);
+    const pkocUs = pkocVerificationCost(quick ? 200 : 2000);
+    const pkocGreen = pkoc.map((s) => s.toGreenMs);
 
     const stacks = '@stoprocent/bleno reader, @stoprocent/noble phone, one process';
     const realGreen = real.map((s) => s.toGreenMs);
@@ -208,6 +251,15 @@ export const mobile: BenchSuite = {
         note: 'COSE_Sign1 parse + ES256 verify (node:crypto), reader side; a small share of the 25 ms budget',
       }),
       row('signing per presentation (phone)', cost.signUs, 'µs'),
+      row('pkoc fast: phone-to-green p50', percentile(pkocGreen, 50), 'ms', {
+        bounds: [below(25)],
+        note: `n=${fastRuns}; scan 0xFFF0, connect, discover, subscribe (hello), TLV credential, decision; ${stacks}`,
+      }),
+      row('pkoc fast: phone-to-green p99', percentile(pkocGreen, 99), 'ms'),
+      row('pkoc verification per presentation', pkocUs, 'µs', {
+        bounds: [below(1000)],
+        note: 'TLV parse, key from 65 bytes, ECDSA P-256 verify over the transaction id, credential number',
+      }),
     ];
     return rows;
   },
