@@ -4,7 +4,7 @@ import type { AccessPointCommand, AccessPointController } from './access-point';
 import type { ReaderConfig } from './config';
 import type { DoorController } from './door';
 import type { Clock } from './foundation/clock';
-import type { EventRecord } from './foundation/model';
+import type { DatabaseContent, DatabaseDelta, EventRecord, NewEvent } from './foundation/model';
 import type { BadgeRead, Keypad } from './inputs';
 import { watchReaderOutputs, type OutputChange } from './output-changes';
 import { pinLookupValue } from './pin';
@@ -99,11 +99,28 @@ export class RunningReader {
     else this.config.update({ accessPointState: command });
   }
 
-  /** A push changed the database: recompute the scheduled state, and log it. */
-  databaseUpdated(version: number): void {
+  /**
+   * "Update Access Points", full: the database and its `database-updated` event in one
+   * transaction (both or neither after a power cut), then the schedule state recomputed.
+   */
+  replaceDatabase(content: DatabaseContent): number {
+    const version = this.store.database.replace(content, { event: this.updatedEvent });
     this.accessPoint.refresh();
-    this.appendSystem({ action: 'database-updated', version });
+    return version;
   }
+
+  /** "Update Access Points", delta: like replaceDatabase (VersionConflictError on a stale base). */
+  patchDatabase(delta: DatabaseDelta): number {
+    const version = this.store.database.patch(delta, { event: this.updatedEvent });
+    this.accessPoint.refresh();
+    return version;
+  }
+
+  private readonly updatedEvent = (version: number): NewEvent => ({
+    ts: this.clock.now(),
+    type: 'system',
+    detail: { action: 'database-updated', version },
+  });
 
   /** Host time sync. */
   setTime(epochMs: number): void {

@@ -38,6 +38,7 @@ import {
   EventLog,
   EventLogStats,
   OpenStoreOptions,
+  PushOptions,
   ReaderStore,
   StoreHealth,
 } from './types';
@@ -379,14 +380,14 @@ class FlashDatabase implements CredentialDatabase {
     return uses;
   }
 
-  replace(content: DatabaseContent): number {
+  replace(content: DatabaseContent, options: PushOptions = {}): number {
     const { tables, slots } = validateContent(content);
     const ix = this.store.idx;
     const generation = ix.generation + 1;
     const version = ix.version + 1;
     const writer = new PayloadWriter();
     const store = this.store;
-    return store.transact((txn) => {
+    const pushed = store.transact((txn) => {
       store.appendOnly(
         RecordType.GenerationStart,
         encodeU32s(generation, content.credentials.length, content.users.length),
@@ -422,12 +423,15 @@ class FlashDatabase implements CredentialDatabase {
       }
       // The tables built while validating and writing are the new generation's index.
       ix.stageGeneration(txn, generation, tables);
+      const event = options.event && store.appendEvent(txn, options.event(version), false);
       store.commit(txn, RecordType.DatabaseMeta, encodeU32s(generation, version));
-      return version;
+      return { version, event };
     });
+    if (pushed.event) store.notifyAppend(pushed.event);
+    return pushed.version;
   }
 
-  patch(delta: DatabaseDelta): number {
+  patch(delta: DatabaseDelta, options: PushOptions = {}): number {
     const ix = this.store.idx;
     if (!delta || typeof delta !== 'object') throw new StoreError('delta must be an object');
     if (delta.baseVersion !== ix.version)
@@ -438,7 +442,7 @@ class FlashDatabase implements CredentialDatabase {
     this.checkDeltaUniqueness(upsert, deletes);
     const generation = ix.generation;
     const version = ix.version + 1;
-    return this.store.transact((txn) => {
+    const patched = this.store.transact((txn) => {
       const deleteOf = (
         key: keyof DatabaseContent,
         type: RecordType,
@@ -463,9 +467,12 @@ class FlashDatabase implements CredentialDatabase {
       }
       for (const c of upsert.credentials)
         this.store.append(txn, RecordType.Credential, encodeCredential(generation, c));
+      const event = options.event && this.store.appendEvent(txn, options.event(version), false);
       this.store.commit(txn, RecordType.DatabaseMeta, encodeU32s(generation, version));
-      return version;
+      return { version, event };
     });
+    if (patched.event) this.store.notifyAppend(patched.event);
+    return patched.version;
   }
 
   content(): DatabaseContent {

@@ -65,6 +65,11 @@ export interface ReaderStore {
   close(): void;
 }
 
+/** What a push writes beside the database, in its transaction. */
+export interface PushOptions {
+  event?: (version: number) => NewEvent;
+}
+
 export interface CredentialDatabase {
   /** 0 before the first push. */
   version(): number;
@@ -87,10 +92,14 @@ export interface CredentialDatabase {
   usesOf(credentialId: string): number;
   /** One use debit without an event (a grant is recordGrant); durable; returns the new count. */
   debit(credentialId: string): number;
-  /** Full push, atomic (generation switch); returns the new version. */
-  replace(content: DatabaseContent): number;
+  /**
+   * Full push, atomic (generation switch); returns the new version. `event`, given the new
+   * version, is appended in the same transaction: the push and its event land together or
+   * not at all.
+   */
+  replace(content: DatabaseContent, options?: PushOptions): number;
   /** Atomic; throws VersionConflictError if delta.baseVersion !== version(). */
-  patch(delta: DatabaseDelta): number;
+  patch(delta: DatabaseDelta, options?: PushOptions): number;
   /** Export (for small databases and tests). */
   content(): DatabaseContent;
 }

@@ -70,8 +70,7 @@ export function seedDemo(
   saveDeviceKey(keyFile, key);
   const content = demoDatabase(rawDataOf(key), reader.status().accessPointId);
   checkContent(content);
-  const seededVersion = reader.store.database.replace(content);
-  reader.databaseUpdated(seededVersion);
+  const seededVersion = reader.replaceDatabase(content);
   log.warn(
     { databaseVersion: seededVersion, user: DEMO_USER_NAME, badge: DEMO_BADGE, keyFile },
     'DEMO DATA seeded (start --demo): a demo user with badge 1001 and the demo phone; a host push replaces it',

@@ -23,6 +23,20 @@ describe('power cut in the middle of a full push over the host API', () => {
   beforeAll(async () => {
     reader = await startTestReader();
   });
+  /** How many database-updated events the log holds for this version. */
+  async function updatedEvents(version: number): Promise<number> {
+    let found = 0;
+    for (let after = 0, more = true; more;) {
+      const page = await reader.client.events(after, 1000);
+      for (const e of page.events) {
+        const detail = e.detail as { action?: string; version?: number } | undefined;
+        if (detail?.action === 'database-updated' && detail.version === version) found++;
+      }
+      ({ next: after, more } = page);
+    }
+    return found;
+  }
+
   afterAll(() => reader.close());
 
   async function pushAndCount(db: DatabaseContent): Promise<number> {
@@ -71,6 +85,8 @@ describe('power cut in the middle of a full push over the host API', () => {
         expect(isOld || isNew).toBe(true);
         if (isOld) expect(version).toBe(oldVersion);
         else expect(version).toBeGreaterThan(oldVersion);
+        // The live version's push and its database-updated event are one transaction.
+        expect(await updatedEvents(version)).toBe(1);
         outcomes[isOld ? 'old' : 'new']++;
         reader.flash.armPowerCut(undefined);
       }

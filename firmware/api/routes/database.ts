@@ -93,8 +93,7 @@ export const databaseRoutes: ApiRoute[] = [
         ),
       };
       checkContent(content);
-      const version = reader.store.database.replace(content);
-      reader.databaseUpdated(version);
+      const version = reader.replaceDatabase(content);
       return { version, counts: reader.store.database.counts() };
     },
   },
@@ -130,14 +129,13 @@ export const databaseRoutes: ApiRoute[] = [
       checkDelta(delta, reader.store);
       let version: number;
       try {
-        version = reader.store.database.patch(delta);
+        version = reader.patchDatabase(delta);
       } catch (err) {
         if (err instanceof VersionConflictError) {
           throw conflict(delta.baseVersion, reader.store.database.version());
         }
         throw err;
       }
-      reader.databaseUpdated(version);
       return { version, counts: reader.store.database.counts() };
     },
   },
