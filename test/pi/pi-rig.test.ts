@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openRig, rigName } from '../hil/rig';
+import { openRig, rigName } from '../../firmware/testkit/rig';
 import type { ScenarioResult } from '../hil/scenario';
 import { SimulatedGpiodTools } from './gpiod-sim';
 
