@@ -22,10 +22,8 @@ import { statusRoutes } from './routes/status';
 import { bearerMatches } from './token';
 import { registerPanel } from '../panel/routes';
 
-/** Default port of the host API (`reader-sim start --api-port`). */
-export const DEFAULT_API_PORT = 8080;
-/** The API listens on loopback unless told otherwise: the LAN must opt in. */
-export const DEFAULT_API_HOST = '127.0.0.1';
+import { DEFAULT_API_HOST, DEFAULT_API_PORT } from './address';
+export { DEFAULT_API_HOST, DEFAULT_API_PORT };
 /** A full push of 1,000,000 credentials is about 160 MB of JSON. */
 export const DEFAULT_DATABASE_BODY_LIMIT = 512 * 1024 * 1024;
 export const DEFAULT_BODY_LIMIT = 64 * 1024;

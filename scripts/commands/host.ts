@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { HostApiError, HostClient, type StreamMessage } from '../../firmware/api/client';
 import { ACCESS_POINT_COMMANDS } from '../../firmware/access-point';
-import { DEFAULT_API_PORT } from '../../firmware/api/server';
+import { DEFAULT_API_PORT } from '../../firmware/api/address';
 import { readToken, TOKEN_FILE } from '../../firmware/api/token';
 import type { EventRecord } from '../../firmware/foundation/model';
 import type { TimelineRecording } from '../../firmware/panel/timeline/recording';
@@ -92,7 +92,10 @@ export const host: Command = {
     const url = values.url ?? process.env.READER_SIM_URL ?? `http://127.0.0.1:${DEFAULT_API_PORT}`;
     const ca = readCa(values.ca ?? (process.env.READER_SIM_CA || undefined));
     const ctx: Context = {
-      client: new HostClient(url, resolveToken(values.token, values.data), { ca }),
+      client: new HostClient(url, resolveToken(values.token, values.data), {
+        ca,
+        keepAlive: false,
+      }),
       json: values.json ?? false,
       values,
     };
