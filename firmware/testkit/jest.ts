@@ -1,5 +1,5 @@
 /**
- * `import 'reader-sim/testkit/jest'` (in a test file or a jest setupFilesAfterEach file) adds
+ * `import 'reader-sim/testkit/jest'` (in a test file or a jest setupFilesAfterEnv file) adds
  * the rig matchers to jest's global `expect`. The rest of the testkit never loads jest: it is
  * the consumer's test runner, not a dependency of the reader.
  */

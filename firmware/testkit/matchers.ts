@@ -21,19 +21,19 @@ function asRig(received: unknown, matcher: string): Rig {
  * rig's wires or its event log): `await expect(rig).toShowLed('green')`.
  */
 export const rigMatchers = {
-  toShowLed(received: unknown, colour: LedColour): Promise<RigCheck> {
+  async toShowLed(received: unknown, colour: LedColour): Promise<RigCheck> {
     return checkLed(asRig(received, 'toShowLed'), colour);
   },
-  toBlinkLed(received: unknown, colours: LedColour[], ms?: number): Promise<RigCheck> {
+  async toBlinkLed(received: unknown, colours: LedColour[], ms?: number): Promise<RigCheck> {
     return checkLedDuring(asRig(received, 'toBlinkLed'), colours, ms);
   },
-  toHaveRelayEnergized(received: unknown): Promise<RigCheck> {
+  async toHaveRelayEnergized(received: unknown): Promise<RigCheck> {
     return checkRelayEnergized(asRig(received, 'toHaveRelayEnergized'));
   },
-  toSoundBuzzer(received: unknown): Promise<RigCheck> {
+  async toSoundBuzzer(received: unknown): Promise<RigCheck> {
     return checkBuzzer(asRig(received, 'toSoundBuzzer'));
   },
-  toHaveDecided(
+  async toHaveDecided(
     received: unknown,
     reason: string,
     expected?: { credentialId?: string; kind?: string },
