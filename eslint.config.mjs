@@ -16,6 +16,7 @@ const LAYERS = [
   { type: 'drivers', pattern: 'firmware/pi/**', partialMatch: false },
   { type: 'edges', pattern: 'firmware/{api,panel}/**', partialMatch: false },
   { type: 'profiles', pattern: 'firmware/profiles/**', partialMatch: false },
+  { type: 'testkit', pattern: 'firmware/testkit/**', partialMatch: false },
   { type: 'firmware', pattern: 'firmware/**', partialMatch: false },
   { type: 'devtools', pattern: 'scripts/dev/**', partialMatch: false },
   { type: 'cli', pattern: 'scripts/**', partialMatch: false },
@@ -42,6 +43,7 @@ const ARROWS = {
   drivers: ['firmware', 'led', 'storage', 'foundation'],
   edges: ['firmware', 'storage', 'led', 'foundation'],
   profiles: BELOW_PROFILES,
+  testkit: ['profiles', ...BELOW_PROFILES],
   cli: ['profiles', ...BELOW_PROFILES],
   devtools: ['cli', 'profiles', ...BELOW_PROFILES],
 };

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 'use strict';
 // Runs the TypeScript sources through ts-node (transpile only) in a checkout, or the
-// compiled JavaScript in dist/ where the sources are not shipped (the Docker image).
+// compiled JavaScript in dist/ where the sources are not shipped: the installed npm package
+// (built by prepack) and the Docker image. ts-node is a devDependency for that reason.
 const path = require('node:path');
 const fs = require('node:fs');
 

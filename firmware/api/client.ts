@@ -1,5 +1,4 @@
 import { rootCertificates } from 'node:tls';
-import { Agent, fetch as undiciFetch } from 'undici';
 import type { DatabaseContent, DatabaseDelta, EventRecord } from '../foundation/model';
 import type { ApiErrorBody } from './errors';
 import type { AccessPointCommand } from '../access-point';
@@ -63,21 +62,28 @@ export class HostClient {
    * `options.ca`: PEM certificate(s) to trust for an https reader (its self-signed certificate
    * or the CA that issued it), on top of Node's bundled roots. Without it the client uses
    * Node's fetch, which also trusts NODE_EXTRA_CA_CERTS (set before Node starts).
+   * `options.keepAlive: false`: one connection per request, closed after it, so a one-shot
+   * command exits as soon as it has its answer instead of when the idle socket times out.
    */
   constructor(
     readonly baseUrl: string,
     private readonly token: string | undefined,
-    options: { ca?: string | Buffer } = {},
+    options: { ca?: string | Buffer; keepAlive?: boolean } = {},
   ) {
     const problem = readerUrlProblem(baseUrl);
     if (problem) throw new TypeError(`reader URL ${problem}`);
-    const { ca } = options;
+    const { ca, keepAlive = true } = options;
     this.fetch = ca === undefined ? fetch : fetchTrusting(ca);
+    this.keepAlive = keepAlive;
   }
+
+  private readonly keepAlive: boolean;
 
   async request<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = {};
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    // Node's fetch honours it: the server and the client both close the socket after this.
+    if (!this.keepAlive) headers.connection = 'close';
     let payload: string | undefined;
     if (body !== undefined) {
       headers['content-type'] = 'application/json';
@@ -259,6 +265,9 @@ export class HostClient {
  * untrusted or mismatched certificate fails like any network error (TypeError, cause code).
  */
 function fetchTrusting(ca: string | Buffer): typeof fetch {
+  // Loaded here: most clients use Node's own fetch, and undici costs a CLI call ~0.1 s.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Agent, fetch: undiciFetch } = require('undici') as typeof import('undici');
   const dispatcher = new Agent({ connect: { ca: [...rootCertificates, ca.toString()] } });
   return (input, init) =>
     undiciFetch(input as Parameters<typeof undiciFetch>[0], {

@@ -27,10 +27,8 @@ import { DEFAULT_STREAM_LIMITS, StreamingBody } from './streaming-body';
 import { bearerMatches } from './token';
 import { registerPanel } from '../panel/routes';
 
-/** Default port of the host API (`reader-sim start --api-port`). */
-export const DEFAULT_API_PORT = 8080;
-/** The API listens on loopback unless told otherwise: the LAN must opt in. */
-export const DEFAULT_API_HOST = '127.0.0.1';
+import { DEFAULT_API_HOST, DEFAULT_API_PORT } from './address';
+export { DEFAULT_API_HOST, DEFAULT_API_PORT };
 /**
  * A full push of 1,000,000 credentials is about 180 MB of JSON (docs/API.md); the limit
  * leaves room for long names and many access points. It is read as a stream

@@ -9,7 +9,7 @@ import {
 } from '../../firmware/api/client';
 import { ACCESS_POINT_COMMANDS } from '../../firmware/access-point';
 import type { RawData } from '../../firmware/foundation/model';
-import { DEFAULT_API_PORT } from '../../firmware/api/server';
+import { DEFAULT_API_PORT } from '../../firmware/api/address';
 import { readToken, TOKEN_FILE } from '../../firmware/api/token';
 import type { DatabaseContent, EventRecord } from '../../firmware/foundation/model';
 import type { TimelineRecording } from '../../firmware/panel/timeline/recording';
@@ -109,7 +109,7 @@ export const host: Command = {
     const ca = readCa(values.ca ?? (process.env.READER_SIM_CA || undefined));
     const token = resolveToken(values);
     const ctx: Context = {
-      client: new HostClient(url, token.value, { ca }),
+      client: new HostClient(url, token.value, { ca, keepAlive: false }),
       json: values.json ?? false,
       values,
     };

@@ -1,28 +1,28 @@
-import { BADGE, FAST_DOOR, hilScenarios, nextEvent, prepare } from './scenario';
+import { FAST_DOOR, waitForEvent } from '../../firmware/testkit';
+import { BADGE, hilScenarios, prepare } from './scenario';
 
 hilScenarios('access', (scenario) => {
   scenario('grant: known badge unlocks, LED green, relocks after the unlock time', async (rig) => {
     const seq = await prepare(rig);
-    expect(await rig.led()).toBe('red');
-    expect(await rig.relayEnergized()).toBe(false);
+    await expect(rig).toShowLed('red');
+    await expect(rig).not.toHaveRelayEnergized();
     await rig.presentBadge(BADGE);
-    const event = await nextEvent(rig, seq, (e) => e.type === 'access');
+    await expect(rig).toHaveDecided('granted', { credentialId: 'c0' });
+    const event = await waitForEvent(rig, (e) => e.type === 'access', { after: seq });
     expect(event).toMatchObject({ decision: 'grant', reason: 'granted', credentialId: 'c0' });
     // Fail-secure (the default): energized = unlocked.
-    expect(await rig.relayEnergized()).toBe(true);
-    expect(await rig.led()).toBe('green');
+    await expect(rig).toHaveRelayEnergized();
+    await expect(rig).toShowLed('green');
     await rig.wait(FAST_DOOR.unlockMs + 300);
-    expect(await rig.relayEnergized()).toBe(false);
-    expect(await rig.led()).toBe('red');
+    await expect(rig).not.toHaveRelayEnergized();
+    await expect(rig).toShowLed('red');
   });
 
   scenario('deny: unknown badge, red flashing, relay never moves', async (rig) => {
-    const seq = await prepare(rig);
+    await prepare(rig);
     await rig.presentBadge('99999');
-    const event = await nextEvent(rig, seq, (e) => e.type === 'access');
-    expect(event).toMatchObject({ decision: 'deny', reason: 'unknown_credential' });
-    const seen = await rig.ledDuring(1000);
-    expect(seen).toEqual(new Set(['red', 'off']));
-    expect(await rig.relayEnergized()).toBe(false);
+    await expect(rig).toHaveDecided('unknown_credential');
+    await expect(rig).toBlinkLed(['red', 'off'], 1000);
+    await expect(rig).not.toHaveRelayEnergized();
   });
 });

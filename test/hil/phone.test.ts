@@ -1,26 +1,20 @@
-import { createDeviceKey, rawDataOf, type DeviceKey } from '../../ble/device-key';
-import type { Credential, Schedule } from '../../firmware/foundation/model';
-import type { Rig } from './rig';
-import { database, eventsAfter, FAST_DOOR, hilScenarios, nextEvent } from './scenario';
-
-/** A mobile credential as the host pushes it after enrollment: the phone's id and public key. */
-function mobileCredential(id: string, phone: DeviceKey, extra: Partial<Credential> = {}) {
-  return {
-    id,
-    userId: 'u0',
-    kind: 'mobile' as const,
-    value: phone.deviceId,
-    publicKey: rawDataOf(phone).publicKey,
-    enabled: true,
-    accessPoints: ['*'],
-    ...extra,
-  };
-}
+import {
+  createPhone,
+  eventsAfter,
+  FAST_DOOR,
+  markEvents,
+  mobileCredential,
+  type Credential,
+  type DeviceKey,
+  type Rig,
+  type Schedule,
+} from '../../firmware/testkit';
+import { database, hilScenarios } from './scenario';
 
 /** The scenario database plus these phones, and the fast door timings; returns the last seq. */
 async function preparePhones(
   rig: Rig,
-  phones: ReturnType<typeof mobileCredential>[],
+  phones: Credential[],
   schedules: Schedule[] = [],
 ): Promise<number> {
   const base = database();
@@ -30,7 +24,7 @@ async function preparePhones(
     schedules,
   });
   await rig.api.patchConfig(FAST_DOOR);
-  return (await rig.api.events(0)).lastSeq;
+  return markEvents(rig);
 }
 
 /**
@@ -55,11 +49,10 @@ async function closedNow(rig: Rig): Promise<Schedule> {
 async function expectRefused(rig: Rig, phone: DeviceKey, seq: number, reason: string) {
   const answer = await rig.phoneUnlock(phone);
   expect(answer).toEqual({ status: 'denied', reason, led: 'red' });
-  const event = await nextEvent(rig, seq, (e) => e.type === 'access');
-  expect(event).toMatchObject({ decision: 'deny', reason, kind: 'mobile' });
-  expect(await rig.relayEnergized()).toBe(false);
-  expect(await rig.ledDuring(1000)).toEqual(new Set(['red', 'off']));
-  expect(await rig.relayEnergized()).toBe(false);
+  await expect(rig).toHaveDecided(reason, { kind: 'mobile' });
+  await expect(rig).not.toHaveRelayEnergized();
+  await expect(rig).toBlinkLed(['red', 'off'], 1000);
+  await expect(rig).not.toHaveRelayEnergized();
   const access = (await eventsAfter(rig, seq)).filter((e) => e.type === 'access');
   expect(access.map((e) => e.decision)).toEqual(['deny']);
 }
@@ -68,25 +61,19 @@ hilScenarios('phone', (scenario) => {
   scenario(
     'phone grant: an enrolled phone unlocks, LED green, relocks after the unlock time',
     async (rig) => {
-      const phone = createDeviceKey('hil-phone-enrolled');
-      const seq = await preparePhones(rig, [mobileCredential('m0', phone)]);
-      expect(await rig.led()).toBe('red');
-      expect(await rig.relayEnergized()).toBe(false);
+      const phone = createPhone('hil-phone-enrolled');
+      await preparePhones(rig, [mobileCredential('m0', phone)]);
+      await expect(rig).toShowLed('red');
+      await expect(rig).not.toHaveRelayEnergized();
       const answer = await rig.phoneUnlock(phone);
       expect(answer).toEqual({ status: 'granted', led: 'green' });
-      const event = await nextEvent(rig, seq, (e) => e.type === 'access');
-      expect(event).toMatchObject({
-        decision: 'grant',
-        reason: 'granted',
-        credentialId: 'm0',
-        kind: 'mobile',
-      });
+      await expect(rig).toHaveDecided('granted', { credentialId: 'm0', kind: 'mobile' });
       // Fail-secure (the default): energized = unlocked, for the unlock time.
-      expect(await rig.relayEnergized()).toBe(true);
-      expect(await rig.led()).toBe('green');
+      await expect(rig).toHaveRelayEnergized();
+      await expect(rig).toShowLed('green');
       await rig.wait(FAST_DOOR.unlockMs + 300);
-      expect(await rig.relayEnergized()).toBe(false);
-      expect(await rig.led()).toBe('red');
+      await expect(rig).not.toHaveRelayEnergized();
+      await expect(rig).toShowLed('red');
     },
   );
 
@@ -94,15 +81,15 @@ hilScenarios('phone', (scenario) => {
     'phone deny: an unknown phone is refused, red flashing, relay never moves',
     async (rig) => {
       const seq = await preparePhones(rig, [
-        mobileCredential('m0', createDeviceKey('hil-phone-enrolled')),
+        mobileCredential('m0', createPhone('hil-phone-enrolled')),
       ]);
-      await expectRefused(rig, createDeviceKey('hil-phone-stranger'), seq, 'unknown_credential');
+      await expectRefused(rig, createPhone('hil-phone-stranger'), seq, 'unknown_credential');
     },
   );
 
   scenario('phone outside its schedule: refused with outside_schedule', async (rig) => {
     const schedule = await closedNow(rig);
-    const phone = createDeviceKey('hil-phone-day-shift');
+    const phone = createPhone('hil-phone-day-shift');
     const seq = await preparePhones(
       rig,
       [mobileCredential('m0', phone, { scheduleId: schedule.id })],
@@ -113,7 +100,7 @@ hilScenarios('phone', (scenario) => {
 
   scenario('phone after its end date: refused with expired', async (rig) => {
     const now = (await rig.api.time()).epochMs;
-    const phone = createDeviceKey('hil-phone-contractor');
+    const phone = createPhone('hil-phone-contractor');
     const seq = await preparePhones(rig, [
       mobileCredential('m0', phone, { start: now - 30 * 86_400_000, end: now - 3_600_000 }),
     ]);

@@ -1,9 +1,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
-import type { EventRecord } from '../../firmware/foundation/model';
-import { openRig, rigName, type Rig, type RigName } from './rig';
-import { saveTimeline, timelineMark } from './timeline';
+import {
+  badgeCredential,
+  FAST_DOOR,
+  markEvents,
+  oneDoorDatabase,
+  openRig,
+  rigName,
+  saveTimeline,
+  timelineMark,
+  type Rig,
+  type RigName,
+} from '../../firmware/testkit';
+import '../../firmware/testkit/jest';
 
 export interface ScenarioResult {
   scenario: string;
@@ -125,54 +135,18 @@ export function hilScenarios(file: string, body: (scenario: ScenarioFn) => void)
   });
 }
 
-/** Scenario timings short enough for a real rig (the defaults are 5 s and 30 s). */
-export const FAST_DOOR = { unlockMs: 1000, heldOpenMs: 1000 } as const;
-
 /** One user with one badge, allowed at every door. */
 export const BADGE = '10000';
 export function database() {
-  return {
-    users: [{ id: 'u0', name: 'HIL user', enabled: true }],
-    credentials: [
-      {
-        id: 'c0',
-        userId: 'u0',
-        kind: 'badge' as const,
-        value: BADGE,
-        enabled: true,
-        accessPoints: ['*'],
-      },
-    ],
-    schedules: [],
-    holidays: [],
-    accessPoints: [{ id: 'door-1', name: 'HIL door' }],
-  };
+  return oneDoorDatabase([badgeCredential('c0', BADGE)]);
 }
 
-/** Pushes the database and the fast door timings: every scenario starts here. */
+/**
+ * Pushes the database and the fast door timings, and moves the rig's decision cursor past
+ * that setup: every scenario starts here. Returns the cursor.
+ */
 export async function prepare(rig: Rig): Promise<number> {
   await rig.api.push(database());
   await rig.api.patchConfig(FAST_DOOR);
-  return (await rig.api.events(0)).lastSeq;
-}
-
-/** The first event after `after` that matches (polls the host API, real time, small budget). */
-export async function nextEvent(
-  rig: Rig,
-  after: number,
-  match: (e: EventRecord) => boolean,
-  ms = 3000,
-): Promise<EventRecord> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const found = (await rig.api.events(after)).events.find(match);
-    if (found) return found;
-    if (Date.now() > until) throw new Error(`no matching event after seq ${after} in ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/** All events after `after` (for "no such event" checks). */
-export async function eventsAfter(rig: Rig, after: number): Promise<EventRecord[]> {
-  return (await rig.api.events(after)).events;
+  return markEvents(rig);
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeReport } from '../hil/scenario';
-import { saveTimeline, timelineMark } from '../hil/timeline';
+import { saveTimeline, timelineMark } from '../../firmware/testkit/timeline';
 import { sampleDatabase, settle, startTestReader, type TestReader } from '../api/harness';
 
 describe('HIL report: one timeline per scenario', () => {

@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createDeviceKey } from '../../ble/device-key';
-import { AdapterPhone, noPhoneReason } from '../hil/pi-phone';
-import { PiRig } from '../hil/pi-rig';
-import { openRig } from '../hil/rig';
+import { AdapterPhone, noPhoneReason } from '../../firmware/testkit/pi-phone';
+import { PiRig } from '../../firmware/testkit/pi-rig';
+import { openRig } from '../../firmware/testkit/rig';
 import { SimulatedGpiodTools } from './gpiod-sim';
 import { openPty, type PtyPair } from './pty';
 

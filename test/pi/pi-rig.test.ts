@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openRig, rigName } from '../hil/rig';
+import { openRig, rigName } from '../../firmware/testkit/rig';
 import type { ScenarioResult } from '../hil/scenario';
 import { ownChildren } from '../children';
 import { SimulatedGpiodTools } from './gpiod-sim';

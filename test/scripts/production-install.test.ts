@@ -1,11 +1,10 @@
 /**
- * A production install, as the Docker image makes one: the package as `npm pack` packs it,
- * with the lockfile the image installs from, unpacked in a temp dir outside the checkout and
- * installed with `npm install --omit=dev`. Every shipped command then runs there, with no
- * devDependency anywhere on its resolution path, twice: from the sources through ts-node
- * (bin/reader-sim.js in a copy with scripts/cli.ts), and compiled to dist/ beside only
- * package.json, bin/ and node_modules/ (the image's runtime stage). The dev tools say what
- * they need instead of running.
+ * The package as a team installs it: `npm pack` (its prepack compiles dist/), then a scratch
+ * project outside the checkout (its own package.json: reader-sim from the tarball, jest and
+ * ts-jest as devDependencies; it cannot see the checkout's node_modules) runs `npm install`.
+ * There, every shipped command runs from the installed package's compiled JavaScript, and
+ * the project's own HIL suite (test/fixtures/consumer, written only against the public API,
+ * type-checked by ts-jest against the shipped .d.ts) passes. One pack, one install per run.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,91 +14,130 @@ import { promisify } from 'node:util';
 import { freePort } from '../free-port';
 import { runReaderSim, type ReaderProcess } from '../security/start-process';
 
-// npm install builds or fetches the native modules: a minute or two on a loaded machine.
-jest.setTimeout(6 * 60_000);
+// npm install fetches (or builds) the native modules: a few minutes on a loaded machine.
+jest.setTimeout(10 * 60_000);
 
 const ROOT = path.join(__dirname, '..', '..');
+const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'consumer');
 const exec = promisify(execFile);
 
 /**
- * devDependencies the checkout has and a production install must not. typescript and
- * @types/node are not among them: they are ts-node's peers, and ts-node (a dependency)
- * runs the shipped sources.
+ * devDependencies of the checkout that the package's own install must not bring
+ * (@serialport/binding-mock is not among them: serialport itself depends on it).
  */
 const ABSENT = [
-  'better-sqlite3',
   'jest',
   'ts-jest',
+  'better-sqlite3',
   'fast-check',
   'eslint',
   'prettier',
   'playwright-core',
-  '@serialport/binding-mock',
+  'ts-node',
 ];
+/** The consumer's toolchain: its own devDependencies, at the checkout's versions. */
+const CONSUMER_TOOLS = ['jest', 'ts-jest', 'typescript', '@types/jest', '@types/node'];
 
 let scratch: string;
-/** The unpacked package, installed with --omit=dev. */
+/** The consumer project. */
+let project: string;
+/** reader-sim as installed there. */
 let pkg: string;
-/** The image's runtime layout: package.json, bin/, dist/ and the same node_modules. */
-let image: string;
+let tarball: string;
 
 beforeAll(async () => {
-  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'reader-prod-'));
+  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'reader-consumer-'));
   const packed = await exec('npm', ['pack', '--json', '--pack-destination', scratch], {
     cwd: ROOT,
-  });
-  const [{ filename }] = JSON.parse(packed.stdout) as { filename: string }[];
-  await exec('tar', ['-xzf', path.join(scratch, filename), '-C', scratch]);
-  pkg = path.join(scratch, 'package');
-  // `npm pack` leaves the lockfile out; the image installs from it, and so does this copy.
-  fs.copyFileSync(path.join(ROOT, 'package-lock.json'), path.join(pkg, 'package-lock.json'));
-  image = path.join(scratch, 'image');
-  // The image's build stage compiles with the dev dependencies, as the checkout has them.
-  const build = exec(
-    process.execPath,
-    [
-      require.resolve('typescript/bin/tsc'),
-      '-p',
-      'tsconfig.build.json',
-      '--outDir',
-      `${image}/dist`,
-    ],
-    { cwd: ROOT, timeout: 5 * 60_000 },
-  );
-  const install = exec('npm', ['install', '--omit=dev', '--no-fund', '--no-audit'], {
-    cwd: pkg,
     timeout: 5 * 60_000,
   });
-  // Both settle before anything is thrown: no child is left writing into the scratch dir.
-  for (const outcome of await Promise.allSettled([build, install])) {
-    if (outcome.status === 'rejected') throw outcome.reason;
-  }
-  fs.copyFileSync(path.join(pkg, 'package.json'), path.join(image, 'package.json'));
-  fs.cpSync(path.join(pkg, 'bin'), path.join(image, 'bin'), { recursive: true });
-  fs.symlinkSync(path.join(pkg, 'node_modules'), path.join(image, 'node_modules'));
+  const [{ filename }] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as {
+    filename: string;
+  }[];
+  tarball = path.join(scratch, filename);
+  project = path.join(scratch, 'project');
+  fs.cpSync(FIXTURE, project, { recursive: true });
+  const checkout = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    devDependencies: Record<string, string>;
+    allowScripts: Record<string, boolean>;
+  };
+  fs.writeFileSync(
+    path.join(project, 'package.json'),
+    JSON.stringify(
+      {
+        name: 'door-team-hil',
+        private: true,
+        scripts: { test: 'jest' },
+        dependencies: { 'reader-sim': `file:${tarball}` },
+        devDependencies: Object.fromEntries(
+          CONSUMER_TOOLS.map((name) => [name, checkout.devDependencies[name]]),
+        ),
+        // The native modules' install scripts, as the README tells a team to allow them.
+        allowScripts: checkout.allowScripts,
+      },
+      null,
+      2,
+    ),
+  );
+  await exec('npm', ['install', '--no-fund', '--no-audit'], {
+    cwd: project,
+    timeout: 8 * 60_000,
+  });
+  pkg = path.join(project, 'node_modules', 'reader-sim');
 });
 
 afterAll(() => {
   if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
 });
 
-test('the install has the dependencies and none of the named devDependencies', () => {
-  const resolves = (name: string) => {
-    try {
-      require.resolve(`${name}/package.json`, { paths: [pkg] });
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  expect(ABSENT.filter(resolves)).toEqual([]);
-  expect(['ts-node', 'fastify', '@stoprocent/bleno', 'cbor-x'].filter(resolves)).toHaveLength(4);
+async function run(file: string, args: string[], cwd: string, timeout = 60_000) {
+  try {
+    const { stdout, stderr } = await exec(file, args, { cwd, timeout });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+test('the package ships compiled JavaScript with .d.ts files, no TypeScript sources', () => {
+  const files = fs.readdirSync(pkg, { recursive: true, encoding: 'utf8' });
+  const own = files.filter((f) => !f.startsWith('node_modules'));
+  expect(own.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+  for (const entry of [
+    'firmware/testkit/reader',
+    'firmware/testkit/index',
+    'ble/controller/index',
+  ]) {
+    expect(own).toContain(`dist/${entry}.js`);
+    expect(own).toContain(`dist/${entry}.d.ts`);
+  }
+  expect(own).not.toContain('test');
 });
 
-describe.each([
-  ['the packed sources, through ts-node', () => pkg],
-  ['compiled to dist/, as the Docker image runs it', () => image],
-])('reader-sim from %s', (_, root) => {
+test('installing it brings none of its devDependencies', () => {
+  // The consumer's lockfile marks what only its own devDependencies need as dev.
+  const lock = JSON.parse(fs.readFileSync(path.join(project, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { dev?: boolean }>;
+  };
+  const needed = Object.entries(lock.packages)
+    .filter(([at, entry]) => at !== '' && !entry.dev)
+    .map(([at]) => at.slice(at.lastIndexOf('node_modules/') + 'node_modules/'.length));
+  expect(ABSENT.filter((name) => needed.includes(name))).toEqual([]);
+  expect(needed).toEqual(expect.arrayContaining(['fastify', '@stoprocent/bleno', 'cbor-x']));
+});
+
+test("the team's HIL suite, written against the public API, passes in their project", async () => {
+  const jest = path.join(project, 'node_modules', 'jest', 'bin', 'jest.js');
+  const { code, stdout, stderr } = await run(process.execPath, [jest, '--ci'], project, 5 * 60_000);
+  expect({ code, output: code === 0 ? '' : `${stdout}\n${stderr}` }).toEqual({
+    code: 0,
+    output: '',
+  });
+  expect(stderr).toMatch(/Tests:\s+7 passed, 7 total/);
+});
+
+describe('the installed reader-sim command', () => {
   let bin: string;
   let data: string;
   let air: string;
@@ -107,7 +145,7 @@ describe.each([
   let reader: ReaderProcess | undefined;
 
   beforeAll(() => {
-    bin = path.join(root(), 'bin', 'reader-sim.js');
+    bin = path.join(pkg, 'bin', 'reader-sim.js');
     const own = fs.mkdtempSync(path.join(scratch, 'run-'));
     data = path.join(own, 'data');
     air = path.join(own, 'air.sock');
@@ -120,27 +158,14 @@ describe.each([
     }
   });
 
-  async function cli(...args: string[]) {
-    try {
-      const { stdout, stderr } = await exec(process.execPath, [bin, ...args], {
-        cwd: root(),
-        timeout: 60_000,
-      });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  }
+  const cli = (...args: string[]) => run(process.execPath, [bin, ...args], project);
 
-  test('runs what it is meant to (sources, or dist/ without them)', () => {
-    const sources = fs.existsSync(path.join(root(), 'scripts', 'cli.ts'));
-    const compiled = fs.existsSync(path.join(root(), 'dist', 'scripts', 'cli.js'));
-    expect(sources !== compiled).toBe(true);
-  });
-
-  test('--help lists the commands, and the dev tools apart', async () => {
-    const { code, stdout, stderr } = await cli('--help');
+  test('npx reader-sim --help lists the commands, and the dev tools apart', async () => {
+    const { code, stdout, stderr } = await run(
+      'npx',
+      ['--no-install', 'reader-sim', '--help'],
+      project,
+    );
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const [shipped, dev] = stdout.split(/^Development tools.*$/m);

@@ -1,4 +1,5 @@
 import { ble } from './ble';
+import { cli } from './cli';
 import { core } from './core';
 import { host } from './host';
 import { mobile } from './mobile';
@@ -6,4 +7,4 @@ import { storage } from './storage';
 import { BenchSuite } from './suite';
 
 /** Every benchmark suite, in the order `reader-sim bench` runs them. */
-export const suites: BenchSuite[] = [storage, core, host, ble, mobile];
+export const suites: BenchSuite[] = [storage, core, host, ble, mobile, cli];

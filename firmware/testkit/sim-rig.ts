@@ -6,14 +6,14 @@ import type { DeviceKey } from '../../ble/device-key';
 import { startPhoneRadio } from '../../ble/phone-radio';
 import type { ResultMessage } from '../../ble/protocol';
 import { startReaderRadio, type ReaderRadio } from '../../ble/reader-radio';
-import { HostClient } from '../../firmware/api/client';
-import { VirtualClock } from '../../firmware/foundation/clock';
-import { BadgeSerialInput, connectContacts, ContactInput } from '../../firmware/inputs';
-import { DEFAULT_PI_CONFIG } from '../../firmware/pi';
-import { radioPort } from '../../firmware/profiles/radio';
-import { serveReader, type ServedReader } from '../../firmware/profiles/serve';
-import { testDrivers } from '../../firmware/profiles/test';
-import { RecordingRelayDriver } from '../../firmware/relay-drivers';
+import { HostClient } from '../api/client';
+import { VirtualClock } from '../foundation/clock';
+import { BadgeSerialInput, connectContacts, ContactInput } from '../inputs';
+import { DEFAULT_PI_CONFIG } from '../pi';
+import { radioPort } from '../profiles/radio';
+import { serveReader, type ServedReader } from '../profiles/serve';
+import { testDrivers } from '../profiles/test';
+import { RecordingRelayDriver } from '../relay-drivers';
 import { TwoLedIndicatorDriver, type IndicatorLine } from '../../led';
 import { ledColour, type LedColour, type Rig } from './rig';
 
@@ -34,11 +34,15 @@ const PHONE_TIMEOUT_MS = 5000;
  */
 export class SimRig implements Rig {
   readonly name = 'sim' as const;
+  readonly eventTimeoutMs = 5000;
+  cursor = 0;
 
   private constructor(
     readonly api: HostClient,
-    private readonly clock: VirtualClock,
-    private readonly served: ServedReader,
+    /** The reader's virtual clock: `wait()` moves it; `set()` jumps the wall clock. */
+    readonly clock: VirtualClock,
+    /** The board and its firmware, for what a rig's wires cannot reach (power cuts). */
+    readonly served: ServedReader,
     private readonly dataDir: string,
     private readonly badge: BadgeSerialInput,
     private readonly contacts: { rex: ContactInput; door: ContactInput },
@@ -80,11 +84,17 @@ export class SimRig implements Rig {
     contacts.rex.level(cfg.rexActiveLow);
     contacts.door.level(cfg.doorActiveLow);
     await clock.advanceAsync(PRESS_MS);
+    rig.cursor = (await api.events(0)).lastSeq;
     return rig;
   }
 
   async presentBadge(value: string): Promise<void> {
     this.badge.receive(Buffer.from(`${value}\r\n`, 'ascii'));
+  }
+
+  async typeKeys(keys: string): Promise<void> {
+    this.served.board.touch.keypad(keys);
+    await this.wait(0);
   }
 
   async phoneUnlock(phone: DeviceKey): Promise<ResultMessage> {

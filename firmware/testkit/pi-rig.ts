@@ -5,12 +5,12 @@ import path from 'node:path';
 import type { DeviceKey } from '../../ble/device-key';
 import type { ResultMessage } from '../../ble/protocol';
 import { startReaderRadio, type ReaderRadio } from '../../ble/reader-radio';
-import { radioPort } from '../../firmware/profiles/radio';
-import { serveReader, type ServedReader } from '../../firmware/profiles/serve';
-import { consoleFace } from '../../firmware/profiles/sim';
-import { HostClient } from '../../firmware/api/client';
-import { SystemClock } from '../../firmware/foundation/clock';
-import { SILENT_LOG } from '../../firmware/foundation/log';
+import { radioPort } from '../profiles/radio';
+import { serveReader, type ServedReader } from '../profiles/serve';
+import { consoleFace } from '../profiles/sim';
+import { HostClient } from '../api/client';
+import { SystemClock } from '../foundation/clock';
+import { SILENT_LOG } from '../foundation/log';
 import {
   checkBleAdapter,
   LibgpiodChip,
@@ -21,9 +21,9 @@ import {
   type HciSocketFactory,
   type LibgpiodOptions,
   type PiConfig,
-} from '../../firmware/pi';
-import { openPiProfile, type PiProfile } from '../../firmware/profiles/pi';
-import { BadgeSerialInput } from '../../firmware/inputs';
+} from '../pi';
+import { openPiProfile, type PiProfile } from '../profiles/pi';
+import { BadgeSerialInput } from '../inputs';
 import {
   AdapterPhone,
   checkPhoneAdapter,
@@ -53,6 +53,8 @@ const OUTPUT_SETTLE_MS = 20;
  */
 export class PiRig implements Rig {
   readonly name = 'pi' as const;
+  readonly eventTimeoutMs = 15_000;
+  cursor = 0;
 
   private constructor(
     readonly api: HostClient,
@@ -117,6 +119,7 @@ export class PiRig implements Rig {
     const clock = new SystemClock();
     let profile: PiProfile | undefined;
     let radio: ReaderRadio | undefined;
+    let served: ServedReader | undefined;
     try {
       profile = await openPiProfile({ dataDir, clock, log: SILENT_LOG, gpio });
       // After the profile: an HCI UART controller is chosen by the variables it sets.
@@ -126,7 +129,7 @@ export class PiRig implements Rig {
       }
       // The pi profile's drivers; its console face writes nowhere (the rig reads the wires).
       const face = consoleFace(pino({ level: 'silent' }), { isTTY: false, write: () => true });
-      const served = await serveReader({
+      served = await serveReader({
         drivers: profile.drivers(face),
         dataDir,
         apiHost: '127.0.0.1',
@@ -135,7 +138,7 @@ export class PiRig implements Rig {
       });
       const api = new HostClient(served.api.url, served.token);
       const phone = noPhone ?? new AdapterPhone(phoneHci as number);
-      return new PiRig(
+      const rig = new PiRig(
         api,
         config,
         chip,
@@ -147,7 +150,10 @@ export class PiRig implements Rig {
         phone,
         radio,
       );
+      rig.cursor = (await api.events(0)).lastSeq;
+      return rig;
     } catch (err) {
+      await served?.shutdown();
       radio?.close();
       await profile?.close();
       await chip.close();
@@ -169,6 +175,11 @@ export class PiRig implements Rig {
       port.write(`${value}\r\n`, (err) => (err ? reject(err) : port.drain(() => resolve()))),
     );
     await writer.close();
+  }
+
+  async typeKeys(keys: string): Promise<void> {
+    // The Pi profile's keypad is the host API's sim control (no keypad wiring in pi.json).
+    await this.api.sim.keypad(keys);
   }
 
   async phoneUnlock(phone: DeviceKey): Promise<ResultMessage> {

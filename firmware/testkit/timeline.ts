@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { HostClient } from '../../firmware/api/client';
-import type { TimelineRecording } from '../../firmware/panel/timeline/recording';
-import { renderTimelineSvg } from '../../firmware/panel/timeline/svg';
+import type { HostClient } from '../api/client';
+import type { TimelineRecording } from '../panel/timeline/recording';
+import { renderTimelineSvg } from '../panel/timeline/svg';
 
 /**
  * A scenario's timeline (docs/PANEL.md) for the HIL report: the reader's clock is read at the

@@ -10,7 +10,8 @@ import {
   type HciSocketFactory,
   type HciSocketLike,
   type PiBleConfig,
-} from '../../firmware/pi';
+} from '../pi';
+import { readerSimBin } from './package-root';
 
 /**
  * The Pi rig's phone: `reader-sim phone unlock --hci` on a SECOND Bluetooth adapter (e.g. a
@@ -20,8 +21,6 @@ import {
  * process that set it, and noble's raw-mode poll never ends inside a long-lived process.
  */
 
-const ROOT = path.join(__dirname, '../..');
-const BIN = path.join(ROOT, 'bin/reader-sim.js');
 /** The variables that would put the phone's noble on the reader's HCI UART controller. */
 const UART_ENV = [
   'BLUETOOTH_HCI_SOCKET_UART_PORT',
@@ -133,8 +132,9 @@ export class AdapterPhone {
     const env: NodeJS.ProcessEnv = { ...process.env, NOBLE_HCI_DEVICE_ID: String(this.hciDevice) };
     for (const name of UART_ENV) delete env[name];
     const args = ['phone', 'unlock', '--hci', '--json', '--key', keyFile];
-    const child = spawn(process.execPath, [BIN, ...args, '--timeout', String(this.timeoutMs)], {
-      cwd: ROOT,
+    const bin = readerSimBin();
+    const child = spawn(process.execPath, [bin, ...args, '--timeout', String(this.timeoutMs)], {
+      cwd: path.dirname(path.dirname(bin)),
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
