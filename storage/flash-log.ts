@@ -164,8 +164,8 @@ export class FlashLog {
    */
   private readonly cells: Array<Buffer | undefined>;
   /**
-   * Sectors whose records were checked (walked at mount or written here). A mount from a
-   * snapshot does not walk the sectors before it; they are checked when first used.
+   * Sectors whose records were checked (walked at mount or written here). Mount checks every
+   * sector in use; cellsOf() checks any other before handing out its bytes.
    */
   private readonly checked: Uint8Array;
   /** Where place() assembles a record before programming it. */
@@ -333,6 +333,7 @@ export class FlashLog {
     }
     const snapshot = decodeSnapshot(words, this.sectorCount);
     if (typeof snapshot === 'string') throw new SnapshotRejected(snapshot);
+    this.checkSnapshotSectors(snapshot, start);
     // Addresses must lie before the snapshot's first piece in the log as it stood then
     // (sectors collected since are fine: replay meets the copies and moves them).
     let claimed = 0;
@@ -426,8 +427,8 @@ export class FlashLog {
 
   /**
    * Replays the sectors in range, or with `start` only what follows a snapshot: the sectors
-   * before it are read (lookups read records from RAM) but not walked, the snapshot's pieces
-   * are collected and loaded at its end, and the records after it replay as usual.
+   * before it are read and checked but not replayed, the snapshot's pieces are collected and
+   * loaded at its end, and the records after it replay as usual.
    */
   private replayAll(
     inRange: Array<{ sector: number; seq: number; prevEnd: number }>,
@@ -447,16 +448,21 @@ export class FlashLog {
     let loaded = !start;
     const pieces: Buffer[] = [];
     const tails: Array<[number, number]> = [];
-    // The sectors before a snapshot are not read now: lookups read them in runs on demand.
-    for (let i = 0; i < first; i++) this.order.push(inRange[i]!.sector);
+    // The sectors before a snapshot are checked (CRCs, torn bytes, where each one's records
+    // end) but not replayed: damage there is refused at mount, as a full replay refuses it,
+    // never found later by a lookup.
+    for (let i = 0; i < first; i++) {
+      const { sector, prevEnd } = inRange[i]!;
+      if (i > 0 && prevEnd !== previousEnd) throw this.prevEndMismatch(inRange, i, previousEnd);
+      const checked = walkSector(chunks.sector(i), () => undefined);
+      if (checked.damage) throw new CorruptImageError(`sector ${sector}: ${checked.damage}`);
+      this.checked[sector] = 1;
+      previousEnd = checked.end;
+      this.order.push(sector);
+    }
     for (let i = first; i < inRange.length; i++) {
       const { sector, prevEnd } = inRange[i]!;
-      if (i > first && prevEnd !== previousEnd) {
-        throw new CorruptImageError(
-          `sector ${inRange[i - 1]!.sector}: valid records end at ${previousEnd}, but the next sector ` +
-            `recorded ${prevEnd === NO_PREVIOUS ? 'no predecessor' : prevEnd}: records were damaged`,
-        );
-      }
+      if (i > 0 && prevEnd !== previousEnd) throw this.prevEndMismatch(inRange, i, previousEnd);
       walk = this.walkRecords(sector, chunks.sector(i), (record, header) => {
         if (!loaded) {
           // Before the snapshot's end: its pieces, and tails of sectors it opened.
@@ -541,6 +547,18 @@ export class FlashLog {
       sectorsScanned: inRange.length,
       fromCheckpoint: start !== undefined,
     };
+  }
+
+  private prevEndMismatch(
+    inRange: Array<{ sector: number; prevEnd: number }>,
+    i: number,
+    previousEnd: number,
+  ): CorruptImageError {
+    const { prevEnd } = inRange[i]!;
+    return new CorruptImageError(
+      `sector ${inRange[i - 1]!.sector}: valid records end at ${previousEnd}, but the next sector ` +
+        `recorded ${prevEnd === NO_PREVIOUS ? 'no predecessor' : prevEnd}: records were damaged`,
+    );
   }
 
   /** Finishes what a power cut interrupted: erases collected or torn sectors, restores the reserve. */
@@ -1014,6 +1032,25 @@ export class FlashLog {
     this.lastCheckpointBytes = body.length;
     this.lastCheckpointSeq = firstSeq;
     return true;
+  }
+
+  /**
+   * The sectors before the snapshot must be the ones it describes: every sector it saw in
+   * use and not collected since still holds its sequence number, and no other sector holds
+   * one of those. A swapped, duplicated, erased or reused sector would otherwise leave its
+   * addresses pointing at other records.
+   */
+  private checkSnapshotSectors(snapshot: Snapshot, start: SnapshotStart): void {
+    for (let s = 0; s < this.sectorCount; s++) {
+      const then = snapshot.seqs[s]!;
+      const now = this.state[s] === 'used' ? this.seqOf[s]! : 0;
+      const before = (seq: number) => seq >= this.lowSeq && seq < start.firstSeq;
+      if (then > start.firstSeq || ((before(then) || before(now)) && then !== now)) {
+        throw new SnapshotRejected(
+          `sector ${s} holds sequence ${now || 'none'}, the snapshot saw ${then || 'none'}`,
+        );
+      }
+    }
   }
 
   /** The database meta and ack records the snapshot names must say what it says. */
