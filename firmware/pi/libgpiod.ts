@@ -30,8 +30,12 @@ export interface LibgpiodOptions {
 }
 
 const DEFAULT_SETTLE_MS = 10_000;
-/** Between two gpioinfo looks while a tool starts. */
-const TAKE_POLL_MS = 5;
+/**
+ * Between two gpioinfo looks while a tool starts: the first soon, then backing off, so a
+ * slow start costs a few looks (each is a process) rather than one every few milliseconds.
+ */
+const TAKE_POLL_FIRST_MS = 5;
+const TAKE_POLL_MAX_MS = 40;
 
 const INSTALL_HINT = 'install them with `sudo apt install gpiod` (scripts/pi-setup.sh does)';
 
@@ -253,13 +257,13 @@ export class LibgpiodChip extends EventEmitter implements GpioChip {
     let quit = false;
     void exited.then(() => (quit = true));
     const deadline = Date.now() + (this.options.settleMs ?? DEFAULT_SETTLE_MS);
-    for (;;) {
+    for (let pause = TAKE_POLL_FIRST_MS; ; pause = Math.min(pause * 2, TAKE_POLL_MAX_MS)) {
       const used = await this.consumers();
       // Checked after the look: a tool that quit may have held its lines a moment before.
       if (quit) return 'exited';
       if (offsets.every((o) => used.get(o) === consumer)) return 'taken';
       if (Date.now() > deadline) return 'timeout';
-      await new Promise<void>((resolve) => setTimeout(resolve, TAKE_POLL_MS));
+      await new Promise<void>((resolve) => setTimeout(resolve, pause));
     }
   }
 

@@ -9,6 +9,7 @@ import { radioPort } from '../profiles/radio';
 import { serveReader, type ServedReader } from '../profiles/serve';
 import { consoleFace } from '../profiles/sim';
 import { HostClient } from '../api/client';
+import type { EventRecord } from '../foundation/model';
 import { SystemClock } from '../foundation/clock';
 import { SILENT_LOG } from '../foundation/log';
 import {
@@ -35,7 +36,11 @@ import { ledColour, type LedColour, type Rig } from './rig';
 
 /** Contact held past the debounce, plus the tools' own latency. */
 const PRESS_MS = 150;
+/** Longest real-time wait for the reader to react to an input (a loaded machine, a slow wire). */
+const REACTION_MS = 10_000;
 const SAMPLE_MS = 20;
+/** Gaps between LED reads in ledDuring (ms): no common period with a blink. */
+const SAMPLE_GAPS_MS = [7, 31, 13, 47, 23];
 /** After the reader's outputs settled, the wire itself: instant, a little slack for the read. */
 const OUTPUT_SETTLE_MS = 20;
 
@@ -163,6 +168,13 @@ export class PiRig implements Rig {
   }
 
   async presentBadge(value: string): Promise<void> {
+    const before = await this.lastSeq();
+    await this.sendBadge(value);
+    // A badge is always decided and logged: wait for that, not for a guessed time.
+    await this.reaction(before, (e) => e.type === 'access');
+  }
+
+  private async sendBadge(value: string): Promise<void> {
     if (!this.badgeWriter) {
       await this.api.sim.badge(value);
       return;
@@ -188,9 +200,13 @@ export class PiRig implements Rig {
   }
 
   async pressRex(): Promise<void> {
+    const before = await this.lastSeq();
     this.drive.rex.set(!this.config.rexActiveLow);
     await this.drive.rex.settled();
     await this.wait(PRESS_MS);
+    // Held until the reader logs the REX (as a person holds the button until the door clicks):
+    // a short press on a busy machine can end before the debounced input has seen it.
+    await this.reaction(before, (e) => e.type === 'door' && e.detail?.rex === true);
     this.drive.rex.set(this.config.rexActiveLow);
     await this.drive.rex.settled();
     await this.wait(PRESS_MS);
@@ -200,6 +216,33 @@ export class PiRig implements Rig {
     this.drive.door.set(open !== this.config.doorActiveLow);
     await this.drive.door.settled();
     await this.wait(PRESS_MS);
+    // The reader's door contact follows the wire once debounced.
+    const want = open ? 'open' : 'closed';
+    const deadline = Date.now() + REACTION_MS;
+    while (Date.now() < deadline) {
+      const { door } = (await this.api.status()) as { door: { position: string } };
+      if ((door.position === 'closed') === (want === 'closed')) break;
+      await this.wait(SAMPLE_MS);
+    }
+  }
+
+  private async lastSeq(): Promise<number> {
+    return (await this.api.events(0, 1)).lastSeq;
+  }
+
+  /**
+   * Waits (real time, up to REACTION_MS) until the reader logged an event after `before` that
+   * `matches`, then until the outputs it drove have reached the chip. A reader that does not
+   * react (a REX it is told to ignore) is left to the scenario's own checks.
+   */
+  private async reaction(before: number, matches: (e: EventRecord) => boolean): Promise<void> {
+    const deadline = Date.now() + REACTION_MS;
+    while (Date.now() < deadline) {
+      const page = await this.api.events(before, 100);
+      if (page.events.some(matches)) break;
+      await this.wait(SAMPLE_MS);
+    }
+    await this.profile.hardware.settled();
   }
 
   private async sense(): Promise<{
@@ -225,11 +268,14 @@ export class PiRig implements Rig {
   async ledDuring(ms: number): Promise<Set<LedColour>> {
     const seen = new Set<LedColour>();
     const until = Date.now() + ms;
-    do {
+    // Uneven gaps: a read costs a process, and reads that took one blink period each would
+    // see the same phase every time.
+    for (let i = 0; ; i++) {
       const { red, green } = await this.sense();
       seen.add(ledColour(red, green));
-      await this.wait(SAMPLE_MS);
-    } while (Date.now() < until);
+      if (Date.now() >= until) break;
+      await this.wait(SAMPLE_GAPS_MS[i % SAMPLE_GAPS_MS.length]!);
+    }
     return seen;
   }
 
