@@ -158,7 +158,7 @@ export async function spawnReader(options: SpawnOptions = {}): Promise<SpawnedRe
 }
 
 /** A port nobody listens on right now (`reader-sim start` wants a number, not 0). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
