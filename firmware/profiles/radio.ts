@@ -71,6 +71,16 @@ export async function startReaderBle(
       stack: choice.stack,
     });
   } else {
+    // No adapter (or no Bluetooth in the kernel) stops here in one line, before the stack
+    // prints its own warnings; a UART controller (the stacks' own env switch) is opened by them.
+    if (process.env.BLUETOOTH_HCI_SOCKET_UART_PORT === undefined) {
+      const { checkBleAdapter } = await import('../pi/ble-adapter');
+      const hciDevice = choice.hciDevice ?? Number(process.env.BLENO_HCI_DEVICE_ID ?? 0);
+      await checkBleAdapter(
+        { adapter: 'hci-socket', hciDevice },
+        { optOut: 'or run with --ble virtual (the virtual air) or --ble off' },
+      );
+    }
     radio = await startReaderRadio({ log, hciDevice: choice.hciDevice, stack: choice.stack });
   }
   const isDefault =

@@ -171,6 +171,15 @@ export const phone: Command = {
         );
       }
     }
+    if (values.hci) {
+      // No adapter stops here in one line, before noble prints its own warnings and waits.
+      const { checkBleAdapter } = await import('../../firmware/pi/ble-adapter');
+      const hciDevice = Number(process.env.NOBLE_HCI_DEVICE_ID ?? 0);
+      await checkBleAdapter(
+        { adapter: 'hci-socket', hciDevice },
+        { optOut: 'or drop --hci to use the virtual air' },
+      );
+    }
     let radio: PhoneRadio | undefined;
     try {
       radio = startPhoneRadio({
