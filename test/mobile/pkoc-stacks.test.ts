@@ -321,6 +321,12 @@ it('the site key file: created once with mode 0600, its public half for phones; 
       `reader-sim start: ${file} is not a PKOC site key (64 hex digits, a P-256 private key)`,
     ]);
     expect(fs.existsSync(path.join(dir, 'data'))).toBe(false);
+    const stack = await cli('start', '--data', path.join(dir, 'data'), '--ble-stack', 'bluez');
+    expect(stack).toEqual({
+      code: 2,
+      out: ["reader-sim start: --ble-stack must be stoprocent or abandonware, got 'bluez'"],
+    });
+    expect(fs.existsSync(path.join(dir, 'data'))).toBe(false);
     // The phone's --site-key: junk, or on the wrong profile, is a usage error before any radio.
     for (const argv of [
       ['unlock', '--profile', 'pkoc', '--site-key', file],
