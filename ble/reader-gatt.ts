@@ -146,6 +146,7 @@ export class ReaderGattService extends EventEmitter implements BleRadioStatus {
   /** The firmware went away (power-off): writes are answered `unavailable` until attach. */
   detach(): void {
     if (!this.firmware) return;
+    this.pkoc.powerOff();
     // The refresh runs on the firmware's clock: it stops with it and restarts at attach.
     this.firmware.clock.clearTimeout(this.refreshTimer);
     this.refreshTimer = undefined;

@@ -1,5 +1,6 @@
 import type { ReaderLog } from '../firmware/foundation/log';
-import { AirAccess, createController, hciDriverFor, VirtualController } from './controller';
+import { BlenoStack, loadBleno } from './bleno-stack';
+import { AirAccess, createController, VirtualController } from './controller';
 import { ReaderGattService } from './reader-gatt';
 
 /** Address of the reader's virtual controller (a fixed one: phones and captures can name it). */
@@ -13,9 +14,9 @@ export interface ReaderRadio {
 }
 
 /**
- * The reader's BLE side: @stoprocent/bleno on a virtual controller on `air`, or on the host's
- * real HCI adapter when no air is given (Linux, root or CAP_NET_RAW), with the GATT service
- * registered and powered on.
+ * The reader's BLE side: bleno (@stoprocent by default, or @abandonware) on a virtual
+ * controller on `air`, or on the host's real HCI adapter when no air is given (Linux, root or
+ * CAP_NET_RAW), with the GATT service registered and powered on.
  */
 export async function startReaderRadio(
   options: {
@@ -26,6 +27,8 @@ export async function startReaderRadio(
     log?: ReaderLog;
     /** The real adapter (hciN) when no air is given; default bleno's (BLENO_HCI_DEVICE_ID or 0). */
     hciDevice?: number;
+    /** Which bleno package serves the GATT services (ble/bleno-stack.ts). */
+    stack?: BlenoStack;
   } = {},
 ): Promise<ReaderRadio> {
   const controller = options.air
@@ -35,14 +38,10 @@ export async function startReaderRadio(
         btsnoopPath: options.btsnoopPath,
       })
     : undefined;
-  // Loaded after ./controller, whose import installs the virtual HCI driver seam.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { withBindings } = require('@stoprocent/bleno') as {
-    withBindings: (type: string, options?: object) => unknown;
-  };
-  const bleno = controller
-    ? userChannelBleno(withBindings, hciDriverFor(controller))
-    : withBindings('hci', options.hciDevice === undefined ? {} : { deviceId: options.hciDevice });
+  const bleno = loadBleno(options.stack ?? 'stoprocent', {
+    controller,
+    hciDevice: options.hciDevice,
+  });
   const gatt = new ReaderGattService(bleno, { log: options.log });
   try {
     await gatt.start();
@@ -60,26 +59,6 @@ export async function startReaderRadio(
       controller?.close();
     },
   };
-}
-
-/**
- * bleno on the virtual controller in HCI user-channel mode. In raw mode its HCI layer polls
- * "is the device up" every second forever (no way to stop it), which keeps any process that
- * ever ran it alive; a user channel is always up and never polled. bleno reads the mode
- * only from HCI_CHANNEL_USER (its userChannel option is ignored), when its HCI is built.
- */
-function userChannelBleno(
-  withBindings: (type: string, options?: object) => unknown,
-  hciDriver: string,
-): unknown {
-  const before = process.env.HCI_CHANNEL_USER;
-  process.env.HCI_CHANNEL_USER = '1';
-  try {
-    return withBindings('hci', { hciDriver });
-  } finally {
-    if (before === undefined) delete process.env.HCI_CHANNEL_USER;
-    else process.env.HCI_CHANNEL_USER = before;
-  }
 }
 
 /**

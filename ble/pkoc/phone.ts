@@ -30,6 +30,18 @@ import {
 
 const DEFAULT_STEP_MS = 5000;
 
+/**
+ * The ECDHE flow's refusal on the phone's side: the reader's signature does not verify with
+ * the site public key the phone was given (another site, or an impostor). The phone sends
+ * no credential.
+ */
+export class SiteNotProven extends Error {
+  constructor() {
+    super('the reader did not prove the site (ECDHE signature does not verify)');
+    this.name = 'SiteNotProven';
+  }
+}
+
 /** One connection to a reader's PKOC service: the phone side of the normal flow. */
 export class PkocLink {
   private readonly notes: Buffer[] = [];
@@ -112,7 +124,7 @@ export class PkocLink {
     );
     const signedData = ecdheSignedData(hello, transient);
     if (!signature || !verifyTransaction(signedData, signature, sitePublicKey)) {
-      throw new Error('the reader did not prove the site (ECDHE signature does not verify)');
+      throw new SiteNotProven();
     }
     return { signedData, key: ecdheSessionKey(ecdh.computeSecret(hello.transactionId)) };
   }

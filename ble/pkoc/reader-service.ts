@@ -94,6 +94,18 @@ export class PkocReaderService {
     this.transactions.delete(handle);
   }
 
+  /**
+   * The firmware lost power: what it held in RAM is gone (open transactions, the spent ones,
+   * cooldowns on its monotonic clock). Nothing needs to outlive it: a transaction id is a
+   * fresh random key per connection, so a signature recorded before the cut verifies over no
+   * transaction offered after it and is refused `bad_signature` (docs/PKOC.md).
+   */
+  powerOff(): void {
+    this.transactions.clear();
+    this.cooldownUntil.clear();
+    this.spent.length = 0;
+  }
+
   service(): unknown {
     const { Characteristic, PrimaryService } = this.bleno;
     const read = new Characteristic({

@@ -33,12 +33,16 @@ export const BLE_FIX = {
 } as const;
 
 /** Maps what the kernel said to the one line an installer needs to read. */
-export function explainHciError(err: unknown, hciDevice: number): string {
+export function explainHciError(
+  err: unknown,
+  hciDevice: number,
+  optOut: string = BLE_FIX.optOut,
+): string {
   const message = err instanceof Error ? err.message : String(err);
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   const dev = `hci${hciDevice}`;
   if (code === 'EAFNOSUPPORT' || /address family not supported/i.test(message)) {
-    return `BLE: this kernel has no Bluetooth sockets (EAFNOSUPPORT: ${message}); run on a Pi with Bluetooth enabled, where the reader also needs: ${BLE_FIX.capabilities}; ${BLE_FIX.bluetoothd}; ${BLE_FIX.optOut}`;
+    return `BLE: this kernel has no Bluetooth sockets (EAFNOSUPPORT: ${message}); run on a Pi with Bluetooth enabled, where the reader also needs: ${BLE_FIX.capabilities}; ${BLE_FIX.bluetoothd}; ${optOut}`;
   }
   if (
     code === 'EPERM' ||
@@ -51,7 +55,7 @@ export function explainHciError(err: unknown, hciDevice: number): string {
     return `BLE: ${dev} is in use, usually by bluetoothd (${message}); stop it: ${BLE_FIX.bluetoothd}`;
   }
   if (code === 'ENODEV' || /no such device/i.test(message)) {
-    return `BLE: no adapter ${dev} (${message}); check \`hciconfig -a\` or set ble.hciDevice in DATA/pi.json, ${BLE_FIX.optOut}`;
+    return `BLE: no adapter ${dev} (${message}); check \`hciconfig -a\` or set ble.hciDevice in DATA/pi.json, ${optOut}`;
   }
   if (code === 'MODULE_NOT_FOUND' || /addon|\.node|node-gyp-build|No native build/i.test(message)) {
     return `BLE: the HCI socket module cannot load (${message}); run \`npm rebuild @stoprocent/bluetooth-hci-socket\` on the Pi`;
@@ -68,7 +72,12 @@ function defaultHciSocket(): HciSocketLike {
 
 export async function checkBleAdapter(
   config: PiBleConfig,
-  options: { hciSocket?: HciSocketFactory; serialBinding?: unknown } = {},
+  options: {
+    hciSocket?: HciSocketFactory;
+    serialBinding?: unknown;
+    /** How to run without the adapter, where the pi.json way does not apply (sim, phone). */
+    optOut?: string;
+  } = {},
 ): Promise<CheckedBleAdapter> {
   switch (config.adapter) {
     case 'none':
@@ -81,7 +90,7 @@ export async function checkBleAdapter(
         up = socket.isDevUp();
         // The probe socket is not started; the addon closes its fd when it is collected.
       } catch (err) {
-        throw new BleAdapterError(explainHciError(err, config.hciDevice));
+        throw new BleAdapterError(explainHciError(err, config.hciDevice, options.optOut));
       }
       return { adapter: 'hci-socket', hciDevice: config.hciDevice, up };
     }

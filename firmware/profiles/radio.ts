@@ -8,6 +8,7 @@ import {
   serveAir,
   TimingMode,
 } from '../../ble/controller';
+import type { BlenoStack } from '../../ble/bleno-stack';
 import { ReaderRadio, startReaderRadio } from '../../ble/reader-radio';
 import type { ReaderLog } from '../foundation/log';
 import type { BleRadioStatus } from '../ports';
@@ -26,6 +27,8 @@ export interface BleChoice {
   hciDevice?: number;
   /** virtual mode: capture the reader controller's HCI traffic to this btsnoop file. */
   btsnoopPath?: string;
+  /** The bleno package the GATT services run on; @stoprocent/bleno when absent. */
+  stack?: BlenoStack;
 }
 
 /** The reader's BLE radio: it outlives power cycles of the firmware. */
@@ -61,9 +64,24 @@ export async function startReaderBle(
         `cannot serve the BLE air on ${formatAirAddress(choice.air)}: ${err.message}`,
       );
     });
-    radio = await startReaderRadio({ air, log, btsnoopPath: choice.btsnoopPath });
+    radio = await startReaderRadio({
+      air,
+      log,
+      btsnoopPath: choice.btsnoopPath,
+      stack: choice.stack,
+    });
   } else {
-    radio = await startReaderRadio({ log, hciDevice: choice.hciDevice });
+    // No adapter (or no Bluetooth in the kernel) stops here in one line, before the stack
+    // prints its own warnings; a UART controller (the stacks' own env switch) is opened by them.
+    if (process.env.BLUETOOTH_HCI_SOCKET_UART_PORT === undefined) {
+      const { checkBleAdapter } = await import('../pi/ble-adapter');
+      const hciDevice = choice.hciDevice ?? Number(process.env.BLENO_HCI_DEVICE_ID ?? 0);
+      await checkBleAdapter(
+        { adapter: 'hci-socket', hciDevice },
+        { optOut: 'or run with --ble virtual (the virtual air) or --ble off' },
+      );
+    }
+    radio = await startReaderRadio({ log, hciDevice: choice.hciDevice, stack: choice.stack });
   }
   const isDefault =
     formatAirAddress(choice.air) === formatAirAddress(defaultAirAddress({ ...process.env }));
@@ -90,6 +108,7 @@ export async function startReaderBle(
           ble: choice.mode,
           air: choice.mode === 'virtual' ? formatAirAddress(choice.air) : undefined,
           timing: choice.mode === 'virtual' ? choice.timing : undefined,
+          stack: `@${choice.stack ?? 'stoprocent'}/bleno`,
         },
         `BLE reader service up; a phone in another terminal: ${phoneCommand(keyFile)}`,
       );

@@ -21,7 +21,8 @@ import { publicKeyFromSpki } from '../../ble/cose';
 import { describeState, PhoneProfile, PhoneState } from '../../ble/phone';
 import { PhoneRadio, startPhoneRadio } from '../../ble/phone-radio';
 import { credentialNumber, keyFromUncompressed, uncompressedOf } from '../../ble/pkoc/messages';
-import { pkocPresent } from '../../ble/pkoc/phone';
+import { pkocPresent, SiteNotProven } from '../../ble/pkoc/phone';
+import { parseSitePublicKey } from '../../ble/pkoc/site-key';
 import { PKOC_DEFAULT_CREDENTIAL_BITS } from '../../ble/pkoc/spec';
 import type { ResultMessage } from '../../ble/protocol';
 import { Command, UsageError } from '../command';
@@ -59,6 +60,10 @@ export const phone: Command = {
     '  --record FILE     unlock: write exactly the credential bytes sent to FILE',
     '  --as ID           clone: the device id (reader-sim) or public key (pkoc: base64 SPKI as',
     '                    Raw Data shows it, or 130 hex digits) of the phone to pass for',
+    '  --site-key FILE   pkoc: use the ECDHE perfect-secrecy flow, trusting the site public key',
+    '                    in FILE (the FILE.pub `reader-sim start --pkoc-site-key FILE` writes;',
+    '                    PEM, base64 SPKI or 04 + 128 hex digits). A reader that cannot prove',
+    '                    the site is refused: `refused: site not proven`, exit 1',
     '  --btsnoop FILE    write this phone’s HCI traffic to FILE (btsnoop; virtual air only)',
     `  --key FILE        device key file (default ${DEFAULT_KEY_FILE})`,
     '  --device-id ID    keygen: the device id (default phone-<random>)',
@@ -93,6 +98,8 @@ export const phone: Command = {
       throw new UsageError('clone needs --as ID, and --as goes with clone only');
     }
     const cloneOf = action === 'clone' ? cloneTarget(profile, values.as!) : undefined;
+    const sitePublicKey =
+      values['site-key'] === undefined ? undefined : siteKeyOf(profile, action, values['site-key']);
     if (values.btsnoop !== undefined && values.hci) {
       throw new UsageError('--btsnoop needs the virtual air (not --hci)');
     }
@@ -164,6 +171,15 @@ export const phone: Command = {
         );
       }
     }
+    if (values.hci) {
+      // No adapter stops here in one line, before noble prints its own warnings and waits.
+      const { checkBleAdapter } = await import('../../firmware/pi/ble-adapter');
+      const hciDevice = Number(process.env.NOBLE_HCI_DEVICE_ID ?? 0);
+      await checkBleAdapter(
+        { adapter: 'hci-socket', hciDevice },
+        { optOut: 'or drop --hci to use the virtual air' },
+      );
+    }
     let radio: PhoneRadio | undefined;
     try {
       radio = startPhoneRadio({
@@ -204,7 +220,17 @@ export const phone: Command = {
       let result: ResultMessage;
       if (profile === 'pkoc') {
         const as = cloneOf as KeyObject | undefined;
-        result = await pkocPresent(app, key, { ...options, ...(as ? { as } : {}) });
+        try {
+          result = await pkocPresent(app, key, {
+            ...options,
+            ...(as ? { as } : {}),
+            ...(sitePublicKey ? { sitePublicKey } : {}),
+          });
+        } catch (err) {
+          if (!(err instanceof SiteNotProven)) throw err;
+          print({ state: 'refused', reason: 'site_not_proven' }, 'refused: site not proven');
+          return 1;
+        }
       } else if (action === 'enroll') {
         result = await app.enroll(options);
       } else {
@@ -243,6 +269,7 @@ function parsePhoneArgs(argv: string[]) {
         record: { type: 'string' },
         as: { type: 'string' },
         btsnoop: { type: 'string' },
+        'site-key': { type: 'string' },
       },
     });
   } catch (err) {
@@ -286,6 +313,26 @@ function cloneTarget(profile: PhoneProfile, as: string): string | KeyObject {
   if (!key) {
     throw new UsageError(
       '--as must be a P-256 public key: base64 SPKI (as Raw Data shows it) or 04 + 128 hex digits',
+    );
+  }
+  return key;
+}
+
+/** `--site-key FILE`: the site public key an ECDHE phone trusts; a usage error for anything else. */
+function siteKeyOf(profile: PhoneProfile, action: Action, file: string): KeyObject {
+  if (profile !== 'pkoc' || !['enroll', 'unlock', 'clone'].includes(action)) {
+    throw new UsageError('--site-key goes with --profile pkoc enroll, unlock or clone');
+  }
+  let text: string;
+  try {
+    text = fs.readFileSync(path.resolve(file), 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read site key ${file}: ${(err as Error).message}`);
+  }
+  const key = parseSitePublicKey(text);
+  if (!key) {
+    throw new UsageError(
+      `${file} is not a P-256 site public key (PEM, base64 SPKI or 04 + 128 hex digits)`,
     );
   }
   return key;

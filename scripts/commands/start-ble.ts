@@ -6,6 +6,7 @@ import {
   formatAirAddress,
   parseAirAddress,
 } from '../../ble/controller';
+import { BLENO_STACKS, type BlenoStack } from '../../ble/bleno-stack';
 import type { BleChoice } from '../../firmware/profiles/radio';
 import { UsageError } from '../command';
 
@@ -15,10 +16,11 @@ export const bleOptions = {
   air: { type: 'string' },
   'ble-timing': { type: 'string', default: 'fast' },
   btsnoop: { type: 'string' },
+  'ble-stack': { type: 'string' },
 } as const;
 
 export const BLE_USAGE = [
-  'BLE (mobile credentials, docs/MOBILE.md): the GATT service runs on @stoprocent/bleno.',
+  'BLE (mobile credentials, docs/MOBILE.md): the GATT service runs on bleno.',
   '  --ble MODE        virtual (sim default): a virtual controller on an air this process',
   '                    serves, so `reader-sim phone unlock` in another terminal finds it;',
   '                    hci (pi default): the real adapter; off: no BLE',
@@ -27,6 +29,8 @@ export const BLE_USAGE = [
   '  --ble-timing T    fast (default) or realistic radio timing on the virtual air',
   "  --btsnoop FILE    write the reader controller's HCI traffic to FILE (btsnoop, Wireshark",
   '                    reads it); --ble virtual only',
+  '  --ble-stack S     stoprocent (default) or abandonware: the bleno package that serves',
+  '                    the GATT services',
   '',
 ];
 
@@ -36,6 +40,7 @@ export function parseBleOptions(values: {
   air?: string;
   'ble-timing'?: string;
   btsnoop?: string;
+  'ble-stack'?: string;
 }): BleChoice {
   const mode = values.ble ?? (values.profile === 'pi' ? 'hci' : 'virtual');
   if (mode !== 'virtual' && mode !== 'hci' && mode !== 'off') {
@@ -52,6 +57,10 @@ export function parseBleOptions(values: {
     throw new UsageError("--btsnoop needs --ble virtual (the capture is the virtual controller's)");
   }
   if (values.btsnoop === '') throw new UsageError('--btsnoop needs a file name');
+  const stack = values['ble-stack'] ?? 'stoprocent';
+  if (!(BLENO_STACKS as readonly string[]).includes(stack)) {
+    throw new UsageError(`--ble-stack must be ${BLENO_STACKS.join(' or ')}, got '${stack}'`);
+  }
   let air: AirAddress;
   try {
     air = values.air !== undefined ? parseAirAddress(values.air) : defaultAirAddress();
@@ -63,5 +72,6 @@ export function parseBleOptions(values: {
     air,
     timing,
     ...(values.btsnoop === undefined ? {} : { btsnoopPath: path.resolve(values.btsnoop) }),
+    ...(stack === 'stoprocent' ? {} : { stack: stack as BlenoStack }),
   };
 }

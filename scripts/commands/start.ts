@@ -12,6 +12,7 @@ import { serveReader } from '../../firmware/profiles/serve';
 import { consoleFace, simDrivers } from '../../firmware/profiles/sim';
 import { Command, UsageError } from '../command';
 import { BLE_USAGE, bleOptions, parseBleOptions } from './start-ble';
+import { parsePkocOptions, PKOC_USAGE, pkocOptions, provisionPkocSiteKey } from './start-pkoc';
 import { DEMO_KEY_FILE, seedDemo } from './start-demo';
 
 export const start: Command = {
@@ -38,6 +39,7 @@ export const start: Command = {
     '',
     'The host API (docs/API.md, `reader-sim host ...`) manages and drives the reader.',
     ...BLE_USAGE,
+    ...PKOC_USAGE,
     'The reader can also be driven from stdin, one command a line:',
     `  ${PANEL_HELP}`,
   ].join('\n'),
@@ -54,6 +56,7 @@ export const start: Command = {
         'reader-id': { type: 'string' },
         demo: { type: 'boolean', default: false },
         ...bleOptions,
+        ...pkocOptions,
       },
     });
     if (values.profile !== 'sim' && values.profile !== 'pi') {
@@ -67,6 +70,7 @@ export const start: Command = {
     }
     // Before anything boots: a bad certificate stops here, in one line, with nothing opened.
     const apiTls = loadTls(values['tls-cert'], values['tls-key']);
+    const pkocSiteKey = parsePkocOptions(values);
 
     const log = createLogger();
     const dataDir = resolve(values.data!);
@@ -110,6 +114,7 @@ export const start: Command = {
         // The demo seeds once, at the process's first boot, before the API or the radio serve.
         if (values.demo && !booted) demoKey = seedDemo(reader, dataDir, log);
         booted = true;
+        provisionPkocSiteKey(reader, pkocSiteKey);
         const onRawData = (raw: unknown) =>
           log.info({ rawData: raw }, 'enrolled: raw data captured');
         reader.reader.on('raw-data', onRawData);
@@ -129,6 +134,12 @@ export const start: Command = {
       { url: served.api.url, token: tokenFile, tls: served.api.tls },
       `host API listening on ${served.api.url}`,
     );
+    if (pkocSiteKey) {
+      log.info(
+        { pkocSitePublicKey: pkocSiteKey.publicFile },
+        `PKOC ECDHE on: phones trust the site with --site-key ${shellPath(pkocSiteKey.publicFile)}`,
+      );
+    }
     face.start();
     const keyArg = demoKey === undefined ? undefined : shellPath(demoKey);
     radio?.announce(keyArg);

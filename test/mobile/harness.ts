@@ -6,6 +6,7 @@ import { createDeviceKey, DeviceKey } from '../../ble/device-key';
 import { startPhoneRadio, PhoneRadio } from '../../ble/phone-radio';
 import { startReaderRadio, ReaderRadio } from '../../ble/reader-radio';
 import { HostClient } from '../../firmware/api/client';
+import type { Board } from '../../firmware/board';
 import { VirtualClock } from '../../firmware/foundation/clock';
 import { radioPort } from '../../firmware/profiles/radio';
 import { serveReader } from '../../firmware/profiles/serve';
@@ -34,6 +35,8 @@ export interface MobileRig {
   led: RecordingIndicatorDriver;
   relay: RelayStep[];
   reader(): RunningReader;
+  /** The board: power cycles reboot the firmware; the radio outlives them. */
+  board: Board;
   phone(options?: { key?: DeviceKey; distance?: number }): PhoneRadio;
   close(): Promise<void>;
 }
@@ -62,6 +65,7 @@ export async function startMobileRig(startMs: number): Promise<MobileRig> {
     led: drivers.led,
     relay,
     reader: () => served.reader()!,
+    board: served.board,
     phone(options = {}) {
       const p = startPhoneRadio({
         air,

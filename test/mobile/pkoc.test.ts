@@ -247,3 +247,23 @@ describe('the ECDHE perfect-secrecy flow', () => {
     expect(r).toEqual({ status: 'denied', reason: 'bad_signature' });
   });
 });
+
+describe('a replay across a power cycle', () => {
+  it('is refused: the recorded signature verifies over no transaction offered after the cut', async () => {
+    await rig.client.push(database());
+    let sent: Buffer | undefined;
+    expect(await attempt(bobPhone, bob, { sent: (b: Buffer) => (sent = b) })).toBe('granted');
+    // Powered, the reader remembers the spent transaction and names the replay.
+    expect(await attempt(bobPhone, bob, { bytes: sent })).toBe('denied: replay');
+    await rig.board.powerCycle();
+    // The memory is gone with the RAM; the fresh transaction id refuses the bytes anyway.
+    expect(await attempt(bobPhone, bob, { bytes: sent })).toBe('denied: bad_signature');
+    expect(await lastAccess()).toMatchObject({
+      decision: 'deny',
+      reason: 'bad_signature',
+      detail: { profile: 'pkoc', presented: number },
+    });
+    // Bob himself still gets in after the cut.
+    expect(await attempt(bobPhone, bob)).toBe('granted');
+  });
+});
