@@ -230,7 +230,7 @@ export const CONFIG_SPEC: ConfigSpec = {
     default: '',
     pattern: /^([0-9a-f]{64})?$/,
     format: '64 lowercase hex digits (a P-256 private key), or empty',
-    doc: "The PKOC site's private key, which signs the reader's half of the ECDHE flow; empty = the reader offers the normal flow only. A secret: never shown by the host API, not set through it.",
+    doc: "The PKOC site's private key, which signs the reader's half of the ECDHE flow; empty = the reader offers the normal flow only. A secret: never shown by the host API, not set through it; `reader-sim start --pkoc-site-key FILE` provisions it.",
   },
   pinKey: {
     type: 'string',
