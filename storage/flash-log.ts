@@ -122,6 +122,19 @@ export function reserveSectors(sectorCount: number): number {
   return Math.max(3, Math.ceil(sectorCount / 64));
 }
 
+/**
+ * Erased sectors the device's own writes (events, grants) leave to the host, on top of the
+ * collection reserve: on a store full of events the host can still acknowledge, delete,
+ * push a small database, change the config and lock down (README.md, "A full flash").
+ */
+export function hostReserveSectors(sectorCount: number): number {
+  // An eighth of the part at most: tiny test parts keep room for their own events.
+  return Math.min(Math.max(4, Math.ceil(sectorCount / 512)), Math.floor(sectorCount / 8));
+}
+
+/** Who a transaction writes for: the host's writes may use the host reserve, the device's not. */
+export type WriteClass = 'host' | 'device';
+
 type SectorState = 'erased' | 'used' | 'dirty';
 
 const NO_HEADER = Buffer.alloc(0);
@@ -175,6 +188,12 @@ export class FlashLog {
   private erased = 0;
   private liveTotal = 0;
   private readonly reserve: number;
+  private readonly hostReserve: number;
+  /**
+   * The last collection that could not make room, by what it faced (dead bytes, sectors it
+   * had to keep): until either changes, another attempt would only wear the part again.
+   */
+  private futile: { deadBytes: number; keep: number; bound: number; message: string } | undefined;
   private head = -1;
   private headOffset = SECTOR_HEADER_BYTES;
   private headValidEnd = SECTOR_HEADER_BYTES;
@@ -186,7 +205,7 @@ export class FlashLog {
   private tailAddress = -1;
   private tailTotal = 0;
   private resync = false;
-  private openTxn: { txn: number; fromSeq: number } | undefined;
+  private openTxn: { txn: number; fromSeq: number; writeClass: WriteClass } | undefined;
   private collecting = false;
   private owner: LogOwner | undefined;
   /** Bytes appended since the newest snapshot, and that snapshot's size: the checkpoint budget. */
@@ -200,6 +219,7 @@ export class FlashLog {
     this.sectorCount = device.geometry.sectorCount;
     this.live = new Uint32Array(this.sectorCount);
     this.reserve = reserveSectors(this.sectorCount);
+    this.hostReserve = hostReserveSectors(this.sectorCount);
     this.state = new Array<SectorState>(this.sectorCount).fill('erased');
     this.seqOf = new Float64Array(this.sectorCount);
     this.unverified = new Uint8Array(this.sectorCount);
@@ -571,15 +591,13 @@ export class FlashLog {
       this.state[s] = 'erased';
       this.erased++;
     }
-    let attempts = 0;
-    while (this.erased < this.reserve && this.order.length > 1 && attempts++ < this.order.length) {
+    if (this.erased < this.reserve && this.order.length > 1) {
       notes.push({ sector: this.order[0]!, message: 'garbage collection redone' });
       try {
-        this.collectOldest();
+        this.collectUntil(this.reserve, 0);
       } catch (err) {
         // A full flash still mounts (reads work); writes report StoreFullError.
-        if (err instanceof StoreFullError) break;
-        throw err;
+        if (!(err instanceof StoreFullError)) throw err;
       }
     }
   }
@@ -587,12 +605,29 @@ export class FlashLog {
   // ---- writing -------------------------------------------------------------------------
 
   /** Starts a transaction: records appended until commit() apply together or not at all. */
-  begin(): number {
+  begin(writeClass: WriteClass = 'host'): number {
     if (this.openTxn) throw new StoreError('a transaction is already open');
     const txn = this.nextTxn;
     this.nextTxn = this.nextTxn >= 0xfffffffe ? 1 : this.nextTxn + 1;
-    this.openTxn = { txn, fromSeq: this.head >= 0 ? this.seqOf[this.head]! : this.nextSeq };
+    this.openTxn = {
+      txn,
+      fromSeq: this.head >= 0 ? this.seqOf[this.head]! : this.nextSeq,
+      writeClass,
+    };
     return txn;
+  }
+
+  /**
+   * Whether a device write of `total` bytes would find room without touching the host
+   * reserve, judged without writing or erasing anything (the reader refuses a presentation
+   * it could not log before deciding it).
+   */
+  deviceRoomFor(total: number): boolean {
+    if (this.head >= 0 && this.headOffset + paddedLength(total) <= this.sectorSize) return true;
+    const keep = this.reserve + this.hostReserve;
+    if (this.erased - 1 >= keep) return true;
+    if (this.isFutile(keep)) return false;
+    return this.victimsFor(keep - (this.erased - 1)) >= 0;
   }
 
   /** Appends a record of the open transaction (not yet committed); returns its address. */
@@ -734,29 +769,87 @@ export class FlashLog {
     return { address, header };
   }
 
-  /** Makes room for `total` bytes in the head: a new sector, collecting the oldest first to keep the reserve. */
+  /**
+   * Makes room for `total` bytes in the head: a new sector, collecting the oldest first to
+   * keep the reserve (and, for a device write, the host reserve too).
+   */
   private ensureRoom(total: number): void {
     const fits = () => this.head >= 0 && this.headOffset + total <= this.sectorSize;
     if (fits()) return;
     if (!this.collecting) {
+      const keep = this.reserve + (this.openTxn?.writeClass === 'device' ? this.hostReserve : 0);
       // Collecting cannot help when nearly everything written is still live: say so before
       // rewriting the whole part in vain.
-      if (this.erased - 1 < this.reserve && this.deadBytes() < total + 2 * this.sectorSize) {
+      if (this.erased - 1 < keep && this.deadBytes() < total + 2 * this.sectorSize) {
         throw new StoreFullError(
           `flash is full: ${this.liveTotal} B live, ${this.deadBytes()} B reclaimable, ${total} B needed`,
         );
       }
-      let attempts = 0;
-      while (this.erased - 1 < this.reserve) {
-        if (++attempts > this.order.length + 1) {
-          throw new StoreFullError('flash is full: no sector can be reclaimed');
-        }
-        this.collectOldest();
-      }
+      if (this.erased - 1 < keep) this.collectUntil(keep + 1, total);
       // Collection may have left the head in a fresh sector that has room.
       if (fits()) return;
     }
     this.openSector();
+  }
+
+  /**
+   * Collects oldest sectors until `keep` sectors are erased, but only as many as a plan
+   * says will get there (live bytes copied against sectors freed): a collection that cannot
+   * succeed erases nothing, and one that failed is not retried until dead bytes change, so
+   * a full store costs no erases per refused write.
+   */
+  private collectUntil(keep: number, total: number): void {
+    const deadBytes = this.deadBytes();
+    if (this.isFutile(keep)) throw new StoreFullError(this.futile!.message);
+    const refuse = (why: string): never => {
+      const message = `flash is full: ${why} (${this.liveTotal} B live, ${deadBytes} B reclaimable, ${total} B needed)`;
+      this.futile = { deadBytes, keep, bound: this.collectBound(), message };
+      throw new StoreFullError(message);
+    };
+    const victims = this.victimsFor(keep - this.erased);
+    if (victims < 0) refuse('collection cannot free a sector');
+    for (let i = 0; i < victims && this.erased < keep; i++) this.collectOldest();
+    if (this.erased < keep) refuse('collection freed less than planned');
+    this.futile = undefined;
+  }
+
+  /** A collection that failed faced the same dead bytes and limits: it would fail again. */
+  private isFutile(keep: number): boolean {
+    const f = this.futile;
+    return (
+      f !== undefined &&
+      f.deadBytes === this.deadBytes() &&
+      f.keep <= keep &&
+      f.bound === this.collectBound()
+    );
+  }
+
+  /** The oldest sequence number collection may not take: an open transaction's first sector. */
+  private collectBound(): number {
+    return this.openTxn ? this.openTxn.fromSeq : Infinity;
+  }
+
+  /**
+   * The fewest oldest sectors whose collection frees `deficit` sectors net (-1: none do):
+   * their live bytes, plus a log tail each, must fit in the head's room and in fewer fresh
+   * sectors than they free, counting each fresh sector's header, tail and a slack for
+   * records that do not split across sectors.
+   */
+  private victimsFor(deficit: number): number {
+    if (deficit <= 0) return 0;
+    const tail = RECORD_HEADER_BYTES + paddedLength(8);
+    const usable = this.sectorSize - SECTOR_HEADER_BYTES - tail - this.sectorSize / 8;
+    const headRoom = this.head >= 0 ? this.sectorSize - this.headOffset : 0;
+    let copied = 0;
+    for (let k = 1; k < this.order.length; k++) {
+      const victim = this.order[k - 1]!;
+      if (victim === this.head) break;
+      if (this.openTxn && this.seqOf[victim]! >= this.openTxn.fromSeq) break;
+      copied += this.live[victim]! + tail;
+      const fresh = Math.max(0, Math.ceil((copied - headRoom) / usable));
+      if (k - fresh >= deficit) return k;
+    }
+    return -1;
   }
 
   private programSpan(address: number, bytes: Buffer): void {
@@ -1005,7 +1098,11 @@ export class FlashLog {
       body = Buffer.from(words.buffer, words.byteOffset, words.byteLength);
       if (this.erased - this.sectorsToOpen(body.length, piece) >= this.reserve) break;
       // Collect first, outside the snapshot's transaction, while dead bytes pay for it.
-      if (attempts > this.order.length || this.deadBytes() < body.length + 2 * this.sectorSize) {
+      if (
+        attempts > this.order.length ||
+        this.deadBytes() < body.length + 2 * this.sectorSize ||
+        this.victimsFor(1) < 0
+      ) {
         return false;
       }
       this.collectOldest();

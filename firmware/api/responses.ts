@@ -144,6 +144,7 @@ export const StatusSchema = object(
         deadBytes: integer,
         maxEraseCount: integer,
         minEraseCount: integer,
+        refusedEvents: integer,
       },
       ['sectors', 'freeBytes'],
     ),
