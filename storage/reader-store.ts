@@ -205,6 +205,7 @@ class FlashStore implements ReaderStore {
       maxEraseCount: max,
       minEraseCount: min,
       refusedEvents: this.refused,
+      retiredSectors: s.retiredSectors,
     };
   }
 

@@ -54,6 +54,8 @@ export interface StoreHealth {
   minEraseCount: number;
   /** Device events (presentations, door, system) refused since mount: no room outside the host reserve. */
   refusedEvents: number;
+  /** Worn sectors retired (they failed to erase or program): the store works on with less room. */
+  retiredSectors: number;
 }
 
 export interface ReaderStore {

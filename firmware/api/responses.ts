@@ -145,6 +145,7 @@ export const StatusSchema = object(
         maxEraseCount: integer,
         minEraseCount: integer,
         refusedEvents: integer,
+        retiredSectors: integer,
       },
       ['sectors', 'freeBytes'],
     ),
