@@ -40,7 +40,7 @@ export function boot(options: BootOptions): RunningReader {
   const log = options.log ?? SILENT_LOG;
 
   // 1. Mount flash.
-  const store = openStore({ ...options.store, clock });
+  const store = openStore({ overflowEvents: true, ...options.store, clock });
 
   // 2. Load config (bad stored values fall back to defaults, loudly).
   const { config, warnings } = ReaderConfig.load(store.config);

@@ -22,6 +22,8 @@ export interface DecisionContext {
   keypadLockedUntil: number;
   /** Outcome of the second-factor PIN step, once there was one. */
   pinCheck?: 'match' | 'mismatch' | 'timeout';
+  /** The flash cannot log the event: a grant that cannot be logged is not given. */
+  logFull?: boolean;
 }
 
 interface Who {
@@ -120,7 +122,8 @@ export function decide(p: CheckedPresentation, c: DecisionContext): Decision {
     }
   }
 
-  // 9. Grant.
+  // 9. Grant, once it can be logged: the door never opens for an event the log lost.
+  if (c.logFull) return deny('log_full', who);
   return {
     outcome: 'grant',
     reason: 'granted',

@@ -246,6 +246,7 @@ export class Reader extends EventEmitter {
       minRssi: config.minRssi(),
       keypadLockedUntil: this.guard.lockedUntilTime(),
       pinCheck,
+      logFull: store.events.canLog ? !store.events.canLog() : false,
     };
   }
 
@@ -345,13 +346,18 @@ export class Reader extends EventEmitter {
         }
       }
     } catch (err) {
-      // The flash refused the commit: nothing is actuated, the reader keeps running.
+      // The flash refused the commit: nothing is actuated, the reader keeps running. A full
+      // log makes it a visible refusal of its own (log_full), whatever the decision was.
       const error = err instanceof Error ? err.message : String(err);
       this.log.error(
         { err, reason: 'reason' in decision ? decision.reason : 'capture' },
         'commit failed',
       );
       indicator.showTemporary('denied');
+      if (isStoreFull(err)) {
+        const { credentialId, userId } = decision as { credentialId?: string; userId?: string };
+        decision = { outcome: 'deny', reason: 'log_full', credentialId, userId };
+      }
       result = { decision, error };
     }
     this.log.info(
@@ -376,6 +382,11 @@ export class Reader extends EventEmitter {
       this.log.error({ err, type: event.type }, 'event append failed');
     }
   }
+}
+
+/** The store's StoreFullError, by its code (the reader knows the store by its view only). */
+function isStoreFull(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'store_full';
 }
 
 /** What an event may say about the presentation: never PIN digits. */

@@ -26,6 +26,8 @@ export interface ReaderStoreView {
     append(event: NewEvent): unknown;
     /** Oldest first; the reader replays them at boot (keypad lockout state). */
     list(afterSeq: number, limit: number): readonly NewEvent[];
+    /** Whether an event would be logged now (false: the flash is full outside the host reserve). */
+    canLog?(): boolean;
   };
   config: { get(): unknown; set(values: Record<string, unknown>): void };
   /** Appends the event and debits one use atomically; durable when it returns. */

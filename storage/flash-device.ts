@@ -273,6 +273,14 @@ abstract class NorFlash implements FlashDevice {
     if (!this.isPowered) throw new PowerLossError('flash is unpowered (power cut); remount');
   }
 
+  /**
+   * Wears a sector out now (fault injection): from here on its erases and programs fail with
+   * WornSectorError, as they do once its erase count reaches the endurance.
+   */
+  wearOut(sector: number): void {
+    this.storeEraseCount(sector, Math.max(this.eraseCount(sector), this.geometry.endurance));
+  }
+
   private checkWear(sector: number): void {
     const count = this.eraseCount(sector);
     if (count >= this.geometry.endurance) {

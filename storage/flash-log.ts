@@ -1,5 +1,5 @@
 import { CorruptImageError, StoreError, StoreFullError } from './errors';
-import { FlashDevice } from './flash-device';
+import { FlashDevice, WornSectorError } from './flash-device';
 import {
   FLAG_COMMIT,
   FLAG_RESYNC,
@@ -122,7 +122,26 @@ export function reserveSectors(sectorCount: number): number {
   return Math.max(3, Math.ceil(sectorCount / 64));
 }
 
-type SectorState = 'erased' | 'used' | 'dirty';
+/**
+ * Erased sectors the device's own writes (events, grants) leave to the host, on top of the
+ * collection reserve: on a store full of events the host can still acknowledge, delete,
+ * push a small database, change the config and lock down (README.md, "A full flash").
+ */
+export function hostReserveSectors(sectorCount: number): number {
+  // An eighth of the part at most: tiny test parts keep room for their own events.
+  return Math.min(Math.max(4, Math.ceil(sectorCount / 512)), Math.floor(sectorCount / 8));
+}
+
+/** Who a transaction writes for: the host's writes may use the host reserve, the device's not. */
+export type WriteClass = 'host' | 'device';
+
+type SectorState = 'erased' | 'used' | 'dirty' | 'retired';
+
+/**
+ * Worn sectors the log can retire (each log tail lists them: 4 bytes each). Past this the
+ * store refuses writes, loudly, rather than work on a part that is failing.
+ */
+export const MAX_RETIRED_SECTORS = 32;
 
 const NO_HEADER = Buffer.alloc(0);
 /** Log bytes appended between snapshots, in units of the last snapshot's size. */
@@ -175,6 +194,12 @@ export class FlashLog {
   private erased = 0;
   private liveTotal = 0;
   private readonly reserve: number;
+  private readonly hostReserve: number;
+  /**
+   * The last collection that could not make room, by what it faced (dead bytes, sectors it
+   * had to keep): until either changes, another attempt would only wear the part again.
+   */
+  private futile: { deadBytes: number; keep: number; bound: number; message: string } | undefined;
   private head = -1;
   private headOffset = SECTOR_HEADER_BYTES;
   private headValidEnd = SECTOR_HEADER_BYTES;
@@ -185,8 +210,10 @@ export class FlashLog {
   private erasing = -1;
   private tailAddress = -1;
   private tailTotal = 0;
+  /** Sectors that failed to erase or program, retired for good; every log tail lists them. */
+  private retired: number[] = [];
   private resync = false;
-  private openTxn: { txn: number; fromSeq: number } | undefined;
+  private openTxn: { txn: number; fromSeq: number; writeClass: WriteClass } | undefined;
   private collecting = false;
   private owner: LogOwner | undefined;
   /** Bytes appended since the newest snapshot, and that snapshot's size: the checkpoint budget. */
@@ -200,6 +227,7 @@ export class FlashLog {
     this.sectorCount = device.geometry.sectorCount;
     this.live = new Uint32Array(this.sectorCount);
     this.reserve = reserveSectors(this.sectorCount);
+    this.hostReserve = hostReserveSectors(this.sectorCount);
     this.state = new Array<SectorState>(this.sectorCount).fill('erased');
     this.seqOf = new Float64Array(this.sectorCount);
     this.unverified = new Uint8Array(this.sectorCount);
@@ -220,8 +248,19 @@ export class FlashLog {
   ): MountReport {
     this.owner = owner;
     const notes: MountNote[] = [];
-    const headers = this.readSectorHeaders(notes);
+    let headers = this.readSectorHeaders(notes);
     const tail = this.findTail(headers);
+    // Retired sectors hold whatever they held when they failed: they are not the log's.
+    this.retired = tail?.retired ?? [];
+    for (const s of this.retired) {
+      if (this.state[s] === 'erased') this.erased--;
+      this.state[s] = 'retired';
+      this.unverified[s] = 0;
+    }
+    if (this.retired.length) {
+      const gone = new Set(this.retired);
+      headers = headers.filter((h) => !gone.has(h.sector));
+    }
     this.lowSeq = tail?.lowSeq ?? (headers.length ? headers[0]!.seq : 1);
     const erasing = tail?.erasing ?? -1;
 
@@ -406,14 +445,19 @@ export class FlashLog {
   /** The newest log-tail record: every sector starts with one, so this looks at one or two sectors. */
   private findTail(
     headers: Array<{ sector: number; seq: number }>,
-  ): { lowSeq: number; erasing: number } | undefined {
+  ): { lowSeq: number; erasing: number; retired: number[] } | undefined {
     for (let i = headers.length - 1; i >= 0; i--) {
       const cells = this.readSector(headers[i]!.sector);
-      let tail: { lowSeq: number; erasing: number } | undefined;
+      let tail: { lowSeq: number; erasing: number; retired: number[] } | undefined;
       walkSector(cells, (offset, header) => {
         if (header.type !== RecordType.Tail) return;
         const p = offset + RECORD_HEADER_BYTES;
-        tail = { lowSeq: cells.readUInt32LE(p), erasing: cells.readInt32LE(p + 4) };
+        const retired: number[] = [];
+        for (let at = 8; at + 4 <= header.length; at += 4) {
+          const s = cells.readUInt32LE(p + at);
+          if (s < this.sectorCount) retired.push(s);
+        }
+        tail = { lowSeq: cells.readUInt32LE(p), erasing: cells.readInt32LE(p + 4), retired };
       });
       if (tail) return tail;
     }
@@ -565,21 +609,19 @@ export class FlashLog {
   private repair(notes: MountNote[]): void {
     for (let s = 0; s < this.sectorCount; s++) {
       if (this.state[s] !== 'dirty') continue;
-      this.erase(s);
-      this.device.sync();
       this.unverified[s] = 0;
+      if (!this.eraseOrRetire(s)) continue;
+      this.device.sync();
       this.state[s] = 'erased';
       this.erased++;
     }
-    let attempts = 0;
-    while (this.erased < this.reserve && this.order.length > 1 && attempts++ < this.order.length) {
+    if (this.erased < this.reserve && this.order.length > 1) {
       notes.push({ sector: this.order[0]!, message: 'garbage collection redone' });
       try {
-        this.collectOldest();
+        this.collectUntil(this.reserve, 0);
       } catch (err) {
         // A full flash still mounts (reads work); writes report StoreFullError.
-        if (err instanceof StoreFullError) break;
-        throw err;
+        if (!(err instanceof StoreFullError)) throw err;
       }
     }
   }
@@ -587,12 +629,34 @@ export class FlashLog {
   // ---- writing -------------------------------------------------------------------------
 
   /** Starts a transaction: records appended until commit() apply together or not at all. */
-  begin(): number {
+  begin(writeClass: WriteClass = 'host'): number {
     if (this.openTxn) throw new StoreError('a transaction is already open');
+    if (this.retired.length > MAX_RETIRED_SECTORS) {
+      throw new StoreError(
+        `flash is failing: ${this.retired.length} sectors are worn out; the store takes no more writes`,
+      );
+    }
     const txn = this.nextTxn;
     this.nextTxn = this.nextTxn >= 0xfffffffe ? 1 : this.nextTxn + 1;
-    this.openTxn = { txn, fromSeq: this.head >= 0 ? this.seqOf[this.head]! : this.nextSeq };
+    this.openTxn = {
+      txn,
+      fromSeq: this.head >= 0 ? this.seqOf[this.head]! : this.nextSeq,
+      writeClass,
+    };
     return txn;
+  }
+
+  /**
+   * Whether a device write of `total` bytes would find room without touching the host
+   * reserve, judged without writing or erasing anything (the reader refuses a presentation
+   * it could not log before deciding it).
+   */
+  deviceRoomFor(total: number): boolean {
+    if (this.head >= 0 && this.headOffset + paddedLength(total) <= this.sectorSize) return true;
+    const keep = this.reserve + this.hostReserve;
+    if (this.erased - 1 >= keep) return true;
+    if (this.isFutile(keep)) return false;
+    return this.victimsFor(keep - (this.erased - 1)) >= 0;
   }
 
   /** Appends a record of the open transaction (not yet committed); returns its address. */
@@ -702,7 +766,7 @@ export class FlashLog {
   ): { address: number; header: Buffer } {
     const total = paddedLength(payload.length);
     if (
-      total > this.sectorSize - SECTOR_HEADER_BYTES - paddedLength(8) ||
+      total > this.sectorSize - SECTOR_HEADER_BYTES - this.tailBytes() ||
       payload.length > 0xffff
     ) {
       throw new StoreError(
@@ -734,29 +798,95 @@ export class FlashLog {
     return { address, header };
   }
 
-  /** Makes room for `total` bytes in the head: a new sector, collecting the oldest first to keep the reserve. */
+  /**
+   * Makes room for `total` bytes in the head: a new sector, collecting the oldest first to
+   * keep the reserve (and, for a device write, the host reserve too).
+   */
   private ensureRoom(total: number): void {
     const fits = () => this.head >= 0 && this.headOffset + total <= this.sectorSize;
     if (fits()) return;
     if (!this.collecting) {
+      const keep = this.reserve + (this.openTxn?.writeClass === 'device' ? this.hostReserve : 0);
       // Collecting cannot help when nearly everything written is still live: say so before
       // rewriting the whole part in vain.
-      if (this.erased - 1 < this.reserve && this.deadBytes() < total + 2 * this.sectorSize) {
+      if (this.erased - 1 < keep && this.deadBytes() < total + 2 * this.sectorSize) {
         throw new StoreFullError(
           `flash is full: ${this.liveTotal} B live, ${this.deadBytes()} B reclaimable, ${total} B needed`,
         );
       }
-      let attempts = 0;
-      while (this.erased - 1 < this.reserve) {
-        if (++attempts > this.order.length + 1) {
-          throw new StoreFullError('flash is full: no sector can be reclaimed');
-        }
-        this.collectOldest();
-      }
+      if (this.erased - 1 < keep) this.collectUntil(keep + 1, total);
       // Collection may have left the head in a fresh sector that has room.
       if (fits()) return;
     }
     this.openSector();
+  }
+
+  /**
+   * Collects oldest sectors until `keep` sectors are erased, but only as many as a plan
+   * says will get there (live bytes copied against sectors freed): a collection that cannot
+   * succeed erases nothing, and one that failed is not retried until dead bytes change, so
+   * a full store costs no erases per refused write.
+   */
+  private collectUntil(keep: number, total: number): void {
+    const deadBytes = this.deadBytes();
+    if (this.isFutile(keep)) throw new StoreFullError(this.futile!.message);
+    const refuse = (why: string): never => {
+      const message = `flash is full: ${why} (${this.liveTotal} B live, ${deadBytes} B reclaimable, ${total} B needed)`;
+      this.futile = { deadBytes, keep, bound: this.collectBound(), message };
+      throw new StoreFullError(message);
+    };
+    // A sector that retires instead of coming back erased costs one more round of the plan.
+    for (let round = 0; round <= MAX_RETIRED_SECTORS; round++) {
+      const victims = this.victimsFor(keep - this.erased);
+      if (victims < 0) refuse('collection cannot free a sector');
+      const retired = this.retired.length;
+      for (let i = 0; i < victims && this.erased < keep; i++) this.collectOldest();
+      if (this.erased >= keep) {
+        this.futile = undefined;
+        return;
+      }
+      if (this.retired.length === retired) break;
+    }
+    refuse('collection freed less than planned');
+  }
+
+  /** A collection that failed faced the same dead bytes and limits: it would fail again. */
+  private isFutile(keep: number): boolean {
+    const f = this.futile;
+    return (
+      f !== undefined &&
+      f.deadBytes === this.deadBytes() &&
+      f.keep <= keep &&
+      f.bound === this.collectBound()
+    );
+  }
+
+  /** The oldest sequence number collection may not take: an open transaction's first sector. */
+  private collectBound(): number {
+    return this.openTxn ? this.openTxn.fromSeq : Infinity;
+  }
+
+  /**
+   * The fewest oldest sectors whose collection frees `deficit` sectors net (-1: none do):
+   * their live bytes, plus a log tail each, must fit in the head's room and in fewer fresh
+   * sectors than they free, counting each fresh sector's header, tail and a slack for
+   * records that do not split across sectors.
+   */
+  private victimsFor(deficit: number): number {
+    if (deficit <= 0) return 0;
+    const tail = RECORD_HEADER_BYTES + this.tailBytes();
+    const usable = this.sectorSize - SECTOR_HEADER_BYTES - tail - this.sectorSize / 8;
+    const headRoom = this.head >= 0 ? this.sectorSize - this.headOffset : 0;
+    let copied = 0;
+    for (let k = 1; k < this.order.length; k++) {
+      const victim = this.order[k - 1]!;
+      if (victim === this.head) break;
+      if (this.openTxn && this.seqOf[victim]! >= this.openTxn.fromSeq) break;
+      copied += this.live[victim]! + tail;
+      const fresh = Math.max(0, Math.ceil((copied - headRoom) / usable));
+      if (k - fresh >= deficit) return k;
+    }
+    return -1;
   }
 
   private programSpan(address: number, bytes: Buffer): void {
@@ -788,38 +918,87 @@ export class FlashLog {
 
   /** Opens the next erased sector as head and starts it with the log tail. */
   private openSector(): void {
-    const next = this.nextErasedSector();
-    if (next >= 0 && this.unverified[next]) {
-      // A torn erase can leave the header erased and the body not: finish the erase.
-      this.unverified[next] = 0;
-      if (!this.device.blankCheck(next)) {
-        this.erase(next);
+    for (;;) {
+      const next = this.nextErasedSector();
+      if (next < 0) throw new StoreFullError('flash is full: no erased sector left');
+      if (this.unverified[next]) {
+        // A torn erase can leave the header erased and the body not: finish the erase.
+        this.unverified[next] = 0;
+        if (!this.device.blankCheck(next)) {
+          if (!this.eraseOrRetire(next)) continue;
+          this.device.sync();
+        }
+      }
+      const prevEnd = this.head >= 0 ? this.headValidEnd : NO_PREVIOUS;
+      const seq = this.nextSeq;
+      try {
+        this.program(next * this.sectorSize, encodeSectorHeader({ seq, prevEnd }));
+      } catch (err) {
+        if (!(err instanceof WornSectorError)) throw err;
+        // Nothing was programmed: take the next sector, whose tail will list this one.
+        this.markRetired(next);
+        continue;
+      }
+      this.nextSeq++;
+      this.checked[next] = 1;
+      this.state[next] = 'used';
+      this.seqOf[next] = seq;
+      this.erased--;
+      this.order.push(next);
+      this.head = next;
+      this.headOffset = SECTOR_HEADER_BYTES;
+      this.headValidEnd = SECTOR_HEADER_BYTES;
+      this.resync = false;
+      // Every sector starts with the current log tail, so mount finds it in the newest sector.
+      this.writeTail();
+      return;
+    }
+  }
+
+  /**
+   * Erases a sector, or retires it when it is worn (false): it leaves the part's erased
+   * pool for good, and the next log tail lists it so mount leaves it alone.
+   */
+  private eraseOrRetire(sector: number): boolean {
+    try {
+      this.erase(sector);
+      return true;
+    } catch (err) {
+      if (!(err instanceof WornSectorError)) throw err;
+      this.markRetired(sector);
+      if (this.head >= 0) {
+        this.writeTail();
         this.device.sync();
       }
+      return false;
     }
-    if (next < 0) throw new StoreFullError('flash is full: no erased sector left');
-    const prevEnd = this.head >= 0 ? this.headValidEnd : NO_PREVIOUS;
-    const seq = this.nextSeq++;
-    this.program(next * this.sectorSize, encodeSectorHeader({ seq, prevEnd }));
-    this.checked[next] = 1;
-    this.state[next] = 'used';
-    this.seqOf[next] = seq;
-    this.erased--;
-    this.order.push(next);
-    this.head = next;
-    this.headOffset = SECTOR_HEADER_BYTES;
-    this.headValidEnd = SECTOR_HEADER_BYTES;
-    this.resync = false;
-    // Every sector starts with the current log tail, so mount finds it in the newest sector.
-    this.writeTail();
+  }
+
+  private markRetired(sector: number): void {
+    if (this.state[sector] === 'erased') this.erased--;
+    this.state[sector] = 'retired';
+    this.unverified[sector] = 0;
+    this.cells[sector] = undefined;
+    if (!this.retired.includes(sector)) this.retired.push(sector);
+    if (this.retired.length > MAX_RETIRED_SECTORS) {
+      throw new StoreError(
+        `flash is failing: ${this.retired.length} sectors are worn out; the store takes no more writes`,
+      );
+    }
+  }
+
+  /** Bytes of a log tail record: lowSeq, erasing, then the retired sectors. */
+  private tailBytes(): number {
+    return paddedLength(8 + 4 * this.retired.length);
   }
 
   private writeTail(): void {
-    const payload = Buffer.allocUnsafe(8);
+    const payload = Buffer.allocUnsafe(8 + 4 * this.retired.length);
     payload.writeUInt32LE(this.lowSeq, 0);
     payload.writeInt32LE(this.erasing, 4);
+    this.retired.forEach((s, i) => payload.writeUInt32LE(s, 8 + 4 * i));
     const { address } = this.place(SELF_COMMITTED, RecordType.Tail, FLAG_COMMIT, payload, false);
-    this.adoptTail(address, paddedLength(8));
+    this.adoptTail(address, paddedLength(payload.length));
   }
 
   private adoptTail(address: number, total: number): void {
@@ -874,15 +1053,17 @@ export class FlashLog {
       this.erasing = victim;
       this.writeTail();
       this.device.sync();
-      this.erase(victim);
-      this.device.sync();
       this.order.shift();
-      this.state[victim] = 'erased';
-      this.unverified[victim] = 0;
       this.liveTotal -= this.live[victim]!;
       this.live[victim] = 0;
-      this.erased++;
+      this.unverified[victim] = 0;
+      this.state[victim] = 'dirty';
       this.erasing = -1;
+      if (this.eraseOrRetire(victim)) {
+        this.device.sync();
+        this.state[victim] = 'erased';
+        this.erased++;
+      }
     } finally {
       this.collecting = false;
     }
@@ -992,7 +1173,12 @@ export class FlashLog {
   ): boolean {
     if (this.openTxn || this.head < 0) return false;
     const piece =
-      (this.sectorSize - SECTOR_HEADER_BYTES - paddedLength(8) - RECORD_HEADER_BYTES) & ~3;
+      // Room for the tail of a sector opened meanwhile, should one more sector retire.
+      (this.sectorSize -
+        SECTOR_HEADER_BYTES -
+        paddedLength(8 + 4 * this.retired.length + (this.retired.length ? 4 : 0)) -
+        RECORD_HEADER_BYTES) &
+      ~3;
     let body: Buffer;
     for (let attempts = 0; ; attempts++) {
       const words = encodeSnapshot({
@@ -1005,7 +1191,11 @@ export class FlashLog {
       body = Buffer.from(words.buffer, words.byteOffset, words.byteLength);
       if (this.erased - this.sectorsToOpen(body.length, piece) >= this.reserve) break;
       // Collect first, outside the snapshot's transaction, while dead bytes pay for it.
-      if (attempts > this.order.length || this.deadBytes() < body.length + 2 * this.sectorSize) {
+      if (
+        attempts > this.order.length ||
+        this.deadBytes() < body.length + 2 * this.sectorSize ||
+        this.victimsFor(1) < 0
+      ) {
         return false;
       }
       this.collectOldest();
@@ -1095,7 +1285,7 @@ export class FlashLog {
   private sectorsToOpen(bytes: number, piece: number): number {
     let opened = 0;
     let room = this.sectorSize - this.headOffset;
-    const fresh = this.sectorSize - SECTOR_HEADER_BYTES - paddedLength(8);
+    const fresh = this.sectorSize - SECTOR_HEADER_BYTES - this.tailBytes();
     for (let at = 0; at <= bytes; at += piece) {
       const total = at < bytes ? paddedLength(Math.min(piece, bytes - at)) : paddedLength(16);
       if (total > room) {
@@ -1119,6 +1309,7 @@ export class FlashLog {
     headSector: number;
     lowSeq: number;
     nextSeq: number;
+    retiredSectors: number;
   } {
     let liveBytes = 0;
     let usedBytes = 0;
@@ -1137,6 +1328,7 @@ export class FlashLog {
       headSector: this.head,
       lowSeq: this.lowSeq,
       nextSeq: this.nextSeq,
+      retiredSectors: this.retired.length,
     };
   }
 

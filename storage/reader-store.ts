@@ -15,7 +15,7 @@ import {
 } from './codec';
 import { CorruptImageError, StoreError, StoreFullError, VersionConflictError } from './errors';
 import { DEFAULT_GEOMETRY, FileFlash, FlashDevice, PowerLossError } from './flash-device';
-import { FlashLog, LogRecord, MountReport } from './flash-log';
+import { FlashLog, LogRecord, MountReport, WriteClass } from './flash-log';
 import { KeyHash, KeyTable, NO_PREFIX, hashString } from './key-table';
 import {
   AccessPoint,
@@ -43,6 +43,8 @@ import {
   StoreHealth,
 } from './types';
 
+/** Bytes of an event record besides its JSON: record header, seq, firstSeq, dropped. */
+const RECORD_HEADER_BYTES_FOR_EVENT = 16 + 12;
 /** Events kept before the oldest go (the ISONAS RC-03 keeps 5,000). */
 export const DEFAULT_EVENT_CAPACITY = 5000;
 /** A new file-backed image: 64 MiB, room for ~1M compact credentials in one generation. */
@@ -77,6 +79,7 @@ export function openStore(options: OpenStoreOptions): ReaderStore {
       options.eventCapacity ?? DEFAULT_EVENT_CAPACITY,
       owned,
       checkpointBytes,
+      options.overflowEvents ?? false,
     );
   } catch (err) {
     if (owned) device.close();
@@ -123,12 +126,21 @@ class FlashStore implements ReaderStore {
   private closed = false;
   private readonly appendListeners = new Set<(record: EventRecord) => void>();
   private readonly appended = LogRecord.of(0, 0, 0, 0, Buffer.alloc(0));
+  /** Device events refused since mount because the flash had no room outside the host reserve. */
+  private refused = 0;
+  /** Refusals an `overflow` event already reported. */
+  private refusedReported = 0;
+  /** Seq of the newest `overflow` event (-1: not looked up yet; 0: none retained). */
+  private lastOverflowSeq = -1;
+  /** An `overflow` event the open transaction writes: applied on its commit only. */
+  private overflowInTxn: { record: EventRecord; refused: number } | undefined;
 
   constructor(
     private readonly device: FlashDevice,
     private readonly eventCapacity: number,
     private readonly ownsDevice: boolean,
     private readonly checkpointBytes: number,
+    private readonly overflowEvents: boolean,
   ) {
     if (!Number.isInteger(eventCapacity) || eventCapacity < 1) {
       throw new StoreError(`eventCapacity must be a positive integer (got ${eventCapacity})`);
@@ -155,9 +167,14 @@ class FlashStore implements ReaderStore {
       const record = this.appendEvent(txn, event, false);
       this.commit(txn, RecordType.Uses, encodeUses(this.index.generation, uses, credentialId));
       return record;
-    });
+    }, 'device');
     this.notifyAppend(record);
     return record;
+  }
+
+  /** Device events refused since mount for want of room (they were never logged). */
+  get refusedEvents(): number {
+    return this.refused;
   }
 
   onAppend(listener: (record: EventRecord) => void): () => void {
@@ -187,6 +204,8 @@ class FlashStore implements ReaderStore {
       deadBytes: s.deadBytes,
       maxEraseCount: max,
       minEraseCount: min,
+      refusedEvents: this.refused,
+      retiredSectors: s.retiredSectors,
     };
   }
 
@@ -199,20 +218,40 @@ class FlashStore implements ReaderStore {
 
   // ---- writing (used by the facades) ---------------------------------------------------
 
-  /** Runs body as one transaction; on failure nothing changes (or, after a power cut, the store is dead). */
-  transact<T>(body: (txn: number) => T): T {
+  /**
+   * Runs body as one transaction; on failure nothing changes (or, after a power cut, the
+   * store is dead). Device writes (events, grants) stay out of the host reserve: when the
+   * flash has no other room they are refused, counted, and reported by an `overflow` event
+   * once there is room again.
+   */
+  transact<T>(body: (txn: number) => T, writeClass: WriteClass = 'host'): T {
     this.usable();
-    const txn = this.log.begin();
+    const txn = this.log.begin(writeClass);
     let result: T;
     try {
       result = body(txn);
     } catch (err) {
+      this.overflowInTxn = undefined;
       if (err instanceof PowerLossError) this.failure = err;
       if (this.log.transactionOpen) this.log.abort();
+      if (err instanceof StoreFullError && writeClass === 'device') this.refused++;
       throw err;
+    }
+    const overflow = this.overflowInTxn;
+    if (overflow) {
+      this.overflowInTxn = undefined;
+      this.lastOverflowSeq = overflow.record.seq;
+      this.refusedReported = overflow.refused;
+      this.notifyAppend(overflow.record);
     }
     if (this.log.checkpointDue(this.checkpointBytes)) this.checkpoint();
     return result;
+  }
+
+  /** Whether a device event of about `bytes` would be logged now (nothing is written). */
+  canLogEvent(bytes = 256): boolean {
+    this.usable();
+    return this.log.deviceRoomFor(RECORD_HEADER_BYTES_FOR_EVENT + bytes);
   }
 
   /** Writes an index snapshot after the write that used up the budget (see checkpoint.ts). */
@@ -246,19 +285,57 @@ class FlashStore implements ReaderStore {
   appendEvent(txn: number, event: NewEvent, commit: boolean): EventRecord {
     const json = encodeJson(validEvent(event));
     const ix = this.index;
-    const seq = ix.lastSeq + 1;
-    const count = ix.lastSeq >= ix.firstSeq ? ix.lastSeq - ix.firstSeq + 1 : 0;
-    let firstSeq = count === 0 ? seq : ix.firstSeq;
+    let lastSeq = ix.lastSeq;
+    let firstSeq = ix.firstSeq;
     let dropped = ix.dropped;
     // Retention: the oldest go first; acknowledged ones are the oldest, unacknowledged ones count as dropped.
-    while (seq - firstSeq + 1 > this.eventCapacity) {
-      if (firstSeq > ix.ackedSeq) dropped++;
-      firstSeq++;
+    const place = (seq: number): Buffer => {
+      const count = lastSeq >= firstSeq ? lastSeq - firstSeq + 1 : 0;
+      if (count === 0) firstSeq = seq;
+      while (seq - firstSeq + 1 > this.eventCapacity) {
+        if (firstSeq > ix.ackedSeq) dropped++;
+        firstSeq++;
+      }
+      lastSeq = seq;
+      return encodeU32s(seq, firstSeq, dropped);
+    };
+    if (this.overflowDue(event.type)) {
+      // Written first, so the event that loses others (or the first one logged after
+      // refusals) follows the notice of it; both commit together.
+      const head = place(lastSeq + 1);
+      const notice: NewEvent = {
+        ts: event.ts,
+        type: 'overflow',
+        detail: { dropped, refused: this.refused - this.refusedReported },
+      };
+      const payload = Buffer.concat([head, encodeJson(notice)]);
+      this.append(txn, RecordType.Event, payload);
+      this.overflowInTxn = { record: { ...notice, seq: lastSeq }, refused: this.refused };
     }
-    const payload = Buffer.concat([encodeU32s(seq, firstSeq, dropped), json]);
+    const payload = Buffer.concat([place(lastSeq + 1), json]);
     if (commit) this.commit(txn, RecordType.Event, payload);
     else this.append(txn, RecordType.Event, payload);
-    return { ...event, seq };
+    return { ...event, seq: lastSeq };
+  }
+
+  /**
+   * An `overflow` event goes before this one when events were refused since the last
+   * report, or when this one drops an unacknowledged event and no unacknowledged overflow
+   * event is retained (one notice per episode, not one per lost event).
+   */
+  private overflowDue(type: string): boolean {
+    if (!this.overflowEvents || type === 'overflow') return false;
+    if (this.refused > this.refusedReported) return true;
+    const ix = this.index;
+    const count = ix.lastSeq >= ix.firstSeq ? ix.lastSeq - ix.firstSeq + 1 : 0;
+    if (count < this.eventCapacity || ix.firstSeq <= ix.ackedSeq) return false;
+    if (this.lastOverflowSeq < 0) {
+      this.lastOverflowSeq = 0;
+      for (const e of this.events.list(ix.ackedSeq, Number.MAX_SAFE_INTEGER)) {
+        if (e.type === 'overflow') this.lastOverflowSeq = e.seq;
+      }
+    }
+    return !(this.lastOverflowSeq > ix.ackedSeq && this.lastOverflowSeq >= ix.firstSeq);
   }
 
   get capacity(): number {
@@ -539,9 +616,13 @@ class FlashEventLog implements EventLog {
   constructor(private readonly store: FlashStore) {}
 
   append(event: NewEvent): EventRecord {
-    const record = this.store.transact((txn) => this.store.appendEvent(txn, event, true));
+    const record = this.store.transact((txn) => this.store.appendEvent(txn, event, true), 'device');
     this.store.notifyAppend(record);
     return record;
+  }
+
+  canLog(): boolean {
+    return this.store.canLogEvent();
   }
 
   list(afterSeq: number, limit: number): EventRecord[] {

@@ -36,6 +36,12 @@ export interface OpenStoreOptions {
    * replays at most about this much (default DEFAULT_CHECKPOINT_BYTES; Infinity: never).
    */
   checkpointBytes?: number;
+  /**
+   * Writes an `overflow` event, in the same transaction, before an event that drops an
+   * unacknowledged one (once per episode) or that follows refused events (the firmware
+   * turns it on; off by default, so the bare store numbers only what it is given).
+   */
+  overflowEvents?: boolean;
 }
 
 export interface StoreHealth {
@@ -46,6 +52,10 @@ export interface StoreHealth {
   deadBytes: number;
   maxEraseCount: number;
   minEraseCount: number;
+  /** Device events (presentations, door, system) refused since mount: no room outside the host reserve. */
+  refusedEvents: number;
+  /** Worn sectors retired (they failed to erase or program): the store works on with less room. */
+  retiredSectors: number;
 }
 
 export interface ReaderStore {
@@ -120,6 +130,8 @@ export interface EventLog {
   /** Durable. */
   ack(upToSeq: number): void;
   stats(): EventLogStats;
+  /** Whether a device event would be logged now: false on a flash full outside the host reserve. */
+  canLog(): boolean;
 }
 
 export interface ConfigStore {

@@ -144,6 +144,8 @@ export const StatusSchema = object(
         deadBytes: integer,
         maxEraseCount: integer,
         minEraseCount: integer,
+        refusedEvents: integer,
+        retiredSectors: integer,
       },
       ['sectors', 'freeBytes'],
     ),

@@ -24,6 +24,7 @@ export const REASONS = {
   pin_required: { rule: 8, outcome: 'deny', text: 'no PIN entered in time' },
   wrong_pin: { rule: 8, outcome: 'deny', text: 'PIN does not match' },
   keypad_locked_out: { rule: 8, outcome: 'deny', text: 'keypad locked after wrong PINs' },
+  log_full: { rule: 9, outcome: 'deny', text: 'the event log is full: nothing can be logged' },
   granted: { rule: 9, outcome: 'grant', text: 'access granted' },
 } as const;
 

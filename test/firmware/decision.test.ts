@@ -218,6 +218,18 @@ describe('decide: one reason per rule, first failing rule wins', () => {
     ).toBe('lockdown');
   });
 
+  test('rule 9: a grant the log cannot take is refused as log_full', () => {
+    expect(decide(present(), ctx({ logFull: true }))).toEqual({
+      outcome: 'deny',
+      reason: 'log_full',
+      credentialId: 'c1',
+      userId: 'u1',
+    });
+    expect(reason(decide(present(), ctx({ logFull: true })))).toBe('log_full');
+    // Earlier rules still win: a denial is a denial whatever the log can take.
+    expect(reason(decide(present(), ctx({ logFull: true, lockdown: true })))).toBe('lockdown');
+  });
+
   test('grant carries the extended unlock flag', () => {
     const d = decide(present(), ctx({ user: { ...user, extendedUnlock: true } }));
     expect(d).toEqual({

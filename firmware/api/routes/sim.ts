@@ -2,6 +2,7 @@ import { ApiError } from '../errors';
 import type { TornWriteModel } from '../../../storage/power-cut';
 import type { RawData } from '../../foundation/model';
 import type { ApiRoute } from '../route';
+import type { RunningReader } from '../../running-reader';
 import {
   BadgeRequestSchema,
   DoorParamsSchema,
@@ -16,6 +17,23 @@ import { AcceptedSchema, DoorStatusSchema, LinkStateSchema, PowerCycleSchema } f
 
 const accepted = { accepted: true };
 
+/**
+ * A presentation the flash cannot log is still delivered (the reader refuses it visibly,
+ * log_full), but the answer says so instead of a 202 that would never be logged.
+ */
+function deliverLogged(reader: RunningReader, deliver: () => void): typeof accepted {
+  const logs = reader.store.events.canLog();
+  deliver();
+  if (!logs) {
+    throw new ApiError(
+      'store_full',
+      'the event log is full: the input was delivered, the reader refuses it (log_full) and ' +
+        'logs nothing until the host frees room (ack, delete, push)',
+    );
+  }
+  return accepted;
+}
+
 /** The simulator's hands: each control drives the same input the hardware would. */
 export const simRoutes: ApiRoute[] = [
   {
@@ -27,10 +45,9 @@ export const simRoutes: ApiRoute[] = [
     body: BadgeRequestSchema,
     status: 202,
     response: AcceptedSchema,
-    handle: ({ board, body }) => {
-      board.touch.badge((body as { value: string }).value);
-      return accepted;
-    },
+    errors: ['store_full'],
+    handle: ({ board, reader, body }) =>
+      deliverLogged(reader, () => board.touch.badge((body as { value: string }).value)),
   },
   {
     method: 'POST',
@@ -41,10 +58,9 @@ export const simRoutes: ApiRoute[] = [
     body: KeypadRequestSchema,
     status: 202,
     response: AcceptedSchema,
-    handle: ({ board, body }) => {
-      board.touch.keypad((body as { keys: string }).keys);
-      return accepted;
-    },
+    errors: ['store_full'],
+    handle: ({ board, reader, body }) =>
+      deliverLogged(reader, () => board.touch.keypad((body as { keys: string }).keys)),
   },
   {
     method: 'POST',
@@ -96,11 +112,9 @@ export const simRoutes: ApiRoute[] = [
     body: RawDataSchema,
     status: 202,
     response: AcceptedSchema,
-    errors: ['not_in_enroll_mode'],
-    handle: ({ board, body }) => {
-      board.touch.enrollCapture(body as RawData);
-      return accepted;
-    },
+    errors: ['not_in_enroll_mode', 'store_full'],
+    handle: ({ board, reader, body }) =>
+      deliverLogged(reader, () => board.touch.enrollCapture(body as RawData)),
   },
   {
     method: 'GET',
