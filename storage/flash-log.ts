@@ -100,6 +100,8 @@ export interface LogOwner {
   moved(record: LogRecord, to: number): void;
   /** Takes the state of a checked snapshot; replay continues with the records after it. */
   load(snapshot: Snapshot): void;
+  /** Width of the owner's key hashes: a snapshot of another width is not trusted. */
+  readonly keyHashBits?: number;
 }
 
 /** Why mount did not trust a snapshot (it then replays the whole log). */
@@ -333,6 +335,9 @@ export class FlashLog {
     }
     const snapshot = decodeSnapshot(words, this.sectorCount);
     if (typeof snapshot === 'string') throw new SnapshotRejected(snapshot);
+    if (snapshot.keyHashBits !== (owner.keyHashBits ?? 32)) {
+      throw new SnapshotRejected(`its keys are hashed to ${snapshot.keyHashBits} bits`);
+    }
     this.checkSnapshotSectors(snapshot, start);
     // Addresses must lie before the snapshot's first piece in the log as it stood then
     // (sectors collected since are fine: replay meets the copies and moves them).

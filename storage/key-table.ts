@@ -1,8 +1,9 @@
 /**
  * An open-addressing hash table from a key (bytes) to a record address on flash, in typed
  * arrays: a million credentials cost ~14 bytes a slot instead of a million JS objects.
- * A key is identified by two independent 32-bit hashes; callers confirm a hit by decoding
- * the record and comparing the real key (a 64-bit collision can only cause a miss).
+ * A slot holds two independent 32-bit hashes of its key; where a caller passes a KeyMatch,
+ * a slot whose hashes match counts only when the real key (read from the record) matches
+ * too, so two keys whose hashes collide both keep their own slot.
  */
 const EMPTY = 0;
 const DELETED = 1; // never a record address: records are 4-byte aligned past a sector header
@@ -17,6 +18,23 @@ export const NO_PREFIX = -1;
 export class KeyHash {
   low = 0;
   high = 0;
+  /**
+   * Mask on both halves: all ones but in tests, which narrow the hashes to force collisions
+   * between real keys (a store's tables and snapshots then use the narrow width throughout).
+   */
+  readonly mask: number;
+
+  constructor(bits = 32) {
+    this.mask = bits >= 32 ? 0xffffffff : (1 << bits) - 1;
+  }
+}
+
+/**
+ * Whether the key being looked for is the key of the record an entry points at (its
+ * address and length): tables ask only when both hashes already match.
+ */
+export interface KeyMatch {
+  matches(address: number, length: number): boolean;
 }
 
 /** Hashes bytes (optionally prefixed by one byte, e.g. a credential kind) into `out`. */
@@ -40,8 +58,8 @@ export function hashBytes(
     b = Math.imul(b ^ c, 0x5bd1e995);
     b ^= b >>> 15;
   }
-  out.low = finish(a);
-  out.high = finish(b);
+  out.low = (finish(a) & out.mask) >>> 0;
+  out.high = (finish(b) & out.mask) >>> 0;
   return out;
 }
 
@@ -66,8 +84,8 @@ export function hashString(s: string, prefix: number, out: KeyHash): KeyHash {
     b = Math.imul(b ^ c, 0x5bd1e995);
     b ^= b >>> 15;
   }
-  out.low = finish(a);
-  out.high = finish(b);
+  out.low = (finish(a) & out.mask) >>> 0;
+  out.high = (finish(b) & out.mask) >>> 0;
   return out;
 }
 
@@ -101,14 +119,21 @@ export class KeyTable {
     this.mask = capacity - 1;
   }
 
-  /** Slot of the key, or -1. */
-  find(low: number, high: number): number {
+  /** Slot of the key, or -1 (with `match`, only a slot whose record holds the key). */
+  find(low: number, high: number, match?: KeyMatch): number {
     const slots = this.slots;
     let i = low & this.mask;
     for (;;) {
       const a = slots[i * 4 + 2]!;
       if (a === EMPTY) return -1;
-      if (a !== DELETED && slots[i * 4] === low && slots[i * 4 + 1] === high) return i;
+      if (
+        a !== DELETED &&
+        slots[i * 4] === low &&
+        slots[i * 4 + 1] === high &&
+        (!match || match.matches(a, slots[i * 4 + 3]!))
+      ) {
+        return i;
+      }
       i = (i + 1) & this.mask;
     }
   }
@@ -137,6 +162,7 @@ export class KeyTable {
     address: number,
     length: number,
     counter = 0,
+    match?: KeyMatch,
   ): Previous | undefined {
     const slots = this.slots;
     let i = low & this.mask;
@@ -146,7 +172,11 @@ export class KeyTable {
       if (a === EMPTY) break;
       if (a === DELETED) {
         if (free < 0) free = i;
-      } else if (slots[i * 4] === low && slots[i * 4 + 1] === high) {
+      } else if (
+        slots[i * 4] === low &&
+        slots[i * 4 + 1] === high &&
+        (!match || match.matches(a, slots[i * 4 + 3]!))
+      ) {
         const previous = { address: a, length: slots[i * 4 + 3]! };
         slots[i * 4 + 2] = address;
         slots[i * 4 + 3] = length;
@@ -158,7 +188,7 @@ export class KeyTable {
     if (free < 0) {
       if ((this.filled + 1) * 4 > (this.mask + 1) * 3) {
         this.grow();
-        return this.set(low, high, address, length, counter);
+        return this.set(low, high, address, length, counter, match);
       }
       free = i;
       this.filled++;
@@ -189,13 +219,29 @@ export class KeyTable {
     this.slots[slot * 4 + 3] = length;
   }
 
-  delete(low: number, high: number): Previous | undefined {
-    const slot = this.find(low, high);
+  delete(low: number, high: number, match?: KeyMatch): Previous | undefined {
+    const slot = this.find(low, high, match);
     if (slot < 0) return undefined;
     const previous = { address: this.slots[slot * 4 + 2]!, length: this.slots[slot * 4 + 3]! };
+    this.remove(slot);
+    return previous;
+  }
+
+  /** Empties a slot found by find(). */
+  remove(slot: number): void {
     this.slots[slot * 4 + 2] = DELETED;
     this.size--;
-    return previous;
+  }
+
+  /** Adds a key known to be absent (no comparison), growing the table if need be. */
+  add(low: number, high: number, address: number, length: number, counter = 0): void {
+    if ((this.filled + 1) * 4 > (this.mask + 1) * 3) this.grow();
+    const slots = this.slots;
+    let i = low & this.mask;
+    while (slots[i * 4 + 2] !== EMPTY && slots[i * 4 + 2] !== DELETED) i = (i + 1) & this.mask;
+    if (slots[i * 4 + 2] === EMPTY) this.filled++;
+    this.place(i, low, high, address, length, counter);
+    this.size++;
   }
 
   get hasCounters(): boolean {
@@ -342,22 +388,26 @@ export class KeyTableBuilder {
     this.count++;
   }
 
-  /** The table; for a key added twice the later entry wins (the sort is stable). */
-  build(): KeyTable {
+  /**
+   * The table; for a key added twice the later entry wins (the sort is stable). `sameKey`
+   * tells whether two records (address, length each) hold one key: entries whose hashes
+   * collide but whose keys differ keep a slot each.
+   */
+  build(sameKey?: (a: number, aLength: number, b: number, bLength: number) => boolean): KeyTable {
     const table = new KeyTable(this.count, this.withCounters);
     const mask = table.capacity - 1;
-    if (this.counters) {
-      // Counter tables are small (used credentials): insert as they come.
-      for (let j = 0; j < this.count; j++) {
-        const e = this.entries;
-        table.set(e[j * 4]!, e[j * 4 + 1]!, e[j * 4 + 2]!, e[j * 4 + 3]!, this.counters[j]!);
-      }
-      return table;
+    const entry = { address: 0, length: 0 };
+    const match: KeyMatch | undefined = sameKey && {
+      matches: (address, length) => sameKey(entry.address, entry.length, address, length),
+    };
+    const e = this.counters ? this.entries : sortByHome(this.entries, this.count, mask);
+    // Counter tables are small (used credentials): they are inserted as they come.
+    for (let j = 0; j < this.count; j++) {
+      entry.address = e[j * 4 + 2]!;
+      entry.length = e[j * 4 + 3]!;
+      table.set(e[j * 4]!, e[j * 4 + 1]!, entry.address, entry.length, this.counters?.[j], match);
     }
-    const e = sortByHome(this.entries, this.count, mask);
     this.entries = new Uint32Array(0);
-    for (let j = 0; j < this.count; j++)
-      table.set(e[j * 4]!, e[j * 4 + 1]!, e[j * 4 + 2]!, e[j * 4 + 3]!);
     return table;
   }
 }

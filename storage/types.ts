@@ -36,6 +36,11 @@ export interface OpenStoreOptions {
    * replays at most about this much (default DEFAULT_CHECKPOINT_BYTES; Infinity: never).
    */
   checkpointBytes?: number;
+  /**
+   * Tests only: narrows the key hashes of the index to this many bits (1..32, default 32),
+   * so that different credentials share hashes and the real-key checks are exercised.
+   */
+  keyHashBits?: number;
 }
 
 export interface StoreHealth {
