@@ -105,7 +105,10 @@ function finish(h: number): number {
 export class KeyTable {
   private slots: Uint32Array;
   private counters: Uint32Array | undefined;
-  private mask: number;
+  /** Slots; any count (not a power of two), so a table is sized close to its keys. */
+  private cap: number;
+  /** A key's home slot is floor(low * scale): the high bits of the hash pick it. */
+  private scale: number;
   private filled = 0; // live + deleted slots
   size = 0;
 
@@ -116,13 +119,14 @@ export class KeyTable {
     const capacity = capacityFor(expected);
     this.slots = new Uint32Array(capacity * 4);
     this.counters = withCounters ? new Uint32Array(capacity) : undefined;
-    this.mask = capacity - 1;
+    this.cap = capacity;
+    this.scale = capacity / 4294967296;
   }
 
   /** Slot of the key, or -1 (with `match`, only a slot whose record holds the key). */
   find(low: number, high: number, match?: KeyMatch): number {
     const slots = this.slots;
-    let i = low & this.mask;
+    let i = Math.floor(low * this.scale);
     for (;;) {
       const a = slots[i * 4 + 2]!;
       if (a === EMPTY) return -1;
@@ -134,12 +138,12 @@ export class KeyTable {
       ) {
         return i;
       }
-      i = (i + 1) & this.mask;
+      i = i + 1 === this.cap ? 0 : i + 1;
     }
   }
 
   get capacity(): number {
-    return this.mask + 1;
+    return this.cap;
   }
 
   address(slot: number): number {
@@ -165,7 +169,7 @@ export class KeyTable {
     match?: KeyMatch,
   ): Previous | undefined {
     const slots = this.slots;
-    let i = low & this.mask;
+    let i = Math.floor(low * this.scale);
     let free = -1;
     for (;;) {
       const a = slots[i * 4 + 2]!;
@@ -183,10 +187,10 @@ export class KeyTable {
         if (this.counters) this.counters[i] = counter;
         return previous;
       }
-      i = (i + 1) & this.mask;
+      i = i + 1 === this.cap ? 0 : i + 1;
     }
     if (free < 0) {
-      if ((this.filled + 1) * 4 > (this.mask + 1) * 3) {
+      if ((this.filled + 1) * 10 > this.cap * 7) {
         this.grow();
         return this.set(low, high, address, length, counter, match);
       }
@@ -203,10 +207,10 @@ export class KeyTable {
    * must have been sized for all its keys (it never grows here).
    */
   insert(low: number, high: number, address: number, length = 0): number {
-    if ((this.filled + 1) * 4 > (this.mask + 1) * 3) throw new Error('key table sized too small');
+    if ((this.filled + 1) * 10 > this.cap * 7) throw new Error('key table sized too small');
     const slots = this.slots;
-    let i = low & this.mask;
-    while (slots[i * 4 + 2] !== EMPTY) i = (i + 1) & this.mask;
+    let i = Math.floor(low * this.scale);
+    while (slots[i * 4 + 2] !== EMPTY) i = i + 1 === this.cap ? 0 : i + 1;
     this.filled++;
     this.size++;
     this.place(i, low, high, address, length, 0);
@@ -235,10 +239,12 @@ export class KeyTable {
 
   /** Adds a key known to be absent (no comparison), growing the table if need be. */
   add(low: number, high: number, address: number, length: number, counter = 0): void {
-    if ((this.filled + 1) * 4 > (this.mask + 1) * 3) this.grow();
+    if ((this.filled + 1) * 10 > this.cap * 7) this.grow();
     const slots = this.slots;
-    let i = low & this.mask;
-    while (slots[i * 4 + 2] !== EMPTY && slots[i * 4 + 2] !== DELETED) i = (i + 1) & this.mask;
+    let i = Math.floor(low * this.scale);
+    while (slots[i * 4 + 2] !== EMPTY && slots[i * 4 + 2] !== DELETED) {
+      i = i + 1 === this.cap ? 0 : i + 1;
+    }
     if (slots[i * 4 + 2] === EMPTY) this.filled++;
     this.place(i, low, high, address, length, counter);
     this.size++;
@@ -251,7 +257,7 @@ export class KeyTable {
   /** Writes the live entries in slot order, (low, high, address, length[, counter]) each. */
   exportEntries(out: Uint32Array, at: number): number {
     const slots = this.slots;
-    for (let i = 0; i <= this.mask; i++) {
+    for (let i = 0; i < this.cap; i++) {
       const a = slots[i * 4 + 2]!;
       if (a === EMPTY || a === DELETED) continue;
       out[at] = slots[i * 4]!;
@@ -277,14 +283,15 @@ export class KeyTable {
     const table = new KeyTable(count, withCounters);
     const step = withCounters ? 5 : 4;
     const slots = table.slots;
-    const mask = table.mask;
+    const capacity = table.cap;
+    const scale = table.scale;
     for (let k = 0; k < count; k++, at += step) {
       const low = words[at]!;
       const address = words[at + 2]!;
       if (address === EMPTY || address === DELETED) continue;
       // Keys of a table are unique: the first empty slot from home is the key's slot.
-      let i = low & mask;
-      while (slots[i * 4 + 2] !== EMPTY) i = (i + 1) & mask;
+      let i = Math.floor(low * scale);
+      while (slots[i * 4 + 2] !== EMPTY) i = i + 1 === capacity ? 0 : i + 1;
       slots[i * 4] = low;
       slots[i * 4 + 1] = words[at + 1]!;
       slots[i * 4 + 2] = address;
@@ -298,7 +305,7 @@ export class KeyTable {
 
   forEach(visit: (address: number, length: number, counter: number) => void): void {
     const slots = this.slots;
-    for (let i = 0; i <= this.mask; i++) {
+    for (let i = 0; i < this.cap; i++) {
       const a = slots[i * 4 + 2]!;
       if (a !== EMPTY && a !== DELETED) visit(a, slots[i * 4 + 3]!, this.counters?.[i] ?? 0);
     }
@@ -326,14 +333,15 @@ export class KeyTable {
     const capacity = capacityFor(Math.max(this.size * 2, 16));
     this.slots = new Uint32Array(capacity * 4);
     this.counters = this.withCounters ? new Uint32Array(capacity) : undefined;
-    this.mask = capacity - 1;
+    this.cap = capacity;
+    this.scale = capacity / 4294967296;
     this.filled = this.size;
     // Keys are unique: re-insert into the first empty slot without comparing.
     for (let j = 0; j < old.length / 4; j++) {
       const a = old[j * 4 + 2]!;
       if (a === EMPTY || a === DELETED) continue;
-      let i = old[j * 4]! & this.mask;
-      while (this.slots[i * 4 + 2] !== EMPTY) i = (i + 1) & this.mask;
+      let i = Math.floor(old[j * 4]! * this.scale);
+      while (this.slots[i * 4 + 2] !== EMPTY) i = i + 1 === this.cap ? 0 : i + 1;
       this.place(i, old[j * 4]!, old[j * 4 + 1]!, a, old[j * 4 + 3]!, oldCounters?.[j] ?? 0);
     }
   }
@@ -344,10 +352,9 @@ export interface Previous {
   length: number;
 }
 
+/** Slots for `expected` keys at a load of at most 0.7 (linear probes stay short). */
 function capacityFor(expected: number): number {
-  let capacity = 16;
-  while (capacity * 3 < expected * 4 + 4) capacity *= 2;
-  return capacity;
+  return Math.max(16, Math.ceil(((expected + 1) * 10) / 7));
 }
 
 /**
@@ -395,12 +402,12 @@ export class KeyTableBuilder {
    */
   build(sameKey?: (a: number, aLength: number, b: number, bLength: number) => boolean): KeyTable {
     const table = new KeyTable(this.count, this.withCounters);
-    const mask = table.capacity - 1;
+    const capacity = table.capacity;
     const entry = { address: 0, length: 0 };
     const match: KeyMatch | undefined = sameKey && {
       matches: (address, length) => sameKey(entry.address, entry.length, address, length),
     };
-    const e = this.counters ? this.entries : sortByHome(this.entries, this.count, mask);
+    const e = this.counters ? this.entries : sortByHome(this.entries, this.count, capacity);
     // Counter tables are small (used credentials): they are inserted as they come.
     for (let j = 0; j < this.count; j++) {
       entry.address = e[j * 4 + 2]!;
@@ -413,17 +420,20 @@ export class KeyTableBuilder {
 }
 
 /**
- * Stable LSD radix sort of the entries (4 words each) by home slot (low & mask), 11 bits a
+ * Stable LSD radix sort of the entries (4 words each) by home slot (floor(low * scale)), 11 bits a
  * pass, moving whole entries so every pass reads and writes memory in order.
  */
-function sortByHome(entries: Uint32Array, count: number, mask: number): Uint32Array {
+function sortByHome(entries: Uint32Array, count: number, capacity: number): Uint32Array {
+  const scale = capacity / 4294967296;
   let from: Uint32Array = entries;
   let to: Uint32Array = new Uint32Array(count * 4);
-  const bits = 32 - Math.clz32(mask);
+  const bits = 32 - Math.clz32(capacity - 1);
   const counts = new Uint32Array(2048);
   for (let shift = 0; shift < bits; shift += 11) {
     counts.fill(0);
-    for (let k = 0; k < count; k++) counts[((from[k * 4]! & mask) >>> shift) & 2047]!++;
+    for (let k = 0; k < count; k++) {
+      counts[(Math.floor(from[k * 4]! * scale) >>> shift) & 2047]!++;
+    }
     let sum = 0;
     for (let b = 0; b < 2048; b++) {
       const c = counts[b]!;
@@ -432,7 +442,7 @@ function sortByHome(entries: Uint32Array, count: number, mask: number): Uint32Ar
     }
     for (let k = 0; k < count; k++) {
       const low = from[k * 4]!;
-      const d = counts[((low & mask) >>> shift) & 2047]!++ * 4;
+      const d = counts[(Math.floor(low * scale) >>> shift) & 2047]!++ * 4;
       to[d] = low;
       to[d + 1] = from[k * 4 + 1]!;
       to[d + 2] = from[k * 4 + 2]!;
