@@ -24,6 +24,7 @@ import {
   decodeSnapshot,
   encodeCheckpointEnd,
   encodeSnapshot,
+  SNAPSHOT_TABLES,
   forEachSnapshotRecord,
 } from './checkpoint';
 import { crc32 } from './crc32';
@@ -102,6 +103,8 @@ export interface LogOwner {
   load(snapshot: Snapshot): void;
   /** Width of the owner's key hashes: a snapshot of another width is not trusted. */
   readonly keyHashBits?: number;
+  /** The replay after a loaded snapshot is over. */
+  settle?(): void;
 }
 
 /** Why mount did not trust a snapshot (it then replays the whole log). */
@@ -379,6 +382,12 @@ export class FlashLog {
     if (live !== claimed) {
       throw new SnapshotRejected(`it counts ${live} live bytes, its records make ${claimed}`);
     }
+    // Addresses in sectors collected since: replay meets the copies (README, invariant 12).
+    const collected = (address: number) => {
+      const s = Math.floor(address / this.sectorSize);
+      return snapshot.seqs[s] !== (this.state[s] === 'used' ? this.seqOf[s] : 0);
+    };
+    for (const name of SNAPSHOT_TABLES) snapshot.tables[name].markStale(collected);
     owner.load(snapshot);
     this.live.set(snapshot.live);
     this.liveTotal = live;
@@ -550,6 +559,7 @@ export class FlashLog {
     }
     if (!loaded) throw new SnapshotRejected('its end record was not reached');
     if (start) {
+      owner.settle?.();
       // Sectors collected after the snapshot hold nothing live any more.
       const inUse = new Uint8Array(this.sectorCount);
       for (const s of this.order) inUse[s] = 1;

@@ -7,6 +7,12 @@
  */
 const EMPTY = 0;
 const DELETED = 1; // never a record address: records are 4-byte aligned past a sector header
+/**
+ * Marks an address a snapshot holds in a sector collected since it was written: the bytes
+ * there are gone (mount replays the copies collection made), so no key can be read there
+ * and such an entry is known by its hashes alone until replay replaces or sweeps it.
+ */
+export const STALE = 2;
 
 /**
  * The two 32-bit hashes that identify a key. Hashing fills one the caller owns, so a
@@ -301,6 +307,26 @@ export class KeyTable {
       table.size++;
     }
     return table;
+  }
+
+  /** Marks the entries whose records `collected` says are gone (address | STALE). */
+  markStale(collected: (address: number) => boolean): void {
+    const slots = this.slots;
+    for (let i = 0; i < this.cap; i++) {
+      const a = slots[i * 4 + 2]!;
+      if (a !== EMPTY && a !== DELETED && collected(a)) slots[i * 4 + 2] = (a | STALE) >>> 0;
+    }
+  }
+
+  /** Removes the entries still marked STALE, handing each to `gone`. */
+  sweepStale(gone: (address: number, length: number) => void): void {
+    const slots = this.slots;
+    for (let i = 0; i < this.cap; i++) {
+      const a = slots[i * 4 + 2]!;
+      if (a === EMPTY || a === DELETED || !(a & STALE)) continue;
+      gone(a, slots[i * 4 + 3]!);
+      this.remove(i);
+    }
   }
 
   forEach(visit: (address: number, length: number, counter: number) => void): void {

@@ -1,4 +1,4 @@
-import { KeyMatch, NO_PREFIX } from './key-table';
+import { KeyMatch, NO_PREFIX, STALE } from './key-table';
 
 /** Where the key of a table's entries sits in the records they point at. */
 export type KeyPlace = 'credentialId' | 'credentialValue' | 'entityId' | 'usesId';
@@ -53,6 +53,9 @@ export class RecordKeyMatch implements KeyMatch {
   }
 
   matches(address: number): boolean {
+    // A record gone since the snapshot mount loaded: replay (a key from a record) goes by
+    // the hashes, as a copy of that record is on its way; a lookup never takes it.
+    if (address & STALE) return this.text === undefined;
     const cells = this.log.cellsOf(address);
     const at = this.log.payloadOffset(address);
     if (this.place === 'credentialValue' && cells[at + 4] !== this.kind) return false;

@@ -1,6 +1,14 @@
 import { credentialKeys, entityIdRange } from './codec';
 import { FlashLog, LogOwner, LogRecord } from './flash-log';
-import { KeyHash, KeyTable, KeyTableBuilder, NO_PREFIX, hashBytes, hashString } from './key-table';
+import {
+  KeyHash,
+  KeyTable,
+  KeyTableBuilder,
+  NO_PREFIX,
+  STALE,
+  hashBytes,
+  hashString,
+} from './key-table';
 import { RecordType, SELF_COMMITTED } from './record';
 import { KeyPlace, RecordKeyMatch } from './record-key';
 import type { Snapshot } from './checkpoint';
@@ -347,6 +355,9 @@ export class StoreIndex implements LogOwner {
 
   /** Removes the by-value entry that pointed at a credential's old record. */
   private forgetValueKey(previous: Slot): void {
+    // A record collected since the snapshot cannot be read: its by-value entry, marked
+    // too, is replaced by the copy's or swept when the replay ends.
+    if (previous.address & STALE) return;
     const old = this.log.readPayload(previous.address, previous.length);
     const k = credentialKeys(old);
     const h = hashBytes(old, k.valueStart, k.valueEnd, k.kind, this.hash);
@@ -437,6 +448,17 @@ export class StoreIndex implements LogOwner {
     }
     this.db = s.tables;
     this.staging = undefined;
+  }
+
+  /**
+   * After the replay that followed a snapshot: entries still marked STALE held records
+   * that were dead when collection took their sector; they go (and their bytes with them).
+   */
+  settle(): void {
+    const retire = (address: number, length: number) =>
+      this.log.retire(address, recordTotal(length));
+    for (const table of allTables(this.db)) table.sweepStale(retire);
+    this.db.credentialsByValue.sweepStale(() => undefined);
   }
 
   /** A canonical description of the state (fsck compares a checkpoint mount with a full replay). */

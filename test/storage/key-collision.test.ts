@@ -181,6 +181,58 @@ describe('key hash collisions (hashes narrowed to force them)', () => {
     expect(observe(remounted)).toBe(state);
   });
 
+  it.each([BITS, 32])(
+    "a snapshot whose older sectors were collected since mounts to the full replay's state (hashes of %i bits)",
+    (bits) => {
+      const d = device();
+      const first = openStore({
+        device: d,
+        keyHashBits: bits,
+        eventCapacity: 20,
+        checkpointBytes: 1024,
+      });
+      first.database.replace({ ...content(0, 'v1'), credentials: pair() });
+      for (let i = 0; i < 200; i++) first.database.debit(i % 3 ? idA : idB);
+      // The version the snapshot names lies past the oldest sector (which collection takes).
+      first.database.patch({ baseVersion: 1, upsert: { credentials: [pair()[1]!] } });
+      for (let i = 0; i < 60; i++) first.database.debit(idB);
+      // No snapshot from here on: collection takes sectors the last snapshot points into.
+      const later = openStore({
+        device: d,
+        keyHashBits: bits,
+        eventCapacity: 20,
+        checkpointBytes: Infinity,
+      });
+      const erases = d.stats.erases;
+      later.database.patch({
+        baseVersion: later.database.version(),
+        upsert: { credentials: [{ ...pair()[0]!, value: `${valueA}-new` }] },
+      });
+      // Until collection has taken the oldest sector (the push), not the snapshot.s.
+      for (let i = 0; d.stats.erases < erases + 1; i++) {
+        later.recordGrant({ ts: i, type: 'access', credentialId: idA }, idA);
+        if (i % 40 === 0) later.events.ack(later.events.stats().lastSeq);
+      }
+      expect(d.stats.erases).toBeGreaterThan(erases);
+      const state = observe(later);
+      const live = later.health().liveBytes;
+      const fromSnapshot = openStore({ device: d, keyHashBits: bits, eventCapacity: 20 });
+      expect(fromSnapshot.mountReport.fromCheckpoint).toBe(true);
+      expect(observe(fromSnapshot)).toBe(state);
+      expect(fromSnapshot.health().liveBytes).toBe(live);
+      expect(fromSnapshot.database.findCredential('badge', valueA)).toBeUndefined();
+      expect(fromSnapshot.database.findCredential('badge', `${valueA}-new`)?.id).toBe(idA);
+      const full = openStore({
+        device: d,
+        keyHashBits: bits,
+        eventCapacity: 20,
+        checkpointBytes: Infinity,
+      });
+      expect(observe(full)).toBe(state);
+      expect(full.health().liveBytes).toBe(live);
+    },
+  );
+
   it('refuses a hash width outside 1..32', () => {
     expect(() => openStore({ device: device(), keyHashBits: 0 })).toThrow(/keyHashBits/);
     expect(() => openStore({ device: device(), keyHashBits: 33 })).toThrow(/keyHashBits/);
