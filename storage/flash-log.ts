@@ -1013,20 +1013,19 @@ export class FlashLog {
   private readSector(sector: number): Buffer {
     const cached = this.cells[sector];
     if (cached) return cached;
-    // Sectors in use are read a run at a time: after a mount from a snapshot, random
-    // lookups fill RAM in a few hundred reads instead of one pread per sector.
-    let count = 1;
-    while (
-      count < READ_RUN &&
-      sector + count < this.sectorCount &&
-      this.state[sector + count] === 'used' &&
-      !this.cells[sector + count]
-    ) {
-      count++;
-    }
-    const run = this.device.read(sector * this.sectorSize, count * this.sectorSize);
-    for (let k = 0; k < count; k++) {
-      this.cells[sector + k] = run.subarray(k * this.sectorSize, (k + 1) * this.sectorSize);
+    // Sectors in use are read a run at a time, the runs aligned: after a mount from a
+    // snapshot, random lookups fill RAM in a few hundred reads instead of one per sector.
+    const runStart = sector - (sector % READ_RUN);
+    const runEnd = Math.min(runStart + READ_RUN, this.sectorCount);
+    const wanted = (s: number) => this.state[s] === 'used' && !this.cells[s];
+    let from = sector;
+    let to = sector + 1;
+    while (from > runStart && wanted(from - 1)) from--;
+    while (to < runEnd && wanted(to)) to++;
+    const run = this.device.read(from * this.sectorSize, (to - from) * this.sectorSize);
+    for (let s = from; s < to; s++) {
+      const at = (s - from) * this.sectorSize;
+      this.cells[s] = run.subarray(at, at + this.sectorSize);
     }
     return this.cells[sector]!;
   }
