@@ -64,6 +64,8 @@ export interface FlashDevice {
   readonly powered: boolean;
   /** A copy of length bytes at address. */
   read(address: number, length: number): Buffer;
+  /** Reads into a caller's buffer (mount scans the part through one reused buffer). */
+  readInto?(address: number, into: Uint8Array): void;
   /** new = old & data; page-bounded, aligned, never 0 -> 1. */
   program(address: number, data: Uint8Array): void;
   /** Sets the whole sector to 0xFF and counts the cycle. */
@@ -164,6 +166,16 @@ abstract class NorFlash implements FlashDevice {
     const out = Buffer.allocUnsafe(length);
     this.readCells(address, out);
     return out;
+  }
+
+  readInto(address: number, into: Uint8Array): void {
+    this.checkPowered();
+    if (address < 0 || address + into.length > this.size) {
+      throw new FlashError(
+        `read of ${into.length} B at ${address} is outside the ${this.size} B part`,
+      );
+    }
+    this.readCells(address, into);
   }
 
   program(address: number, data: Uint8Array): void {

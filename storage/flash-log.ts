@@ -24,6 +24,7 @@ import {
   decodeSnapshot,
   encodeCheckpointEnd,
   encodeSnapshot,
+  SNAPSHOT_TABLES,
   forEachSnapshotRecord,
 } from './checkpoint';
 import { crc32 } from './crc32';
@@ -100,10 +101,39 @@ export interface LogOwner {
   moved(record: LogRecord, to: number): void;
   /** Takes the state of a checked snapshot; replay continues with the records after it. */
   load(snapshot: Snapshot): void;
+  /** Width of the owner's key hashes: a snapshot of another width is not trusted. */
+  readonly keyHashBits?: number;
+  /** The replay after a loaded snapshot is over. */
+  settle?(): void;
 }
 
 /** Why mount did not trust a snapshot (it then replays the whole log). */
 class SnapshotRejected extends Error {}
+
+/** A snapshot's body as mount collects it, piece by piece, from the sectors it walks. */
+class SnapshotBody {
+  readonly words: Uint32Array;
+  private readonly into: Buffer;
+  bytes = 0;
+  pieces = 0;
+
+  constructor(start: CheckpointEnd, deviceSize: number) {
+    if (start.bytes % 4 || start.bytes > deviceSize) {
+      throw new SnapshotRejected(`its end says ${start.bytes} B`);
+    }
+    this.words = new Uint32Array(start.bytes / 4);
+    this.into = Buffer.from(this.words.buffer);
+  }
+
+  add(cells: Buffer, at: number, length: number): void {
+    if (this.bytes + length > this.into.length) {
+      throw new SnapshotRejected(`its pieces hold more than the ${this.into.length} B it says`);
+    }
+    cells.copy(this.into, this.bytes, at, at + length);
+    this.bytes += length;
+    this.pieces++;
+  }
+}
 
 /** Where the newest committed snapshot starts, from its checkpoint-end record. */
 interface SnapshotStart extends CheckpointEnd {
@@ -148,6 +178,8 @@ const NO_HEADER = Buffer.alloc(0);
 const SNAPSHOT_SPACING = 4;
 /** Sectors in use read together when a lookup needs one that is not in RAM. */
 const READ_RUN = 64;
+/** Bytes mount reads at a time where it only scans (sector headers, sectors it checks). */
+const SCAN_BYTES = 1 << 20;
 
 /** A problem mount found and repaired (or, for fsck, would repair). */
 export interface MountNote {
@@ -355,23 +387,17 @@ export class FlashLog {
    * address it holds is a record before its first piece in a sector still in use, and the
    * live bytes it claims are the bytes of those records. Then hands it to the owner.
    */
-  private loadSnapshot(pieces: Buffer[], start: SnapshotStart, owner: LogOwner): void {
-    let bytes = 0;
-    for (const piece of pieces) bytes += piece.length;
-    if (pieces.length !== start.pieces || bytes !== start.bytes || bytes % 4) {
+  private loadSnapshot(body: SnapshotBody, start: SnapshotStart, owner: LogOwner): void {
+    if (body.pieces !== start.pieces || body.bytes !== start.bytes || body.bytes % 4) {
       throw new SnapshotRejected(
-        `${pieces.length} pieces of ${bytes} B, its end says ${start.pieces} of ${start.bytes} B`,
+        `${body.pieces} pieces of ${body.bytes} B, its end says ${start.pieces} of ${start.bytes} B`,
       );
     }
-    const words = new Uint32Array(bytes / 4);
-    const into = Buffer.from(words.buffer);
-    let at = 0;
-    for (const piece of pieces) {
-      piece.copy(into, at);
-      at += piece.length;
-    }
-    const snapshot = decodeSnapshot(words, this.sectorCount);
+    const snapshot = decodeSnapshot(body.words, this.sectorCount);
     if (typeof snapshot === 'string') throw new SnapshotRejected(snapshot);
+    if (snapshot.keyHashBits !== (owner.keyHashBits ?? 32)) {
+      throw new SnapshotRejected(`its keys are hashed to ${snapshot.keyHashBits} bits`);
+    }
     this.checkSnapshotSectors(snapshot, start);
     // Addresses must lie before the snapshot's first piece in the log as it stood then
     // (sectors collected since are fine: replay meets the copies and moves them).
@@ -395,6 +421,12 @@ export class FlashLog {
     if (live !== claimed) {
       throw new SnapshotRejected(`it counts ${live} live bytes, its records make ${claimed}`);
     }
+    // Addresses in sectors collected since: replay meets the copies (README, invariant 12).
+    const collected = (address: number) => {
+      const s = Math.floor(address / this.sectorSize);
+      return snapshot.seqs[s] !== (this.state[s] === 'used' ? this.seqOf[s] : 0);
+    };
+    for (const name of SNAPSHOT_TABLES) snapshot.tables[name].markStale(collected);
     owner.load(snapshot);
     this.live.set(snapshot.live);
     this.liveTotal = live;
@@ -412,14 +444,31 @@ export class FlashLog {
   ): Array<{ sector: number; seq: number; prevEnd: number }> {
     const found: Array<{ sector: number; seq: number; prevEnd: number }> = [];
     this.erased = 0;
+    // A megabyte of sectors per read through one buffer: a file image answers that faster
+    // than one small read per sector header (a system call each).
+    const perRead = this.device.readInto
+      ? Math.max(1, Math.floor(SCAN_BYTES / this.sectorSize))
+      : 1;
+    const scan = Buffer.allocUnsafe(Math.min(perRead, this.sectorCount) * this.sectorSize);
+    let scanned = 0;
+    let cells: Buffer = scan;
     for (let s = 0; s < this.sectorCount; s++) {
-      const cells = this.device.read(s * this.sectorSize, SECTOR_HEADER_BYTES);
-      const header = parseSectorHeader(cells, 0);
+      let at = (s - scanned) * this.sectorSize;
+      if (perRead === 1) {
+        cells = this.device.read(s * this.sectorSize, SECTOR_HEADER_BYTES);
+        at = 0;
+      } else if (s === scanned + perRead || s === 0) {
+        scanned = s;
+        at = 0;
+        const count = Math.min(perRead, this.sectorCount - s);
+        this.device.readInto!(s * this.sectorSize, scan.subarray(0, count * this.sectorSize));
+      }
+      const header = parseSectorHeader(cells, at);
       if (header) {
         this.state[s] = 'used';
         this.seqOf[s] = header.seq;
         found.push({ sector: s, seq: header.seq, prevEnd: header.prevEnd });
-      } else if (erasedFrom(cells, 0, SECTOR_HEADER_BYTES)) {
+      } else if (erasedFrom(cells, at, at + SECTOR_HEADER_BYTES)) {
         this.state[s] = 'erased';
         this.unverified[s] = 1;
         this.erased++;
@@ -490,15 +539,16 @@ export class FlashLog {
     const chunks = this.chunkReader(inRange.map((h) => h.sector));
     const first = start ? start.index : 0;
     let loaded = !start;
-    const pieces: Buffer[] = [];
+    const body = start ? new SnapshotBody(start, this.device.size) : undefined;
     const tails: Array<[number, number]> = [];
     // The sectors before a snapshot are checked (CRCs, torn bytes, where each one's records
     // end) but not replayed: damage there is refused at mount, as a full replay refuses it,
-    // never found later by a lookup.
+    // never found later by a lookup. They are read through a reused buffer (RAM is filled
+    // at first use, by lookups), like the snapshot's own sectors (its body is copied out).
     for (let i = 0; i < first; i++) {
       const { sector, prevEnd } = inRange[i]!;
       if (i > 0 && prevEnd !== previousEnd) throw this.prevEndMismatch(inRange, i, previousEnd);
-      const checked = walkSector(chunks.sector(i), () => undefined);
+      const checked = walkSector(chunks.sector(i, false), () => undefined);
       if (checked.damage) throw new CorruptImageError(`sector ${sector}: ${checked.damage}`);
       this.checked[sector] = 1;
       previousEnd = checked.end;
@@ -507,7 +557,7 @@ export class FlashLog {
     for (let i = first; i < inRange.length; i++) {
       const { sector, prevEnd } = inRange[i]!;
       if (i > 0 && prevEnd !== previousEnd) throw this.prevEndMismatch(inRange, i, previousEnd);
-      walk = this.walkRecords(sector, chunks.sector(i), (record, header) => {
+      walk = this.walkRecords(sector, chunks.sector(i, loaded), (record, header) => {
         if (!loaded) {
           // Before the snapshot's end: its pieces, and tails of sectors it opened.
           const before = i === first && record.address % this.sectorSize < start!.offset;
@@ -516,9 +566,9 @@ export class FlashLog {
           else if (header.txn !== start!.txn) {
             throw new SnapshotRejected(`a record of transaction ${header.txn} inside it`);
           } else if (header.type === RecordType.Checkpoint) {
-            pieces.push(record.payload);
+            body!.add(record.cells, record.at, record.length);
           } else if (header.type === RecordType.CheckpointEnd) {
-            this.loadSnapshot(pieces, start!, owner);
+            this.loadSnapshot(body!, start!, owner);
             for (const [address, total] of tails) this.adoptTail(address, total);
             loaded = true;
           }
@@ -553,6 +603,7 @@ export class FlashLog {
     }
     if (!loaded) throw new SnapshotRejected('its end record was not reached');
     if (start) {
+      owner.settle?.();
       // Sectors collected after the snapshot hold nothing live any more.
       const inUse = new Uint8Array(this.sectorCount);
       for (const s of this.order) inUse[s] = 1;
@@ -1106,22 +1157,35 @@ export class FlashLog {
    * Reads sectors in log order, a megabyte at a time where they are physically consecutive
    * (they mostly are: sectors are opened round robin).
    */
-  private chunkReader(sectors: number[]): { sector(index: number): Buffer } {
-    const most = Math.max(1, Math.floor((1 << 20) / this.sectorSize));
+  private chunkReader(sectors: number[]): { sector(index: number, keep: boolean): Buffer } {
+    const most = Math.max(1, Math.floor(SCAN_BYTES / this.sectorSize));
     let first = -1;
     let count = 0;
+    let kept = false;
     let cells: Buffer = Buffer.alloc(0);
+    let scan: Buffer | undefined;
     return {
-      sector: (index: number) => {
-        if (first < 0 || index < first || index >= first + count) {
+      /** The sector's cells; kept in RAM (keep) or in a buffer the next read reuses. */
+      sector: (index: number, keep: boolean) => {
+        const cached = this.cells[sectors[index]!];
+        if (cached) return cached;
+        if (first < 0 || index < first || index >= first + count || (keep && !kept)) {
           first = index;
           count = 1;
           while (count < most && sectors[index + count] === sectors[index]! + count) count++;
-          cells = this.device.read(sectors[index]! * this.sectorSize, count * this.sectorSize);
+          const address = sectors[index]! * this.sectorSize;
+          kept = keep || !this.device.readInto;
+          if (kept) {
+            cells = this.device.read(address, count * this.sectorSize);
+          } else {
+            scan ??= Buffer.allocUnsafe(most * this.sectorSize);
+            cells = scan.subarray(0, count * this.sectorSize);
+            this.device.readInto!(address, cells);
+          }
         }
         const at = (index - first) * this.sectorSize;
         const sectorCells = cells.subarray(at, at + this.sectorSize);
-        this.cells[sectors[index]!] = sectorCells;
+        if (kept) this.cells[sectors[index]!] = sectorCells;
         return sectorCells;
       },
     };
@@ -1130,20 +1194,19 @@ export class FlashLog {
   private readSector(sector: number): Buffer {
     const cached = this.cells[sector];
     if (cached) return cached;
-    // Sectors in use are read a run at a time: after a mount from a snapshot, random
-    // lookups fill RAM in a few hundred reads instead of one pread per sector.
-    let count = 1;
-    while (
-      count < READ_RUN &&
-      sector + count < this.sectorCount &&
-      this.state[sector + count] === 'used' &&
-      !this.cells[sector + count]
-    ) {
-      count++;
-    }
-    const run = this.device.read(sector * this.sectorSize, count * this.sectorSize);
-    for (let k = 0; k < count; k++) {
-      this.cells[sector + k] = run.subarray(k * this.sectorSize, (k + 1) * this.sectorSize);
+    // Sectors in use are read a run at a time, the runs aligned: after a mount from a
+    // snapshot, random lookups fill RAM in a few hundred reads instead of one per sector.
+    const runStart = sector - (sector % READ_RUN);
+    const runEnd = Math.min(runStart + READ_RUN, this.sectorCount);
+    const wanted = (s: number) => this.state[s] === 'used' && !this.cells[s];
+    let from = sector;
+    let to = sector + 1;
+    while (from > runStart && wanted(from - 1)) from--;
+    while (to < runEnd && wanted(to)) to++;
+    const run = this.device.read(from * this.sectorSize, (to - from) * this.sectorSize);
+    for (let s = from; s < to; s++) {
+      const at = (s - from) * this.sectorSize;
+      this.cells[s] = run.subarray(at, at + this.sectorSize);
     }
     return this.cells[sector]!;
   }

@@ -1,11 +1,18 @@
 /**
  * An open-addressing hash table from a key (bytes) to a record address on flash, in typed
  * arrays: a million credentials cost ~14 bytes a slot instead of a million JS objects.
- * A key is identified by two independent 32-bit hashes; callers confirm a hit by decoding
- * the record and comparing the real key (a 64-bit collision can only cause a miss).
+ * A slot holds two independent 32-bit hashes of its key; where a caller passes a KeyMatch,
+ * a slot whose hashes match counts only when the real key (read from the record) matches
+ * too, so two keys whose hashes collide both keep their own slot.
  */
 const EMPTY = 0;
 const DELETED = 1; // never a record address: records are 4-byte aligned past a sector header
+/**
+ * Marks an address a snapshot holds in a sector collected since it was written: the bytes
+ * there are gone (mount replays the copies collection made), so no key can be read there
+ * and such an entry is known by its hashes alone until replay replaces or sweeps it.
+ */
+export const STALE = 2;
 
 /**
  * The two 32-bit hashes that identify a key. Hashing fills one the caller owns, so a
@@ -17,6 +24,23 @@ export const NO_PREFIX = -1;
 export class KeyHash {
   low = 0;
   high = 0;
+  /**
+   * Mask on both halves: all ones but in tests, which narrow the hashes to force collisions
+   * between real keys (a store's tables and snapshots then use the narrow width throughout).
+   */
+  readonly mask: number;
+
+  constructor(bits = 32) {
+    this.mask = bits >= 32 ? 0xffffffff : (1 << bits) - 1;
+  }
+}
+
+/**
+ * Whether the key being looked for is the key of the record an entry points at (its
+ * address and length): tables ask only when both hashes already match.
+ */
+export interface KeyMatch {
+  matches(address: number, length: number): boolean;
 }
 
 /** Hashes bytes (optionally prefixed by one byte, e.g. a credential kind) into `out`. */
@@ -40,8 +64,8 @@ export function hashBytes(
     b = Math.imul(b ^ c, 0x5bd1e995);
     b ^= b >>> 15;
   }
-  out.low = finish(a);
-  out.high = finish(b);
+  out.low = (finish(a) & out.mask) >>> 0;
+  out.high = (finish(b) & out.mask) >>> 0;
   return out;
 }
 
@@ -66,8 +90,8 @@ export function hashString(s: string, prefix: number, out: KeyHash): KeyHash {
     b = Math.imul(b ^ c, 0x5bd1e995);
     b ^= b >>> 15;
   }
-  out.low = finish(a);
-  out.high = finish(b);
+  out.low = (finish(a) & out.mask) >>> 0;
+  out.high = (finish(b) & out.mask) >>> 0;
   return out;
 }
 
@@ -87,7 +111,10 @@ function finish(h: number): number {
 export class KeyTable {
   private slots: Uint32Array;
   private counters: Uint32Array | undefined;
-  private mask: number;
+  /** Slots; any count (not a power of two), so a table is sized close to its keys. */
+  private cap: number;
+  /** A key's home slot is floor(low * scale): the high bits of the hash pick it. */
+  private scale: number;
   private filled = 0; // live + deleted slots
   size = 0;
 
@@ -98,23 +125,31 @@ export class KeyTable {
     const capacity = capacityFor(expected);
     this.slots = new Uint32Array(capacity * 4);
     this.counters = withCounters ? new Uint32Array(capacity) : undefined;
-    this.mask = capacity - 1;
+    this.cap = capacity;
+    this.scale = capacity / 4294967296;
   }
 
-  /** Slot of the key, or -1. */
-  find(low: number, high: number): number {
+  /** Slot of the key, or -1 (with `match`, only a slot whose record holds the key). */
+  find(low: number, high: number, match?: KeyMatch): number {
     const slots = this.slots;
-    let i = low & this.mask;
+    let i = Math.floor(low * this.scale);
     for (;;) {
       const a = slots[i * 4 + 2]!;
       if (a === EMPTY) return -1;
-      if (a !== DELETED && slots[i * 4] === low && slots[i * 4 + 1] === high) return i;
-      i = (i + 1) & this.mask;
+      if (
+        a !== DELETED &&
+        slots[i * 4] === low &&
+        slots[i * 4 + 1] === high &&
+        (!match || match.matches(a, slots[i * 4 + 3]!))
+      ) {
+        return i;
+      }
+      i = i + 1 === this.cap ? 0 : i + 1;
     }
   }
 
   get capacity(): number {
-    return this.mask + 1;
+    return this.cap;
   }
 
   address(slot: number): number {
@@ -137,28 +172,33 @@ export class KeyTable {
     address: number,
     length: number,
     counter = 0,
+    match?: KeyMatch,
   ): Previous | undefined {
     const slots = this.slots;
-    let i = low & this.mask;
+    let i = Math.floor(low * this.scale);
     let free = -1;
     for (;;) {
       const a = slots[i * 4 + 2]!;
       if (a === EMPTY) break;
       if (a === DELETED) {
         if (free < 0) free = i;
-      } else if (slots[i * 4] === low && slots[i * 4 + 1] === high) {
+      } else if (
+        slots[i * 4] === low &&
+        slots[i * 4 + 1] === high &&
+        (!match || match.matches(a, slots[i * 4 + 3]!))
+      ) {
         const previous = { address: a, length: slots[i * 4 + 3]! };
         slots[i * 4 + 2] = address;
         slots[i * 4 + 3] = length;
         if (this.counters) this.counters[i] = counter;
         return previous;
       }
-      i = (i + 1) & this.mask;
+      i = i + 1 === this.cap ? 0 : i + 1;
     }
     if (free < 0) {
-      if ((this.filled + 1) * 4 > (this.mask + 1) * 3) {
+      if ((this.filled + 1) * 10 > this.cap * 7) {
         this.grow();
-        return this.set(low, high, address, length, counter);
+        return this.set(low, high, address, length, counter, match);
       }
       free = i;
       this.filled++;
@@ -173,10 +213,10 @@ export class KeyTable {
    * must have been sized for all its keys (it never grows here).
    */
   insert(low: number, high: number, address: number, length = 0): number {
-    if ((this.filled + 1) * 4 > (this.mask + 1) * 3) throw new Error('key table sized too small');
+    if ((this.filled + 1) * 10 > this.cap * 7) throw new Error('key table sized too small');
     const slots = this.slots;
-    let i = low & this.mask;
-    while (slots[i * 4 + 2] !== EMPTY) i = (i + 1) & this.mask;
+    let i = Math.floor(low * this.scale);
+    while (slots[i * 4 + 2] !== EMPTY) i = i + 1 === this.cap ? 0 : i + 1;
     this.filled++;
     this.size++;
     this.place(i, low, high, address, length, 0);
@@ -189,13 +229,31 @@ export class KeyTable {
     this.slots[slot * 4 + 3] = length;
   }
 
-  delete(low: number, high: number): Previous | undefined {
-    const slot = this.find(low, high);
+  delete(low: number, high: number, match?: KeyMatch): Previous | undefined {
+    const slot = this.find(low, high, match);
     if (slot < 0) return undefined;
     const previous = { address: this.slots[slot * 4 + 2]!, length: this.slots[slot * 4 + 3]! };
+    this.remove(slot);
+    return previous;
+  }
+
+  /** Empties a slot found by find(). */
+  remove(slot: number): void {
     this.slots[slot * 4 + 2] = DELETED;
     this.size--;
-    return previous;
+  }
+
+  /** Adds a key known to be absent (no comparison), growing the table if need be. */
+  add(low: number, high: number, address: number, length: number, counter = 0): void {
+    if ((this.filled + 1) * 10 > this.cap * 7) this.grow();
+    const slots = this.slots;
+    let i = Math.floor(low * this.scale);
+    while (slots[i * 4 + 2] !== EMPTY && slots[i * 4 + 2] !== DELETED) {
+      i = i + 1 === this.cap ? 0 : i + 1;
+    }
+    if (slots[i * 4 + 2] === EMPTY) this.filled++;
+    this.place(i, low, high, address, length, counter);
+    this.size++;
   }
 
   get hasCounters(): boolean {
@@ -205,7 +263,7 @@ export class KeyTable {
   /** Writes the live entries in slot order, (low, high, address, length[, counter]) each. */
   exportEntries(out: Uint32Array, at: number): number {
     const slots = this.slots;
-    for (let i = 0; i <= this.mask; i++) {
+    for (let i = 0; i < this.cap; i++) {
       const a = slots[i * 4 + 2]!;
       if (a === EMPTY || a === DELETED) continue;
       out[at] = slots[i * 4]!;
@@ -231,14 +289,15 @@ export class KeyTable {
     const table = new KeyTable(count, withCounters);
     const step = withCounters ? 5 : 4;
     const slots = table.slots;
-    const mask = table.mask;
+    const capacity = table.cap;
+    const scale = table.scale;
     for (let k = 0; k < count; k++, at += step) {
       const low = words[at]!;
       const address = words[at + 2]!;
       if (address === EMPTY || address === DELETED) continue;
       // Keys of a table are unique: the first empty slot from home is the key's slot.
-      let i = low & mask;
-      while (slots[i * 4 + 2] !== EMPTY) i = (i + 1) & mask;
+      let i = Math.floor(low * scale);
+      while (slots[i * 4 + 2] !== EMPTY) i = i + 1 === capacity ? 0 : i + 1;
       slots[i * 4] = low;
       slots[i * 4 + 1] = words[at + 1]!;
       slots[i * 4 + 2] = address;
@@ -250,9 +309,29 @@ export class KeyTable {
     return table;
   }
 
+  /** Marks the entries whose records `collected` says are gone (address | STALE). */
+  markStale(collected: (address: number) => boolean): void {
+    const slots = this.slots;
+    for (let i = 0; i < this.cap; i++) {
+      const a = slots[i * 4 + 2]!;
+      if (a !== EMPTY && a !== DELETED && collected(a)) slots[i * 4 + 2] = (a | STALE) >>> 0;
+    }
+  }
+
+  /** Removes the entries still marked STALE, handing each to `gone`. */
+  sweepStale(gone: (address: number, length: number) => void): void {
+    const slots = this.slots;
+    for (let i = 0; i < this.cap; i++) {
+      const a = slots[i * 4 + 2]!;
+      if (a === EMPTY || a === DELETED || !(a & STALE)) continue;
+      gone(a, slots[i * 4 + 3]!);
+      this.remove(i);
+    }
+  }
+
   forEach(visit: (address: number, length: number, counter: number) => void): void {
     const slots = this.slots;
-    for (let i = 0; i <= this.mask; i++) {
+    for (let i = 0; i < this.cap; i++) {
       const a = slots[i * 4 + 2]!;
       if (a !== EMPTY && a !== DELETED) visit(a, slots[i * 4 + 3]!, this.counters?.[i] ?? 0);
     }
@@ -280,14 +359,15 @@ export class KeyTable {
     const capacity = capacityFor(Math.max(this.size * 2, 16));
     this.slots = new Uint32Array(capacity * 4);
     this.counters = this.withCounters ? new Uint32Array(capacity) : undefined;
-    this.mask = capacity - 1;
+    this.cap = capacity;
+    this.scale = capacity / 4294967296;
     this.filled = this.size;
     // Keys are unique: re-insert into the first empty slot without comparing.
     for (let j = 0; j < old.length / 4; j++) {
       const a = old[j * 4 + 2]!;
       if (a === EMPTY || a === DELETED) continue;
-      let i = old[j * 4]! & this.mask;
-      while (this.slots[i * 4 + 2] !== EMPTY) i = (i + 1) & this.mask;
+      let i = Math.floor(old[j * 4]! * this.scale);
+      while (this.slots[i * 4 + 2] !== EMPTY) i = i + 1 === this.cap ? 0 : i + 1;
       this.place(i, old[j * 4]!, old[j * 4 + 1]!, a, old[j * 4 + 3]!, oldCounters?.[j] ?? 0);
     }
   }
@@ -298,10 +378,9 @@ export interface Previous {
   length: number;
 }
 
+/** Slots for `expected` keys at a load of at most 0.7 (linear probes stay short). */
 function capacityFor(expected: number): number {
-  let capacity = 16;
-  while (capacity * 3 < expected * 4 + 4) capacity *= 2;
-  return capacity;
+  return Math.max(16, Math.ceil(((expected + 1) * 10) / 7));
 }
 
 /**
@@ -342,38 +421,45 @@ export class KeyTableBuilder {
     this.count++;
   }
 
-  /** The table; for a key added twice the later entry wins (the sort is stable). */
-  build(): KeyTable {
+  /**
+   * The table; for a key added twice the later entry wins (the sort is stable). `sameKey`
+   * tells whether two records (address, length each) hold one key: entries whose hashes
+   * collide but whose keys differ keep a slot each.
+   */
+  build(sameKey?: (a: number, aLength: number, b: number, bLength: number) => boolean): KeyTable {
     const table = new KeyTable(this.count, this.withCounters);
-    const mask = table.capacity - 1;
-    if (this.counters) {
-      // Counter tables are small (used credentials): insert as they come.
-      for (let j = 0; j < this.count; j++) {
-        const e = this.entries;
-        table.set(e[j * 4]!, e[j * 4 + 1]!, e[j * 4 + 2]!, e[j * 4 + 3]!, this.counters[j]!);
-      }
-      return table;
+    const capacity = table.capacity;
+    const entry = { address: 0, length: 0 };
+    const match: KeyMatch | undefined = sameKey && {
+      matches: (address, length) => sameKey(entry.address, entry.length, address, length),
+    };
+    const e = this.counters ? this.entries : sortByHome(this.entries, this.count, capacity);
+    // Counter tables are small (used credentials): they are inserted as they come.
+    for (let j = 0; j < this.count; j++) {
+      entry.address = e[j * 4 + 2]!;
+      entry.length = e[j * 4 + 3]!;
+      table.set(e[j * 4]!, e[j * 4 + 1]!, entry.address, entry.length, this.counters?.[j], match);
     }
-    const e = sortByHome(this.entries, this.count, mask);
     this.entries = new Uint32Array(0);
-    for (let j = 0; j < this.count; j++)
-      table.set(e[j * 4]!, e[j * 4 + 1]!, e[j * 4 + 2]!, e[j * 4 + 3]!);
     return table;
   }
 }
 
 /**
- * Stable LSD radix sort of the entries (4 words each) by home slot (low & mask), 11 bits a
+ * Stable LSD radix sort of the entries (4 words each) by home slot (floor(low * scale)), 11 bits a
  * pass, moving whole entries so every pass reads and writes memory in order.
  */
-function sortByHome(entries: Uint32Array, count: number, mask: number): Uint32Array {
+function sortByHome(entries: Uint32Array, count: number, capacity: number): Uint32Array {
+  const scale = capacity / 4294967296;
   let from: Uint32Array = entries;
   let to: Uint32Array = new Uint32Array(count * 4);
-  const bits = 32 - Math.clz32(mask);
+  const bits = 32 - Math.clz32(capacity - 1);
   const counts = new Uint32Array(2048);
   for (let shift = 0; shift < bits; shift += 11) {
     counts.fill(0);
-    for (let k = 0; k < count; k++) counts[((from[k * 4]! & mask) >>> shift) & 2047]!++;
+    for (let k = 0; k < count; k++) {
+      counts[(Math.floor(from[k * 4]! * scale) >>> shift) & 2047]!++;
+    }
     let sum = 0;
     for (let b = 0; b < 2048; b++) {
       const c = counts[b]!;
@@ -382,7 +468,7 @@ function sortByHome(entries: Uint32Array, count: number, mask: number): Uint32Ar
     }
     for (let k = 0; k < count; k++) {
       const low = from[k * 4]!;
-      const d = counts[((low & mask) >>> shift) & 2047]!++ * 4;
+      const d = counts[(Math.floor(low * scale) >>> shift) & 2047]!++ * 4;
       to[d] = low;
       to[d + 1] = from[k * 4 + 1]!;
       to[d + 2] = from[k * 4 + 2]!;

@@ -2,7 +2,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   PayloadWriter,
-  credentialHasKey,
   decodeCredential,
   decodeEntity,
   encodeCredential,
@@ -73,6 +72,11 @@ export function openStore(options: OpenStoreOptions): ReaderStore {
     if (owned) device.close();
     throw new StoreError(`checkpointBytes must be a non-negative number (got ${checkpointBytes})`);
   }
+  const keyHashBits = options.keyHashBits ?? 32;
+  if (!Number.isInteger(keyHashBits) || keyHashBits < 1 || keyHashBits > 32) {
+    if (owned) device.close();
+    throw new StoreError(`keyHashBits must be an integer from 1 to 32 (got ${keyHashBits})`);
+  }
   try {
     return new FlashStore(
       device,
@@ -80,6 +84,7 @@ export function openStore(options: OpenStoreOptions): ReaderStore {
       owned,
       checkpointBytes,
       options.overflowEvents ?? false,
+      keyHashBits,
     );
   } catch (err) {
     if (owned) device.close();
@@ -141,12 +146,13 @@ class FlashStore implements ReaderStore {
     private readonly ownsDevice: boolean,
     private readonly checkpointBytes: number,
     private readonly overflowEvents: boolean,
+    keyHashBits: number,
   ) {
     if (!Number.isInteger(eventCapacity) || eventCapacity < 1) {
       throw new StoreError(`eventCapacity must be a positive integer (got ${eventCapacity})`);
     }
     this.log = new FlashLog(device);
-    this.index = new StoreIndex(this.log);
+    this.index = new StoreIndex(this.log, keyHashBits);
     this.mountReport = guardMount(() => this.log.mount(this.index));
     this.database = new FlashDatabase(this);
     this.events = new FlashEventLog(this);
@@ -389,14 +395,10 @@ class FlashDatabase implements CredentialDatabase {
     if (typeof value !== 'string') return undefined;
     const code = CREDENTIAL_KINDS.indexOf(kind);
     if (code < 0) return undefined;
+    // The index compared the real key: decode in place, reusing the caller's value string.
     const address = this.store.idx.credentialByValue(code, value);
     if (address < 0) return undefined;
-    // The hashes matched: compare the real key in place, then decode (a collision misses).
-    const cells = this.store.cellsOf(address);
-    const at = this.store.payloadOffset(address);
-    return credentialHasKey(cells, at, code, value)
-      ? decodeCredential(cells, at, value)
-      : undefined;
+    return decodeCredential(this.store.cellsOf(address), this.store.payloadOffset(address), value);
   }
 
   credential(id: string): Credential | undefined {
@@ -458,8 +460,8 @@ class FlashDatabase implements CredentialDatabase {
   }
 
   replace(content: DatabaseContent, options: PushOptions = {}): number {
-    const { tables, slots } = validateContent(content);
     const ix = this.store.idx;
+    const { tables, slots } = validateContent(content, ix.newKeyHash());
     const generation = ix.generation + 1;
     const version = ix.version + 1;
     const writer = new PayloadWriter();
@@ -484,13 +486,14 @@ class FlashDatabase implements CredentialDatabase {
         tables.credentialsByValue.fill(slots.credentialsByValue[i]!, address, payload.length);
       }
       // Use counters of credentials that stay carry over into the new generation.
-      const hash = new KeyHash();
+      const hash = ix.newKeyHash();
       for (const c of ix.db.uses.size ? credentials : []) {
         const uses = ix.usesOf(c.id);
         if (uses === 0) continue;
         const payload = encodeUses(generation, uses, c.id);
         const { low, high } = hashString(c.id, NO_PREFIX, hash);
-        tables.uses.set(
+        // Ids are unique (validated): no key to compare.
+        tables.uses.add(
           low,
           high,
           store.appendOnly(RecordType.Uses, payload),
@@ -515,7 +518,7 @@ class FlashDatabase implements CredentialDatabase {
       throw new VersionConflictError(delta.baseVersion, ix.version);
     const upsert = normalizeUpsert(delta.upsert);
     const deletes = delta.delete ?? {};
-    validateContent(upsert);
+    validateContent(upsert, ix.newKeyHash());
     this.checkDeltaUniqueness(upsert, deletes);
     const generation = ix.generation;
     const version = ix.version + 1;
@@ -727,7 +730,7 @@ interface KeyedContent {
 }
 
 /** Structural checks only (referential checks are the host API's): shapes, unique ids and (kind, value). */
-function validateContent(content: DatabaseContent): KeyedContent {
+function validateContent(content: DatabaseContent, hash: KeyHash): KeyedContent {
   if (!content || typeof content !== 'object')
     throw new StoreError('database content must be an object');
   for (const key of ['users', 'credentials', 'schedules', 'holidays', 'accessPoints'] as const) {
@@ -744,7 +747,6 @@ function validateContent(content: DatabaseContent): KeyedContent {
     accessPoints: new KeyTable(content.accessPoints.length),
     uses: new KeyTable(16, true),
   };
-  const hash = new KeyHash();
   const slots = {
     users: new Int32Array(content.users.length),
     schedules: new Int32Array(content.schedules.length),
@@ -820,7 +822,7 @@ function isString(x: unknown): boolean {
 /**
  * Claims the key's slot for item `index` (held as index + 4 until the push writes the
  * record's address); -1 when an earlier item has the same key. Two different keys with the
- * same 64-bit hash share the slot and the later wins, as replay at mount would have it.
+ * same hashes get a slot each, as replay at mount gives them.
  */
 function keySlot<T>(
   table: KeyTable,
@@ -829,9 +831,8 @@ function keySlot<T>(
   list: T[],
   same: (x: T) => boolean,
 ): number {
-  const slot = table.find(low, high);
-  if (slot < 0) return table.insert(low, high, index + 4);
-  return same(list[table.address(slot) - 4]!) ? -1 : slot;
+  const earlier = table.find(low, high, { matches: (held) => same(list[held - 4]!) });
+  return earlier < 0 ? table.insert(low, high, index + 4) : -1;
 }
 
 function validEvent(event: NewEvent): NewEvent {

@@ -1,7 +1,16 @@
 import { credentialKeys, entityIdRange } from './codec';
 import { FlashLog, LogOwner, LogRecord } from './flash-log';
-import { KeyHash, KeyTable, KeyTableBuilder, NO_PREFIX, hashBytes, hashString } from './key-table';
+import {
+  KeyHash,
+  KeyTable,
+  KeyTableBuilder,
+  NO_PREFIX,
+  STALE,
+  hashBytes,
+  hashString,
+} from './key-table';
 import { RecordType, SELF_COMMITTED } from './record';
+import { KeyPlace, RecordKeyMatch } from './record-key';
 import type { Snapshot } from './checkpoint';
 
 /** One database generation's tables: keys to record addresses on flash. */
@@ -43,16 +52,24 @@ export function emptyBuild(expectedCredentials = 16, expectedUsers = 16): Genera
   };
 }
 
-function buildTables(b: GenerationBuild): GenerationTables {
-  return {
-    credentialsById: b.credentialsById.build(),
-    credentialsByValue: b.credentialsByValue.build(),
-    users: b.users.build(),
-    schedules: b.schedules.build(),
-    holidays: b.holidays.build(),
-    accessPoints: b.accessPoints.build(),
-    uses: b.uses.build(),
-  };
+/** Where each table's key sits in the records it points at. */
+export const KEY_PLACE: Record<keyof GenerationTables, KeyPlace> = {
+  credentialsById: 'credentialId',
+  credentialsByValue: 'credentialValue',
+  users: 'entityId',
+  schedules: 'entityId',
+  holidays: 'entityId',
+  accessPoints: 'entityId',
+  uses: 'usesId',
+};
+
+function buildTables(b: GenerationBuild, key: RecordKeyMatch): GenerationTables {
+  const built = {} as GenerationTables;
+  for (const name of Object.keys(b) as Array<keyof GenerationTables>) {
+    const place = KEY_PLACE[name];
+    built[name] = b[name].build((a, _al, other) => key.ofRecord(place, a).matches(other));
+  }
+  return built;
 }
 
 export const ENTITY_TABLE: Partial<
@@ -99,9 +116,23 @@ export class StoreIndex implements LogOwner {
   config: Slot | undefined;
   private staging: Staging | undefined;
   /** Scratch for the key hash of the record or lookup at hand (nothing allocated per key). */
-  private readonly hash = new KeyHash();
+  private readonly hash: KeyHash;
+  /** Scratch for the real-key check of a table hit. */
+  private readonly key: RecordKeyMatch;
 
-  constructor(private readonly log: FlashLog) {}
+  /** `keyHashBits` below 32 narrows key hashes (tests force collisions with it). */
+  constructor(
+    private readonly log: FlashLog,
+    readonly keyHashBits = 32,
+  ) {
+    this.hash = new KeyHash(keyHashBits);
+    this.key = new RecordKeyMatch(log);
+  }
+
+  /** A hash scratch of this index's width, for tables built outside it (a full push). */
+  newKeyHash(): KeyHash {
+    return new KeyHash(this.keyHashBits);
+  }
 
   replay(r: LogRecord): void {
     // Snapshots are read by the log at mount; replay has nothing to apply from them.
@@ -152,7 +183,7 @@ export class StoreIndex implements LogOwner {
     // live: a full push switches here, and so does a later grant or delta whose push meta
     // record was collected and copied further down the log.
     if (staging.next && staging.nextGeneration > this.generation) {
-      this.switchGeneration(staging.nextGeneration, buildTables(staging.next));
+      this.switchGeneration(staging.nextGeneration, buildTables(staging.next, this.key));
     }
     for (const op of staging.ops) this.apply(op);
   }
@@ -205,9 +236,11 @@ export class StoreIndex implements LogOwner {
     const { table, slot } = this.slotOf(r);
     table.relocate(slot, to);
     if (r.type === RecordType.Credential) {
-      const k = credentialKeys(r.payload);
-      const h = hashBytes(r.payload, k.valueStart, k.valueEnd, k.kind, this.hash);
-      const bySlot = this.db.credentialsByValue.find(h.low, h.high);
+      const p = r.payload;
+      const k = credentialKeys(p);
+      const h = hashBytes(p, k.valueStart, k.valueEnd, k.kind, this.hash);
+      const match = this.key.ofBytes('credentialValue', p, k.valueStart, k.valueEnd, k.kind);
+      const bySlot = this.db.credentialsByValue.find(h.low, h.high, match);
       if (bySlot >= 0) this.db.credentialsByValue.relocate(bySlot, to);
     }
   }
@@ -215,22 +248,23 @@ export class StoreIndex implements LogOwner {
   /** Slot of a live-generation record's key (the record must be live). */
   private slotOf(r: LogRecord): { table: KeyTable; slot: number } {
     const p = r.payload;
-    let table: KeyTable;
-    const h = this.hash;
+    let name: keyof GenerationTables;
+    let s: number;
+    let e: number;
     if (r.type === RecordType.Credential) {
       const k = credentialKeys(p);
-      table = this.db.credentialsById;
-      hashBytes(p, k.idStart, k.idEnd, NO_PREFIX, h);
+      name = 'credentialsById';
+      [s, e] = [k.idStart, k.idEnd];
     } else if (r.type === RecordType.Uses) {
-      const [s, e] = entityIdRange(p, 8);
-      table = this.db.uses;
-      hashBytes(p, s, e, NO_PREFIX, h);
+      name = 'uses';
+      [s, e] = entityIdRange(p, 8);
     } else {
-      const [s, e] = entityIdRange(p, 4);
-      table = this.db[ENTITY_TABLE[r.type]!];
-      hashBytes(p, s, e, NO_PREFIX, h);
+      name = ENTITY_TABLE[r.type]!;
+      [s, e] = entityIdRange(p, 4);
     }
-    return { table, slot: table.find(h.low, h.high) };
+    const h = hashBytes(p, s, e, NO_PREFIX, this.hash);
+    const table = this.db[name];
+    return { table, slot: table.find(h.low, h.high, this.key.ofBytes(KEY_PLACE[name], p, s, e)) };
   }
 
   private apply(r: LogRecord): void {
@@ -271,25 +305,32 @@ export class StoreIndex implements LogOwner {
 
   private applyUpsert(r: LogRecord): void {
     const p = r.payload;
+    const key = this.key;
     if (r.type === RecordType.Credential) {
       const k = credentialKeys(p);
       const h = hashBytes(p, k.idStart, k.idEnd, NO_PREFIX, this.hash);
-      const previous = this.db.credentialsById.set(h.low, h.high, r.address, p.length);
+      key.ofBytes('credentialId', p, k.idStart, k.idEnd);
+      const previous = this.db.credentialsById.set(h.low, h.high, r.address, p.length, 0, key);
       if (previous) {
         this.log.retire(previous.address, recordTotal(previous.length));
         this.forgetValueKey(previous);
       }
       hashBytes(p, k.valueStart, k.valueEnd, k.kind, h);
-      this.db.credentialsByValue.set(h.low, h.high, r.address, p.length);
+      key.ofBytes('credentialValue', p, k.valueStart, k.valueEnd, k.kind);
+      this.db.credentialsByValue.set(h.low, h.high, r.address, p.length, 0, key);
     } else if (r.type === RecordType.Uses) {
       const [s, e] = entityIdRange(p, 8);
       const h = hashBytes(p, s, e, NO_PREFIX, this.hash);
-      const previous = this.db.uses.set(h.low, h.high, r.address, p.length, p.readUInt32LE(4));
+      key.ofBytes('usesId', p, s, e);
+      const uses = p.readUInt32LE(4);
+      const previous = this.db.uses.set(h.low, h.high, r.address, p.length, uses, key);
       if (previous) this.log.retire(previous.address, recordTotal(previous.length));
     } else {
       const [s, e] = entityIdRange(p, 4);
       const h = hashBytes(p, s, e, NO_PREFIX, this.hash);
-      const previous = this.db[ENTITY_TABLE[r.type]!].set(h.low, h.high, r.address, p.length);
+      key.ofBytes('entityId', p, s, e);
+      const table = this.db[ENTITY_TABLE[r.type]!];
+      const previous = table.set(h.low, h.high, r.address, p.length, 0, key);
       if (previous) this.log.retire(previous.address, recordTotal(previous.length));
     }
     this.log.adopt(r.address, r.total);
@@ -302,24 +343,28 @@ export class StoreIndex implements LogOwner {
     const { low, high } = hashBytes(p, s, e, NO_PREFIX, this.hash);
     const table = ENTITY_TABLE[type];
     if (!table) return;
-    const previous = this.db[table].delete(low, high);
+    const previous = this.db[table].delete(low, high, this.key.ofBytes(KEY_PLACE[table], p, s, e));
     if (!previous) return;
     this.log.retire(previous.address, recordTotal(previous.length));
     if (type === RecordType.Credential) {
       this.forgetValueKey(previous);
-      const uses = this.db.uses.delete(low, high);
+      const uses = this.db.uses.delete(low, high, this.key.ofBytes('usesId', p, s, e));
       if (uses) this.log.retire(uses.address, recordTotal(uses.length));
     }
   }
 
   /** Removes the by-value entry that pointed at a credential's old record. */
   private forgetValueKey(previous: Slot): void {
+    // A record collected since the snapshot cannot be read: its by-value entry, marked
+    // too, is replaced by the copy's or swept when the replay ends.
+    if (previous.address & STALE) return;
     const old = this.log.readPayload(previous.address, previous.length);
     const k = credentialKeys(old);
     const h = hashBytes(old, k.valueStart, k.valueEnd, k.kind, this.hash);
-    const slot = this.db.credentialsByValue.find(h.low, h.high);
+    const match = this.key.ofBytes('credentialValue', old, k.valueStart, k.valueEnd, k.kind);
+    const slot = this.db.credentialsByValue.find(h.low, h.high, match);
     if (slot >= 0 && this.db.credentialsByValue.address(slot) === previous.address) {
-      this.db.credentialsByValue.delete(h.low, h.high);
+      this.db.credentialsByValue.remove(slot);
     }
   }
 
@@ -382,6 +427,7 @@ export class StoreIndex implements LogOwner {
       config: this.config && { ...this.config },
       events,
       tables: this.db,
+      keyHashBits: this.keyHashBits,
     };
   }
 
@@ -402,6 +448,17 @@ export class StoreIndex implements LogOwner {
     }
     this.db = s.tables;
     this.staging = undefined;
+  }
+
+  /**
+   * After the replay that followed a snapshot: entries still marked STALE held records
+   * that were dead when collection took their sector; they go (and their bytes with them).
+   */
+  settle(): void {
+    const retire = (address: number, length: number) =>
+      this.log.retire(address, recordTotal(length));
+    for (const table of allTables(this.db)) table.sweepStale(retire);
+    this.db.credentialsByValue.sweepStale(() => undefined);
   }
 
   /** A canonical description of the state (fsck compares a checkpoint mount with a full replay). */
@@ -425,18 +482,18 @@ export class StoreIndex implements LogOwner {
 
   // ---- lookups (no allocation: a slot number, then its address and length) ----------
 
-  /** Address of the credential record holding (kind code, value), or -1 (a hash match: check the key). */
+  /** Address of the credential record holding (kind code, value) (its key compared), or -1. */
   credentialByValue(kindCode: number, value: string): number {
     const h = hashString(value, kindCode, this.hash);
     const table = this.db.credentialsByValue;
-    const slot = table.find(h.low, h.high);
+    const slot = table.find(h.low, h.high, this.key.ofText('credentialValue', value, kindCode));
     return slot < 0 ? -1 : table.address(slot);
   }
 
   /** Slot of an id in one of the live generation's tables, or -1. */
   slotById(table: keyof GenerationTables, id: string): number {
     const h = hashString(id, NO_PREFIX, this.hash);
-    return this.db[table].find(h.low, h.high);
+    return this.db[table].find(h.low, h.high, this.key.ofText(KEY_PLACE[table], id));
   }
 
   hasId(table: keyof GenerationTables, id: string): boolean {

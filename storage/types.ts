@@ -42,6 +42,11 @@ export interface OpenStoreOptions {
    * turns it on; off by default, so the bare store numbers only what it is given).
    */
   overflowEvents?: boolean;
+  /**
+   * Tests only: narrows the key hashes of the index to this many bits (1..32, default 32),
+   * so that different credentials share hashes and the real-key checks are exercised.
+   */
+  keyHashBits?: number;
 }
 
 export interface StoreHealth {
