@@ -215,10 +215,21 @@ class ReaderMqttLink implements MqttLink {
     const id = this.readerId;
     const pick = <T>(value: PerReader<T> | undefined): T | undefined =>
       typeof value === 'function' ? (value as (readerId: string) => T)(id) : value;
+    let username: string;
+    let password: string | Buffer | undefined;
+    try {
+      username = pick(options.username) ?? id;
+      password = pick(options.password);
+    } catch (err) {
+      // An unreadable per-reader password file: said once per attempt, retried with backoff.
+      this.log.error({ err, readerId: id }, 'MQTT link: no credentials for this reader');
+      this.connectSoon(this.backoff.next());
+      return;
+    }
     const settings: IClientOptions = {
       clientId: `reader-${id}`,
-      username: pick(options.username) ?? id,
-      password: pick(options.password),
+      username,
+      password,
       protocolVersion: options.protocolVersion ?? 4,
       keepalive: options.keepaliveSeconds ?? 30,
       // Reconnection is ours (backoff with jitter, paced); the flash is the only outbox.

@@ -3,7 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
-import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import { spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { freePort } from '../free-port';
 import { until } from '../poll';
 
@@ -14,8 +14,8 @@ export const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) 
 
 export interface BrokerOptions {
   port?: number;
-  /** Extra mosquitto.conf lines for the listener (TLS, password_file, ...). */
-  listener?: string[];
+  /** Extra mosquitto.conf lines (TLS, password_file, ...), given the broker's directory. */
+  listener?: (dir: string) => string[];
   /** Anonymous clients allowed (default true). */
   anonymous?: boolean;
 }
@@ -48,11 +48,13 @@ export async function startBroker(children: Spawner, options: BrokerOptions = {}
     conf,
     [
       'persistence false',
+      // Started as root, mosquitto would switch to its own user and not read our temp files.
+      `user ${os.userInfo().username}`,
       'log_dest stderr',
       'log_type error',
       `listener ${port} 127.0.0.1`,
       `allow_anonymous ${options.anonymous === false ? 'false' : 'true'}`,
-      ...(options.listener ?? []),
+      ...(options.listener?.(dir) ?? []),
       '',
     ].join('\n'),
   );
@@ -88,6 +90,74 @@ export async function startBroker(children: Spawner, options: BrokerOptions = {}
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A throwaway CA and a server certificate for 127.0.0.1 signed by it (openssl). */
+export function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
+  const file = (name: string) => path.join(dir, name);
+  const openssl = (args: string[]) => {
+    const run = spawnSync('openssl', args, { encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`openssl ${args[0]}: ${run.stderr}`);
+  };
+  openssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    file('ca.key'),
+    '-out',
+    file('ca.pem'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=test broker CA',
+  ]);
+  openssl([
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    file('server.key'),
+    '-out',
+    file('server.csr'),
+    '-subj',
+    '/CN=127.0.0.1',
+  ]);
+  fs.writeFileSync(file('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    file('server.csr'),
+    '-CA',
+    file('ca.pem'),
+    '-CAkey',
+    file('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    file('server.pem'),
+    '-days',
+    '2',
+    '-extfile',
+    file('san.ext'),
+  ]);
+  return { ca: file('ca.pem'), cert: file('server.pem'), key: file('server.key') };
+}
+
+/** A mosquitto password file with these users (mosquitto_passwd hashes them). */
+export function makePasswordFile(file: string, users: Record<string, string>): void {
+  fs.writeFileSync(file, '');
+  for (const [user, password] of Object.entries(users)) {
+    const run = spawnSync('mosquitto_passwd', ['-b', file, user, password], { encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`mosquitto_passwd: ${run.stderr}`);
+  }
 }
 
 function accepts(port: number): Promise<boolean> {
