@@ -5,6 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnReader } from '../../firmware/testkit/reader';
+import { attachMqttLink } from '../../firmware/mqtt';
+import { powerOnBoard } from '../../firmware/profiles/drivers';
+import { testDrivers } from '../../firmware/profiles/test';
 import { SystemClock } from '../../firmware/foundation/clock';
 import { SILENT_LOG } from '../../firmware/foundation/log';
 import { parseMqttOptions } from '../../scripts/commands/start-mqtt';
@@ -96,6 +99,46 @@ describe('reader-sim start --mqtt', () => {
     } finally {
       await reader.close();
       await mgmt.close();
+    }
+  });
+
+  it('a refused password is retried with backoff, and a rotated password file is read at the next attempt', async () => {
+    const drivers = testDrivers({ readerId: 'door-7' });
+    const board = await powerOnBoard(drivers);
+    const secret = path.join(broker.dir, 'rotated.pw');
+    fs.writeFileSync(secret, 'wrong\n');
+    const options = parseMqttOptions(
+      {
+        mqtt: `mqtts://127.0.0.1:${broker.port}`,
+        'mqtt-ca': tls.ca,
+        'mqtt-password-file': secret,
+      },
+      drivers.clock,
+      SILENT_LOG,
+    )!;
+    const errors: unknown[] = [];
+    const link = attachMqttLink(
+      { reader: board.reader()!, board },
+      { ...options, random: () => 0.5, log: { ...SILENT_LOG, warn: (o) => errors.push(o) } },
+    );
+    try {
+      // Refused (not authorised): the link waits its backoff on the reader's clock, then retries.
+      await until(() => errors.length >= 1);
+      for (let i = 0; link.status().attempts < 3; i++) {
+        if (i > 2000) throw new Error(`no retries: ${JSON.stringify(link.status())}`);
+        await drivers.clock.advanceAsync(1_000);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      expect(link.status().connected).toBe(false);
+      fs.writeFileSync(secret, 's3cret-7\n');
+      for (let i = 0; !link.status().connected; i++) {
+        if (i > 2000) throw new Error(`not connected: ${JSON.stringify(link.status())}`);
+        await drivers.clock.advanceAsync(1_000);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    } finally {
+      await link.close();
+      await board.shutdown();
     }
   });
 
