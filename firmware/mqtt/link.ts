@@ -326,8 +326,15 @@ class ReaderMqttLink implements MqttLink {
         this.inflight++;
         client.publish(this.topics.events, JSON.stringify(event), { qos: 1 }, (err) => {
           if (client !== this.client) return;
+          if (err) {
+            // Refused by the broker (an MQTT 5 reason code): start over on a new connection,
+            // which resends from the oldest unacknowledged event, so no gap stays open.
+            this.drop(`event ${event.seq} refused: ${err.message}`);
+            this.connectSoon(this.backoff.next());
+            return;
+          }
           this.inflight--;
-          if (!err) this.deliveredSeq = Math.max(this.deliveredSeq, event.seq);
+          this.deliveredSeq = Math.max(this.deliveredSeq, event.seq);
           this.pump();
         });
       }
