@@ -2,6 +2,7 @@ import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Board } from '../board';
 import type { Clock, Timer } from '../foundation/clock';
 import { SILENT_LOG, type ReaderLog } from '../foundation/log';
+import { seededRandom } from '../foundation/random';
 import type { RunningReader } from '../running-reader';
 import { HostLink } from '../api/host-link';
 import { DEFAULT_PAYLOAD_LIMITS, runCommand, type PayloadLimits } from './commands';
@@ -33,7 +34,7 @@ export interface MqttLinkOptions {
   /** Shared by every link of the process so a fleet connects a few at a time. */
   pacer?: ConnectionPacer;
   backoff?: { initialMs?: number; maxMs?: number };
-  /** Jitter source in [0, 1) (foundation/random.ts's seededRandom in tests). */
+  /** Jitter source in [0, 1); default seeded from the reader id (each reader its own, reproducible). */
   random?: () => number;
   /** Events published and not yet acknowledged by the broker (PUBACK), at most. */
   inflight?: number;
@@ -128,7 +129,7 @@ class ReaderMqttLink implements MqttLink {
     this.clock = options.clock ?? reader.clock;
     this.log = options.log ?? SILENT_LOG;
     this.backoff = new ReconnectBackoff(
-      options.random ?? Math.random,
+      options.random ?? seededRandom(idSeed(this.readerId)),
       options.backoff?.initialMs,
       options.backoff?.maxMs,
     );
@@ -394,4 +395,14 @@ class ReaderMqttLink implements MqttLink {
       at: new Date(this.clock.now()).toISOString(),
     });
   }
+}
+
+/** A 32-bit seed from a reader id (FNV-1a): readers' jitter differs, and repeats run to run. */
+function idSeed(readerId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < readerId.length; i++) {
+    hash ^= readerId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
 }

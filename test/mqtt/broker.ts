@@ -151,6 +151,45 @@ export function makeCertificates(dir: string): { ca: string; cert: string; key: 
   return { ca: file('ca.pem'), cert: file('server.pem'), key: file('server.key') };
 }
 
+/** A client certificate with this common name, signed by makeCertificates' CA in `dir`. */
+export function makeClientCertificate(dir: string, name: string): { cert: string; key: string } {
+  const file = (n: string) => path.join(dir, n);
+  const openssl = (args: string[]) => {
+    const run = spawnSync('openssl', args, { encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`openssl ${args[0]}: ${run.stderr}`);
+  };
+  openssl([
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    file(`${name}.key`),
+    '-out',
+    file(`${name}.csr`),
+    '-subj',
+    `/CN=${name}`,
+  ]);
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    file(`${name}.csr`),
+    '-CA',
+    file('ca.pem'),
+    '-CAkey',
+    file('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    file(`${name}.pem`),
+    '-days',
+    '2',
+  ]);
+  return { cert: file(`${name}.pem`), key: file(`${name}.key`) };
+}
+
 /** A mosquitto password file with these users (mosquitto_passwd hashes them). */
 export function makePasswordFile(file: string, users: Record<string, string>): void {
   fs.writeFileSync(file, '');

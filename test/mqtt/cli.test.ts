@@ -17,6 +17,7 @@ import { until } from '../poll';
 import { sampleDatabase } from '../api/harness';
 import {
   makeCertificates,
+  makeClientCertificate,
   makePasswordFile,
   ManagementClient,
   startBroker,
@@ -139,6 +140,56 @@ describe('reader-sim start --mqtt', () => {
     } finally {
       await link.close();
       await board.shutdown();
+    }
+  });
+
+  it('authenticates by client certificate where the broker asks for one (mutual TLS)', async () => {
+    const mtls = await startBroker(children, {
+      anonymous: false,
+      listener: (dir) => {
+        const server = makeCertificates(dir);
+        return [
+          `cafile ${server.ca}`,
+          `certfile ${server.cert}`,
+          `keyfile ${server.key}`,
+          'require_certificate true',
+          'use_identity_as_username true',
+        ];
+      },
+    });
+    const drivers = testDrivers({ readerId: 'door-9' });
+    const board = await powerOnBoard(drivers);
+    try {
+      const client = makeClientCertificate(mtls.dir, 'door-9');
+      const ca = path.join(mtls.dir, 'ca.pem');
+      const url = `mqtts://127.0.0.1:${mtls.port}`;
+      const options = parseMqttOptions(
+        { mqtt: url, 'mqtt-ca': ca, 'mqtt-cert': client.cert, 'mqtt-key': client.key },
+        drivers.clock,
+        SILENT_LOG,
+      )!;
+      const link = attachMqttLink({ reader: board.reader()!, board }, options);
+      await link.connected();
+      const mgmtCert = makeClientCertificate(mtls.dir, 'mgmt');
+      const mgmt = await ManagementClient.open(url, ['readers/door-9/#'], {
+        ca: fs.readFileSync(ca),
+        cert: fs.readFileSync(mgmtCert.cert),
+        key: fs.readFileSync(mgmtCert.key),
+      });
+      try {
+        // Online (retained), and an event made now reaches the subscriber.
+        await until(() => mgmt.on('readers/door-9/status').some((st) => st.online === true));
+        board.touch.badge('4242');
+        await until(() =>
+          mgmt.on('readers/door-9/events').some((e) => e.reason === 'unknown_credential'),
+        );
+      } finally {
+        await mgmt.close();
+        await link.close();
+      }
+    } finally {
+      await board.shutdown();
+      await mtls.close();
     }
   });
 
