@@ -101,7 +101,8 @@ describe('reader-sim start --mqtt', () => {
       await reader.close();
       await mgmt.close();
     }
-  });
+    // A spawned reader boots in seconds, but a loaded CI machine may take far longer.
+  }, 150_000);
 
   it('a refused password is retried with backoff, and a rotated password file is read at the next attempt', async () => {
     const drivers = testDrivers({ readerId: 'door-7' });

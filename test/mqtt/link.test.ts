@@ -293,5 +293,5 @@ describe('MQTT host link: bad commands and broker faults', () => {
 
     await m.command(PREFIX, id, 'ack', { upTo: last });
     await until(async () => (await r.client.events(0)).ackedSeq === last);
-  });
+  }, 120_000);
 });
