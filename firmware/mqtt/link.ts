@@ -251,7 +251,9 @@ class ReaderMqttLink implements MqttLink {
     const client = connect(options.url, settings);
     this.client = client;
     client.on('connect', () => this.onConnect(client));
-    client.on('message', (topic, payload) => this.onMessage(client, topic, payload));
+    client.on('message', (topic, payload, packet) =>
+      this.onMessage(client, topic, payload, packet.properties),
+    );
     client.on('error', (err) => {
       this.log.warn({ err, readerId: id, url: options.url }, 'MQTT link: connection failed');
     });
@@ -342,14 +344,28 @@ class ReaderMqttLink implements MqttLink {
     }
   }
 
-  private onMessage(client: MqttClient, topic: string, payload: Buffer): void {
+  private onMessage(
+    client: MqttClient,
+    topic: string,
+    payload: Buffer,
+    request?: { responseTopic?: string; correlationData?: Buffer },
+  ): void {
     const parsed = this.topics.parseCommand(topic);
     if (!parsed) return;
     const { command, requestId } = parsed;
-    const reply = (to: string, body: Record<string, unknown>) =>
-      client.publish(to, JSON.stringify({ requestId: requestId ?? null, command, ...body }), {
-        qos: 1,
-      });
+    // MQTT 5 request/response: the answer also goes to the request's response topic, and
+    // carries its correlation data, for clients that match answers that way.
+    const correlation = request?.correlationData
+      ? { properties: { correlationData: request.correlationData } }
+      : {};
+    const responseTopic = request?.responseTopic;
+    const reply = (to: string, body: Record<string, unknown>) => {
+      const answer = JSON.stringify({ requestId: requestId ?? null, command, ...body });
+      client.publish(to, answer, { qos: 1, ...correlation });
+      if (responseTopic !== undefined && responseTopic !== to) {
+        client.publish(responseTopic, answer, { qos: 1, ...correlation });
+      }
+    };
     if (requestId === undefined || !isTopicLevel(requestId)) {
       // Without its id the sender could not match an answer; nothing is run.
       reply(this.topics.errors, {

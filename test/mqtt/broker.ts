@@ -215,6 +215,8 @@ export interface Received {
   topic: string;
   body: Record<string, unknown>;
   retain: boolean;
+  /** MQTT 5 correlation data, as text. */
+  correlation?: string;
 }
 
 /**
@@ -235,7 +237,13 @@ export class ManagementClient {
       } catch {
         body = { unparsed: payload.toString('utf8') };
       }
-      this.received.push({ topic, body, retain: packet.retain });
+      const correlation = packet.properties?.correlationData?.toString('utf8');
+      this.received.push({
+        topic,
+        body,
+        retain: packet.retain,
+        ...(correlation ? { correlation } : {}),
+      });
     });
   }
 

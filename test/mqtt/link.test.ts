@@ -227,6 +227,28 @@ describe('MQTT host link: bad commands and broker faults', () => {
     expect((await ask('ack', { upTo: 1 })).body).toMatchObject({ result: { ackedSeq: 1 } });
   });
 
+  it('answers an MQTT 5 request on its response topic too, with its correlation data', async () => {
+    mgmt = await ManagementClient.open(broker.url, [`${PREFIX}/+/replies`, 'mgmt/inbox'], {
+      protocolVersion: 5,
+    });
+    reader = await linkedReader(broker.url, 'door-5', 5);
+    await reader.link().connected();
+    await mgmt.client.publishAsync(
+      `${PREFIX}/door-5/commands/state/r-5`,
+      JSON.stringify({ state: 'unlock' }),
+      { qos: 1, properties: { responseTopic: 'mgmt/inbox', correlationData: Buffer.from('c-5') } },
+    );
+    await until(() => mgmt!.received.filter((r) => r.body.requestId === 'r-5').length === 2);
+    const answers = mgmt.received.filter((r) => r.body.requestId === 'r-5');
+    expect(answers.map((a) => a.topic).sort()).toEqual(['mgmt/inbox', `${PREFIX}/door-5/replies`]);
+    for (const a of answers) {
+      expect(a).toMatchObject({
+        correlation: 'c-5',
+        body: { status: 200, result: { state: 'unlock' } },
+      });
+    }
+  });
+
   it('loses and skips nothing across a broker killed mid-stream, a cut cable and a power cycle', async () => {
     mgmt = await ManagementClient.open(broker.url, [`${PREFIX}/+/events`, `${PREFIX}/+/status`]);
     // MQTT 5 here; the other readers speak 3.1.1.
