@@ -22,6 +22,7 @@ export const mqttOptions = {
   'mqtt-cert': { type: 'string' },
   'mqtt-key': { type: 'string' },
   'mqtt-connects-per-second': { type: 'string' },
+  'mqtt-protocol': { type: 'string' },
 } as const;
 
 const DEFAULT_CONNECTS_PER_SECOND = 20;
@@ -37,6 +38,7 @@ export const MQTT_USAGE = [
   '  --mqtt-ca FILE           PEM CA the broker’s certificate must chain to (mqtts://)',
   '  --mqtt-cert FILE         PEM client certificate, with --mqtt-key its key',
   `  --mqtt-connects-per-second N   pace for many readers in one process (default ${DEFAULT_CONNECTS_PER_SECOND})`,
+  "  --mqtt-protocol V        3.1.1 (default) or 5 (answers also go to a request's response topic)",
   '',
 ];
 
@@ -83,6 +85,10 @@ export function parseMqttOptions(
   if (!/^[0-9]+(\.[0-9]+)?$/.test(rate) || !(Number(rate) > 0)) {
     throw new UsageError(`--mqtt-connects-per-second must be a number > 0, got ${rate}`);
   }
+  const protocol = values['mqtt-protocol'] ?? '3.1.1';
+  if (protocol !== '3.1.1' && protocol !== '5') {
+    throw new UsageError(`--mqtt-protocol must be 3.1.1 or 5, got ${protocol}`);
+  }
   const tls = loadMqttTls(values);
   if (tls && !['mqtts:', 'wss:'].includes(parsed.protocol)) {
     throw new UsageError('--mqtt-ca/--mqtt-cert/--mqtt-key need an mqtts:// or wss:// URL');
@@ -107,6 +113,7 @@ export function parseMqttOptions(
         ? undefined
         : (id) => readPassword(passwordFile.replaceAll(READER_ID, id)),
     tls,
+    protocolVersion: protocol === '5' ? 5 : 4,
     pacer: new ConnectionPacer(clock, Number(rate)),
     log,
   };

@@ -212,6 +212,10 @@ describe('reader-sim start --mqtt', () => {
     );
     expect(parse({ mqtt: 'mqtt://h:1883', 'mqtt-prefix': 'a/+/b' })).toThrow(/--mqtt-prefix/);
     expect(parse({ mqtt: 'mqtt://h:1883', 'mqtt-connects-per-second': '0' })).toThrow(/> 0/);
+    expect(parse({ mqtt: 'mqtt://h:1883', 'mqtt-protocol': '4' })).toThrow(/3\.1\.1 or 5/);
+    expect(
+      parseMqttOptions({ mqtt: 'mqtt://h:1883', 'mqtt-protocol': '5' }, clock, SILENT_LOG),
+    ).toMatchObject({ protocolVersion: 5 });
     const ok = parseMqttOptions({ mqtt: 'mqtts://h:8883/', 'mqtt-ca': tls.ca }, clock, SILENT_LOG);
     expect(ok).toMatchObject({ url: 'mqtts://h:8883', tls: { ca: expect.any(Buffer) } });
   });
