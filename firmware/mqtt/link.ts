@@ -175,6 +175,8 @@ class ReaderMqttLink implements MqttLink {
     if (client.connected) {
       // Said by the reader itself, so the will (for a dropped connection) is not needed.
       await new Promise<void>((resolve) => {
+        // Network time, not the reader's: a virtual clock nobody advances must not hold a
+        // power-off forever when the broker went silent without closing the socket.
         const timer = setTimeout(resolve, CLOSE_TIMEOUT_MS).unref();
         client.publish(
           this.topics.status,
@@ -350,6 +352,8 @@ class ReaderMqttLink implements MqttLink {
     payload: Buffer,
     request?: { responseTopic?: string; correlationData?: Buffer },
   ): void {
+    // A closing link runs nothing more: its reader is powering off.
+    if (client !== this.client) return;
     const parsed = this.topics.parseCommand(topic);
     if (!parsed) return;
     const { command, requestId } = parsed;
