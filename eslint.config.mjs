@@ -15,6 +15,7 @@ const LAYERS = [
   { type: 'ble', pattern: 'ble/**', partialMatch: false },
   { type: 'drivers', pattern: 'firmware/pi/**', partialMatch: false },
   { type: 'edges', pattern: 'firmware/{api,panel}/**', partialMatch: false },
+  { type: 'mqtt', pattern: 'firmware/mqtt/**', partialMatch: false },
   { type: 'profiles', pattern: 'firmware/profiles/**', partialMatch: false },
   { type: 'testkit', pattern: 'firmware/testkit/**', partialMatch: false },
   { type: 'firmware', pattern: 'firmware/**', partialMatch: false },
@@ -24,6 +25,7 @@ const LAYERS = [
 
 /** Who may import whom: every arrow points down (docs/LAYERS.md draws the same table). */
 const BELOW_PROFILES = [
+  'mqtt',
   'edges',
   'ble',
   'controller',
@@ -42,6 +44,8 @@ const ARROWS = {
   ble: ['controller', 'firmware', 'foundation'],
   drivers: ['firmware', 'led', 'storage', 'foundation'],
   edges: ['firmware', 'storage', 'led', 'foundation'],
+  // The MQTT link runs the host API's own routes and schemas for its commands.
+  mqtt: ['edges', 'firmware', 'storage', 'led', 'foundation'],
   profiles: BELOW_PROFILES,
   testkit: ['profiles', ...BELOW_PROFILES],
   cli: ['profiles', ...BELOW_PROFILES],

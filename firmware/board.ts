@@ -20,7 +20,7 @@ export interface BoardOptions {
    * After every boot: what the profile wires to the new firmware (the BLE radio, contacts, a
    * console panel). What it returns is called when that firmware powers off.
    */
-  onBoot?: (reader: RunningReader) => (() => void) | void;
+  onBoot?: (reader: RunningReader, board: Board) => (() => void) | void;
   /** The flash part, so a brown-out can be placed inside a write (sim/test boards). */
   flash?: FlashDevice;
   /** Where a failed boot is reported (the board then stays down until the next cycle). */
@@ -210,7 +210,7 @@ export class Board {
     if (flash && !flash.powered) flash.powerOn();
     try {
       const reader = await this.options.boot();
-      const unwire = [this.followEnrollments(reader), this.options.onBoot?.(reader)];
+      const unwire = [this.followEnrollments(reader), this.options.onBoot?.(reader, this)];
       this.unwire = () => unwire.forEach((undo) => undo?.());
       this.running = reader;
       this.current = 'running';

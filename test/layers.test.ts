@@ -50,12 +50,15 @@ const UP: Array<[string, string]> = [
   ['firmware/planted.ts', imports('./api/server', 'startApi')],
   ['firmware/api/planted.ts', imports('../profiles/test', 'testDrivers')],
   ['scripts/commands/planted.ts', imports('../dev/soak', 'runSoak')],
+  ['firmware/api/planted.ts', imports('../mqtt', 'attachMqttLink')],
+  ['firmware/mqtt/planted.ts', imports('../profiles/serve', 'serveReader')],
 ];
 /** Arrows that point down: each must pass. */
 const DOWN: Array<[string, string]> = [
   ['storage/planted.ts', imports('../firmware/foundation/clock', 'SystemClock')],
   ['firmware/planted.ts', imports('../storage', 'openStore')],
   ['firmware/profiles/planted.ts', imports('../api/server', 'startApi')],
+  ['firmware/mqtt/planted.ts', imports('../api/schemas', 'AckRequestSchema')],
 ];
 const SQLITE = "import Database from 'better-sqlite3';\nexport const x = Database;\n";
 const DEV: Array<[string, string]> = [

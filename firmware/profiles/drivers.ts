@@ -16,7 +16,7 @@ export interface BoardHooks {
   /** Awaited before every boot after the first (a test holds the board in 'booting'). */
   beforeReboot?: () => Promise<void>;
   /** After every boot, beside the drivers' own wiring; what it returns undoes it at power-off. */
-  onBoot?: (reader: RunningReader) => (() => void) | void;
+  onBoot?: (reader: RunningReader, board: Board) => (() => void) | void;
   onBootError?: (error: unknown) => void;
 }
 
@@ -31,8 +31,8 @@ export function powerOnBoard(drivers: ReaderDrivers, hooks: BoardHooks = {}): Pr
       booted = true;
       return boot({ ...bootOptions, store });
     },
-    onBoot: (reader) => {
-      const undo = [wire?.(reader), hooks.onBoot?.(reader)];
+    onBoot: (reader, board) => {
+      const undo = [wire?.(reader), hooks.onBoot?.(reader, board)];
       return () => undo.forEach((u) => u?.());
     },
     onBootError: hooks.onBootError,

@@ -78,8 +78,8 @@ async function serveClaimed(options: ServeOptions, unlock: () => void): Promise<
   const { drivers, dataDir, apiHost, apiPort, apiTls, logger, radio } = options;
   tightenImage(drivers);
   const board = await powerOnBoard(drivers, {
-    onBoot: (reader) => {
-      const undo = [radio?.attach(reader), options.onBoot?.(reader)];
+    onBoot: (reader, board) => {
+      const undo = [radio?.attach(reader), options.onBoot?.(reader, board)];
       return () => undo.forEach((u) => u?.());
     },
     beforeReboot: options.beforeReboot,

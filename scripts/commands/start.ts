@@ -13,6 +13,9 @@ import { consoleFace, simDrivers } from '../../firmware/profiles/sim';
 import { Command, UsageError } from '../command';
 import { BLE_USAGE, bleOptions, parseBleOptions } from './start-ble';
 import { parsePkocOptions, PKOC_USAGE, pkocOptions, provisionPkocSiteKey } from './start-pkoc';
+import { MQTT_USAGE, mqttOptions, parseMqttOptions } from './start-mqtt';
+import { HostLink } from '../../firmware/api/host-link';
+import { attachMqttLink, type MqttLink } from '../../firmware/mqtt';
 import { DEMO_KEY_FILE, seedDemo } from './start-demo';
 
 export const start: Command = {
@@ -40,6 +43,7 @@ export const start: Command = {
     'The host API (docs/API.md, `reader-sim host ...`) manages and drives the reader.',
     ...BLE_USAGE,
     ...PKOC_USAGE,
+    ...MQTT_USAGE,
     'The reader can also be driven from stdin, one command a line:',
     `  ${PANEL_HELP}`,
   ].join('\n'),
@@ -57,6 +61,7 @@ export const start: Command = {
         demo: { type: 'boolean', default: false },
         ...bleOptions,
         ...pkocOptions,
+        ...mqttOptions,
       },
     });
     if (values.profile !== 'sim' && values.profile !== 'pi') {
@@ -78,6 +83,10 @@ export const start: Command = {
     const { clock, problem: rtcProblem } = batteryBackedClock(dataDir);
     if (rtcProblem) log.warn(rtcProblem);
     const readerId = values['reader-id'];
+    // Checked before anything boots; each boot's firmware gets its own link to the broker.
+    const mqtt = parseMqttOptions(values, clock, log);
+    const hostLink = mqtt ? new HostLink(() => clock.now()) : undefined;
+    let mqttLink: MqttLink | undefined;
     const face = consoleFace(log);
     let booted = false;
     let demoKey: string | undefined;
@@ -109,8 +118,9 @@ export const start: Command = {
       apiHost: values['api-host'] ?? DEFAULT_API_HOST,
       apiTls,
       logger: log,
+      ...(hostLink ? { api: { link: hostLink } } : {}),
       // Every boot: the stdin panel follows the firmware across power cycles.
-      onBoot: (reader) => {
+      onBoot: (reader, board) => {
         // The demo seeds once, at the process's first boot, before the API or the radio serve.
         if (values.demo && !booted) demoKey = seedDemo(reader, dataDir, log);
         booted = true;
@@ -119,7 +129,10 @@ export const start: Command = {
           log.info({ rawData: raw }, 'enrolled: raw data captured');
         reader.reader.on('raw-data', onRawData);
         const detachPanel = attachPanel(process.stdin, reader, log);
+        const link = mqtt && attachMqttLink({ reader, board }, { ...mqtt, hostLink });
+        mqttLink = link;
         return () => {
+          void link?.close();
           detachPanel();
           reader.reader.off('raw-data', onRawData);
         };
@@ -164,8 +177,9 @@ export const start: Command = {
         clearInterval(keepAlive);
         face.stop();
         process.stdin.pause();
-        served
-          .shutdown()
+        // The link says offline (retained) before the reader powers off.
+        Promise.resolve(mqttLink?.close())
+          .then(() => served.shutdown())
           .then(() => pi?.close())
           .then(() => radio?.close())
           .then(

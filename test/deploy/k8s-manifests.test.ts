@@ -1,0 +1,123 @@
+/**
+ * deploy/k8s/ against the Kubernetes API schemas, offline (kubernetes-models ships a
+ * validator per API type, compiled from the Kubernetes OpenAPI document), and the wiring the
+ * schemas cannot see: config keys that exist, names that match, ids from the pod name.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { Service } from 'kubernetes-models/v1/Service';
+import { start } from '../../scripts/commands/start';
+
+const DIR = path.join(__dirname, '..', '..', 'deploy', 'k8s');
+
+const MODELS: Record<string, new (data: never) => { validate(): void }> = {
+  'apps/v1 StatefulSet': StatefulSet,
+  'v1 ConfigMap': ConfigMap,
+  'v1 Service': Service,
+};
+
+type Manifest = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function manifests(): Array<{ file: string; doc: Manifest }> {
+  return fs
+    .readdirSync(DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .flatMap((file) =>
+      parseAllDocuments(fs.readFileSync(path.join(DIR, file), 'utf8')).map((d) => {
+        if (d.errors.length) throw new Error(`${file}: ${d.errors[0]!.message}`);
+        return { file, doc: d.toJS() as Manifest };
+      }),
+    );
+}
+
+function validate(doc: Manifest): void {
+  const Model = MODELS[`${doc.apiVersion} ${doc.kind}`];
+  if (!Model) throw new Error(`no schema here for ${doc.apiVersion} ${doc.kind}`);
+  new Model(doc as never).validate();
+}
+
+const all = manifests();
+const one = (kind: string) => all.find((m) => m.doc.kind === kind)!.doc;
+
+describe('deploy/k8s manifests', () => {
+  it.each(all.map((m) => [`${m.file}: ${m.doc.kind} ${m.doc.metadata?.name}`, m.doc] as const))(
+    '%s is valid against its Kubernetes schema',
+    (_name, doc) => {
+      expect(() => validate(doc)).not.toThrow();
+    },
+  );
+
+  it('has a StatefulSet, its ConfigMap and its governing Service', () => {
+    expect(all.map((m) => m.doc.kind).sort()).toEqual(['ConfigMap', 'Service', 'StatefulSet']);
+  });
+
+  it('the schemas do refuse a broken manifest (the check above can fail)', () => {
+    const set = structuredClone(one('StatefulSet'));
+    set.spec.replicas = 'five';
+    expect(() => validate(set)).toThrow(/replicas must be integer/);
+    const policy = structuredClone(one('StatefulSet'));
+    policy.spec.podManagementPolicy = 'AllAtOnce';
+    expect(() => validate(policy)).toThrow(/podManagementPolicy/);
+    const port = structuredClone(one('Service'));
+    port.spec.ports[0].port = 'http';
+    expect(() => validate(port)).toThrow(/port/);
+  });
+
+  it('wires ids, config, volume, probes and service together', () => {
+    const set = one('StatefulSet');
+    const config = one('ConfigMap');
+    const service = one('Service');
+    const pod = set.spec.template.spec;
+    const [container] = pod.containers;
+    const env = new Map<string, Manifest>(container.env.map((e: Manifest) => [e.name, e]));
+
+    // Reader ids come from the pod's own name (downward API).
+    const args: string[] = container.args;
+    expect(args[args.indexOf('--reader-id') + 1]).toBe('$(POD_NAME)');
+    expect(env.get('POD_NAME')!.valueFrom.fieldRef.fieldPath).toBe('metadata.name');
+    // Every $(VAR) in args is defined; every config reference names a key the ConfigMap has.
+    for (const arg of args) {
+      for (const [, name] of arg.matchAll(/\$\(([A-Z_]+)\)/g)) expect(env.has(name!)).toBe(true);
+    }
+    for (const e of env.values()) {
+      const ref = e.valueFrom?.configMapKeyRef;
+      if (!ref) continue;
+      expect(ref.name).toBe(config.metadata.name);
+      expect(Object.keys(config.data)).toContain(ref.key);
+    }
+    // The broker address comes from the ConfigMap.
+    expect(args[args.indexOf('--mqtt') + 1]).toBe('$(MQTT_URL)');
+    expect(env.get('MQTT_URL')!.valueFrom.configMapKeyRef.key).toBe('MQTT_URL');
+    // Every flag but --readers (issue 16 part 1) is one `reader-sim start` documents.
+    for (const flag of args.filter((a) => a.startsWith('--') && a !== '--readers')) {
+      expect(start.usage).toContain(flag);
+    }
+
+    // One volume per pod for the flash images, mounted where --data points.
+    const [claim] = set.spec.volumeClaimTemplates;
+    const mount = container.volumeMounts.find((m: Manifest) => m.name === claim.metadata.name);
+    expect(mount.mountPath).toBe(args[args.indexOf('--data') + 1]);
+    expect(claim.spec.accessModes).toEqual(['ReadWriteOnce']);
+
+    // Probes on the host API's port; the liveness probe is the image's own health check.
+    const ports = container.ports.map((p: Manifest) => p.name);
+    for (const probe of [container.readinessProbe, container.startupProbe]) {
+      expect(probe.httpGet.path).toBe('/api/v1/health');
+      expect(ports).toContain(probe.httpGet.port);
+    }
+    expect(container.livenessProbe.exec.command.slice(0, 2)).toEqual([
+      'node',
+      'bin/healthcheck.js',
+    ]);
+    expect(fs.existsSync(path.join(__dirname, '..', '..', 'bin', 'healthcheck.js'))).toBe(true);
+
+    // The governing service selects exactly these pods.
+    expect(set.spec.serviceName).toBe(service.metadata.name);
+    expect(set.spec.selector.matchLabels).toEqual(set.spec.template.metadata.labels);
+    expect(service.spec.selector).toEqual(set.spec.selector.matchLabels);
+    expect(ports).toContain(service.spec.ports[0].targetPort);
+  });
+});
