@@ -13,6 +13,7 @@ import { consoleFace, simDrivers } from '../../firmware/profiles/sim';
 import { Command, UsageError } from '../command';
 import { BLE_USAGE, bleOptions, parseBleOptions } from './start-ble';
 import { DEMO_KEY_FILE, seedDemo } from './start-demo';
+import { FLEET_USAGE, runFleet } from './start-fleet';
 
 export const start: Command = {
   usage: [
@@ -38,6 +39,7 @@ export const start: Command = {
     '',
     'The host API (docs/API.md, `reader-sim host ...`) manages and drives the reader.',
     ...BLE_USAGE,
+    ...FLEET_USAGE,
     'The reader can also be driven from stdin, one command a line:',
     `  ${PANEL_HELP}`,
   ].join('\n'),
@@ -53,6 +55,8 @@ export const start: Command = {
         'tls-key': { type: 'string' },
         'reader-id': { type: 'string' },
         demo: { type: 'boolean', default: false },
+        readers: { type: 'string' },
+        site: { type: 'string' },
         ...bleOptions,
       },
     });
@@ -67,6 +71,13 @@ export const start: Command = {
     }
     // Before anything boots: a bad certificate stops here, in one line, with nothing opened.
     const apiTls = loadTls(values['tls-cert'], values['tls-key']);
+    if (values.readers !== undefined || values.site !== undefined) {
+      return runFleet(values, {
+        port: apiPort === undefined ? DEFAULT_API_PORT : Number(apiPort),
+        host: values['api-host'] ?? DEFAULT_API_HOST,
+        tls: apiTls,
+      });
+    }
 
     const log = createLogger();
     const dataDir = resolve(values.data!);
