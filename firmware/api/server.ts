@@ -168,6 +168,8 @@ export function apiRoutes(options: { fleet?: boolean } = {}): ApiRoute[] {
 interface RouteConfig {
   access: RouteAccess;
   needsFirmware: boolean;
+  /** A fleet route: each reader's host link is checked per reader, not the first one's. */
+  fleetWide?: boolean;
   /** The body schema a streamed body is checked against as it arrives. */
   streamedBody?: JsonSchema;
 }
@@ -364,7 +366,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       scoped.set(request, member);
     }
     const { board, link } = readerOf(request);
-    if (access === 'host' && !link.isUp()) {
+    if (access === 'host' && !config.fleetWide && !link.isUp()) {
       throw new ApiError('host_link_down', 'the host link is cut (sim); events stay buffered');
     }
     if (config.needsFirmware && !board.reader()) throw booting();
@@ -404,6 +406,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     const config: RouteConfig = {
       access: route.access,
       needsFirmware: route.needsFirmware !== false,
+      ...(fleetRoutes.includes(route) ? { fleetWide: true } : {}),
       ...(streamed && route.body ? { streamedBody: route.body } : {}),
     };
     const bodyOptional = route.body && ((route.body.required ?? []) as string[]).length === 0;

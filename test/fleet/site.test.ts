@@ -229,6 +229,10 @@ describe('a site of three readers in one process', () => {
     await api('POST', '/readers/front/sim/link/cut', {});
     expect((await api('GET', '/readers/front/events')).status).toBe(503);
     expect((await api('GET', '/readers/lab/events')).status).toBe(200);
+    // The fleet routes still answer, without the cut reader (here the first one).
+    const gathered = await api<{ events: Array<{ readerId: string }> }>('GET', '/fleet/events');
+    expect(gathered.status).toBe(200);
+    expect(new Set(gathered.body.events.map((e) => e.readerId))).toEqual(new Set(['lab', 'store']));
     await api('POST', '/readers/front/sim/link/restore', {});
     const missing = await api('GET', '/readers/nowhere/status');
     expect(missing).toMatchObject({ status: 404, body: { error: 'not_found' } });
