@@ -33,6 +33,7 @@ import { statusRoutes } from './routes/status';
 import { DEFAULT_STREAM_LIMITS, StreamingBody } from './streaming-body';
 import { bearerMatches } from './token';
 import { registerPanel } from '../panel/routes';
+import { registerSitePanel } from '../panel/site-page';
 
 import { DEFAULT_API_HOST, DEFAULT_API_PORT } from './address';
 export { DEFAULT_API_HOST, DEFAULT_API_PORT };
@@ -467,6 +468,8 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   });
   // The front panel page, its live stream and timelines (docs/PANEL.md).
   registerPanel(app, { board, token, clock, ble });
+  // A site's grid of readers, with one in detail (docs/PANEL.md "A site").
+  if (fleet) registerSitePanel(app);
   return { app, link, routes, registered };
 }
 
