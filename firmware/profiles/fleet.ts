@@ -107,6 +107,13 @@ export async function serveFleet(options: FleetOptions): Promise<ServedFleet> {
     lock.release();
   };
   try {
+    if (fs.existsSync(path.join(dataDir, IMAGE_FILE))) {
+      // A one-reader image: a site neither uses nor moves it (its readers are in readers/).
+      log.warn(
+        { image: path.join(dataDir, IMAGE_FILE) },
+        'this data directory holds a one-reader flash image; the site leaves it as it is',
+      );
+    }
     const readersDir = path.join(dataDir, READERS_DIR);
     fs.mkdirSync(readersDir, { recursive: true, mode: 0o700 });
     // Every reader's bleno and clock listens on process-wide emitters: a site has many.
