@@ -128,7 +128,20 @@ async function bootFigures(
       note: `(RSS after - before) / ${count}${air ? '; bleno GATT service on one air each' : ''}`,
     }),
   ];
-  if (keep) return { rows, fleet: served, air, cleanup };
+  if (keep) {
+    // What the fleet costs doing nothing: each reader's advertising timer, clocks, schedules.
+    const cpu = process.cpuUsage();
+    const idleStart = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const used = process.cpuUsage(cpu);
+    const share = (used.user + used.system) / 1000 / (performance.now() - idleStart);
+    rows.push(
+      row(`idle CPU, ${label}`, share * 100, '% of a core', {
+        note: 'over 3 s with no presentation and no phone on the air',
+      }),
+    );
+    return { rows, fleet: served, air, cleanup };
+  }
   await served.shutdown();
   if (flash === 'file') {
     // A pod restart: every image is there already, each reader mounts its own.
