@@ -11,6 +11,7 @@ import { Air, createAir } from '../../ble/controller';
 import { createDeviceKey, type DeviceKey } from '../../ble/device-key';
 import { strongestReader } from '../../ble/phone';
 import { startPhoneRadio, type PhoneRadio } from '../../ble/phone-radio';
+import { HostClient } from '../../firmware/api/client';
 import { claimDataDir, DataDirInUseError } from '../../firmware/data-dir-lock';
 import { VirtualClock } from '../../firmware/foundation/clock';
 import type { DatabaseContent, EventRecord } from '../../firmware/foundation/model';
@@ -238,6 +239,10 @@ describe('a site of three readers in one process', () => {
     expect(missing).toMatchObject({ status: 404, body: { error: 'not_found' } });
     // The unscoped paths are the first reader's.
     expect((await api('GET', '/status')).body).toMatchObject({ readerId: 'front' });
+    // The client library reaches one reader of a site the same way.
+    const store = new HostClient(fleet.api.url, fleet.token, { reader: 'store' });
+    expect(await store.status()).toMatchObject({ readerId: 'store' });
+    expect((await store.health()).ok).toBe(true);
   });
 
   it('publishes the per-reader and fleet routes in its OpenAPI document', async () => {
