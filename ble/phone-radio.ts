@@ -17,6 +17,8 @@ export function startPhoneRadio(options: {
   key: DeviceKey;
   air?: AirAccess;
   distance?: number;
+  /** A point on the air instead of a distance from the reader (a site's phone walks among readers). */
+  position?: { x: number; y: number };
   clock?: Clock;
   address?: string;
   connectionIntervalMs?: number;
@@ -25,7 +27,7 @@ export function startPhoneRadio(options: {
 }): PhoneRadio {
   const controller = options.air
     ? createController(options.air, {
-        position: options.distance ?? 1,
+        position: options.position ?? options.distance ?? 1,
         address: options.address,
         btsnoopPath: options.btsnoopPath,
       })

@@ -383,3 +383,18 @@ export class VirtualPhone extends EventEmitter {
     }
   }
 }
+
+/**
+ * The reader this phone hears loudest over a scan of `windowMs`: among a site's readers, the
+ * door in front of it. Throws when none is in range.
+ */
+export async function strongestReader(
+  phone: VirtualPhone,
+  windowMs = 1500,
+  profile: PhoneProfile = 'reader-sim',
+): Promise<FoundReader> {
+  const heard = await phone.scan(windowMs, undefined, [profile]);
+  const best = heard.sort((a, b) => b.rssi - a.rssi)[0];
+  if (!best) throw new Error('no reader in range');
+  return best;
+}

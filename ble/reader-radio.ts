@@ -22,7 +22,8 @@ export async function startReaderRadio(
   options: {
     air?: AirAccess;
     address?: string;
-    position?: number;
+    /** Metres along the air, or a point on it (a site's readers stand apart). */
+    position?: number | { x: number; y: number };
     btsnoopPath?: string;
     log?: ReaderLog;
     /** The real adapter (hciN) when no air is given; default bleno's (BLENO_HCI_DEVICE_ID or 0). */

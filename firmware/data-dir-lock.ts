@@ -8,6 +8,8 @@ import path from 'node:path';
  * if the name exists), so nobody ever reads a half-written lock.
  */
 export const LOCK_FILE = 'reader.lock';
+/** A site's readers live in DATA/readers/ID/, all held by the one lock of DATA. */
+export const READERS_DIR = 'readers';
 
 /** The directory is held by another live process. */
 export class DataDirInUseError extends Error {
@@ -46,6 +48,12 @@ export function claimDataDir(dir: string): DataDirLock {
     fs.chmodSync(resolved, 0o700);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+  }
+  // A site reader's folder is its site's: a second process on it would share the flash image.
+  if (path.basename(path.dirname(resolved)) === READERS_DIR) {
+    const site = path.dirname(path.dirname(resolved));
+    const holder = liveHolder(site);
+    if (holder !== undefined) throw new DataDirInUseError(site, holder);
   }
   const lockPath = path.join(resolved, LOCK_FILE);
   const mine = `${process.pid}\n`;
@@ -87,6 +95,13 @@ function lockHandle(dir: string, lockPath: string): DataDirLock {
   // A process that ends without shutting down (an uncaught error) still lets go.
   process.on('exit', release);
   return { dir, release };
+}
+
+/** The live process (this one included) holding `dir`, if any. */
+export function liveHolder(dir: string): number | undefined {
+  const resolved = path.resolve(dir);
+  const holder = readHolder(path.join(resolved, LOCK_FILE));
+  return holder !== undefined && isAlive(holder, resolved) ? holder : undefined;
 }
 
 /** The pid in a lock file; undefined when it is gone or does not hold one. */

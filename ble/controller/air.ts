@@ -84,6 +84,12 @@ export class Air implements AirAccess {
   private readonly links = new Map<number, Link>();
   private nextStationId = 1;
   private nextLinkId = 1;
+  /**
+   * The stations scanning or initiating, in join order (as `stations` iterates): what an
+   * advertising event reaches. A site of a thousand readers advertises all the time while
+   * few phones listen; rebuilt only when someone starts or stops listening.
+   */
+  private listenersCache: Station[] | undefined;
 
   constructor(options: AirOptions = {}) {
     this.clock = options.clock ?? new SystemClock();
@@ -114,6 +120,7 @@ export class Air implements AirAccess {
       initiate: (peer, params) => this.initiate(station, peer, params),
       cancelInitiate: () => {
         station.initiating = null;
+        this.listenersCache = undefined;
       },
       sendAcl: (linkId, boundary, data) => this.sendAcl(station, linkId, boundary, data),
       disconnect: (linkId, reason) => this.disconnect(station, linkId, reason),
@@ -175,7 +182,7 @@ export class Air implements AirAccess {
     const now = this.clock.now();
     const previous = advertiser.lastAdvEventAt;
     advertiser.lastAdvEventAt = now;
-    for (const other of this.stations.values()) {
+    for (const other of this.listeners()) {
       if (other === advertiser || !this.inRange(advertiser, other)) continue;
       if (other.initiating && set.eventType === AdvType.advInd) {
         if (other.initiating.peer === advertiser.profile.address) {
@@ -186,6 +193,13 @@ export class Air implements AirAccess {
       if (other.scanning)
         this.report(advertiser, other, set, Math.max(previous, other.scanningSince));
     }
+  }
+
+  private listeners(): Station[] {
+    this.listenersCache ??= [...this.stations.values()].filter(
+      (s) => s.scanning !== null || s.initiating !== null,
+    );
+    return this.listenersCache;
   }
 
   private report(
@@ -229,6 +243,7 @@ export class Air implements AirAccess {
   private setScanning(station: Station, scan: ScanSettings | null): void {
     const wasScanning = station.scanning !== null;
     station.scanning = scan;
+    this.listenersCache = undefined;
     if (!scan) {
       station.seen.clear();
       return;
@@ -249,6 +264,7 @@ export class Air implements AirAccess {
 
   private initiate(station: Station, peer: string, params: ConnectionParams): void {
     station.initiating = { peer, params, since: this.clock.now() };
+    this.listenersCache = undefined;
     if (this.timing !== 'fast') return;
     for (const other of this.stations.values()) {
       const set = other.advertising;
@@ -262,6 +278,7 @@ export class Air implements AirAccess {
   private connect(central: Station, peripheral: Station, waitFrom: number): void {
     const params = central.initiating!.params;
     central.initiating = null;
+    this.listenersCache = undefined;
     this.clock.clearTimeout(peripheral.advTimer);
     peripheral.advTimer = undefined;
     peripheral.advertising = null;
@@ -407,6 +424,7 @@ export class Air implements AirAccess {
     station.advertising = null;
     station.scanning = null;
     station.initiating = null;
+    this.listenersCache = undefined;
     for (const linkId of [...station.links]) {
       const link = this.links.get(linkId);
       if (!link) continue;
@@ -425,5 +443,6 @@ export class Air implements AirAccess {
       );
     }
     this.stations.delete(station.id);
+    this.listenersCache = undefined;
   }
 }

@@ -68,16 +68,20 @@ export class HostClient {
   constructor(
     readonly baseUrl: string,
     private readonly token: string | undefined,
-    options: { ca?: string | Buffer; keepAlive?: boolean } = {},
+    options: { ca?: string | Buffer; keepAlive?: boolean; reader?: string } = {},
   ) {
     const problem = readerUrlProblem(baseUrl);
     if (problem) throw new TypeError(`reader URL ${problem}`);
     const { ca, keepAlive = true } = options;
     this.fetch = ca === undefined ? fetch : fetchTrusting(ca);
     this.keepAlive = keepAlive;
+    this.readerScope =
+      options.reader === undefined ? '' : `/readers/${encodeURIComponent(options.reader)}`;
   }
 
   private readonly keepAlive: boolean;
+  /** `options.reader`: one reader of a site; its routes live under /readers/ID (docs/API.md). */
+  private readonly readerScope: string;
 
   async request<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = {};
@@ -111,7 +115,10 @@ export class HostClient {
   }
 
   url(path: string): string {
-    return `${this.baseUrl.replace(/\/$/, '')}${API_PREFIX}${path}`;
+    // The process's own routes (health, the document, the site's, the panel's) are not scoped.
+    const scoped =
+      this.readerScope !== '' && !/^\/(health|openapi\.json|readers|fleet|panel)\b/.test(path);
+    return `${this.baseUrl.replace(/\/$/, '')}${API_PREFIX}${scoped ? this.readerScope : ''}${path}`;
   }
 
   health() {

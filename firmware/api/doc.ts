@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { API_ERRORS } from './errors';
+import { fleetRoutes } from './fleet';
 import { API_PREFIX, type ApiRoute } from './route';
 import { apiRoutes, DEFAULT_BODY_LIMIT, DEFAULT_DATABASE_BODY_LIMIT } from './server';
 
@@ -64,6 +65,7 @@ export function renderApiDoc(doc: string, routes: ApiRoute[]): string {
   const sections: [string, string][] = [
     ['endpoints', endpointTable(routes)],
     ['errors', errorTable(ERROR_MEANINGS)],
+    ['fleet-endpoints', endpointTable(fleetRoutes)],
   ];
   let out = doc;
   for (const [name, table] of sections) {

@@ -4,6 +4,7 @@ import { ApiError, type ApiErrorCode } from './errors';
 import type { Board } from '../board';
 import type { BleRadioStatus } from '../ports';
 import type { RunningReader } from '../running-reader';
+import type { FleetDirectory } from './fleet';
 import type { HostLink } from './host-link';
 import type { JsonSchema } from './schemas';
 
@@ -24,6 +25,8 @@ export interface RouteCall {
   clock: Clock;
   /** The reader's BLE radio, when it has one. */
   ble?: BleRadioStatus;
+  /** The readers behind this API when it serves a site (fleet routes); undefined for one reader. */
+  fleet?: FleetDirectory;
   body: unknown;
   query: Record<string, string | undefined>;
   params: Record<string, string>;

@@ -11,6 +11,13 @@ import type { Clock } from '../foundation/clock';
 import { ApiError, domainProblem, schemaProblem, type SchemaError } from './errors';
 import type { Board } from '../board';
 import type { BleRadioStatus } from '../ports';
+import {
+  fleetRoutes,
+  perReaderRoute,
+  READER_SCOPE,
+  unknownReader,
+  type FleetDirectory,
+} from './fleet';
 import { HostLink } from './host-link';
 import { openApiDocument } from './openapi';
 import { OpenApiSchema } from './responses';
@@ -26,6 +33,7 @@ import { statusRoutes } from './routes/status';
 import { DEFAULT_STREAM_LIMITS, StreamingBody } from './streaming-body';
 import { bearerMatches } from './token';
 import { registerPanel } from '../panel/routes';
+import { registerSitePanel } from '../panel/site-page';
 
 import { DEFAULT_API_HOST, DEFAULT_API_PORT } from './address';
 export { DEFAULT_API_HOST, DEFAULT_API_PORT };
@@ -101,6 +109,11 @@ export interface ApiServerOptions {
   bodyLimit?: number;
   /** The reader's pino logger; default: no request logging. */
   logger?: FastifyBaseLogger;
+  /**
+   * A site's readers (`start --readers/--site`): every per-reader route is mounted again under
+   * /readers/:readerId, beside the fleet routes; the unscoped paths stay those of `board`.
+   */
+  fleet?: FleetDirectory;
 }
 
 /** One method + URL the server answers, as fastify registered it (HEAD twins included). */
@@ -121,8 +134,8 @@ export interface ApiServer {
 }
 
 /** Every route of the API, in the order the OpenAPI document lists them. */
-export function apiRoutes(): ApiRoute[] {
-  const routes: ApiRoute[] = [
+export function apiRoutes(options: { fleet?: boolean } = {}): ApiRoute[] {
+  const readerRoutes: ApiRoute[] = [
     ...statusRoutes,
     ...databaseRoutes,
     ...enrollRoutes,
@@ -131,6 +144,14 @@ export function apiRoutes(): ApiRoute[] {
     ...settingsRoutes,
     ...simRoutes,
   ];
+  const routes = options.fleet
+    ? [
+        ...readerRoutes,
+        ...fleetRoutes,
+        // Health is the process's, not a reader's.
+        ...readerRoutes.filter((r) => r.path !== '/health').map(perReaderRoute),
+      ]
+    : readerRoutes;
   const document = openApiDocument(routes);
   routes.push({
     method: 'GET',
@@ -148,6 +169,8 @@ export function apiRoutes(): ApiRoute[] {
 interface RouteConfig {
   access: RouteAccess;
   needsFirmware: boolean;
+  /** A fleet route: each reader's host link is checked per reader, not the first one's. */
+  fleetWide?: boolean;
   /** The body schema a streamed body is checked against as it arrives. */
   streamedBody?: JsonSchema;
 }
@@ -271,8 +294,11 @@ function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void 
 }
 
 export function createApiServer(options: ApiServerOptions): ApiServer {
-  const { board, token, clock, ble } = options;
+  const { board, token, clock, ble, fleet } = options;
   const link = options.link ?? new HostLink(() => clock.now());
+  // The reader a request is for: the one this server fronts, or the site's reader its path names.
+  const scoped = new WeakMap<object, { board: Board; link: HostLink; ble?: BleRadioStatus }>();
+  const readerOf = (request: object) => scoped.get(request) ?? { board, link, ble };
   const settings = {
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
@@ -311,7 +337,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     const access = (route.config as Partial<RouteConfig> | undefined)?.access ?? 'local';
     for (const method of [route.method].flat()) registered.push({ method, url: route.url, access });
   });
-  const routes = apiRoutes();
+  const routes = apiRoutes({ fleet: fleet !== undefined });
   // The API speaks JSON only: any other body type is 415, not a string to misvalidate.
   app.removeContentTypeParser('text/plain');
   app.removeContentTypeParser('application/json');
@@ -334,7 +360,14 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       reply.header('connection', 'close');
       throw new ApiError('unauthorized', 'missing or wrong bearer token');
     }
-    if (access === 'host' && !link.isUp()) {
+    if (fleet && request.routeOptions.url?.startsWith(API_PREFIX + READER_SCOPE + '/')) {
+      const id = (request.params as { readerId: string }).readerId;
+      const member = fleet.member(id);
+      if (!member) throw unknownReader(id);
+      scoped.set(request, member);
+    }
+    const { board, link } = readerOf(request);
+    if (access === 'host' && !config.fleetWide && !link.isUp()) {
       throw new ApiError('host_link_down', 'the host link is cut (sim); events stay buffered');
     }
     if (config.needsFirmware && !board.reader()) throw booting();
@@ -374,6 +407,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     const config: RouteConfig = {
       access: route.access,
       needsFirmware: route.needsFirmware !== false,
+      ...(fleetRoutes.includes(route) ? { fleetWide: true } : {}),
       ...(streamed && route.body ? { streamedBody: route.body } : {}),
     };
     const bodyOptional = route.body && ((route.body.required ?? []) as string[]).length === 0;
@@ -397,6 +431,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         }
       },
       handler: async (request, reply) => {
+        const { board, link, ble } = readerOf(request);
         const reader = board.reader();
         if (!reader && config.needsFirmware) throw booting();
         const result = await route.handle({
@@ -405,6 +440,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
           link,
           clock,
           ble,
+          fleet,
           body: request.body,
           query: (request.query ?? {}) as Record<string, string>,
           params: (request.params ?? {}) as Record<string, string>,
@@ -432,6 +468,8 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   });
   // The front panel page, its live stream and timelines (docs/PANEL.md).
   registerPanel(app, { board, token, clock, ble });
+  // A site's grid of readers, with one in detail (docs/PANEL.md "A site").
+  if (fleet) registerSitePanel(app);
   return { app, link, routes, registered };
 }
 

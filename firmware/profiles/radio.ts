@@ -1,5 +1,6 @@
 import * as net from 'node:net';
 import {
+  Air,
   AirAddress,
   AirServer,
   createAir,
@@ -52,20 +53,10 @@ export async function startReaderBle(
   let server: AirServer | undefined;
   let radio: ReaderRadio;
   if (choice.mode === 'virtual') {
-    if ('path' in choice.air && (await someoneListens(choice.air.path))) {
-      // Serving would unlink the socket of the reader that owns it and strand its phones.
-      throw new Error(
-        `another reader serves the BLE air at ${choice.air.path} (stop it, or use --air ADDR or --ble off)`,
-      );
-    }
-    const air = createAir({ timing: choice.timing });
-    server = await serveAir(air, choice.air).catch((err: Error) => {
-      throw new Error(
-        `cannot serve the BLE air on ${formatAirAddress(choice.air)}: ${err.message}`,
-      );
-    });
+    const served = await serveVirtualAir(choice);
+    server = served.server;
     radio = await startReaderRadio({
-      air,
+      air: served.air,
       log,
       btsnoopPath: choice.btsnoopPath,
       stack: choice.stack,
@@ -118,6 +109,23 @@ export async function startReaderBle(
       void server?.close();
     },
   };
+}
+
+/** A virtual air this process serves at the choice's address, for phones in other processes. */
+export async function serveVirtualAir(
+  choice: Pick<BleChoice, 'air' | 'timing'>,
+): Promise<{ air: Air; server: AirServer }> {
+  if ('path' in choice.air && (await someoneListens(choice.air.path))) {
+    // Serving would unlink the socket of the reader that owns it and strand its phones.
+    throw new Error(
+      `another reader serves the BLE air at ${choice.air.path} (stop it, or use --air ADDR or --ble off)`,
+    );
+  }
+  const air = createAir({ timing: choice.timing });
+  const server = await serveAir(air, choice.air).catch((err: Error) => {
+    throw new Error(`cannot serve the BLE air on ${formatAirAddress(choice.air)}: ${err.message}`);
+  });
+  return { air, server };
 }
 
 /** A radio's GATT service as a served reader attaches it at every boot (test profile, benches). */

@@ -59,6 +59,7 @@ Options:
   --token-file FILE
                 a file holding the token (the ready: line of reader-sim start names it)
   --data DIR    the reader's data directory, to read its token (default ./data)
+  --reader ID   one reader of a site (start --readers/--site): its routes /readers/ID/...
   --ca FILE     PEM certificate to trust for an https:// reader (its self-signed certificate
                 or its CA; default $READER_SIM_CA; NODE_EXTRA_CA_CERTS=FILE works too)
   --json        print the API's JSON instead of the readable form`;
@@ -79,6 +80,7 @@ export const host: Command = {
         allowPositionals: true,
         options: {
           url: { type: 'string' },
+          reader: { type: 'string' },
           token: { type: 'string' },
           'token-file': { type: 'string' },
           data: { type: 'string' },
@@ -109,7 +111,11 @@ export const host: Command = {
     const ca = readCa(values.ca ?? (process.env.READER_SIM_CA || undefined));
     const token = resolveToken(values);
     const ctx: Context = {
-      client: new HostClient(url, token.value, { ca, keepAlive: false }),
+      client: new HostClient(url, token.value, {
+        ca,
+        keepAlive: false,
+        ...(values.reader === undefined ? {} : { reader: values.reader }),
+      }),
       json: values.json ?? false,
       values,
     };

@@ -18,7 +18,7 @@ import {
 } from '../../ble/device-key';
 import type { KeyObject } from 'node:crypto';
 import { publicKeyFromSpki } from '../../ble/cose';
-import { describeState, PhoneProfile, PhoneState } from '../../ble/phone';
+import { describeState, PhoneProfile, PhoneState, strongestReader } from '../../ble/phone';
 import { PhoneRadio, startPhoneRadio } from '../../ble/phone-radio';
 import { credentialNumber, keyFromUncompressed, uncompressedOf } from '../../ble/pkoc/messages';
 import { pkocPresent, SiteNotProven } from '../../ble/pkoc/phone';
@@ -70,6 +70,8 @@ export const phone: Command = {
     '  --force           keygen: replace an existing key file',
     '  --reader ID       talk to this reader id only (default: the first one heard)',
     '  --distance M      metres from the reader on the virtual air (default 1; RSSI follows)',
+    '  --position X,Y    stand at this point (metres) among a site’s readers instead; without',
+    '                    --reader the phone talks to the strongest one it hears',
     `  --air ADDR        the virtual air: socket path or tcp:[HOST:]PORT (default $${AIR_ENV} or`,
     `                    ${formatAirAddress(defaultAirAddress({}))})`,
     '  --hci             use the real HCI adapter instead of the virtual air',
@@ -103,6 +105,9 @@ export const phone: Command = {
     if (values.btsnoop !== undefined && values.hci) {
       throw new UsageError('--btsnoop needs the virtual air (not --hci)');
     }
+    const position = values.position === undefined ? undefined : parsePosition(values.position);
+    if (position && values.hci)
+      throw new UsageError('--position needs the virtual air (not --hci)');
     const distance = Number(values.distance);
     if (!Number.isFinite(distance) || distance <= 0 || distance > 1000) {
       throw new UsageError(`--distance must be a number of metres in (0, 1000]`);
@@ -186,6 +191,7 @@ export const phone: Command = {
         key,
         air,
         distance,
+        ...(position ? { position } : {}),
         ...(values.btsnoop === undefined ? {} : { btsnoopPath: path.resolve(values.btsnoop) }),
       });
       const { phone: app } = radio;
@@ -211,8 +217,14 @@ export const phone: Command = {
         return readers.length > 0 ? 0 : 1;
       }
       let sent: Buffer | undefined;
+      // Among a site's readers, the one this phone hears loudest is the door in front of it.
+      const readerId =
+        values.reader ??
+        (position
+          ? (await strongestReader(app, Math.min(timeoutMs, 1500), profile)).readerId
+          : undefined);
       const options = {
-        readerId: values.reader,
+        readerId,
         timeoutMs,
         sent: (bytes: Buffer) => (sent = bytes),
         ...(recording ? { bytes: Buffer.from(recording.credential, 'hex') } : {}),
@@ -261,6 +273,7 @@ function parsePhoneArgs(argv: string[]) {
         force: { type: 'boolean', default: false },
         reader: { type: 'string' },
         distance: { type: 'string', default: '1' },
+        position: { type: 'string' },
         air: { type: 'string' },
         hci: { type: 'boolean', default: false },
         timeout: { type: 'string', default: '5000' },
@@ -276,6 +289,16 @@ function parsePhoneArgs(argv: string[]) {
     // Unknown flags, missing values, "-1" read as an option: the user's mistake, one line.
     throw new UsageError((err as Error).message.split('\n')[0]!);
   }
+}
+
+/** `--position X,Y`: a point in metres on the virtual air. */
+function parsePosition(text: string): { x: number; y: number } {
+  const match = /^(-?[0-9]+(?:\.[0-9]+)?),(-?[0-9]+(?:\.[0-9]+)?)$/.exec(text);
+  const [x, y] = match ? [Number(match[1]), Number(match[2])] : [NaN, NaN];
+  if (!match || Math.abs(x) > 100_000 || Math.abs(y) > 100_000) {
+    throw new UsageError(`--position must be X,Y in metres (e.g. 12.5,-3), got '${text}'`);
+  }
+  return { x, y };
 }
 
 /** A recording from `unlock --record`; a usage error for anything else. */

@@ -17,6 +17,7 @@ import { MQTT_USAGE, mqttOptions, parseMqttOptions } from './start-mqtt';
 import { HostLink } from '../../firmware/api/host-link';
 import { attachMqttLink, type MqttLink } from '../../firmware/mqtt';
 import { DEMO_KEY_FILE, seedDemo } from './start-demo';
+import { FLEET_USAGE, runFleet } from './start-fleet';
 
 export const start: Command = {
   usage: [
@@ -44,6 +45,7 @@ export const start: Command = {
     ...BLE_USAGE,
     ...PKOC_USAGE,
     ...MQTT_USAGE,
+    ...FLEET_USAGE,
     'The reader can also be driven from stdin, one command a line:',
     `  ${PANEL_HELP}`,
   ].join('\n'),
@@ -59,6 +61,8 @@ export const start: Command = {
         'tls-key': { type: 'string' },
         'reader-id': { type: 'string' },
         demo: { type: 'boolean', default: false },
+        readers: { type: 'string' },
+        site: { type: 'string' },
         ...bleOptions,
         ...pkocOptions,
         ...mqttOptions,
@@ -75,6 +79,13 @@ export const start: Command = {
     }
     // Before anything boots: a bad certificate stops here, in one line, with nothing opened.
     const apiTls = loadTls(values['tls-cert'], values['tls-key']);
+    if (values.readers !== undefined || values.site !== undefined) {
+      return runFleet(values, {
+        port: apiPort === undefined ? DEFAULT_API_PORT : Number(apiPort),
+        host: values['api-host'] ?? DEFAULT_API_HOST,
+        tls: apiTls,
+      });
+    }
     const pkocSiteKey = parsePkocOptions(values);
 
     const log = createLogger();

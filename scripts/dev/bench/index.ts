@@ -1,6 +1,7 @@
 import { ble } from './ble';
 import { cli } from './cli';
 import { core } from './core';
+import { fleet } from './fleet';
 import { host } from './host';
 import { mobile } from './mobile';
 import { mqtt } from './mqtt';
@@ -8,4 +9,4 @@ import { storage } from './storage';
 import { BenchSuite } from './suite';
 
 /** Every benchmark suite, in the order `reader-sim bench` runs them. */
-export const suites: BenchSuite[] = [storage, core, host, ble, mobile, cli, mqtt];
+export const suites: BenchSuite[] = [storage, core, host, ble, mobile, cli, mqtt, fleet];

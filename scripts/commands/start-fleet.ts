@@ -1,0 +1,113 @@
+import { resolve } from 'node:path';
+import { TOKEN_FILE, type ApiTls } from '../../firmware/api';
+import { createLogger } from '../../firmware/foundation/log';
+import { serveFleet } from '../../firmware/profiles/fleet';
+import { serveVirtualAir } from '../../firmware/profiles/radio';
+import { generatedSite, loadSiteFile, SiteError, type Site } from '../../firmware/profiles/site';
+import { UsageError } from '../command';
+import { parseBleOptions } from './start-ble';
+
+export const FLEET_USAGE = [
+  'Many readers in this process (docs/API.md "Sites and fleets"):',
+  '  --readers N     N readers reader-001..N, 10 m apart on the air',
+  '  --site FILE     the readers of a site file: ids, names, access points, positions, seeds',
+  '                  Each reader keeps DIR/readers/ID/ (flash image, clock); one API serves all',
+  '                  of them under /api/v1/readers/ID/...; the unscoped paths are the first reader.',
+  '',
+];
+
+export interface FleetValues {
+  profile?: string;
+  data?: string;
+  readers?: string;
+  site?: string;
+  'reader-id'?: string;
+  demo?: boolean;
+  ble?: string;
+  air?: string;
+  'ble-timing'?: string;
+  btsnoop?: string;
+}
+
+/** The site `--readers`/`--site` ask for; a usage error for anything a site cannot do. */
+export function fleetSite(values: FleetValues): Site {
+  if (values.readers !== undefined && values.site !== undefined) {
+    throw new UsageError('--readers and --site exclude each other (a site file lists its readers)');
+  }
+  if (values.profile !== 'sim') throw new UsageError('--readers/--site run the sim profile only');
+  if (values['reader-id'] !== undefined) {
+    throw new UsageError('--reader-id names one reader; a site names its readers itself');
+  }
+  if (values.demo) throw new UsageError('--demo seeds one reader; give a site file seeds instead');
+  if (values.btsnoop !== undefined)
+    throw new UsageError('--btsnoop captures one reader; not in a site');
+  try {
+    if (values.site !== undefined) return loadSiteFile(resolve(values.site));
+    if (!/^[0-9]{1,5}$/.test(values.readers!)) {
+      throw new SiteError(`--readers must be a number of readers, got '${values.readers}'`);
+    }
+    return generatedSite(Number(values.readers));
+  } catch (err) {
+    if (err instanceof SiteError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/** `reader-sim start --readers N | --site FILE`: serves the site until SIGINT/SIGTERM. */
+export async function runFleet(
+  values: FleetValues,
+  api: { port: number; host: string; tls?: ApiTls },
+): Promise<number> {
+  const site = fleetSite(values);
+  const ble = parseBleOptions({ ...values, profile: 'sim' });
+  if (ble.mode === 'hci')
+    throw new UsageError('a site runs on the virtual air (--ble virtual or off)');
+  const log = createLogger();
+  const dataDir = resolve(values.data ?? './data');
+  const air = ble.mode === 'virtual' ? await serveVirtualAir(ble) : undefined;
+  const served = await serveFleet({
+    site,
+    dataDir,
+    air: air?.air,
+    apiPort: api.port,
+    apiHost: api.host,
+    apiTls: api.tls,
+    logger: log,
+    log,
+  }).catch(async (err: unknown) => {
+    await air?.server.close();
+    throw err;
+  });
+  log.info(
+    {
+      site: site.name,
+      readers: served.members.length,
+      url: served.api.url,
+      token: resolve(dataDir, TOKEN_FILE),
+    },
+    `ready: site ${site.name}, ${served.members.length} readers | API ${served.api.url}/api/v1/readers | ` +
+      (air
+        ? `phone: npx reader-sim phone unlock --reader ${served.members[0]!.id}` +
+          (values.air !== undefined ? ` --air ${values.air}` : '')
+        : 'BLE off'),
+  );
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  return new Promise<number>((done) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'shutting down');
+      clearInterval(keepAlive);
+      served
+        .shutdown()
+        .then(() => air?.server.close())
+        .then(
+          () => done(0),
+          (err: unknown) => {
+            log.error({ err }, 'shutdown failed');
+            done(1);
+          },
+        );
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}
