@@ -15,9 +15,11 @@ const LAYERS = [
   { type: 'ble', pattern: 'ble/**', partialMatch: false },
   { type: 'drivers', pattern: 'firmware/pi/**', partialMatch: false },
   { type: 'edges', pattern: 'firmware/{api,panel}/**', partialMatch: false },
+  { type: 'osdp-edge', pattern: 'firmware/osdp/**', partialMatch: false },
   { type: 'profiles', pattern: 'firmware/profiles/**', partialMatch: false },
   { type: 'testkit', pattern: 'firmware/testkit/**', partialMatch: false },
   { type: 'firmware', pattern: 'firmware/**', partialMatch: false },
+  { type: 'osdp', pattern: 'osdp/**', partialMatch: false },
   { type: 'devtools', pattern: 'scripts/dev/**', partialMatch: false },
   { type: 'cli', pattern: 'scripts/**', partialMatch: false },
 ];
@@ -25,6 +27,8 @@ const LAYERS = [
 /** Who may import whom: every arrow points down (docs/LAYERS.md draws the same table). */
 const BELOW_PROFILES = [
   'edges',
+  'osdp-edge',
+  'osdp',
   'ble',
   'controller',
   'drivers',
@@ -42,6 +46,8 @@ const ARROWS = {
   ble: ['controller', 'firmware', 'foundation'],
   drivers: ['firmware', 'led', 'storage', 'foundation'],
   edges: ['firmware', 'storage', 'led', 'foundation'],
+  osdp: ['foundation'],
+  'osdp-edge': ['osdp', 'firmware', 'storage', 'led', 'foundation'],
   profiles: BELOW_PROFILES,
   testkit: ['profiles', ...BELOW_PROFILES],
   cli: ['profiles', ...BELOW_PROFILES],
@@ -76,7 +82,14 @@ export default tseslint.config(
     },
   },
   {
-    files: ['firmware/**/*.ts', 'storage/**/*.ts', 'led/**/*.ts', 'ble/**/*.ts', 'scripts/**/*.ts'],
+    files: [
+      'firmware/**/*.ts',
+      'storage/**/*.ts',
+      'led/**/*.ts',
+      'ble/**/*.ts',
+      'osdp/**/*.ts',
+      'scripts/**/*.ts',
+    ],
     plugins: { boundaries },
     settings: {
       'boundaries/elements': LAYERS,
@@ -84,7 +97,14 @@ export default tseslint.config(
         { category: 'cli-entry', pattern: DEV_TABLE.from },
         { category: 'devtools-table', pattern: DEV_TABLE.to },
       ],
-      'boundaries/include': ['firmware/**', 'storage/**', 'led/**', 'ble/**', 'scripts/**'],
+      'boundaries/include': [
+        'firmware/**',
+        'storage/**',
+        'led/**',
+        'ble/**',
+        'osdp/**',
+        'scripts/**',
+      ],
       'import/resolver': { typescript: { project: './tsconfig.json' }, node: true },
     },
     rules: {
@@ -109,7 +129,14 @@ export default tseslint.config(
     },
   },
   {
-    files: ['firmware/**/*.ts', 'storage/**/*.ts', 'led/**/*.ts', 'ble/**/*.ts', 'scripts/**/*.ts'],
+    files: [
+      'firmware/**/*.ts',
+      'storage/**/*.ts',
+      'led/**/*.ts',
+      'ble/**/*.ts',
+      'osdp/**/*.ts',
+      'scripts/**/*.ts',
+    ],
     // The dev tools may use them (they run in a checkout); their table is loaded everywhere.
     ignores: ['scripts/dev/**', `!${DEV_TABLE.to}`],
     rules: {
