@@ -13,6 +13,7 @@ import { consoleFace, simDrivers } from '../../firmware/profiles/sim';
 import { Command, UsageError } from '../command';
 import { BLE_USAGE, bleOptions, parseBleOptions } from './start-ble';
 import { DEMO_KEY_FILE, seedDemo } from './start-demo';
+import { OSDP_USAGE, osdpOptions, startOsdp } from './start-osdp';
 
 export const start: Command = {
   usage: [
@@ -38,6 +39,7 @@ export const start: Command = {
     '',
     'The host API (docs/API.md, `reader-sim host ...`) manages and drives the reader.',
     ...BLE_USAGE,
+    ...OSDP_USAGE,
     'The reader can also be driven from stdin, one command a line:',
     `  ${PANEL_HELP}`,
   ].join('\n'),
@@ -54,6 +56,7 @@ export const start: Command = {
         'reader-id': { type: 'string' },
         demo: { type: 'boolean', default: false },
         ...bleOptions,
+        ...osdpOptions,
       },
     });
     if (values.profile !== 'sim' && values.profile !== 'pi') {
@@ -97,6 +100,12 @@ export const start: Command = {
         await pi?.close();
         throw err;
       });
+    // The OSDP link outlives power cycles like the radio: each boot attaches its firmware.
+    const osdp = await startOsdp(values, log).catch(async (err: unknown) => {
+      await pi?.close();
+      radio?.close();
+      throw err;
+    });
     const served = await serveReader({
       drivers,
       dataDir,
@@ -114,7 +123,9 @@ export const start: Command = {
           log.info({ rawData: raw }, 'enrolled: raw data captured');
         reader.reader.on('raw-data', onRawData);
         const detachPanel = attachPanel(process.stdin, reader, log);
+        const detachOsdp = osdp?.onBoot(reader);
         return () => {
+          detachOsdp?.();
           detachPanel();
           reader.reader.off('raw-data', onRawData);
         };
@@ -122,6 +133,7 @@ export const start: Command = {
     }).catch(async (err: unknown) => {
       await pi?.close();
       radio?.close();
+      await osdp?.close();
       throw err;
     });
     const tokenFile = join(dataDir, TOKEN_FILE);
@@ -157,6 +169,7 @@ export const start: Command = {
           .shutdown()
           .then(() => pi?.close())
           .then(() => radio?.close())
+          .then(() => osdp?.close())
           .then(
             () => done(0),
             (err: unknown) => {
