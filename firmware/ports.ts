@@ -49,5 +49,6 @@ export interface PanelLinkStatus {
     malformed: number;
     garbageBytes: number;
     macFailures: number;
+    internalErrors: number;
   };
 }

@@ -100,6 +100,8 @@ export interface PdLinkStatus {
     malformed: number;
     garbageBytes: number;
     macFailures: number;
+    /** Bugs caught at the packet boundary (the packet got no answer): should stay 0. */
+    internalErrors: number;
   };
 }
 
@@ -112,6 +114,9 @@ interface Reply {
   /** Applied once the reply is on the wire (COMSET, a finished handshake). */
   after?: () => void;
 }
+
+/** A partial packet older than this is dropped when new bytes come (a few bytes' time at 9600). */
+export const INTER_CHARACTER_TIMEOUT_MS = 100;
 
 /** Answered in clear even when requireSecure is set. */
 const CLEAR_COMMANDS = new Set<number>([COMMAND.POLL, COMMAND.ID, COMMAND.CAP]);
@@ -149,8 +154,10 @@ export class PeripheralDevice extends EventEmitter {
     malformed: 0,
     garbageBytes: 0,
     macFailures: 0,
+    internalErrors: 0,
   };
   private closed = false;
+  private lastByteAt = 0;
 
   constructor(private readonly options: PdOptions) {
     super();
@@ -194,6 +201,13 @@ export class PeripheralDevice extends EventEmitter {
   /** Feeds bytes as if they came from the channel (the fuzz test's way in). */
   receive(bytes: Buffer): void {
     if (this.closed) return;
+    // A packet cut short on the wire is not completed by bytes that come much later.
+    const now = this.options.clock.monotonic();
+    if (this.parser.pending > 0 && now - this.lastByteAt > INTER_CHARACTER_TIMEOUT_MS) {
+      this.counters.malformed++;
+      this.parser.discardPartial();
+    }
+    this.lastByteAt = now;
     let events: ParseEvent[];
     try {
       events = this.parser.push(bytes);
@@ -206,7 +220,8 @@ export class PeripheralDevice extends EventEmitter {
         this.handle(event);
       } catch (err) {
         // A bug must not take the link down: answer nothing and let the CP retry.
-        this.emit('error-swallowed', err);
+        this.counters.internalErrors++;
+        this.emit('internal-error', err);
       }
     }
   }

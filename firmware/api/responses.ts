@@ -184,6 +184,7 @@ export const StatusSchema = object(
             malformed: integer,
             garbageBytes: integer,
             macFailures: integer,
+            internalErrors: integer,
           },
           ['commands', 'replies', 'naks'],
         ),

@@ -150,6 +150,7 @@ export class OsdpPanelLink {
       rexLatched = true;
     };
     door.on('rex', onRex);
+    pd.on('internal-error', (err: unknown) => log?.error({ err }, 'OSDP packet not answered'));
     pd.on('online', () => log?.info({ address: this.address }, 'OSDP panel online'));
     pd.on('secure', (up: boolean) =>
       log?.info({ address: this.address, secure: up }, 'OSDP secure channel'),
