@@ -3,8 +3,9 @@ import { cli } from './cli';
 import { core } from './core';
 import { host } from './host';
 import { mobile } from './mobile';
+import { osdp } from './osdp';
 import { storage } from './storage';
 import { BenchSuite } from './suite';
 
 /** Every benchmark suite, in the order `reader-sim bench` runs them. */
-export const suites: BenchSuite[] = [storage, core, host, ble, mobile, cli];
+export const suites: BenchSuite[] = [storage, core, host, ble, mobile, cli, osdp];
