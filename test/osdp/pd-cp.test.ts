@@ -233,6 +233,15 @@ describe('the secure channel', () => {
     expect(device.offlineCalls).toBe(1);
   });
 
+  it('the configuration address 0x7F reaches the PD, whatever its own address', async () => {
+    const clock = new VirtualClock();
+    const [pdEnd, cpEnd] = memoryChannelPair();
+    const device = new RecordingDevice();
+    new PeripheralDevice({ address: 42, channel: pdEnd, clock, device });
+    const cp = new ControlPanel({ address: 0x7f, channel: cpEnd, clock });
+    expect(await cp.id()).toEqual(device.id);
+  });
+
   it('the checksum variant works like CRC', async () => {
     const clock = new VirtualClock();
     const [pdEnd, cpEnd] = memoryChannelPair();

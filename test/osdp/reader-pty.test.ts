@@ -241,3 +241,22 @@ it('KEYSET survives a power cycle: the new key opens the channel, the default ke
   expect(await cp.localStatus()).toEqual({ tamper: false, power: false });
   expect(reader().status().osdp).toMatchObject({ secure: true, installMode: false });
 });
+
+it('polls stopping: after 8 s the reader goes offline-safe (relock, silence, idle LED)', async () => {
+  const { cp, drivers } = bench;
+  await cp.poll();
+  await cp.output([{ output: 0, control: 2, timer: 0 }]);
+  await cp.buzzer({ reader: 0, tone: 2, onTime: 1, offTime: 1, count: 0 });
+  await cp.led([
+    led({ permanentControl: 1, permanent: { onTime: 1, offTime: 0, onColor: 2, offColor: 0 } }),
+  ]);
+  expect(reader().status()).toMatchObject({ relay: 'unlocked', led: { color: 'green' } });
+  await drivers.clock.advanceAsync(7_900);
+  expect(reader().status().osdp).toMatchObject({ online: true });
+  await drivers.clock.advanceAsync(100);
+  expect(reader().status()).toMatchObject({
+    relay: 'locked',
+    led: { color: 'red', buzzer: false, situation: 'idle' },
+    osdp: { online: false, secure: false },
+  });
+});
