@@ -278,7 +278,7 @@ export const STANDARD_BAUDS = [9600, 19200, 38400, 57600, 115200, 230400] as con
  */
 export function cardDataOf(value: string): { bitCount: number; data: Buffer } {
   let data: Buffer;
-  if (/^[0-9]{1,15}$/.test(value)) {
+  if (/^[0-9]{1,77}$/.test(value)) {
     const n = BigInt(value);
     let hex = n.toString(16);
     if (hex.length % 2) hex = `0${hex}`;

@@ -2,7 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createAir, type Air } from '../../ble/controller';
+import { rawDataOf } from '../../ble/device-key';
 import { startPhoneRadio } from '../../ble/phone-radio';
+import { pkocPresent } from '../../ble/pkoc/phone';
+import { credentialNumber, uncompressedOf } from '../../ble/pkoc/messages';
 import { startReaderRadio, type ReaderRadio } from '../../ble/reader-radio';
 import { SystemClock } from '../../firmware/foundation/clock';
 import { openPanelLink, type ServedPanelLink } from '../../firmware/osdp';
@@ -192,10 +195,19 @@ describe.each([
   });
 });
 
-it('a mobile unlock on the virtual air, a badge and a PIN arrive at the CP as card and keypad data', async () => {
+it('a mobile unlock (reader-sim and PKOC) on the virtual air, a badge and a PIN arrive at the CP as card and keypad data', async () => {
   const { cp, air, drivers } = bench;
   const phone = createPhone('osdp-phone-1');
-  reader().replaceDatabase(onePhoneDatabase(phone));
+  const pkocKey = createPhone('osdp-pkoc-1');
+  const pkocNumber = credentialNumber(uncompressedOf(pkocKey.publicKey), 64);
+  const db = onePhoneDatabase(phone);
+  db.credentials.push({
+    ...db.credentials[0],
+    id: 'c2',
+    value: pkocNumber,
+    publicKey: rawDataOf(pkocKey).publicKey,
+  });
+  reader().replaceDatabase(db);
   await cp.poll();
   await cp.startSecureChannel();
 
@@ -209,6 +221,18 @@ it('a mobile unlock on the virtual air, a badge and a PIN arrive at the CP as ca
   const card = cardFromReply(await pollFor(REPLY.RAW));
   expect(card).toEqual({ reader: 0, format: 0, ...cardDataOf(phone.deviceId) });
   expect(card!.data.toString('latin1')).toBe('osdp-phone-1');
+  // A PKOC phone: its credential number (64 bits) as the card data.
+  const pkocRadio = startPhoneRadio({ air, key: pkocKey, distance: 1, clock: drivers.clock });
+  try {
+    expect(await pkocPresent(pkocRadio.phone, pkocKey, { timeoutMs: 10_000 })).toMatchObject({
+      status: 'forwarded',
+    });
+  } finally {
+    pkocRadio.close();
+  }
+  const pkocCard = cardFromReply(await pollFor(REPLY.RAW))!;
+  expect(pkocCard.bitCount).toBe(64);
+  expect(BigInt(`0x${pkocCard.data.toString('hex')}`).toString()).toBe(pkocNumber);
   // The panel decides: the reader did not unlock or log a grant.
   expect(reader().status().relay).toBe('locked');
   expect(
