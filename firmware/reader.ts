@@ -240,6 +240,8 @@ export class Reader extends EventEmitter {
    */
   private handOver(p: CheckedPresentation, panel: PanelHandOff): PresentationResult {
     const decision = decide(p, { ...this.context(undefined), keypadLockedUntil: 0 });
+    // Enroll mode stays the host's: the reader keeps the phone keys it checks signatures with.
+    if (decision.outcome === 'capture') return this.commit(p, decision);
     if (decision.outcome === 'deny' && REASONS[decision.reason].rule === 2) {
       return this.commit(p, decision);
     }

@@ -438,7 +438,12 @@ export class PeripheralDevice extends EventEmitter {
         if (!secure) return nak(NAK.ENCRYPTION_REQUIRED);
         const key = decodeKeyset(data);
         if (!key) return nak(NAK.COMMAND_LENGTH);
-        device.keyset(key);
+        try {
+          device.keyset(key);
+        } catch {
+          // Not stored (flash full or failing): the panel must not believe the key is set.
+          return nak(NAK.UNABLE_TO_PROCESS);
+        }
         this.scbk = key;
         return { code: REPLY.ACK };
       }
