@@ -4,6 +4,8 @@ import {
   cardFromReply,
   COMMAND,
   ControlPanel,
+  encodeFrame,
+  PacketParser,
   keypadFromReply,
   memoryChannelPair,
   NAK,
@@ -217,8 +219,15 @@ describe('the secure channel', () => {
     expect(pdWrites[pdWrites.length - 1]).toEqual(reply);
     expect(pdWrites).toHaveLength(pdWrites.indexOf(reply) + 2);
     // The same SQN with other content is out of order: NAK 0x04, nothing done.
-    const other = await cp.send(COMMAND.POLL);
-    expect(other.code).not.toBe(REPLY.NAK);
+    pd.receive(encodeFrame({ address: 5, sqn: sent[0][4] & 3, code: COMMAND.POLL }));
+    const [nak] = new PacketParser().push(pdWrites[pdWrites.length - 1]);
+    expect(nak.kind === 'frame' && [nak.frame.code, nak.frame.data[0]]).toEqual([
+      REPLY.NAK,
+      NAK.SEQUENCE,
+    ]);
+    expect(device.outs).toHaveLength(1);
+    // The link goes on with the next number.
+    expect((await cp.poll()).code).not.toBe(REPLY.NAK);
   });
 
   it('polls stopping: the PD goes offline after 8 s and drops the session', async () => {
