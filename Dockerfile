@@ -19,6 +19,7 @@ COPY firmware firmware
 COPY led led
 COPY ble ble
 COPY storage storage
+COPY osdp osdp
 COPY scripts scripts
 COPY types types
 # scripts/dev is compiled too: --help lists the dev tools from its table, and the bench, whose

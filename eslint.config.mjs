@@ -16,9 +16,11 @@ const LAYERS = [
   { type: 'drivers', pattern: 'firmware/pi/**', partialMatch: false },
   { type: 'edges', pattern: 'firmware/{api,panel}/**', partialMatch: false },
   { type: 'mqtt', pattern: 'firmware/mqtt/**', partialMatch: false },
+  { type: 'osdp-edge', pattern: 'firmware/osdp/**', partialMatch: false },
   { type: 'profiles', pattern: 'firmware/profiles/**', partialMatch: false },
   { type: 'testkit', pattern: 'firmware/testkit/**', partialMatch: false },
   { type: 'firmware', pattern: 'firmware/**', partialMatch: false },
+  { type: 'osdp', pattern: 'osdp/**', partialMatch: false },
   { type: 'devtools', pattern: 'scripts/dev/**', partialMatch: false },
   { type: 'cli', pattern: 'scripts/**', partialMatch: false },
 ];
@@ -27,6 +29,8 @@ const LAYERS = [
 const BELOW_PROFILES = [
   'mqtt',
   'edges',
+  'osdp-edge',
+  'osdp',
   'ble',
   'controller',
   'drivers',
@@ -46,6 +50,8 @@ const ARROWS = {
   edges: ['firmware', 'storage', 'led', 'foundation'],
   // The MQTT link runs the host API's own routes and schemas for its commands.
   mqtt: ['edges', 'firmware', 'storage', 'led', 'foundation'],
+  osdp: ['foundation'],
+  'osdp-edge': ['osdp', 'firmware', 'storage', 'led', 'foundation'],
   profiles: BELOW_PROFILES,
   testkit: ['profiles', ...BELOW_PROFILES],
   cli: ['profiles', ...BELOW_PROFILES],
@@ -80,7 +86,14 @@ export default tseslint.config(
     },
   },
   {
-    files: ['firmware/**/*.ts', 'storage/**/*.ts', 'led/**/*.ts', 'ble/**/*.ts', 'scripts/**/*.ts'],
+    files: [
+      'firmware/**/*.ts',
+      'storage/**/*.ts',
+      'led/**/*.ts',
+      'ble/**/*.ts',
+      'osdp/**/*.ts',
+      'scripts/**/*.ts',
+    ],
     plugins: { boundaries },
     settings: {
       'boundaries/elements': LAYERS,
@@ -88,7 +101,14 @@ export default tseslint.config(
         { category: 'cli-entry', pattern: DEV_TABLE.from },
         { category: 'devtools-table', pattern: DEV_TABLE.to },
       ],
-      'boundaries/include': ['firmware/**', 'storage/**', 'led/**', 'ble/**', 'scripts/**'],
+      'boundaries/include': [
+        'firmware/**',
+        'storage/**',
+        'led/**',
+        'ble/**',
+        'osdp/**',
+        'scripts/**',
+      ],
       'import/resolver': { typescript: { project: './tsconfig.json' }, node: true },
     },
     rules: {
@@ -113,7 +133,14 @@ export default tseslint.config(
     },
   },
   {
-    files: ['firmware/**/*.ts', 'storage/**/*.ts', 'led/**/*.ts', 'ble/**/*.ts', 'scripts/**/*.ts'],
+    files: [
+      'firmware/**/*.ts',
+      'storage/**/*.ts',
+      'led/**/*.ts',
+      'ble/**/*.ts',
+      'osdp/**/*.ts',
+      'scripts/**/*.ts',
+    ],
     // The dev tools may use them (they run in a checkout); their table is loaded everywhere.
     ignores: ['scripts/dev/**', `!${DEV_TABLE.to}`],
     rules: {

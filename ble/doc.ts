@@ -20,7 +20,10 @@ const PROPERTIES: Record<keyof typeof CHARACTERISTIC_UUIDS, [string, string]> = 
     '`{deviceId, publicKey (COSE_Key EC2 P-256, SPKI DER bstr or base64 SPKI text), name?, app?}`, enroll mode only',
   ],
   // Pipes inside a table cell are escaped.
-  result: ['notify', '`{status: received\\|granted\\|denied\\|enrolled\\|error, reason?, led?}`'],
+  result: [
+    'notify',
+    '`{status: received\\|granted\\|denied\\|enrolled\\|forwarded\\|error, reason?, led?}`',
+  ],
 };
 
 export function gattTable(): string {

@@ -63,7 +63,7 @@ export function describeState(s: PhoneState): string {
   }
 }
 
-const FINAL_STATUSES = new Set(['granted', 'denied', 'enrolled', 'error']);
+const FINAL_STATUSES = new Set(['granted', 'denied', 'enrolled', 'forwarded', 'error']);
 
 /** How long one step of an unlock or enrollment may take unless the caller says otherwise. */
 const DEFAULT_STEP_MS = 5000;

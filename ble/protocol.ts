@@ -28,7 +28,8 @@ export function modeFromManufacturerData(data: Buffer | undefined): ReaderMode |
   return (Object.keys(ADV_MODES) as ReaderMode[]).find((m) => ADV_MODES[m] === byte);
 }
 
-export type ResultStatus = 'received' | 'granted' | 'denied' | 'enrolled' | 'error';
+/** forwarded: osdp-pd role, the credential went to the access panel, which decides. */
+export type ResultStatus = 'received' | 'granted' | 'denied' | 'enrolled' | 'forwarded' | 'error';
 
 /**
  * Reasons of an `error` result: the write was refused before any decision, and nothing

@@ -494,6 +494,9 @@ export class ReaderGattService extends EventEmitter implements BleRadioStatus {
       case 'capture':
         // Enroll mode began while this presentation waited: it carried no key to capture.
         return this.refuse(handle, 'credential', 'enroll_mode');
+      case 'panel':
+        // osdp-pd role: the credential went to the panel, whose answer shows on the LED.
+        return this.answer(handle, 'credential', { status: 'forwarded' }, deviceId);
     }
   }
 

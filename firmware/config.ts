@@ -34,7 +34,13 @@ export interface ReaderConfigValues {
   pkocCredentialBits: number;
   pkocSiteKey: string;
   pinKey: string;
+  role: ReaderRole;
+  osdpScbk: string;
 }
+
+/** local: the reader decides; osdp-pd: a panel decides over OSDP (docs/OSDP.md). */
+export const READER_ROLES = ['local', 'osdp-pd'] as const;
+export type ReaderRole = (typeof READER_ROLES)[number];
 
 /** Activation range presets as commercial readers expose them (BEHAVIOR.md). */
 export const BLE_RANGES = { immediate: -35, near: -45, far: -60 } as const;
@@ -238,6 +244,19 @@ export const CONFIG_SPEC: ConfigSpec = {
     pattern: /^([0-9a-f]{64})?$/,
     format: '64 lowercase hex digits, or empty',
     doc: 'Per-reader secret for PIN-only credential hashes (HMAC-SHA256). Empty = generated at first boot and persisted; never shown by the host API.',
+  },
+  role: {
+    type: 'enum',
+    default: 'local',
+    values: READER_ROLES,
+    doc: '`local`: the reader decides access. `osdp-pd`: an OSDP panel decides; credentials go to it as card and keypad data and it drives the LED, buzzer and relay (docs/OSDP.md). Set by `reader-sim start --role` / `--osdp`.',
+  },
+  osdpScbk: {
+    type: 'string',
+    default: '',
+    pattern: /^([0-9a-f]{32})?$/,
+    format: '32 lowercase hex digits (an AES-128 key), or empty',
+    doc: 'The OSDP Secure Channel Base Key a panel set with osdp_KEYSET; empty = install mode (the default key SCBK-D). A secret: never shown by the host API, not set through it.',
   },
 };
 

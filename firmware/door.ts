@@ -80,6 +80,8 @@ interface MomentaryUnlock {
   extended: boolean;
   /** The door has been open since this unlock began: its next close ends the unlock. */
   opened: boolean;
+  /** A panel's own unlock time (osdp_OUT), instead of the configured one. */
+  durationMs?: number;
   timer: Timer;
 }
 
@@ -140,6 +142,20 @@ export class DoorController extends EventEmitter {
   /** A grant or admit: unlock for the (extended) unlock time; the door's next close relocks. */
   momentaryUnlock(options: { extended?: boolean } = {}): void {
     this.startMomentary(options.extended === true);
+  }
+
+  /** A panel's timed unlock (OSDP osdp_OUT): like a grant's, for durationMs. */
+  unlockFor(durationMs: number): void {
+    if (!(Number.isFinite(durationMs) && durationMs > 0)) {
+      throw new RangeError(`durationMs must be a positive number of ms, got ${durationMs}`);
+    }
+    this.startMomentary(false, durationMs);
+  }
+
+  /** Ends a running momentary unlock now (a panel's "off" on the lock output). */
+  endUnlock(): void {
+    this.endMomentary();
+    this.settle();
   }
 
   /** Request to exit: a momentary unlock with no access event (the reader logs no grant). */
@@ -228,12 +244,14 @@ export class DoorController extends EventEmitter {
     this.config = { ...this.config, ...checked };
     const now = this.clock.now();
     if (this.momentary) {
-      const { startedAt, extended, opened } = this.momentary;
+      const { startedAt, extended, opened, durationMs } = this.momentary;
       this.clock.clearTimeout(this.momentary.timer);
       this.momentary = undefined;
-      const remaining = startedAt + this.unlockTime(extended) - now;
-      if (remaining > 0)
+      const remaining = startedAt + (durationMs ?? this.unlockTime(extended)) - now;
+      if (remaining > 0) {
         this.momentary = this.scheduleMomentary(startedAt, extended, opened, remaining);
+        if (durationMs !== undefined) this.momentary.durationMs = durationMs;
+      }
     }
     if (this.heldTimer) this.scheduleHeldAlarm();
     const relayBefore = this.relayState;
@@ -254,7 +272,8 @@ export class DoorController extends EventEmitter {
       lockdown: this.lockdown,
       position: this.position,
       momentaryUntil: this.momentary
-        ? this.momentary.startedAt + this.unlockTime(this.momentary.extended)
+        ? this.momentary.startedAt +
+          (this.momentary.durationMs ?? this.unlockTime(this.momentary.extended))
         : undefined,
     };
   }
@@ -271,15 +290,16 @@ export class DoorController extends EventEmitter {
     this.clock.off('change', this.onClockChange);
   }
 
-  private startMomentary(extended: boolean): void {
+  private startMomentary(extended: boolean, durationMs?: number): void {
     const now = this.clock.now();
     this.endMomentary();
     this.momentary = this.scheduleMomentary(
       now,
       extended,
       this.position !== 'closed',
-      this.unlockTime(extended),
+      durationMs ?? this.unlockTime(extended),
     );
+    if (durationMs !== undefined) this.momentary.durationMs = durationMs;
     this.settle();
   }
 

@@ -2,6 +2,9 @@ import type { IndicatorEngine } from '../led';
 import type { LedColor, Situation } from '../led/model';
 import type { DoorController, DoorPosition, RelayState } from './door';
 
+/** A table situation, or 'panel': an OSDP panel's own LED pattern (osdp-pd role). */
+export type ShownSituation = Situation | 'panel';
+
 /** What shows and drives the outputs: the LED engine and the door. */
 export interface Outputs {
   indicator: IndicatorEngine;
@@ -14,13 +17,13 @@ export interface Outputs {
  * door position (from DoorController). `at` is the reader's clock.
  */
 export type OutputChange =
-  | { kind: 'led'; at: number; color: LedColor; buzzer: boolean; situation?: Situation }
+  | { kind: 'led'; at: number; color: LedColor; buzzer: boolean; situation?: ShownSituation }
   | { kind: 'relay'; at: number; relay: RelayState }
   | { kind: 'door'; at: number; position: DoorPosition; tamper: boolean };
 
 /** The outputs at one instant (what a timeline starts from). */
 export interface OutputSnapshot {
-  led: { color: LedColor; buzzer: boolean; situation?: Situation };
+  led: { color: LedColor; buzzer: boolean; situation?: ShownSituation };
   relay: RelayState;
   door: { position: DoorPosition; tamper: boolean };
 }

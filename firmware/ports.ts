@@ -26,3 +26,29 @@ export interface BleRadioStatus {
   /** Called with the whole list at every change; returns an unsubscribe. */
   watchPhones(listener: (phones: PhoneInRange[]) => void): () => void;
 }
+
+/** The OSDP link to an access panel (osdp-pd role), as the edges show it. */
+export interface PanelLinkStatus {
+  role: 'osdp-pd';
+  /** How the panel reaches the reader: `serial:/dev/ttyUSB0@9600`, `tcp:4000`. */
+  transport: string;
+  address: number;
+  /** A panel command came within the last 8 s. */
+  online: boolean;
+  /** The Secure Channel is up. */
+  secure: boolean;
+  /** No base key set yet: the panel may open the channel with the default key. */
+  installMode: boolean;
+  /** Reader clock (epoch ms) of the last command from the panel. */
+  lastPoll?: number;
+  counters: {
+    commands: number;
+    replies: number;
+    naks: number;
+    badCheck: number;
+    malformed: number;
+    garbageBytes: number;
+    macFailures: number;
+    internalErrors: number;
+  };
+}

@@ -15,7 +15,9 @@ import {
   isValidPresentation,
   parsePresentation,
   Presentation,
+  type ValidPresentation,
 } from './foundation/presentation';
+import { REASONS } from './foundation/reasons';
 import { ReaderStoreView } from './store-view';
 
 export interface ReaderParts {
@@ -28,8 +30,16 @@ export interface ReaderParts {
   log?: ReaderLog;
 }
 
+/** osdp-pd role: the presentation went to the panel, which decides (docs/OSDP.md). */
+export interface HandedToPanel {
+  outcome: 'panel';
+}
+
+/** Where presentations go instead of the decision while a panel decides (osdp-pd role). */
+export type PanelHandOff = (presentation: ValidPresentation) => void;
+
 export interface PresentationResult {
-  decision: Decision;
+  decision: Decision | HandedToPanel;
   /** The event as committed to flash (absent when the commit failed). */
   event?: NewEvent;
   /** Why the commit failed: nothing was actuated. */
@@ -68,6 +78,7 @@ export class Reader extends EventEmitter {
   private enrollment: { userId: string; timer: Timer } | undefined;
   private readonly guard: KeypadGuard;
   private readonly log: ReaderLog;
+  private panel: PanelHandOff | undefined;
 
   constructor(private readonly parts: ReaderParts) {
     super();
@@ -125,6 +136,14 @@ export class Reader extends EventEmitter {
     );
   }
 
+  /**
+   * osdp-pd role: every presentation that passes the reader's own checks (rule 2: well formed,
+   * a phone's proof, RSSI) goes to `panel` instead of being decided here; undefined ends it.
+   */
+  handOffTo(panel: PanelHandOff | undefined): void {
+    this.panel = panel;
+  }
+
   /** Host: capture the next phone as raw data for this user, for timeoutMs (default: config). */
   enroll(userId: string, timeoutMs?: number): void {
     if (typeof userId !== 'string' || userId.length === 0)
@@ -169,6 +188,7 @@ export class Reader extends EventEmitter {
   }
 
   private async process(p: CheckedPresentation): Promise<PresentationResult> {
+    if (this.panel) return this.handOver(p, this.panel);
     this.parts.indicator.showTemporary('processing');
     const credential = this.lookup(p);
     let decision = decide(p, this.context(credential));
@@ -212,6 +232,22 @@ export class Reader extends EventEmitter {
       }
     }
     return this.commit(p, decision);
+  }
+
+  /**
+   * The panel decides, but only what the reader can vouch for: a presentation the reader
+   * itself refuses (rule 2) is denied and logged here, since the panel never hears of it.
+   */
+  private handOver(p: CheckedPresentation, panel: PanelHandOff): PresentationResult {
+    const decision = decide(p, { ...this.context(undefined), keypadLockedUntil: 0 });
+    // Enroll mode stays the host's: the reader keeps the phone keys it checks signatures with.
+    if (decision.outcome === 'capture') return this.commit(p, decision);
+    if (decision.outcome === 'deny' && REASONS[decision.reason].rule === 2) {
+      return this.commit(p, decision);
+    }
+    if (!isValidPresentation(p)) return this.commit(p, { outcome: 'deny', reason: 'bad_request' });
+    panel(p);
+    return { decision: { outcome: 'panel' } };
   }
 
   private keypadWrong(): void {

@@ -8,6 +8,7 @@ import type { DatabaseContent, DatabaseDelta, EventRecord, NewEvent } from './fo
 import type { BadgeRead, Keypad } from './inputs';
 import { watchReaderOutputs, type OutputChange } from './output-changes';
 import { pinLookupValue } from './pin';
+import type { PanelLinkStatus } from './ports';
 import type { Reader } from './reader';
 import { FIRMWARE_VERSION } from './version';
 
@@ -23,10 +24,12 @@ export interface ReaderStatus {
   led: { color: string; buzzer: boolean; situation?: string };
   relay: 'locked' | 'unlocked';
   door: { position: string; forced: boolean; heldOpen: boolean; tamper: boolean };
+  /** The OSDP link to the panel, in the osdp-pd role. */
+  osdp?: PanelLinkStatus;
 }
 
 /** Config keys nothing outside the reader ever sees. */
-const SECRET_CONFIG_KEYS = new Set(['pinKey', 'pkocSiteKey']);
+const SECRET_CONFIG_KEYS = new Set(['pinKey', 'pkocSiteKey', 'osdpScbk']);
 
 /** The parts boot() assembled, and how to stop them in order. */
 export interface ReaderParts {
@@ -61,6 +64,7 @@ export class RunningReader {
   readonly bootedAt: number;
   private readonly feed: AppendFeed;
   private stopped: Promise<void> | undefined;
+  private panelLink: (() => PanelLinkStatus) | undefined;
 
   constructor(private readonly parts: ReaderParts) {
     ({
@@ -90,7 +94,13 @@ export class RunningReader {
       led: { ...led.output, situation: led.visible },
       relay: d.relay,
       door: { position: d.position, forced: d.forced, heldOpen: d.heldOpen, tamper: d.tamper },
+      ...(this.panelLink ? { osdp: this.panelLink() } : {}),
     };
+  }
+
+  /** The OSDP edge reports its link here while it serves this firmware (undefined: gone). */
+  reportPanelLink(status: (() => PanelLinkStatus) | undefined): void {
+    this.panelLink = status;
   }
 
   setAccessPointState(command: AccessPointCommand): void {

@@ -1,6 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { Clock, ClockChange, Timer } from '../firmware/foundation/clock';
-import { isSituation, SITUATIONS, type LedColor, type Situation } from './model';
+import {
+  isSituation,
+  SITUATIONS,
+  type BuzzerPattern,
+  type LedColor,
+  type LedPattern,
+  type Situation,
+} from './model';
 import { layerOutput, nextLayerChange, type Layer } from './pattern';
 
 export interface IndicatorOutput {
@@ -17,10 +24,11 @@ export type IndicatorChange = IndicatorOutput & { at: number };
 
 /** Which layer is on show, for status pages and the host API. */
 export interface IndicatorStatus {
-  permanent: Situation | undefined;
-  temporary: Situation | undefined;
+  /** 'panel': an OSDP panel's own pattern (osdp-pd role). */
+  permanent: Situation | 'panel' | undefined;
+  temporary: Situation | 'panel' | undefined;
   alarm: boolean;
-  visible: Situation | undefined;
+  visible: Situation | 'panel' | undefined;
   output: IndicatorOutput;
 }
 
@@ -42,6 +50,8 @@ export class IndicatorEngine extends EventEmitter {
   private permanent: Layer | undefined;
   private temporary: Layer | undefined;
   private alarm: Layer | undefined;
+  /** osdp_BUZ: the panel's beeps, on their own clock, heard over whatever layer shows. */
+  private panelBuzzer: Layer | undefined;
   private output: IndicatorOutput = { color: 'off', buzzer: false };
   private timer: Timer | undefined;
   /** Layers are timed in wall-clock ms: a clock set (host time sync) moves them along. */
@@ -100,6 +110,41 @@ export class IndicatorEngine extends EventEmitter {
     this.update();
   }
 
+  /**
+   * osdp-pd role: the panel's permanent LED state (osdp_LED), in place of the table's
+   * situations; priorities stay as they are (the door alarm still outranks it).
+   */
+  setPanelPermanent(led: LedPattern): void {
+    this.permanent = { situation: 'panel', startedAt: this.clock.now(), led: checkPattern(led) };
+    this.update();
+  }
+
+  /** The panel's temporary LED state for durationMs (osdp_LED temporary timer). */
+  showPanelTemporary(led: LedPattern, durationMs: number): void {
+    if (!(Number.isFinite(durationMs) && durationMs > 0)) {
+      throw new RangeError(`durationMs must be a positive number of ms, got ${durationMs}`);
+    }
+    const now = this.clock.now();
+    this.temporary = {
+      situation: 'panel',
+      startedAt: now,
+      led: checkPattern(led),
+      endsAt: now + durationMs,
+    };
+    this.update();
+  }
+
+  /** The panel's buzzer (osdp_BUZ); undefined silences it. */
+  setPanelBuzzer(pattern: BuzzerPattern | undefined): void {
+    this.panelBuzzer = pattern && {
+      situation: 'panel',
+      startedAt: this.clock.now(),
+      led: { onColor: 'off', offColor: 'off', onMs: 0, offMs: 0 },
+      buzzer: pattern,
+    };
+    this.update();
+  }
+
   /** The alarm layer (door forced / held open): outranks everything until cleared. */
   setAlarm(active: boolean): void {
     if (active === (this.alarm !== undefined)) return;
@@ -147,13 +192,17 @@ export class IndicatorEngine extends EventEmitter {
     this.dropExpired(now);
     const shown = this.visible();
     const next: IndicatorOutput = shown ? layerOutput(shown, now) : { color: 'off', buzzer: false };
+    if (this.panelBuzzer && layerOutput(this.panelBuzzer, now).buzzer) next.buzzer = true;
     if (next.color !== this.output.color || next.buzzer !== this.output.buzzer) {
       this.output = next;
       this.publish(now);
     }
     this.clock.clearTimeout(this.timer);
     this.timer = undefined;
-    const due = shown ? nextLayerChange(shown, now) : undefined;
+    const dues = [shown, this.panelBuzzer]
+      .map((l) => (l ? nextLayerChange(l, now) : undefined))
+      .filter((t): t is number => t !== undefined);
+    const due = dues.length ? Math.min(...dues) : undefined;
     if (due !== undefined) {
       this.timer = this.clock.setTimeout(() => {
         this.timer = undefined;
@@ -173,6 +222,17 @@ export class IndicatorEngine extends EventEmitter {
     }
     this.emit('change', { ...output, at } satisfies IndicatorChange);
   }
+}
+
+const LED_COLORS: readonly LedColor[] = ['off', 'red', 'green', 'amber'];
+
+function checkPattern(led: LedPattern): LedPattern {
+  const times = [led.onMs, led.offMs];
+  if (!LED_COLORS.includes(led.onColor) || !LED_COLORS.includes(led.offColor))
+    throw new RangeError(`LED colours must be one of ${LED_COLORS.join(', ')}`);
+  if (times.some((t) => !Number.isFinite(t) || t < 0))
+    throw new RangeError('LED on/off times must be ms >= 0');
+  return { ...led };
 }
 
 function layer(situation: Situation, startedAt: number): Layer {

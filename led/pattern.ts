@@ -2,7 +2,8 @@ import type { BuzzerPattern, LedColor, LedPattern, Situation } from './model';
 
 /** One situation on show (or waiting under a higher one), timed from startedAt. */
 export interface Layer {
-  situation: Situation;
+  /** 'panel': a pattern an OSDP panel set (osdp_LED), not one of the table's situations. */
+  situation: Situation | 'panel';
   startedAt: number;
   /** Temporary layers only: when the layer ends. */
   endsAt?: number;

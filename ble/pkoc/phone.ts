@@ -190,6 +190,9 @@ export function resultOf(response: ReaderResponse): ResultMessage {
   if (response.code === 'accessGranted') return { status: 'granted' };
   if (response.code === 'completedTransaction' && reason === 'enrolled')
     return { status: 'enrolled' };
+  // osdp-pd role: the reader read it and sent it on to the access panel.
+  if (response.code === 'completedTransaction' && reason === 'forwarded')
+    return { status: 'forwarded' };
   if (reason?.startsWith('error: ')) return { status: 'error', reason: reason.slice(7) };
   return {
     status: 'denied',

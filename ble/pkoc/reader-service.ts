@@ -50,7 +50,8 @@ export interface PkocHost {
   log: ReaderLog;
 }
 
-export type PkocOutcomeStatus = 'granted' | 'denied' | 'enrolled' | 'error';
+/** forwarded: osdp-pd role, the credential went to the access panel (docs/OSDP.md). */
+export type PkocOutcomeStatus = 'granted' | 'denied' | 'enrolled' | 'forwarded' | 'error';
 
 /** One connection's PKOC transaction: the transient key whose public half the phone signs. */
 interface Transaction {
@@ -276,6 +277,9 @@ export class PkocReaderService {
         const code = decision.reason === 'bad_signature' ? 'signatureInvalid' : 'accessDenied';
         return this.respond(handle, value, code, decision.reason, 'denied');
       }
+      case 'panel':
+        // osdp-pd role: read and sent on; the panel's answer shows on the LED.
+        return this.respond(handle, value, 'completedTransaction', 'forwarded', 'forwarded');
     }
   }
 

@@ -168,6 +168,31 @@ export const StatusSchema = object(
       },
       ['phones'],
     ),
+    osdp: object(
+      {
+        role: { type: 'string', enum: ['osdp-pd'] },
+        transport: string,
+        address: integer,
+        online: boolean,
+        secure: boolean,
+        installMode: boolean,
+        lastPoll: integer,
+        counters: object(
+          {
+            commands: integer,
+            replies: integer,
+            naks: integer,
+            badCheck: integer,
+            malformed: integer,
+            garbageBytes: integer,
+            macFailures: integer,
+            internalErrors: integer,
+          },
+          ['commands', 'replies', 'naks'],
+        ),
+      },
+      ['role', 'transport', 'address', 'online', 'secure', 'installMode', 'counters'],
+    ),
   },
   [
     'readerId',

@@ -172,10 +172,14 @@ export const DatabaseDeltaSchema = closed(
   ['baseVersion'],
 );
 
-/** Config keys the host may change here; the access-point state has its own endpoint. */
+/**
+ * Config keys the host may change here; the access-point state has its own endpoint, and the
+ * role is picked when the reader starts (its OSDP link is wired then).
+ */
+const NOT_HOST_KEYS = ['pinKey', 'pkocSiteKey', 'osdpScbk', 'role', 'accessPointState'] as const;
 export const HOST_CONFIG_KEYS = CONFIG_KEYS.filter(
-  (k): k is Exclude<keyof ReaderConfigValues, 'pinKey' | 'pkocSiteKey' | 'accessPointState'> =>
-    k !== 'pinKey' && k !== 'pkocSiteKey' && k !== 'accessPointState',
+  (k): k is Exclude<keyof ReaderConfigValues, (typeof NOT_HOST_KEYS)[number]> =>
+    !(NOT_HOST_KEYS as readonly string[]).includes(k),
 );
 
 function configKeySchema(key: keyof ReaderConfigValues): JsonSchema {

@@ -136,6 +136,12 @@ export const PANEL_SCRIPT = String.raw`(function () {
     $('access-point').textContent = ap.state + (ap.scheduleOpen ? ' (window open)' : '') +
       (ap.enroll ? ', enroll mode' : '');
     $('host-link').textContent = s.hostLink ? s.hostLink.state : '?';
+    // The OSDP link, when an access panel decides (osdp-pd role, docs/OSDP.md).
+    var o = s.osdp;
+    $('osdp').textContent = o
+      ? (o.online ? 'online' : 'offline') + (o.secure ? ', secure' : '') +
+        (o.installMode ? ', install mode' : '') + ' (address ' + o.address + ', ' + o.transport + ')'
+      : 'none: the reader decides';
     showPhones(s.ble && Array.isArray(s.ble.phones) ? s.ble.phones : null);
   }
 

@@ -27,6 +27,7 @@ export function panelHtml(): string {
       <dt>door</dt><dd id="door" data-state="?">?</dd>
       <dt>access point</dt><dd id="access-point">?</dd>
       <dt>host link</dt><dd id="host-link">?</dd>
+      <dt>OSDP panel</dt><dd id="osdp">?</dd>
     </dl>
   </section>
   <section aria-label="controls">

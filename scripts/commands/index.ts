@@ -21,6 +21,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./phone')).phone,
   },
   {
+    name: 'osdp',
+    summary: 'an OSDP control panel: poll a PD, LED/BUZ/OUT, cards, KEYSET, a packet trace',
+    load: async () => (await import('./osdp')).osdp,
+  },
+  {
     name: 'flash',
     summary: 'inspect or check (fsck) a reader flash image',
     load: async () => (await import('./flash')).flash,

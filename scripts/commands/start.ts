@@ -18,6 +18,7 @@ import { HostLink } from '../../firmware/api/host-link';
 import { attachMqttLink, type MqttLink } from '../../firmware/mqtt';
 import { DEMO_KEY_FILE, seedDemo } from './start-demo';
 import { FLEET_USAGE, runFleet } from './start-fleet';
+import { OSDP_USAGE, osdpOptions, startOsdp } from './start-osdp';
 
 export const start: Command = {
   usage: [
@@ -46,6 +47,7 @@ export const start: Command = {
     ...PKOC_USAGE,
     ...MQTT_USAGE,
     ...FLEET_USAGE,
+    ...OSDP_USAGE,
     'The reader can also be driven from stdin, one command a line:',
     `  ${PANEL_HELP}`,
   ].join('\n'),
@@ -66,6 +68,7 @@ export const start: Command = {
         ...bleOptions,
         ...pkocOptions,
         ...mqttOptions,
+        ...osdpOptions,
       },
     });
     if (values.profile !== 'sim' && values.profile !== 'pi') {
@@ -80,6 +83,9 @@ export const start: Command = {
     // Before anything boots: a bad certificate stops here, in one line, with nothing opened.
     const apiTls = loadTls(values['tls-cert'], values['tls-key']);
     if (values.readers !== undefined || values.site !== undefined) {
+      if (values.osdp !== undefined || values.role !== undefined) {
+        throw new UsageError('--osdp/--role run one reader as an OSDP PD; not in a site');
+      }
       return runFleet(values, {
         port: apiPort === undefined ? DEFAULT_API_PORT : Number(apiPort),
         host: values['api-host'] ?? DEFAULT_API_HOST,
@@ -121,6 +127,12 @@ export const start: Command = {
         await pi?.close();
         throw err;
       });
+    // The OSDP link outlives power cycles like the radio: each boot attaches its firmware.
+    const osdp = await startOsdp(values, log).catch(async (err: unknown) => {
+      await pi?.close();
+      radio?.close();
+      throw err;
+    });
     const served = await serveReader({
       drivers,
       dataDir,
@@ -142,8 +154,10 @@ export const start: Command = {
         const detachPanel = attachPanel(process.stdin, reader, log);
         const link = mqtt && attachMqttLink({ reader, board }, { ...mqtt, hostLink });
         mqttLink = link;
+        const detachOsdp = osdp?.onBoot(reader);
         return () => {
           void link?.close();
+          detachOsdp?.();
           detachPanel();
           reader.reader.off('raw-data', onRawData);
         };
@@ -151,6 +165,7 @@ export const start: Command = {
     }).catch(async (err: unknown) => {
       await pi?.close();
       radio?.close();
+      await osdp?.close();
       throw err;
     });
     const tokenFile = join(dataDir, TOKEN_FILE);
@@ -193,6 +208,7 @@ export const start: Command = {
           .then(() => served.shutdown())
           .then(() => pi?.close())
           .then(() => radio?.close())
+          .then(() => osdp?.close())
           .then(
             () => done(0),
             (err: unknown) => {

@@ -8,7 +8,7 @@ import type { CommandEntry } from '../command';
 export const devTools: CommandEntry[] = [
   {
     name: 'bench',
-    summary: 'measure storage, core, BLE, mobile and host figures against their targets',
+    summary: 'measure storage, core, BLE, mobile, host and OSDP figures against their targets',
     load: async () => (await import('./bench-command')).bench,
   },
   {

@@ -16,7 +16,7 @@ function packageRoot(dir: string): string {
 }
 
 /** Folders `npm run build` compiles (tsconfig.build.json): everything the reader runs. */
-const SOURCE_DIRS = ['firmware', 'led', 'ble', 'storage', 'scripts'];
+const SOURCE_DIRS = ['firmware', 'led', 'ble', 'storage', 'osdp', 'scripts'];
 const CACHE_DIR = path.join(ROOT, 'node_modules', '.cache', 'reader-sim-transpiled');
 
 /**

@@ -17,7 +17,9 @@ function decisions(rig: Rig): PresentationResult[] {
 }
 
 const reasonOf = (r: PresentationResult) =>
-  r.decision.outcome === 'capture' ? 'capture' : r.decision.reason;
+  r.decision.outcome === 'capture' || r.decision.outcome === 'panel'
+    ? r.decision.outcome
+    : r.decision.reason;
 
 function sim(rig: Rig, over: Partial<Presentation>): Promise<PresentationResult> {
   return rig.running.reader.present(

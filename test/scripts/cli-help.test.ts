@@ -6,6 +6,7 @@ const MODULES = {
   start: '../../scripts/commands/start',
   host: '../../scripts/commands/host',
   phone: '../../scripts/commands/phone',
+  osdp: '../../scripts/commands/osdp',
   flash: '../../scripts/commands/flash',
   bench: '../../scripts/dev/bench-command',
   soak: '../../scripts/dev/soak-command',

@@ -18,7 +18,7 @@ export const statusRoutes: ApiRoute[] = [
     method: 'GET',
     path: '/status',
     summary:
-      'Reader id, firmware, clock, database version and counts, LED, relay, door, access-point state, event log, host link, flash health, BLE phones in range.',
+      'Reader id, firmware, clock, database version and counts, LED, relay, door, access-point state, event log, host link, flash health, BLE phones in range, the OSDP link (osdp-pd role).',
     tag: 'status',
     access: 'local',
     response: StatusSchema,
@@ -42,6 +42,8 @@ export const statusRoutes: ApiRoute[] = [
         flash: store.health(),
         // Only a reader with a radio reports phones (the panel says so when it is absent).
         ...(ble ? { ble: { phones: ble.phones() } } : {}),
+        // The OSDP link to the panel, in the osdp-pd role (docs/OSDP.md).
+        ...(s.osdp ? { osdp: s.osdp } : {}),
       };
     },
   },

@@ -1,0 +1,2 @@
+export * from './panel-link';
+export * from './transport';
