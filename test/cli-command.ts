@@ -12,8 +12,10 @@
  * jest workers that ask at once share it. Tests about how users start the CLI (the README's
  * `npx reader-sim`, ts-node in a checkout) use `README_CLI` instead.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { readerLauncher } from '../scripts/dev/soak/reader-build';
+import { ROOT, transpiledTree } from '../scripts/dev/transpiled';
 
 export interface CliCommand {
   command: string;
@@ -44,4 +46,19 @@ export function cliCommand(): CliCommand {
 /** `[...cli.args, ...argv]`: the argument list for `spawn(cli.command, ...)`. */
 export function cliArgv(argv: string[], cli: CliCommand = cliCommand()): string[] {
   return [...cli.args, ...argv];
+}
+
+/**
+ * Another program of the reader's sources (firmware/, led/, ble/, storage/, scripts/) as its
+ * transpiled module, for `spawn(process.execPath, [transpiledModule(file), ...])` without
+ * `-r ts-node/register`: the same tree `cliCommand()` runs.
+ */
+export function transpiledModule(source: string): string {
+  const built = process.env[BUILT_ENV];
+  const tree = built ? path.dirname(built) : transpiledTree();
+  const module = path.join(tree, path.relative(ROOT, source)).replace(/\.ts$/, '.js');
+  if (!fs.existsSync(module)) {
+    throw new Error(`${source} is not in the transpiled tree (only the reader's sources are)`);
+  }
+  return module;
 }
