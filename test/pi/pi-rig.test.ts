@@ -130,10 +130,11 @@ describe('RIG=pi', () => {
           // The reader's timers move only when the rig waits: the shell-script chip is slow,
           // and every level still goes through it. No retries: a scenario passes first time.
           RIG_CLOCK: 'virtual',
+          // Each scenario is a hundred or so tool processes: minutes on a busy 2-core machine.
+          HIL_SCENARIO_MS: '300000',
         },
         // The phone scenarios need BLE on the reader and a second adapter: pi-rig-phone.test.ts.
-        // Each scenario is a hundred or so tool processes: minutes on a busy 2-core machine.
-        ['test/hil/', '--testPathIgnorePatterns', 'test/hil/phone', '--testTimeout', '300000'],
+        ['test/hil/', '--testPathIgnorePatterns', 'test/hil/phone'],
       );
       expect({ code, output: code === 0 ? '' : output }).toEqual({ code: 0, output: '' });
       expect(output).toMatch(/grant: known badge unlocks.* \[rig=pi\]/);
@@ -154,7 +155,7 @@ describe('RIG=pi', () => {
         /\| grant: .* \| pi \| passed \|/,
       );
     },
-    900_000,
+    1_800_000,
   );
 
   it('npm run test:hil with RIG=pi here fails every scenario fast with the adapter message, reported per rig', async () => {
