@@ -109,12 +109,13 @@ describe('RIG=pi', () => {
   });
 
   /**
-   * The whole HIL suite through the shell-script chip: every LED read and level is a process,
-   * and on a 2-core machine shared with the rest of the suite its real-time checks miss
-   * (known since this session; docs/PI.md). Opt in with PI_RIG_SIM_HIL=1; the scenarios run
-   * on the sim rig in every `npm test`, and on a wired Pi with `npm run test:hil RIG=pi`.
+   * The whole HIL suite through the shell-script chip, where every LED read and level is a
+   * process. On the system clock its real-time windows (the 1 s unlock, a 100 ms blink phase)
+   * ran out on a busy 2-core machine; with RIG_CLOCK=virtual they stand still while the rig
+   * drives and reads the wires, so only deadlines are left. PI_RIG_SIM_HIL=0 skips it (it is
+   * the suite's slowest minute on a quiet machine).
    */
-  const simulatedHil = process.env.PI_RIG_SIM_HIL === '1' ? it : it.skip;
+  const simulatedHil = process.env.PI_RIG_SIM_HIL === '0' ? it.skip : it;
   simulatedHil(
     'the same HIL jest files run on the Pi rig (simulated chip, loopback wires) and the report names the rig',
     async () => {
