@@ -7,6 +7,8 @@ module.exports = {
   // A generous per-test deadline (a global option): waits end on events, and a loaded
   // machine must not fail a test that is merely slow.
   testTimeout: 60_000,
+  // Builds the transpiled reader-sim the suite's child processes run (test/cli-command.ts).
+  globalSetup: '<rootDir>/test/global-setup.ts',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/**/*.test.ts'] },
     {

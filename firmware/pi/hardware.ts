@@ -15,6 +15,12 @@ export interface PiHardware {
   indicator: TwoLedIndicatorDriver;
   relay: RelayDriver;
   contacts: { rex: ContactInput; door: ContactInput };
+  /**
+   * The raw level the reader last got from an input line (the monitor's edge or the boot
+   * read), before debounce; undefined before the first. A HIL rig waits on it to know its
+   * drive has reached the reader.
+   */
+  inputLevel(input: 'rex' | 'door'): boolean | undefined;
   badge: BadgeSerialInput | undefined;
   /** Resolves once every output write asked for so far has reached the chip. */
   settled(): Promise<void>;
@@ -86,16 +92,28 @@ export async function openPiHardware(options: OpenPiHardwareOptions): Promise<Pi
       new ContactInput(clock, { debounceMs: config.debounceMs, activeLow });
     const contacts = { rex: contact(config.rexActiveLow), door: contact(config.doorActiveLow) };
     const inputs = [
-      { spec: { offset: lines.rex, bias: config.inputBias }, contact: contacts.rex },
-      { spec: { offset: lines.door, bias: config.inputBias }, contact: contacts.door },
-    ];
+      { name: 'rex', spec: { offset: lines.rex, bias: config.inputBias }, contact: contacts.rex },
+      {
+        name: 'door',
+        spec: { offset: lines.door, bias: config.inputBias },
+        contact: contacts.door,
+      },
+    ] as const;
+    const rawLevels = new Map<'rex' | 'door', boolean>();
+    const feed = (input: (typeof inputs)[number], high: boolean) => {
+      rawLevels.set(input.name, high);
+      input.contact.level(high);
+    };
     // Watch first, then read: an edge between the two is seen twice, never missed.
     monitor = await chip.monitor(
       inputs.map((i) => i.spec),
-      (edge) => inputs.find((i) => i.spec.offset === edge.offset)?.contact.level(edge.high),
+      (edge) => {
+        const input = inputs.find((i) => i.spec.offset === edge.offset);
+        if (input) feed(input, edge.high);
+      },
     );
     const levels = await chip.read(inputs.map((i) => i.spec));
-    inputs.forEach((input, i) => input.contact.level(levels[i]));
+    inputs.forEach((input, i) => feed(input, levels[i]));
 
     if (config.badge) {
       badge = new BadgeSerialInput({
@@ -125,6 +143,7 @@ export async function openPiHardware(options: OpenPiHardwareOptions): Promise<Pi
       indicator,
       relay,
       contacts,
+      inputLevel: (input) => rawLevels.get(input),
       badge,
       settled: async () => {
         await Promise.all(outputs.map((o) => o.settled()));

@@ -22,6 +22,8 @@ const USAGE = [
   '  --image-mib N   flash image size in MiB (default 4: collection runs under load)',
   '  --site-users N  users without a credential here in every full push (default 300)',
   '  --boot-kills F  share of kills during the boot instead of under load (default 0.1)',
+  '  --min-decisions N  no kill under load before N access decisions in the window',
+  '                  (waits on them, up to 60 s; default 0)',
   '  --ts-node       run the reader through bin/reader-sim.js (ts-node) instead of transpiled',
   '  --json          print the whole report as JSON',
 ].join('\n');
@@ -39,6 +41,7 @@ export const soak: Command = {
     const imageMiB = int(values['image-mib']!, '--image-mib', 1, 256);
     const siteUsers = int(values['site-users']!, '--site-users', 0, 100_000);
     const bootKills = number(values['boot-kills']!, '--boot-kills', 0, 1);
+    const minDecisions = int(values['min-decisions']!, '--min-decisions', 0, 1_000_000);
     const durationSeconds =
       values.duration === undefined ? undefined : number(values.duration, '--duration', 1, 604_800);
     const json = values.json!;
@@ -55,6 +58,7 @@ export const soak: Command = {
       imageMiB,
       siteUsers,
       bootKills,
+      minDecisions,
       dataDir: values.data,
       keep: values.data !== undefined,
       tsNode: values['ts-node'],
@@ -81,6 +85,7 @@ function parseSoakArgs(argv: string[]) {
         'image-mib': { type: 'string', default: '4' },
         'site-users': { type: 'string', default: '300' },
         'boot-kills': { type: 'string', default: '0.1' },
+        'min-decisions': { type: 'string', default: '0' },
         'ts-node': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
       },

@@ -29,6 +29,7 @@ import {
 } from '../../ble/controller/demo/echo-peripheral';
 import { meanRssi } from '../../ble/controller/radio-model';
 import { Status } from '../../ble/controller/hci-spec';
+import { transpiledModule } from '../cli-command';
 
 // noble ships no types; the seam above must be installed before it loads.
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-require-imports */
@@ -40,7 +41,7 @@ const ROOT = path.join(__dirname, '..', '..');
 const PERIPHERAL_SCRIPT = path.join(ROOT, 'ble', 'controller', 'demo', 'peripheral-process.ts');
 const READER_ADDRESS = 'c0:de:0a:00:00:01';
 
-jest.setTimeout(180_000); // real processes (ts-node boots): minutes on a loaded machine
+jest.setTimeout(180_000); // real processes: minutes on a loaded machine
 
 interface ChildEvent {
   ev: string;
@@ -147,9 +148,8 @@ describe.each(stacks)(
       const child = spawn(
         process.execPath,
         [
-          '-r',
-          'ts-node/register/transpile-only',
-          PERIPHERAL_SCRIPT,
+          // Transpiled once per run (test/cli-command.ts): no ts-node compile per peripheral.
+          transpiledModule(PERIPHERAL_SCRIPT),
           '--stack',
           stack,
           '--air',
@@ -164,7 +164,7 @@ describe.each(stacks)(
         {
           cwd: ROOT,
           stdio: ['pipe', 'pipe', 'pipe'],
-          env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.json') },
+          env: process.env,
         },
       );
       let stderr = '';

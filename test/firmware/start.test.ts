@@ -3,15 +3,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ownChildren } from '../children';
+import { cliCommand } from '../cli-command';
 import { freePort } from '../free-port';
 
-const BIN = join(__dirname, '../../bin/reader-sim.js');
+const cli = cliCommand();
 const children = ownChildren();
 
 /** Runs `reader-sim start` as a real process (JSON logs: stdout is a pipe). */
 function startReader(dir: string, port: number) {
-  const args = [BIN, 'start', '--data', dir, '--reader-id', 'lobby-1', '--api-port', String(port)];
-  const child = children.spawn(process.execPath, args, {
+  const args = ['start', '--data', dir, '--reader-id', 'lobby-1', '--api-port', String(port)];
+  const child = children.spawn(cli.command, [...cli.args, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
   }) as ChildProcessWithoutNullStreams;
   const lines: Array<Record<string, unknown>> = [];
@@ -92,7 +93,7 @@ describe('reader-sim start', () => {
       [['--profile', 'cloud'], "profile 'cloud' is not in this build (have: sim, pi)"],
       [['--api-port', '99999'], '--api-port must be 1..65535, got 99999'],
     ] as const) {
-      const child = children.spawn(process.execPath, [BIN, 'start', '--data', dir, ...args]);
+      const child = children.spawn(cli.command, [...cli.args, 'start', '--data', dir, ...args]);
       let stderr = '';
       child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
       const code = await new Promise((resolve) => child.on('exit', resolve));

@@ -104,6 +104,8 @@ export function hilScenarios(file: string, body: (scenario: ScenarioFn) => void)
     // watch, so its real-time checks may get RIG_RETRIES more runs (a real rig: none).
     const retries = Number(process.env.RIG_RETRIES ?? 0);
     if (retries > 0) jest.retryTimes(retries, { logErrorsBeforeRetry: true });
+    // A deadline per scenario; HIL_SCENARIO_MS raises it for a slow rig (the simulated chip).
+    const scenarioMs = Number(process.env.HIL_SCENARIO_MS) || (rig === 'pi' ? 60_000 : 15_000);
     afterAll(() => writeReport(file, rig, results));
     body((title, fn) => {
       it(
@@ -144,7 +146,7 @@ export function hilScenarios(file: string, body: (scenario: ScenarioFn) => void)
             await opened?.close();
           }
         },
-        rig === 'pi' ? 60_000 : 15_000,
+        scenarioMs,
       );
     });
   });

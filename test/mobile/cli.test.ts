@@ -16,12 +16,14 @@ import { HostClient } from '../../firmware/api/client';
 import { run } from '../../scripts/cli';
 import { onePhoneDatabase } from '../../firmware/profiles/test';
 import type { DatabaseContent } from '../../firmware/foundation/model';
+import { cliCommand } from '../cli-command';
 import { MobileRig, startMobileRig } from './harness';
 
 jest.setTimeout(180_000); // real processes (ts-node boots): minutes on a loaded machine
 
 const ROOT = path.join(__dirname, '..', '..');
-const BIN = path.join(ROOT, 'bin', 'reader-sim.js');
+/** `reader-sim` as a child process: the suite's transpiled CLI (test/cli-command.ts). */
+const launcher = cliCommand();
 
 /** Alice with the phone whose key is in keyFile. */
 function databaseFor(keyFile: string): DatabaseContent {
@@ -181,9 +183,9 @@ describe('reader-sim start + reader-sim phone unlock, two processes', () => {
     const sock = path.join(dir, 'air.sock');
     const port = 20_000 + (process.pid % 20_000);
     reader = spawn(
-      process.execPath,
+      launcher.command,
       [
-        BIN,
+        ...launcher.args,
         'start',
         '--data',
         dir,
@@ -219,8 +221,8 @@ describe('reader-sim start + reader-sim phone unlock, two processes', () => {
     await new HostClient(`http://127.0.0.1:${port}`, token).push(databaseFor(keyFile));
 
     const phone = await promisify(execFile)(
-      process.execPath,
-      [BIN, 'phone', 'unlock', '--air', sock, '--key', keyFile],
+      launcher.command,
+      [...launcher.args, 'phone', 'unlock', '--air', sock, '--key', keyFile],
       { cwd: ROOT, timeout: 30_000 },
     );
     expect(phone.stdout.trim().split('\n')).toEqual([

@@ -173,11 +173,14 @@ for kv in "${'${rest[@]:1}'}"; do
   fi
   echo $$ > "$dir/$off.held"; held+=("$dir/$off.held")
 done
-release() { rm -f "${'${held[@]}'}"; exit 0; }
+nap=''
+release() { rm -f "${'${held[@]}'}"; [ -n "$nap" ] && kill "$nap" 2>/dev/null; exit 0; }
 trap release TERM INT
 [ "$mode" = exit ] && release
-# Ends by itself once the simulation is removed, even if its owner never stopped it.
-while [ -d "$STATE" ]; do sleep 0.02; done`,
+# Ends by itself once the simulation is removed, even if its owner never stopped it. One nap
+# process a second, waited for in the background: a signal ends the wait at once, and a
+# holder costs the machine nothing while it holds (a busy loop here was most of the load).
+while [ -d "$STATE" ]; do sleep 1 & nap=$!; wait "$nap"; done`,
 
   gpioget: String.raw`
 rest=()

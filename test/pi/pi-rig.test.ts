@@ -109,12 +109,13 @@ describe('RIG=pi', () => {
   });
 
   /**
-   * The whole HIL suite through the shell-script chip: every LED read and level is a process,
-   * and on a 2-core machine shared with the rest of the suite its real-time checks miss
-   * (known since this session; docs/PI.md). Opt in with PI_RIG_SIM_HIL=1; the scenarios run
-   * on the sim rig in every `npm test`, and on a wired Pi with `npm run test:hil RIG=pi`.
+   * The whole HIL suite through the shell-script chip, where every LED read and level is a
+   * process. On the system clock its real-time windows (the 1 s unlock, a 100 ms blink phase)
+   * ran out on a busy 2-core machine; with RIG_CLOCK=virtual they stand still while the rig
+   * drives and reads the wires, so only deadlines are left. PI_RIG_SIM_HIL=0 skips it (it is
+   * the suite's slowest minute on a quiet machine).
    */
-  const simulatedHil = process.env.PI_RIG_SIM_HIL === '1' ? it : it.skip;
+  const simulatedHil = process.env.PI_RIG_SIM_HIL === '0' ? it.skip : it;
   simulatedHil(
     'the same HIL jest files run on the Pi rig (simulated chip, loopback wires) and the report names the rig',
     async () => {
@@ -127,13 +128,14 @@ describe('RIG=pi', () => {
           RIG_PI_CONFIG: noBle,
           RIG_GPIOD_TOOLS: sim.toolsDir,
           HIL_REPORT_DIR: reports,
-          // The simulated chip's tools are shell scripts sharing the CPU with the suite.
-          RIG_RETRIES: '2',
+          // The reader's timers move only when the rig waits: the shell-script chip is slow,
+          // and every level still goes through it. No retries: a scenario passes first time.
+          RIG_CLOCK: 'virtual',
+          // Each scenario is a hundred or so tool processes: minutes on a busy 2-core machine.
+          HIL_SCENARIO_MS: '300000',
         },
         // The phone scenarios need BLE on the reader and a second adapter: pi-rig-phone.test.ts.
-        // Lockdown's 100/100 ms blink is not read back reliably through the shell-script chip
-        // on a busy 2-core machine (each read is a process); it runs on the sim rig and a real Pi.
-        ['test/hil/', '--testPathIgnorePatterns', 'test/hil/phone', 'test/hil/lockdown'],
+        ['test/hil/', '--testPathIgnorePatterns', 'test/hil/phone'],
       );
       expect({ code, output: code === 0 ? '' : output }).toEqual({ code: 0, output: '' });
       expect(output).toMatch(/grant: known badge unlocks.* \[rig=pi\]/);
@@ -147,13 +149,14 @@ describe('RIG=pi', () => {
           ['door forced', 'pi', 'passed'],
           ['door held', 'pi', 'passed'],
           ['grant', 'pi', 'passed'],
+          ['lockdown', 'pi', 'passed'],
         ].sort(),
       );
       expect(fs.readFileSync(path.join(reports, 'report.md'), 'utf8')).toMatch(
         /\| grant: .* \| pi \| passed \|/,
       );
     },
-    300_000,
+    1_800_000,
   );
 
   it('npm run test:hil with RIG=pi here fails every scenario fast with the adapter message, reported per rig', async () => {

@@ -6,16 +6,17 @@ import { SimulatedGpiodTools } from './gpiod-sim';
 import { openPty, type PtyPair } from './pty';
 import { freePort } from '../free-port';
 import { ownChildren } from '../children';
+import { cliCommand } from '../cli-command';
 import { until } from '../poll';
 
-const BIN = path.join(__dirname, '../../bin/reader-sim.js');
+const cli = cliCommand();
 const children = ownChildren();
 
 /** `reader-sim start --profile pi` as a real process; PATH decides which libgpiod tools it finds. */
 function start(dir: string, port: number, env: NodeJS.ProcessEnv = {}) {
   const child = children.spawn(
-    process.execPath,
-    [BIN, 'start', '--profile', 'pi', '--data', dir, '--api-port', String(port)],
+    cli.command,
+    [...cli.args, 'start', '--profile', 'pi', '--data', dir, '--api-port', String(port)],
     { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } },
   );
   const out = { stdout: '', stderr: '' };

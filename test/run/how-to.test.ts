@@ -8,13 +8,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ownChildren } from '../children';
+import { cliCommand } from '../cli-command';
 import { freePort } from '../free-port';
 import { until } from '../poll';
 
 jest.setTimeout(300_000);
 
 const ROOT = path.join(__dirname, '../..');
-const BIN = path.join(ROOT, 'bin/reader-sim.js');
+// `npx reader-sim` as the suite runs it (test/cli-command.ts): the how-to's steps are a dozen
+// processes, and clone-and-run.test.ts runs the README's own `npx reader-sim`.
+const cli = cliCommand();
 const children = ownChildren();
 
 /** A phone answered less than this ago gets `cooldown` (blePhoneCooldownMs, 3 s by default). */
@@ -53,7 +56,7 @@ describe('docs/MOBILE.md how-to, through the CLI, in the order written', () => {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   function run(argv: string[]): Promise<Ran> {
-    const child = children.spawn(process.execPath, [BIN, ...argv], {
+    const child = children.spawn(cli.command, [...cli.args, ...argv], {
       cwd: dir,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, READER_SIM_TOKEN: '', READER_SIM_URL: '', READER_SIM_AIR: '' },
@@ -128,8 +131,8 @@ describe('docs/MOBILE.md how-to, through the CLI, in the order written', () => {
 
     expect(commands[0]).toBe('npm start -- --data ./data');
     const reader = children.spawn(
-      process.execPath,
-      [BIN, 'start', '--data', './data', '--api-port', String(port), '--air', air],
+      cli.command,
+      [...cli.args, 'start', '--data', './data', '--api-port', String(port), '--air', air],
       { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let log = '';

@@ -1,13 +1,16 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import path from 'node:path';
+import { cliCommand, README_CLI, type CliCommand } from '../cli-command';
 
-const bin = path.join(__dirname, '..', '..', 'bin', 'reader-sim.js');
 const exec = promisify(execFile);
+const transpiled = cliCommand();
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function run(
+  launcher: CliCommand,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [bin, ...args]);
+    const { stdout, stderr } = await exec(launcher.command, [...launcher.args, ...args]);
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -15,12 +18,15 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
   }
 }
 
-// Each test spawns the real bin (ts-node, a cold start): seconds on a loaded 2-core machine.
+/** The suite's transpiled CLI (test/cli-command.ts): the same code without ts-node's start. */
+const cli = (...args: string[]) => run(transpiled, args);
+
+// A ts-node cold start is seconds on a loaded 2-core machine.
 jest.setTimeout(180_000); // real processes (ts-node boots): minutes on a loaded machine
 
 describe('reader-sim command line', () => {
-  it('lists its commands with --help', async () => {
-    const { code, stdout } = await cli('--help');
+  it('lists its commands with --help, through bin/reader-sim.js as a checkout runs it', async () => {
+    const { code, stdout } = await run(README_CLI, ['--help']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/Usage: reader-sim COMMAND/);
     expect(stdout).toMatch(/^\s+bench\s/m);

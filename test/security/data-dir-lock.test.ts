@@ -4,10 +4,10 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { freePort, runReaderSim, type ReaderProcess } from './start-process';
 import { sampleDatabase } from '../api/harness';
-import { readerLauncher } from '../../scripts/dev/soak/reader-build';
+import { cliCommand } from '../cli-command';
 
 // The transpiled CLI: the same code as bin/reader-sim.js, without ts-node's start-up.
-const launcher = readerLauncher();
+const launcher = cliCommand();
 
 /**
  * One reader process per data directory (firmware/data-dir-lock.ts), through real

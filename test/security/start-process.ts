@@ -5,6 +5,7 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 import { ownChildren } from '../children';
+import { cliCommand, type CliCommand } from '../cli-command';
 export { freePort } from '../free-port';
 
 export const BIN = join(__dirname, '../../bin/reader-sim.js');
@@ -24,14 +25,14 @@ export interface ReaderProcess {
 const children = ownChildren({ per: 'file' });
 
 /**
- * `launcher`: how to run reader-sim (default bin/reader-sim.js through ts-node); tests that
- * start many readers pass the transpiled tree's (scripts/dev/soak/reader-build.ts), which
- * starts in a fraction of the time, and the production-install test its scratch copy's bin.
+ * `launcher`: how to run reader-sim (default: the suite's transpiled CLI, test/cli-command.ts,
+ * which starts without ts-node's compile); the production-install test passes its scratch
+ * copy's bin.
  */
 export function runReaderSim(
   args: string[],
   env: NodeJS.ProcessEnv = {},
-  launcher: { command: string; args: string[] } = { command: process.execPath, args: [BIN] },
+  launcher: CliCommand = cliCommand(),
 ): ReaderProcess {
   const child = children.spawn(launcher.command, [...launcher.args, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],

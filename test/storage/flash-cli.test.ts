@@ -4,19 +4,20 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { openStore } from '../../storage';
 import { examineImage } from '../../storage/fsck';
+import { cliCommand } from '../cli-command';
 import { content } from './workload';
 
-const bin = path.join(__dirname, '..', '..', 'bin', 'reader-sim.js');
+const launcher = cliCommand();
 
 interface Run {
   status: number | null;
   out: string;
 }
 
-/** Runs `reader-sim flash ...` through the real bin. */
+/** Runs `reader-sim flash ...` as a child process (the suite's transpiled CLI). */
 function cli(...args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, 'flash', ...args]);
+    const child = spawn(launcher.command, [...launcher.args, 'flash', ...args]);
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));

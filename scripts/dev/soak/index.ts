@@ -38,6 +38,12 @@ export interface SoakOptions {
   imageMiB?: number;
   /** Share of kills that land during the boot (mount, repair) instead of under load. */
   bootKills?: number;
+  /**
+   * No kill under load before this many access decisions were reported in the window
+   * (default 0): the kill waits for them on the reports, up to DECISIONS_DEADLINE_MS, so a
+   * slow machine stretches the window instead of killing a reader that has decided nothing.
+   */
+  minDecisions?: number;
   /** Run the reader through bin/reader-sim.js (ts-node) instead of the transpiled cache. */
   tsNode?: boolean;
   /** Progress lines. */
@@ -93,6 +99,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
   const seed = options.seed ?? 1;
   const imageMiB = options.imageMiB ?? 4;
   const bootKills = options.bootKills ?? 0.1;
+  const minDecisions = options.minDecisions ?? 0;
   const log = options.log ?? (() => undefined);
   const random = seededRandom(seed);
   const started = Date.now();
@@ -190,10 +197,14 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
         const t0 = Date.now();
         await load.start();
         const killAt = seconds * 1000 * (0.25 + 0.75 * random());
+        const decided = decisionsOrDeadline(ledger, decisionsBefore + minDecisions);
         const crashed = await Promise.race([
-          delay(Math.max(0, killAt - (Date.now() - t0))).then(() => false),
+          Promise.all([delay(Math.max(0, killAt - (Date.now() - t0))), decided.reached]).then(
+            () => false,
+          ),
           proc.exit().then(() => true),
         ]);
+        decided.cancel();
         if (crashed) {
           ledger.violations.push({
             cycle,
@@ -359,6 +370,24 @@ function cycleLine(c: CycleFigures, violations: number): string {
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+/** How long a window waits for its `minDecisions` before the kill goes ahead without them. */
+const DECISIONS_DEADLINE_MS = 60_000;
+
+/** The ledger's decision count reaching `count`, or the deadline; cancel() drops the timer. */
+function decisionsOrDeadline(
+  ledger: Ledger,
+  count: number,
+): { reached: Promise<void>; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, DECISIONS_DEADLINE_MS);
+  });
+  return {
+    reached: Promise.race([ledger.decisionsReached(count), deadline]),
+    cancel: () => clearTimeout(timer),
+  };
 }
 
 function delay(ms: number): Promise<void> {

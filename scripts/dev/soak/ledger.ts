@@ -59,6 +59,14 @@ export class Ledger {
   /** Grant events already matched to an observed relay unlock. */
   readonly matchedGrants = new Set<number>();
   readonly violations: Violation[] = [];
+  /** Waiters for a decision count (`decisionsReached`), woken as reports come in. */
+  private readonly decisionWaiters = new Set<{ count: number; resolve: () => void }>();
+
+  /** Resolves once `count` decisions are in the history (at once if they already are). */
+  decisionsReached(count: number): Promise<void> {
+    if (this.decisions >= count) return Promise.resolve();
+    return new Promise((resolve) => this.decisionWaiters.add({ count, resolve }));
+  }
 
   /** Records an event the reader reported; a seq that comes back different is a violation. */
   report(event: EventRecord, cycle: number, where: string): void {
@@ -73,6 +81,11 @@ export class Ledger {
         this.decisions++;
         const reason = event.reason ?? event.decision ?? '?';
         this.reasons.set(reason, (this.reasons.get(reason) ?? 0) + 1);
+        for (const waiter of this.decisionWaiters) {
+          if (this.decisions < waiter.count) continue;
+          this.decisionWaiters.delete(waiter);
+          waiter.resolve();
+        }
       }
     } else if (before !== text) {
       this.violations.push({
