@@ -74,6 +74,11 @@ export interface SpawnOptions {
   env?: NodeJS.ProcessEnv;
   /** How long the process may take to print its ready line (default 60 s). */
   readyTimeoutMs?: number;
+  /**
+   * The program that runs `reader-sim` (default: this package's `bin/reader-sim.js` under
+   * node); a suite may give a prebuilt one that starts faster.
+   */
+  cli?: { command: string; args: string[] };
 }
 
 export interface SpawnedReader {
@@ -105,7 +110,8 @@ export async function spawnReader(options: SpawnOptions = {}): Promise<SpawnedRe
   const apiPort = options.apiPort ?? (await freePort());
   const args = ['start', '--data', dataDir, '--api-port', String(apiPort), ...extra];
   if (airAddress) args.push('--air', airAddress);
-  const child = spawn(process.execPath, [readerSimBin(), ...args], {
+  const cli = options.cli ?? { command: process.execPath, args: [readerSimBin()] };
+  const child = spawn(cli.command, [...cli.args, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
   });

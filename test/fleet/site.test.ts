@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { cliCommand } from '../cli-command';
 import { Air, createAir } from '../../ble/controller';
 import { createDeviceKey, type DeviceKey } from '../../ble/device-key';
 import { strongestReader } from '../../ble/phone';
@@ -354,20 +355,10 @@ describe('site files', () => {
       }),
     );
     const data = path.join(dir, 'data');
+    const cli = cliCommand();
     const run = spawnSync(
-      process.execPath,
-      [
-        path.join(__dirname, '..', '..', 'bin', 'reader-sim.js'),
-        'start',
-        '--site',
-        file,
-        '--data',
-        data,
-        '--ble',
-        'off',
-        '--api-port',
-        '1',
-      ],
+      cli.command,
+      [...cli.args, 'start', '--site', file, '--data', data, '--ble', 'off', '--api-port', '1'],
       { encoding: 'utf8', timeout: 60_000 },
     );
     expect(run.status).not.toBe(0);

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnReader } from '../../firmware/testkit/reader';
+import { cliCommand } from '../cli-command';
 import { attachMqttLink } from '../../firmware/mqtt';
 import { powerOnBoard } from '../../firmware/profiles/drivers';
 import { testDrivers } from '../../firmware/profiles/test';
@@ -60,6 +61,7 @@ describe('reader-sim start --mqtt', () => {
     fs.mkdirSync(secrets);
     fs.writeFileSync(path.join(secrets, 'door-7.pw'), 's3cret-7\n');
     const reader = await spawnReader({
+      cli: cliCommand(),
       args: [
         '--ble',
         'off',
