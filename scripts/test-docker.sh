@@ -124,5 +124,14 @@ else
   echo "skip compose.yaml: a $arch image on this $(podman info --format '{{.Host.Arch}}') host"
 fi
 
+# deploy/k8s/: the StatefulSet's pod with `podman kube play`, its readers connecting out to a
+# Mosquitto and answering a push over MQTT (details: scripts/test-k8s-pod.sh).
+if [ "$arch" = "$(podman info --format '{{.Host.Arch}}')" ]; then
+  check "deploy/k8s: the pod's readers connect out over MQTT and answer a push (scripts/test-k8s-pod.sh)" \
+    bash scripts/test-k8s-pod.sh "$tag"
+else
+  echo "skip deploy/k8s pod: a $arch image on this $(podman info --format '{{.Host.Arch}}') host"
+fi
+
 echo "docker ($arch): ${passed} passed, ${failed} failed"
 [ "$failed" = 0 ]

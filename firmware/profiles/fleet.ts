@@ -63,8 +63,11 @@ export interface FleetOptions {
   /** Each reader's relay coil (default: a log line at the reader's logger). */
   relayFor?: (reader: SiteReader, log: ReaderLog) => RelayDriver;
   api?: Pick<ApiServerOptions, 'bodyLimit' | 'databaseBodyLimit'>;
-  /** After every boot of any reader (what it returns undoes it at that reader's power-off). */
-  onBoot?: (member: FleetMember, reader: RunningReader) => (() => void) | void;
+  /**
+   * After every boot of any reader (what it returns undoes it at that reader's power-off).
+   * The board is given too: at the first boot `member.board` is not set yet.
+   */
+  onBoot?: (member: FleetMember, reader: RunningReader, board: Board) => (() => void) | void;
 }
 
 /** One reader of a served site: the API's view of it, and what the process holds for it. */
@@ -219,10 +222,10 @@ async function powerOnMember(
   };
   try {
     member.board = await powerOnBoard(drivers, {
-      onBoot: (reader) => {
+      onBoot: (reader, board) => {
         setUpReader(reader, spec, log);
         radio?.gatt.attach(reader);
-        const undo = options.onBoot?.(member, reader);
+        const undo = options.onBoot?.(member, reader, board);
         return () => {
           radio?.gatt.detach();
           undo?.();

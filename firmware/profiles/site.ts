@@ -141,16 +141,24 @@ export function parseSite(json: unknown, source = 'site', baseDir = '.'): Site {
 }
 
 /** `--readers N`: reader-001 .. reader-N in a row, GENERATED_SPACING_M apart. */
-export function generatedSite(count: number): Site {
+export function generatedSite(count: number, idPrefix?: string): Site {
   if (!Number.isInteger(count) || count < 1 || count > MAX_SITE_READERS) {
     throw new SiteError(`--readers must be 1..${MAX_SITE_READERS}, got ${count}`);
   }
   const width = Math.max(3, String(count).length);
+  // A prefix (a pod's name) keeps ids unique across processes: PREFIX-001, PREFIX-002, ...
+  const base = idPrefix ?? 'reader';
+  const last = `${base}-${String(count).padStart(width, '0')}`;
+  if (!READER_ID.test(base) || !READER_ID.test(last)) {
+    throw new SiteError(
+      `--reader-id ${base}: a prefix of letters, digits, '_', '.', '-' that makes ids of at most 64 characters (${last})`,
+    );
+  }
   const readers = Array.from({ length: count }, (_, i) => {
-    const id = `reader-${String(i + 1).padStart(width, '0')}`;
+    const id = `${base}-${String(i + 1).padStart(width, '0')}`;
     return { id, name: id, accessPoint: id, position: { x: i * GENERATED_SPACING_M, y: 0 } };
   });
-  return { name: 'site', readers };
+  return { name: idPrefix ?? 'site', readers };
 }
 
 function parsePosition(

@@ -91,10 +91,14 @@ describe('deploy/k8s manifests', () => {
     // The broker address comes from the ConfigMap.
     expect(args[args.indexOf('--mqtt') + 1]).toBe('$(MQTT_URL)');
     expect(env.get('MQTT_URL')!.valueFrom.configMapKeyRef.key).toBe('MQTT_URL');
-    // Every flag but --readers (issue 16 part 1) is one `reader-sim start` documents.
-    for (const flag of args.filter((a) => a.startsWith('--') && a !== '--readers')) {
-      expect(start.usage).toContain(flag);
+    // Every flag is one `reader-sim start` documents.
+    for (const flag of args.filter((a) => a.startsWith('--'))) {
+      expect(start.usage).toMatch(new RegExp(`^\\s+${flag}\\b`, 'm'));
     }
+    // K readers per pod, named after the pod (--reader-id is their prefix with --readers).
+    expect(args[args.indexOf('--readers') + 1]).toBe('$(READERS_PER_POD)');
+    expect(env.get('READERS_PER_POD')!.valueFrom.configMapKeyRef.key).toBe('READERS_PER_POD');
+    expect(args).not.toContain('--site');
 
     // One volume per pod for the flash images, mounted where --data points.
     const [claim] = set.spec.volumeClaimTemplates;
@@ -113,6 +117,15 @@ describe('deploy/k8s manifests', () => {
       'bin/healthcheck.js',
     ]);
     expect(fs.existsSync(path.join(__dirname, '..', '..', 'bin', 'healthcheck.js'))).toBe(true);
+
+    // The startup probe waits as long as the README's sizing table budgets a first boot of
+    // the readers per pod the ConfigMap asks for.
+    const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const perPod = readme.match(/^\| readers per pod \| ([0-9,]+) \|/m);
+    const budget = readme.match(/^\| startup probe budget \| ([0-9]+) min first boot/m);
+    expect(Number(config.data.READERS_PER_POD)).toBe(Number(perPod![1]!.replace(/,/g, '')));
+    const startup = container.startupProbe;
+    expect(startup.periodSeconds * startup.failureThreshold).toBe(Number(budget![1]) * 60);
 
     // The governing service selects exactly these pods.
     expect(set.spec.serviceName).toBe(service.metadata.name);

@@ -14,6 +14,7 @@ import { generatedSite } from '../../../firmware/profiles/site';
 import { onePhoneDatabase } from '../../../firmware/profiles/test';
 import type { RunningReader } from '../../../firmware/running-reader';
 import { above, below, BenchRow, BenchSuite, percentile, rowsFor } from './suite';
+import { fleetMqttRows } from './fleet-mqtt';
 
 const row = rowsFor('fleet');
 const MB = 1024 * 1024;
@@ -77,6 +78,7 @@ export const fleet: BenchSuite = {
           note: `load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores`,
         }),
       );
+      rows.push(...(await fleetMqttRows(served.members, { quick, progress })));
     } finally {
       await served.shutdown();
       booted.cleanup();

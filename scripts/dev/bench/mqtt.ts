@@ -11,7 +11,9 @@ import { testDrivers } from '../../../firmware/profiles/test';
 import { rowsFor, type BenchRow, type BenchSuite } from './suite';
 
 const row = rowsFor('mqtt');
-const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => fs.existsSync(p));
+export const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) =>
+  fs.existsSync(p),
+);
 const PREFIX = 'bench';
 
 /** A loopback port nobody listens on right now. */
@@ -27,7 +29,7 @@ function freePort(): Promise<number> {
 }
 
 /** A Mosquitto of its own on a free loopback port: no persistence, no queue limit. */
-async function startMosquitto(dir: string): Promise<{ url: string; child: ChildProcess }> {
+export async function startMosquitto(dir: string): Promise<{ url: string; child: ChildProcess }> {
   if (!MOSQUITTO)
     throw new Error('the mqtt bench needs Debian mosquitto (apt-get install mosquitto)');
   const port = await freePort();
