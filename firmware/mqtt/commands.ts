@@ -20,12 +20,28 @@ import { DEFAULT_STREAM_LIMITS, StreamingBody } from '../api/streaming-body';
  * payload ({"state": "unlock"}) what HTTP carries in its path.
  */
 interface MqttCommand {
-  route: ApiRoute;
   /** The payload's schema: the route's body, or its path parameters for `state`. */
   schema: JsonSchema;
   /** Whether the payload is a database push (the large limit). */
   database: boolean;
-  call(payload: Record<string, unknown>): Pick<RouteCall, 'body' | 'params'>;
+  /** The status a success answers with (the route's). */
+  status: number;
+  run(target: CommandTarget, payload: Record<string, unknown>): unknown;
+}
+
+/** A host API route run without HTTP: it reads only the reader, board, body and params. */
+function viaRoute(
+  r: ApiRoute,
+  schema: JsonSchema,
+  call: (payload: Record<string, unknown>) => Pick<RouteCall, 'body' | 'params'>,
+): MqttCommand {
+  return {
+    schema,
+    database: r.bodyLimit === 'database',
+    status: r.status ?? 200,
+    run: (target, payload) =>
+      r.handle({ ...target, ...call(payload), query: {} } as unknown as RouteCall),
+  };
 }
 
 function route(routes: ApiRoute[], method: ApiRoute['method'], path: string): ApiRoute {
@@ -36,12 +52,7 @@ function route(routes: ApiRoute[], method: ApiRoute['method'], path: string): Ap
 }
 
 function withBody(r: ApiRoute): MqttCommand {
-  return {
-    route: r,
-    schema: r.body!,
-    database: r.bodyLimit === 'database',
-    call: (payload) => ({ body: payload, params: {} }),
-  };
+  return viaRoute(r, r.body!, (payload) => ({ body: payload, params: {} }));
 }
 
 const state = route(accessPointRoutes, 'POST', '/accesspoint/state/:state');
@@ -49,15 +60,28 @@ const state = route(accessPointRoutes, 'POST', '/accesspoint/state/:state');
 export const MQTT_COMMANDS: Record<string, MqttCommand> = {
   push: withBody(route(databaseRoutes, 'PUT', '/database')),
   delta: withBody(route(databaseRoutes, 'PATCH', '/database')),
-  state: {
-    route: state,
-    schema: state.params!,
-    database: false,
-    call: (payload) => ({ body: {}, params: payload as Record<string, string> }),
-  },
+  state: viaRoute(state, state.params!, (payload) => ({
+    body: {},
+    params: payload as Record<string, string>,
+  })),
   enroll: withBody(route(enrollRoutes, 'POST', '/enroll')),
   ack: withBody(route(eventRoutes, 'POST', '/events/ack')),
   time: withBody(route(settingsRoutes, 'PUT', '/time')),
+  // The link's own command, no HTTP twin: a management system that found a gap (its broker
+  // lost a queue while the reader stayed connected) asks for the events after its last one.
+  resend: {
+    schema: {
+      type: 'object',
+      properties: { after: { type: 'integer', minimum: 0 } },
+      additionalProperties: false,
+    },
+    database: false,
+    status: 200,
+    run: (target, payload) => {
+      if (!target.resend) throw new ApiError('not_found', 'resend needs a connected link');
+      return target.resend(typeof payload.after === 'number' ? payload.after : 0);
+    },
+  },
 };
 
 export const MQTT_COMMAND_NAMES = Object.keys(MQTT_COMMANDS);
@@ -79,6 +103,8 @@ export interface CommandTarget {
   board: Board;
   link: HostLink;
   clock: Clock;
+  /** Publishes again the unacknowledged events after `after` (the link's `resend`). */
+  resend?: (after: number) => { from: number; to: number };
 }
 
 export type CommandOutcome =
@@ -119,14 +145,8 @@ export function runCommand(
     const body = new StreamingBody(command.schema, { ...DEFAULT_STREAM_LIMITS, maxBytes: limit });
     body.write(payload);
     const parsed = body.end() as Record<string, unknown>;
-    // The routes below read only the reader, board, body and params: no HTTP request exists.
-    const call = {
-      ...target,
-      ...command.call(parsed),
-      query: {},
-    } as unknown as RouteCall;
-    const result = command.route.handle(call);
-    return { ok: true, status: command.route.status ?? 200, result };
+    const result = command.run(target, parsed);
+    return { ok: true, status: command.status, result };
   } catch (err) {
     const problem = err instanceof ApiError ? err : (domainProblem(err) ?? internal(err));
     return { ok: false, status: problem.status, error: problem.body() };

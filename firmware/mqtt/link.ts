@@ -265,18 +265,26 @@ class ReaderMqttLink implements MqttLink {
   private onConnect(client: MqttClient): void {
     if (client !== this.client) return;
     this.backoff.reset();
-    this.isConnected = true;
     // Everything unacknowledged goes out again on each connection: the broker may have lost it.
     this.sentSeq = this.target.reader.store.events.stats().ackedSeq;
     this.inflight = 0;
     this.deliveredSeq = 0;
+    // Online (status, connected(), events) only once the broker takes our commands: a
+    // command sent on seeing "online" must reach us, and a broker restart keeps no session.
     client.subscribe(this.topics.commands, { qos: 1 }, (err) => {
-      if (err) this.log.warn({ err, readerId: this.readerId }, 'MQTT link: subscribe failed');
+      if (client !== this.client) return;
+      if (err) {
+        this.log.warn({ err, readerId: this.readerId }, 'MQTT link: subscribe failed');
+        this.drop(`subscribe failed: ${err.message}`);
+        this.connectSoon(this.backoff.next());
+        return;
+      }
+      this.isConnected = true;
+      client.publish(this.topics.status, this.statusPayload(true), { qos: 1, retain: true });
+      this.log.info({ readerId: this.readerId, url: this.options.url }, 'MQTT link: connected');
+      for (const resolve of this.waiting.splice(0)) resolve();
+      this.pump();
     });
-    client.publish(this.topics.status, this.statusPayload(true), { qos: 1, retain: true });
-    this.log.info({ readerId: this.readerId, url: this.options.url }, 'MQTT link: connected');
-    for (const resolve of this.waiting.splice(0)) resolve();
-    this.pump();
   }
 
   private onClose(client: MqttClient): void {
@@ -385,7 +393,13 @@ class ReaderMqttLink implements MqttLink {
     }
     const { reader, board } = this.target;
     const outcome = runCommand(
-      { reader, board, link: this.hostLink, clock: reader.clock },
+      {
+        reader,
+        board,
+        link: this.hostLink,
+        clock: reader.clock,
+        resend: (after) => this.resend(after),
+      },
       command,
       payload,
       this.limits,
@@ -401,6 +415,19 @@ class ReaderMqttLink implements MqttLink {
       }
       reply(this.topics.errors, { status: outcome.status, error: outcome.error });
     }
+  }
+
+  /**
+   * Moves the cursor back to `after` (never below the acknowledged position): the events
+   * after it go out again, in order, beside whatever is in flight (at least once).
+   */
+  private resend(after: number): { from: number; to: number } {
+    const { ackedSeq, lastSeq } = this.target.reader.store.events.stats();
+    this.sentSeq = Math.min(this.sentSeq, Math.max(ackedSeq, after));
+    const from = this.sentSeq + 1;
+    // After the reply is queued: the answer precedes the events it announces.
+    queueMicrotask(() => this.pump());
+    return { from, to: lastSeq };
   }
 
   private statusPayload(online: boolean, reason?: string): string {

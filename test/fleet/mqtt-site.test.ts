@@ -160,6 +160,10 @@ describe('a site connected out over MQTT (real Mosquitto)', () => {
     await b.restart();
     await until(() => m.subscriptions > subscribed);
     await until(() => IDS.every((id) => l.links().get(id)!.status().connected), 60_000);
+    // Whichever came back first, a reader or the subscriber: it asks each for what it missed.
+    for (const id of IDS) {
+      expect((await m.catchUp(PREFIX, id)).body).toMatchObject({ command: 'resend', status: 200 });
+    }
     await until(allArrived, 60_000);
     for (const id of IDS) {
       const last = await lastSeq(id);

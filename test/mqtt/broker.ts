@@ -311,6 +311,24 @@ export class ManagementClient {
     return found!;
   }
 
+  /**
+   * The management system's gap rule after its own reconnect: events the reader published
+   * while this subscriber was away are asked for again (`resend` after the last seq below
+   * which nothing is missing). Resolves with the reader's answer.
+   */
+  async catchUp(prefix: string, readerId: string): Promise<Received> {
+    const seqs = [
+      ...new Set(this.on(`${prefix}/${readerId}/events`).map((e) => e.seq as number)),
+    ].sort((a, b) => a - b);
+    let contiguous = seqs.length ? seqs[0]! - 1 : 0;
+    for (const seq of seqs) {
+      if (seq !== contiguous + 1) break;
+      contiguous = seq;
+    }
+    const requestId = await this.command(prefix, readerId, 'resend', { after: contiguous });
+    return this.answer(prefix, readerId, requestId);
+  }
+
   close(): Promise<void> {
     return this.client.endAsync(true);
   }

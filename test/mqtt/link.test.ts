@@ -140,6 +140,23 @@ describe('MQTT host link (real Mosquitto)', () => {
       expect.objectContaining({ decision: 'deny', reason: 'unknown_credential' }),
     ]);
 
+    // resend: the unacknowledged events after a seq go out again, in order.
+    const resend = await mgmt.command(PREFIX, readerId, 'resend', { after: 2 });
+    expect((await mgmt.answer(PREFIX, readerId, resend)).body).toMatchObject({
+      status: 200,
+      result: { from: 3, to: lastSeq },
+    });
+    const topic = `${PREFIX}/${readerId}/events`;
+    await until(() => mgmt!.on(topic).length === events.length + lastSeq - 2);
+    expect(mgmt.on(topic).slice(events.length)).toEqual(events.slice(2));
+    for (const bad of [{ after: -1 }, { after: 'x' }, { from: 1 }]) {
+      const id = await mgmt.command(PREFIX, readerId, 'resend', bad);
+      expect((await mgmt.answer(PREFIX, readerId, id)).body).toMatchObject({
+        status: 400,
+        error: { error: 'bad_request' },
+      });
+    }
+
     // Ack over MQTT: the events leave the flash buffer, as over HTTP.
     const ack = await mgmt.command(PREFIX, readerId, 'ack', { upTo: lastSeq });
     expect((await mgmt.answer(PREFIX, readerId, ack)).body).toMatchObject({
@@ -250,7 +267,11 @@ describe('MQTT host link: bad commands and broker faults', () => {
   });
 
   it('loses and skips nothing across a broker killed mid-stream, a cut cable and a power cycle', async () => {
-    mgmt = await ManagementClient.open(broker.url, [`${PREFIX}/+/events`, `${PREFIX}/+/status`]);
+    mgmt = await ManagementClient.open(broker.url, [
+      `${PREFIX}/+/events`,
+      `${PREFIX}/+/status`,
+      `${PREFIX}/+/replies`,
+    ]);
     // MQTT 5 here; the other readers speak 3.1.1.
     reader = await linkedReader(broker.url, 'door-3', 5);
     const r = reader;
@@ -288,6 +309,8 @@ describe('MQTT host link: bad commands and broker faults', () => {
     await broker.restart();
     await until(() => m.subscriptions > subscribed);
     await reconnect();
+    // Whichever came back first, the reader or this subscriber: it asks for what it missed.
+    expect((await m.catchUp(PREFIX, id)).body).toMatchObject({ command: 'resend', status: 200 });
     await until(async () => seqsOf(m, id).at(-1) === (await lastSeq()));
     expectNoGap(seqsOf(m, id), 1, await lastSeq());
     // Online again (a killed broker keeps no retained status, the new connection sets it):

@@ -138,7 +138,8 @@ describe('RIG=pi phone (a second adapter)', () => {
     const phone = new AdapterPhone(1, 1000);
     try {
       await expect(phone.unlock(createDeviceKey('hil-phone'))).rejects.toThrow(
-        /^reader-sim phone unlock --hci on hci1 exited 1 without an answer; it said: .*Timeout waiting for Noble to be powered on/,
+        // Here the adapter check stops it in one line (no Bluetooth sockets in this kernel).
+        /^reader-sim phone unlock --hci on hci1 exited 1 without an answer; it said: reader-sim phone: BLE: this kernel has no Bluetooth sockets/,
       );
     } finally {
       await phone.close();
