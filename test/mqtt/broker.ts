@@ -92,6 +92,9 @@ export async function startBroker(children: Spawner, options: BrokerOptions = {}
   };
 }
 
+/** openssl req: a new P-256 key, unencrypted. */
+const NEW_P256_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+
 /** Runs openssl; its stderr in the error when it fails. */
 function openssl(args: string[]): void {
   const run = spawnSync('openssl', args, { encoding: 'utf8' });
@@ -108,11 +111,7 @@ function signedByCa(
   const file = (n: string) => path.join(dir, n);
   openssl([
     'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
+    ...NEW_P256_KEY,
     '-keyout',
     file(`${name}.key`),
     '-out',
@@ -145,11 +144,7 @@ export function makeCertificates(dir: string): { ca: string; cert: string; key: 
   openssl([
     'req',
     '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
+    ...NEW_P256_KEY,
     '-keyout',
     file('ca.key'),
     '-out',
