@@ -1,3 +1,5 @@
+import { takeTokenScript } from './public-asset';
+
 /**
  * The front panel's browser script, served as /panel/panel.js. Plain ES5-style JavaScript
  * (no build step, no framework): it keeps the token in sessionStorage, follows
@@ -13,20 +15,7 @@ export const PANEL_SCRIPT = String.raw`(function () {
 
   function $(id) { return document.getElementById(id); }
 
-  function takeToken() {
-    var m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
-    if (m) {
-      sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
-      // Keep the token out of the address bar and the history.
-      history.replaceState(null, '', location.pathname + location.search);
-    }
-    var token = sessionStorage.getItem(TOKEN_KEY);
-    if (!token) {
-      token = (window.prompt('Reader API token (DATA/api-token)') || '').trim();
-      if (token) sessionStorage.setItem(TOKEN_KEY, token);
-    }
-    return token;
-  }
+${takeTokenScript('Reader API token (DATA/api-token)')}
 
   var token = takeToken();
 

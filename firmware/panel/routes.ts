@@ -11,6 +11,7 @@ import type { EventRecord } from '../foundation/model';
 import type { OutputChange } from '../output-changes';
 import { panelHtml, PANEL_CSS, PANEL_ICON } from './page';
 import { PANEL_SCRIPT } from './page-script';
+import { publicAsset } from './public-asset';
 import { OutputRecorder } from './recorder';
 
 /** How many past events the panel shows when it connects. */
@@ -37,19 +38,7 @@ export function registerPanel(app: FastifyInstance, options: PanelOptions): Outp
   const recorder = new OutputRecorder(board, clock);
   app.addHook('onClose', async () => recorder.stop());
 
-  const asset = (type: string, body: () => string) => {
-    const text = body();
-    return (_request: FastifyRequest, reply: FastifyReply) =>
-      reply
-        .header('content-type', type)
-        .header('cache-control', 'no-cache')
-        .header('x-content-type-options', 'nosniff')
-        .header(
-          'content-security-policy',
-          "default-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'",
-        )
-        .send(text);
-  };
+  const asset = (type: string, body: () => string) => publicAsset(type, body());
   app.get('/panel', { config: PUBLIC }, (_request, reply) => reply.redirect('/panel/'));
   app.get('/panel/', { config: PUBLIC }, asset('text/html; charset=utf-8', panelHtml));
   app.get(

@@ -1,5 +1,6 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { LED_DISPLAY_COLORS } from '../../led/model';
+import { publicAsset, takeTokenScript } from './public-asset';
 
 /**
  * The site view of the front panel (/panel/site/, served only when the API fronts a site):
@@ -81,19 +82,7 @@ export const SITE_PANEL_SCRIPT = String.raw`(function () {
   function $(id) { return document.getElementById(id); }
   function say(text, bad) { $('message').textContent = text; $('message').className = bad ? 'bad' : ''; }
 
-  function takeToken() {
-    var m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
-    if (m) {
-      sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
-      history.replaceState(null, '', location.pathname + location.search);
-    }
-    var token = sessionStorage.getItem(TOKEN_KEY);
-    if (!token) {
-      token = (window.prompt('Site API token (DATA/api-token)') || '').trim();
-      if (token) sessionStorage.setItem(TOKEN_KEY, token);
-    }
-    return token;
-  }
+${takeTokenScript('Site API token (DATA/api-token)')}
   var token = takeToken();
 
   function api(method, path, body) {
@@ -197,22 +186,16 @@ export const SITE_PANEL_SCRIPT = String.raw`(function () {
 /** Public assets, like the one-reader panel's: the page asks for the token itself. */
 export function registerSitePanel(app: FastifyInstance): void {
   const config = { access: 'public', needsFirmware: false };
-  const asset = (type: string, text: string) => (_request: FastifyRequest, reply: FastifyReply) =>
-    reply
-      .header('content-type', type)
-      .header('cache-control', 'no-cache')
-      .header('x-content-type-options', 'nosniff')
-      .header(
-        'content-security-policy',
-        "default-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'",
-      )
-      .send(text);
   app.get('/panel/site', { config }, (_request, reply) => reply.redirect('/panel/site/'));
-  app.get('/panel/site/', { config }, asset('text/html; charset=utf-8', sitePanelHtml()));
+  app.get('/panel/site/', { config }, publicAsset('text/html; charset=utf-8', sitePanelHtml()));
   app.get(
     '/panel/site/site.js',
     { config },
-    asset('text/javascript; charset=utf-8', SITE_PANEL_SCRIPT),
+    publicAsset('text/javascript; charset=utf-8', SITE_PANEL_SCRIPT),
   );
-  app.get('/panel/site/site.css', { config }, asset('text/css; charset=utf-8', SITE_PANEL_CSS));
+  app.get(
+    '/panel/site/site.css',
+    { config },
+    publicAsset('text/css; charset=utf-8', SITE_PANEL_CSS),
+  );
 }

@@ -5,13 +5,13 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { HostClient } from '../api/client';
 import type { Board } from '../board';
 import { VirtualClock } from '../foundation/clock';
+import { freePort } from '../profiles/free-port';
 import { serveReader } from '../profiles/serve';
 import { testDrivers, type TestDrivers } from '../profiles/test';
 import { readerSimBin } from './package-root';
@@ -164,16 +164,7 @@ export async function spawnReader(options: SpawnOptions = {}): Promise<SpawnedRe
 }
 
 /** A port nobody listens on right now (`reader-sim start` wants a number, not 0). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export { HostApiError, HostClient } from '../api/client';
 export type { EventPage, StreamMessage } from '../api/client';

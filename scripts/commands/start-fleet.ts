@@ -10,6 +10,7 @@ import { UsageError } from '../command';
 import { parseBleOptions } from './start-ble';
 import { mqttOptions, parseMqttOptions } from './start-mqtt';
 import { parsePkocOptions, provisionPkocSiteKey } from './start-pkoc';
+import { runUntilSignal } from './start-shutdown';
 
 export const FLEET_USAGE = [
   'Many readers in this process (docs/API.md "Sites and fleets"):',
@@ -111,24 +112,10 @@ export async function runFleet(
           (values.air !== undefined ? ` --air ${values.air}` : '')
         : 'BLE off'),
   );
-  const keepAlive = setInterval(() => {}, 1 << 30);
-  return new Promise<number>((done) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, 'shutting down');
-      clearInterval(keepAlive);
-      // Every link says offline (retained) before its reader powers off.
-      Promise.resolve(links?.close())
-        .then(() => served.shutdown())
-        .then(() => air?.server.close())
-        .then(
-          () => done(0),
-          (err: unknown) => {
-            log.error({ err }, 'shutdown failed');
-            done(1);
-          },
-        );
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  return runUntilSignal(log, () => {}, [
+    // Every link says offline (retained) before its reader powers off.
+    () => links?.close(),
+    () => served.shutdown(),
+    () => air?.server.close(),
+  ]);
 }

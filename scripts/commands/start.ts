@@ -19,6 +19,7 @@ import { attachMqttLink, type MqttLink } from '../../firmware/mqtt';
 import { DEMO_KEY_FILE, seedDemo } from './start-demo';
 import { FLEET_USAGE, runFleet } from './start-fleet';
 import { OSDP_USAGE, osdpOptions, startOsdp } from './start-osdp';
+import { runUntilSignal } from './start-shutdown';
 
 export const start: Command = {
   usage: [
@@ -195,31 +196,17 @@ export const start: Command = {
         (phone === undefined ? ' | BLE off' : ` | phone (second terminal): ${phone}`),
     );
 
-    // Keeps the process up when stdin is closed (Docker) and no reader timer is pending.
-    const keepAlive = setInterval(() => {}, 1 << 30);
-    return new Promise<number>((done) => {
-      const stop = (signal: string) => {
-        log.info({ signal }, 'shutting down');
-        clearInterval(keepAlive);
-        face.stop();
-        process.stdin.pause();
-        // The link says offline (retained) before the reader powers off.
-        Promise.resolve(mqttLink?.close())
-          .then(() => served.shutdown())
-          .then(() => pi?.close())
-          .then(() => radio?.close())
-          .then(() => osdp?.close())
-          .then(
-            () => done(0),
-            (err: unknown) => {
-              log.error({ err }, 'shutdown failed');
-              done(1);
-            },
-          );
-      };
-      process.once('SIGINT', () => stop('SIGINT'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
-    });
+    return runUntilSignal(log, () => {
+      face.stop();
+      process.stdin.pause();
+    }, [
+      // The link says offline (retained) before the reader powers off.
+      () => mqttLink?.close(),
+      () => served.shutdown(),
+      () => pi?.close(),
+      () => radio?.close(),
+      () => osdp?.close(),
+    ]);
   },
 };
 

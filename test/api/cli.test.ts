@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { run } from '../../scripts/cli';
+import { runCli } from '../run-cli';
 import { eventually, sampleDatabase, startTestReader, type TestReader } from './harness';
 
 interface Run {
@@ -17,28 +17,15 @@ describe('reader-sim host (the CLI client against a real server)', () => {
     // In-process through the CLI's own entry (argument parsing, exit codes, output), one
     // command at a time: spawning ts-node per call would cost seconds each.
     host = async (...args) => {
-      const out: string[] = [];
-      const err: string[] = [];
-      const log = jest
-        .spyOn(console, 'log')
-        .mockImplementation((...a) => void out.push(a.join(' ')));
-      const error = jest
-        .spyOn(console, 'error')
-        .mockImplementation((...a) => void err.push(a.join(' ')));
-      try {
-        const code = await run([
-          'host',
-          '--url',
-          reader.api.url,
-          '--data',
-          reader.dataDir,
-          ...args,
-        ]);
-        return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-      } finally {
-        log.mockRestore();
-        error.mockRestore();
-      }
+      const { code, out, err } = await runCli([
+        'host',
+        '--url',
+        reader.api.url,
+        '--data',
+        reader.dataDir,
+        ...args,
+      ]);
+      return { code, stdout: out.join('\n'), stderr: err.join('\n') };
     };
   });
   afterAll(() => reader.close());

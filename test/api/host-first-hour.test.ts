@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { run } from '../../scripts/cli';
 import { createDeviceKey, rawDataOf } from '../../ble/device-key';
+import { runCli } from '../run-cli';
 import { sampleDatabase, startTestReader, type TestReader } from './harness';
 
 interface Run {
@@ -12,19 +12,8 @@ interface Run {
 
 /** `reader-sim host ...` in-process, through the CLI's own entry (parsing, exit codes, output). */
 async function host(...args: string[]): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  const error = jest
-    .spyOn(console, 'error')
-    .mockImplementation((...a) => void err.push(a.join(' ')));
-  try {
-    const code = await run(['host', ...args]);
-    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
+  const { code, out, err } = await runCli(['host', ...args]);
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
 }
 
 describe('reader-sim host: what a first-time user gets wrong, said clearly', () => {

@@ -6,16 +6,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describeIfChromium, openChromium } from '../chromium';
 import { serveFleet, type ServedFleet } from '../../firmware/profiles/fleet';
 import { generatedSite } from '../../firmware/profiles/site';
 import { sampleDatabase } from '../api/harness';
 import { WAIT_MS } from '../poll';
 
 jest.setTimeout(120_000);
-
-const CHROMIUM = '/usr/bin/chromium';
-const describeIfChromium = fs.existsSync(CHROMIUM) ? describe : describe.skip;
 
 describeIfChromium('site panel in chromium', () => {
   let fleet: ServedFleet;
@@ -29,14 +27,9 @@ describeIfChromium('site panel in chromium', () => {
     fleet = await serveFleet({ site: generatedSite(3), dataDir, flash: 'memory', apiPort: 0 });
     // Only the second reader knows badge 10000.
     fleet.member('reader-002')!.board.reader()!.replaceDatabase(sampleDatabase(3));
-    context = await chromium.launchPersistentContext(path.join(dataDir, 'chromium'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync'],
-      viewport: { width: 390, height: 844 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (err) => pageErrors.push(err.message));
+    ({ context, page } = await openChromium(path.join(dataDir, 'chromium'), pageErrors, [
+      '--disable-sync',
+    ]));
   });
 
   afterAll(async () => {

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { seededRandom } from '../../firmware/foundation/random';
-import { run } from '../../scripts/cli';
+import { runCli } from '../run-cli';
 import { runSoak, type SoakReport } from '../../scripts/dev/soak';
 import { buildFixture, fullContent } from '../../scripts/dev/soak/fixture';
 import { Ledger, Violation } from '../../scripts/dev/soak/ledger';
@@ -163,20 +163,8 @@ describe(`kill -9 of the real reader under load, ${KILLS} times`, () => {
 
 describe('reader-sim soak', () => {
   async function cli(...argv: string[]) {
-    const out: string[] = [];
-    const err: string[] = [];
-    const log = jest.spyOn(console, 'log').mockImplementation((l: unknown) => {
-      out.push(String(l));
-    });
-    const error = jest.spyOn(console, 'error').mockImplementation((l: unknown) => {
-      err.push(String(l));
-    });
-    try {
-      return { code: await run(argv), out: out.join('\n'), err: err.join('\n') };
-    } finally {
-      log.mockRestore();
-      error.mockRestore();
-    }
+    const { code, out, err } = await runCli(argv);
+    return { code, out: out.join('\n'), err: err.join('\n') };
   }
 
   it('answers bad flags with exit 2 and one line', async () => {

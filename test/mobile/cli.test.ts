@@ -13,10 +13,10 @@ import { promisify } from 'node:util';
 import { AirServer, serveAir } from '../../ble/controller';
 import { loadDeviceKey, rawDataOf } from '../../ble/device-key';
 import { HostClient } from '../../firmware/api/client';
-import { run } from '../../scripts/cli';
 import { onePhoneDatabase } from '../../firmware/profiles/test';
 import type { DatabaseContent } from '../../firmware/foundation/model';
 import { cliCommand } from '../cli-command';
+import { runCli, type CliRun } from '../run-cli';
 import { MobileRig, startMobileRig } from './harness';
 
 jest.setTimeout(180_000); // real processes (ts-node boots): minutes on a loaded machine
@@ -31,21 +31,8 @@ function databaseFor(keyFile: string): DatabaseContent {
 }
 
 /** Runs the CLI in-process; its exit code and what it printed. */
-async function cli(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = jest
-    .spyOn(console, 'log')
-    .mockImplementation((l: unknown) => void out.push(String(l)));
-  const error = jest
-    .spyOn(console, 'error')
-    .mockImplementation((l: unknown) => void err.push(String(l)));
-  try {
-    return { code: await run(argv), out, err };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
+function cli(...argv: string[]): Promise<CliRun> {
+  return runCli(argv);
 }
 
 describe('reader-sim phone (in-process, on a served air)', () => {

@@ -8,8 +8,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { run } from '../../scripts/cli';
 import { freePort } from '../free-port';
+import { runCli, type CliRun } from '../run-cli';
 
 /** Whether this kernel refuses Bluetooth sockets, as the adapter check sees it. */
 function kernelHasNoBluetooth(): boolean {
@@ -32,25 +32,8 @@ const noBluetooth = kernelHasNoBluetooth();
 // On a machine with an adapter these paths open it instead: nothing to check here then.
 const maybe = noBluetooth ? it : it.skip;
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = jest
-    .spyOn(console, 'log')
-    .mockImplementation((l: unknown) => void out.push(String(l)));
-  const error = jest
-    .spyOn(console, 'error')
-    .mockImplementation((l: unknown) => void err.push(String(l)));
-  const warn = jest
-    .spyOn(console, 'warn')
-    .mockImplementation((l: unknown) => void err.push(String(l)));
-  try {
-    return { code: await run(argv), out, err };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-    warn.mockRestore();
-  }
+function cli(...argv: string[]): Promise<CliRun> {
+  return runCli(argv, { warnings: true });
 }
 
 maybe('phone --hci: one line, the cause and how to do without, exit 1', async () => {

@@ -12,7 +12,7 @@ import { AirServer, serveAir } from '../../ble/controller';
 import { loadDeviceKey, rawDataOf } from '../../ble/device-key';
 import { credentialNumber, uncompressedOf } from '../../ble/pkoc/messages';
 import type { DatabaseContent } from '../../firmware/foundation/model';
-import { run } from '../../scripts/cli';
+import { runCli, type CliRun } from '../run-cli';
 import { MobileRig, startMobileRig } from './harness';
 
 jest.setTimeout(60_000);
@@ -20,21 +20,8 @@ jest.setTimeout(60_000);
 /** Longer than the unlock time and the cooldown. */
 const PAUSE = 6_000;
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = jest
-    .spyOn(console, 'log')
-    .mockImplementation((l: unknown) => void out.push(String(l)));
-  const error = jest
-    .spyOn(console, 'error')
-    .mockImplementation((l: unknown) => void err.push(String(l)));
-  try {
-    return { code: await run(argv), out, err };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
+function cli(...argv: string[]): Promise<CliRun> {
+  return runCli(argv);
 }
 
 let dir: string;

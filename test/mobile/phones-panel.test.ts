@@ -7,7 +7,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describeIfChromium, openChromium } from '../chromium';
 import { meanRssi } from '../../ble/controller/radio-model';
 import type { PhoneLink } from '../../ble/phone';
 import { MobileRig, startMobileRig } from './harness';
@@ -15,8 +16,6 @@ import { WAIT_MS } from '../poll';
 
 jest.setTimeout(120_000);
 
-const CHROMIUM = '/usr/bin/chromium';
-const describeIfChromium = fs.existsSync(CHROMIUM) ? describe : describe.skip;
 const START = Date.UTC(2026, 5, 1, 16, 0, 0);
 /** The controllers' transmit power (ble/controller: txPowerDbm default). */
 const TX_POWER_DBM = 0;
@@ -32,14 +31,7 @@ describeIfChromium('front panel: phones in range (chromium)', () => {
   beforeAll(async () => {
     rig = await startMobileRig(START);
     profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reader-phones-panel-'));
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
-      viewport: { width: 390, height: 844 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (err) => pageErrors.push(err.message));
+    ({ context, page } = await openChromium(profileDir, pageErrors));
   });
 
   afterAll(async () => {

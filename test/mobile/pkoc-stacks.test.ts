@@ -17,9 +17,9 @@ import { credentialNumber, uncompressedOf } from '../../ble/pkoc/messages';
 import { loadOrCreateSiteKey } from '../../ble/pkoc/site-key';
 import { HostClient } from '../../firmware/api/client';
 import type { DatabaseContent, RawData } from '../../firmware/foundation/model';
-import { run } from '../../scripts/cli';
 import { provisionPkocSiteKey } from '../../scripts/commands/start-pkoc';
 import { readerLauncher } from '../../scripts/dev/soak/reader-build';
+import { runCli } from '../run-cli';
 import { freePort, runReaderSim } from '../security/start-process';
 import { startMobileRig } from './harness';
 
@@ -95,20 +95,10 @@ async function childReader(dir: string): Promise<StackReader> {
   };
 }
 
+/** The CLI in-process; its exit code and everything it printed, in order. */
 async function cli(...argv: string[]): Promise<{ code: number; out: string[] }> {
-  const out: string[] = [];
-  const log = jest
-    .spyOn(console, 'log')
-    .mockImplementation((l: unknown) => void out.push(String(l)));
-  const error = jest
-    .spyOn(console, 'error')
-    .mockImplementation((l: unknown) => void out.push(String(l)));
-  try {
-    return { code: await run(argv), out };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
+  const r = await runCli(argv);
+  return { code: r.code, out: r.all };
 }
 
 describe.each([

@@ -92,85 +92,32 @@ export async function startBroker(children: Spawner, options: BrokerOptions = {}
   };
 }
 
-/** A throwaway CA and a server certificate for 127.0.0.1 signed by it (openssl). */
-export function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
-  const file = (name: string) => path.join(dir, name);
-  const openssl = (args: string[]) => {
-    const run = spawnSync('openssl', args, { encoding: 'utf8' });
-    if (run.status !== 0) throw new Error(`openssl ${args[0]}: ${run.stderr}`);
-  };
-  openssl([
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    file('ca.key'),
-    '-out',
-    file('ca.pem'),
-    '-days',
-    '2',
-    '-subj',
-    '/CN=test broker CA',
-  ]);
-  openssl([
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    file('server.key'),
-    '-out',
-    file('server.csr'),
-    '-subj',
-    '/CN=127.0.0.1',
-  ]);
-  fs.writeFileSync(file('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-  openssl([
-    'x509',
-    '-req',
-    '-in',
-    file('server.csr'),
-    '-CA',
-    file('ca.pem'),
-    '-CAkey',
-    file('ca.key'),
-    '-CAcreateserial',
-    '-out',
-    file('server.pem'),
-    '-days',
-    '2',
-    '-extfile',
-    file('san.ext'),
-  ]);
-  return { ca: file('ca.pem'), cert: file('server.pem'), key: file('server.key') };
+/** openssl req: a new P-256 key, unencrypted. */
+const NEW_P256_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+
+/** Runs openssl; its stderr in the error when it fails. */
+function openssl(args: string[]): void {
+  const run = spawnSync('openssl', args, { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`openssl ${args[0]}: ${run.stderr}`);
 }
 
-/** A client certificate with this common name, signed by makeCertificates' CA in `dir`. */
-export function makeClientCertificate(dir: string, name: string): { cert: string; key: string } {
+/** A P-256 key `name.key` and certificate `name.pem` for `subject`, signed by the CA in `dir`. */
+function signedByCa(
+  dir: string,
+  name: string,
+  subject: string,
+  extfile?: string,
+): { cert: string; key: string } {
   const file = (n: string) => path.join(dir, n);
-  const openssl = (args: string[]) => {
-    const run = spawnSync('openssl', args, { encoding: 'utf8' });
-    if (run.status !== 0) throw new Error(`openssl ${args[0]}: ${run.stderr}`);
-  };
   openssl([
     'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
+    ...NEW_P256_KEY,
     '-keyout',
     file(`${name}.key`),
     '-out',
     file(`${name}.csr`),
     '-subj',
-    `/CN=${name}`,
+    subject,
   ]);
   openssl([
     'x509',
@@ -186,8 +133,34 @@ export function makeClientCertificate(dir: string, name: string): { cert: string
     file(`${name}.pem`),
     '-days',
     '2',
+    ...(extfile ? ['-extfile', extfile] : []),
   ]);
   return { cert: file(`${name}.pem`), key: file(`${name}.key`) };
+}
+
+/** A throwaway CA and a server certificate for 127.0.0.1 signed by it (openssl). */
+export function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
+  const file = (name: string) => path.join(dir, name);
+  openssl([
+    'req',
+    '-x509',
+    ...NEW_P256_KEY,
+    '-keyout',
+    file('ca.key'),
+    '-out',
+    file('ca.pem'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=test broker CA',
+  ]);
+  fs.writeFileSync(file('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  return { ca: file('ca.pem'), ...signedByCa(dir, 'server', '/CN=127.0.0.1', file('san.ext')) };
+}
+
+/** A client certificate with this common name, signed by makeCertificates' CA in `dir`. */
+export function makeClientCertificate(dir: string, name: string): { cert: string; key: string } {
+  return signedByCa(dir, name, `/CN=${name}`);
 }
 
 /** A mosquitto password file with these users (mosquitto_passwd hashes them). */

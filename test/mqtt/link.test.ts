@@ -89,39 +89,51 @@ function expectNoGap(seqs: number[], from: number, to: number): void {
   expect(seqs).toEqual(Array.from({ length: to - from + 1 }, (_, i) => from + i));
 }
 
-describe('MQTT host link (real Mosquitto)', () => {
-  const children = ownChildren({ per: 'file' });
-  let broker: Broker;
-  let reader: LinkedReader | undefined;
-  let mgmt: ManagementClient | undefined;
+interface BrokerBlock {
+  broker: Broker;
+  reader?: LinkedReader;
+  mgmt?: ManagementClient;
+}
 
+/**
+ * A broker for one describe block (its faults stay in it), and the reader and management
+ * client each test opens there, closed after the test.
+ */
+function brokerPerBlock(): BrokerBlock {
+  const children = ownChildren({ per: 'file' });
+  const t: BrokerBlock = { broker: undefined as unknown as Broker };
   beforeAll(async () => {
-    broker = await startBroker(children);
+    t.broker = await startBroker(children);
   });
   afterEach(async () => {
-    await mgmt?.close();
-    await reader?.close();
-    mgmt = reader = undefined;
+    await t.mgmt?.close();
+    await t.reader?.close();
+    t.mgmt = t.reader = undefined;
   });
-  afterAll(() => broker?.close());
+  afterAll(() => t.broker?.close());
+  return t;
+}
+
+describe('MQTT host link (real Mosquitto)', () => {
+  const t = brokerPerBlock();
 
   it('publishes every event in seq order, takes a push, a grant follows, and an ack empties the buffer', async () => {
-    mgmt = await ManagementClient.open(broker.url, [`${PREFIX}/#`]);
-    reader = await linkedReader(broker.url, 'door-1');
-    const r = reader;
+    t.mgmt = await ManagementClient.open(t.broker.url, [`${PREFIX}/#`]);
+    t.reader = await linkedReader(t.broker.url, 'door-1');
+    const r = t.reader;
     const { readerId } = r;
     await r.link().connected();
 
     // Retained status: online, and a late subscriber still gets it.
-    await until(() => mgmt!.on(`${PREFIX}/${readerId}/status`).some((s) => s.online === true));
-    const late = await ManagementClient.open(broker.url, [`${PREFIX}/${readerId}/status`]);
+    await until(() => t.mgmt!.on(`${PREFIX}/${readerId}/status`).some((s) => s.online === true));
+    const late = await ManagementClient.open(t.broker.url, [`${PREFIX}/${readerId}/status`]);
     await until(() => late.received.length > 0);
     expect(late.received[0]).toMatchObject({ retain: true, body: { readerId, online: true } });
     await late.close();
 
     // Push over MQTT: the same body as PUT /database, the same answer.
-    const push = await mgmt.command(PREFIX, readerId, 'push', sampleDatabase(3));
-    const pushed = await mgmt.answer(PREFIX, readerId, push);
+    const push = await t.mgmt.command(PREFIX, readerId, 'push', sampleDatabase(3));
+    const pushed = await t.mgmt.answer(PREFIX, readerId, push);
     expect(pushed.topic).toBe(`${PREFIX}/${readerId}/replies`);
     expect(pushed.body).toMatchObject({ command: 'push', status: 200, result: { version: 1 } });
     expect((await r.client.database()).counts.credentials).toBe(3);
@@ -130,9 +142,9 @@ describe('MQTT host link (real Mosquitto)', () => {
     r.served.board.touch.badge('99999');
     await r.drivers.clock.advanceAsync(6_000);
     const { lastSeq } = await r.client.events(0);
-    await until(() => seqsOf(mgmt!, readerId).at(-1) === lastSeq);
-    expectNoGap(seqsOf(mgmt, readerId), 1, lastSeq);
-    const events = mgmt.on(`${PREFIX}/${readerId}/events`);
+    await until(() => seqsOf(t.mgmt!, readerId).at(-1) === lastSeq);
+    expectNoGap(seqsOf(t.mgmt, readerId), 1, lastSeq);
+    const events = t.mgmt.on(`${PREFIX}/${readerId}/events`);
     // Byte for byte what the host API lists.
     expect(events).toEqual((await r.client.events(0)).events);
     expect(events.filter((e) => e.type === 'access')).toEqual([
@@ -141,25 +153,25 @@ describe('MQTT host link (real Mosquitto)', () => {
     ]);
 
     // resend: the unacknowledged events after a seq go out again, in order.
-    const resend = await mgmt.command(PREFIX, readerId, 'resend', { after: 2 });
-    expect((await mgmt.answer(PREFIX, readerId, resend)).body).toMatchObject({
+    const resend = await t.mgmt.command(PREFIX, readerId, 'resend', { after: 2 });
+    expect((await t.mgmt.answer(PREFIX, readerId, resend)).body).toMatchObject({
       status: 200,
       result: { from: 3, to: lastSeq },
     });
     const topic = `${PREFIX}/${readerId}/events`;
-    await until(() => mgmt!.on(topic).length === events.length + lastSeq - 2);
-    expect(mgmt.on(topic).slice(events.length)).toEqual(events.slice(2));
+    await until(() => t.mgmt!.on(topic).length === events.length + lastSeq - 2);
+    expect(t.mgmt.on(topic).slice(events.length)).toEqual(events.slice(2));
     for (const bad of [{ after: -1 }, { after: 'x' }, { from: 1 }]) {
-      const id = await mgmt.command(PREFIX, readerId, 'resend', bad);
-      expect((await mgmt.answer(PREFIX, readerId, id)).body).toMatchObject({
+      const id = await t.mgmt.command(PREFIX, readerId, 'resend', bad);
+      expect((await t.mgmt.answer(PREFIX, readerId, id)).body).toMatchObject({
         status: 400,
         error: { error: 'bad_request' },
       });
     }
 
     // Ack over MQTT: the events leave the flash buffer, as over HTTP.
-    const ack = await mgmt.command(PREFIX, readerId, 'ack', { upTo: lastSeq });
-    expect((await mgmt.answer(PREFIX, readerId, ack)).body).toMatchObject({
+    const ack = await t.mgmt.command(PREFIX, readerId, 'ack', { upTo: lastSeq });
+    expect((await t.mgmt.answer(PREFIX, readerId, ack)).body).toMatchObject({
       status: 200,
       result: { ackedSeq: lastSeq },
     });
@@ -170,26 +182,16 @@ describe('MQTT host link (real Mosquitto)', () => {
 });
 
 describe('MQTT host link: bad commands and broker faults', () => {
-  const children = ownChildren({ per: 'file' });
-  let broker: Broker;
-  let reader: LinkedReader | undefined;
-  let mgmt: ManagementClient | undefined;
-
-  beforeAll(async () => {
-    broker = await startBroker(children);
-  });
-  afterEach(async () => {
-    await mgmt?.close();
-    await reader?.close();
-    mgmt = reader = undefined;
-  });
-  afterAll(() => broker?.close());
+  const t = brokerPerBlock();
 
   it('runs delta, state, time and enroll as the host API does; refuses bad payloads on the error topic and changes nothing', async () => {
-    mgmt = await ManagementClient.open(broker.url, [`${PREFIX}/+/replies`, `${PREFIX}/+/errors`]);
-    reader = await linkedReader(broker.url, 'door-2');
-    const r = reader;
-    const m = mgmt;
+    t.mgmt = await ManagementClient.open(t.broker.url, [
+      `${PREFIX}/+/replies`,
+      `${PREFIX}/+/errors`,
+    ]);
+    t.reader = await linkedReader(t.broker.url, 'door-2');
+    const r = t.reader;
+    const m = t.mgmt;
     const id = r.readerId;
     await r.link().connected();
     const ask = async (command: string, payload: unknown) =>
@@ -245,18 +247,18 @@ describe('MQTT host link: bad commands and broker faults', () => {
   });
 
   it('answers an MQTT 5 request on its response topic too, with its correlation data', async () => {
-    mgmt = await ManagementClient.open(broker.url, [`${PREFIX}/+/replies`, 'mgmt/inbox'], {
+    t.mgmt = await ManagementClient.open(t.broker.url, [`${PREFIX}/+/replies`, 'mgmt/inbox'], {
       protocolVersion: 5,
     });
-    reader = await linkedReader(broker.url, 'door-5', 5);
-    await reader.link().connected();
-    await mgmt.client.publishAsync(
+    t.reader = await linkedReader(t.broker.url, 'door-5', 5);
+    await t.reader.link().connected();
+    await t.mgmt.client.publishAsync(
       `${PREFIX}/door-5/commands/state/r-5`,
       JSON.stringify({ state: 'unlock' }),
       { qos: 1, properties: { responseTopic: 'mgmt/inbox', correlationData: Buffer.from('c-5') } },
     );
-    await until(() => mgmt!.received.filter((r) => r.body.requestId === 'r-5').length === 2);
-    const answers = mgmt.received.filter((r) => r.body.requestId === 'r-5');
+    await until(() => t.mgmt!.received.filter((r) => r.body.requestId === 'r-5').length === 2);
+    const answers = t.mgmt.received.filter((r) => r.body.requestId === 'r-5');
     expect(answers.map((a) => a.topic).sort()).toEqual(['mgmt/inbox', `${PREFIX}/door-5/replies`]);
     for (const a of answers) {
       expect(a).toMatchObject({
@@ -267,15 +269,15 @@ describe('MQTT host link: bad commands and broker faults', () => {
   });
 
   it('loses and skips nothing across a broker killed mid-stream, a cut cable and a power cycle', async () => {
-    mgmt = await ManagementClient.open(broker.url, [
+    t.mgmt = await ManagementClient.open(t.broker.url, [
       `${PREFIX}/+/events`,
       `${PREFIX}/+/status`,
       `${PREFIX}/+/replies`,
     ]);
     // MQTT 5 here; the other readers speak 3.1.1.
-    reader = await linkedReader(broker.url, 'door-3', 5);
-    const r = reader;
-    const m = mgmt;
+    t.reader = await linkedReader(t.broker.url, 'door-3', 5);
+    const r = t.reader;
+    const m = t.mgmt;
     const id = r.readerId;
     const clock = r.drivers.clock;
     const burst = (n: number) => {
@@ -303,10 +305,10 @@ describe('MQTT host link: bad commands and broker faults', () => {
     // Mid-stream: a burst, and the broker dies while it is in flight.
     burst(200);
     await until(() => seqsOf(m, id).at(-1)! > acked);
-    await broker.kill();
+    await t.broker.kill();
     burst(30); // while the broker is gone: kept in flash
     const subscribed = m.subscriptions;
-    await broker.restart();
+    await t.broker.restart();
     await until(() => m.subscriptions > subscribed);
     await reconnect();
     // Whichever came back first, the reader or this subscriber: it asks for what it missed.

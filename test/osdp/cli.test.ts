@@ -1,6 +1,6 @@
 import { SystemClock } from '../../firmware/foundation/clock';
 import { listenTcpChannel, PeripheralDevice } from '../../osdp';
-import { run } from '../../scripts/cli';
+import { runCli } from '../run-cli';
 import { RecordingDevice } from './device-double';
 
 /**
@@ -25,23 +25,20 @@ describe('reader-sim osdp cp over TCP', () => {
   afterAll(() => close());
 
   async function cp(...args: string[]) {
-    const out: string[] = [];
-    const err: string[] = [];
-    const log = jest.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-    const error = jest
-      .spyOn(console, 'error')
-      .mockImplementation((...a) => void err.push(a.join(' ')));
-    try {
-      const code = await run(['osdp', 'cp', '--to', `tcp:${port}`, '--addr', '2', ...args]);
-      return {
-        code,
-        lines: out.map((l) => JSON.parse(l) as Record<string, unknown>),
-        stderr: err.join('\n'),
-      };
-    } finally {
-      log.mockRestore();
-      error.mockRestore();
-    }
+    const { code, out, err } = await runCli([
+      'osdp',
+      'cp',
+      '--to',
+      `tcp:${port}`,
+      '--addr',
+      '2',
+      ...args,
+    ]);
+    return {
+      code,
+      lines: out.map((l) => JSON.parse(l) as Record<string, unknown>),
+      stderr: err.join('\n'),
+    };
   }
 
   it('id, LED and OUT in clear and through the secure channel, with a packet trace', async () => {

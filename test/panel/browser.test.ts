@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describeIfChromium, openChromium } from '../chromium';
 import { HostClient } from '../../firmware/api/client';
 import type { RunningApi } from '../../firmware/api/server';
 import { SystemClock } from '../../firmware/foundation/clock';
@@ -14,9 +15,7 @@ import { until, WAIT_MS } from '../poll';
 
 jest.setTimeout(120_000);
 
-const CHROMIUM = '/usr/bin/chromium';
 const REPORTS = path.join(__dirname, '..', '..', '.reports', 'panel');
-const describeIfChromium = fs.existsSync(CHROMIUM) ? describe : describe.skip;
 
 /**
  * The front panel in a real browser (Debian's chromium, headless) against the real reader
@@ -46,24 +45,12 @@ describeIfChromium('front panel in chromium', () => {
     ({ api, token } = served);
     await new HostClient(api.url, token).push(sampleDatabase(3));
     fs.mkdirSync(REPORTS, { recursive: true });
-    context = await chromium.launchPersistentContext(path.join(dataDir, 'chromium'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      // A phone-sized screen: the panel must be usable there.
-      viewport: { width: 390, height: 844 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (err) => pageErrors.push(err.message));
+    ({ context, page } = await openChromium(path.join(dataDir, 'chromium'), pageErrors, [
+      '--disable-quic',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ]));
     page.on('console', (m) => {
       if (m.type() === 'error') pageErrors.push(m.text());
     });

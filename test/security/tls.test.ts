@@ -13,7 +13,7 @@ import { serveReader } from '../../firmware/profiles/serve';
 import { testDrivers } from '../../firmware/profiles/test';
 import { isLoopback } from '../../firmware/api/server';
 import { readToken } from '../../firmware/api/token';
-import { run } from '../../scripts/cli';
+import { runCli } from '../run-cli';
 import { freePort, runReaderSim, type ReaderProcess } from './start-process';
 
 jest.setTimeout(180_000); // real processes (ts-node boots): minutes on a loaded machine
@@ -24,21 +24,13 @@ const KEY = path.join(FIXTURES, 'key.pem');
 
 /** A reader-sim command in this process, through the CLI's own entry (exit code, output). */
 async function cli(args: string[], env: Record<string, string> = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  const error = jest
-    .spyOn(console, 'error')
-    .mockImplementation((...a) => void err.push(a.join(' ')));
   const saved = { ...process.env };
   Object.assign(process.env, { READER_SIM_CA: '', READER_SIM_URL: '', READER_SIM_TOKEN: '' }, env);
   try {
-    const code = await run(args);
+    const { code, out, err } = await runCli(args);
     return { code, stdout: out.join('\n'), stderr: err.join('\n') };
   } finally {
     process.env = saved;
-    log.mockRestore();
-    error.mockRestore();
   }
 }
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { connect } from 'mqtt';
 import { SystemClock } from '../../../firmware/foundation/clock';
 import { attachMqttLink } from '../../../firmware/mqtt';
+import { freePort } from '../../../firmware/profiles/free-port';
 import { serveReader } from '../../../firmware/profiles/serve';
 import { testDrivers } from '../../../firmware/profiles/test';
 import { rowsFor, type BenchRow, type BenchSuite } from './suite';
@@ -15,18 +16,6 @@ export const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) 
   fs.existsSync(p),
 );
 const PREFIX = 'bench';
-
-/** A loopback port nobody listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A Mosquitto of its own on a free loopback port: no persistence, no queue limit. */
 export async function startMosquitto(dir: string): Promise<{ url: string; child: ChildProcess }> {

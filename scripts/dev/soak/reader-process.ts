@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import * as net from 'node:net';
 import * as readline from 'node:readline';
+import { freePort } from '../../../firmware/profiles/free-port';
 import { ReaderLauncher, ROOT } from './reader-build';
 
 /** A `reader-sim start` child the soak talks to over HTTP and the virtual air, then kills. */
@@ -106,16 +106,4 @@ export class ReaderProcess {
     this.tail.push(line.length > 400 ? `${line.slice(0, 400)}...` : line);
     if (this.tail.length > 40) this.tail.shift();
   }
-}
-
-/** A TCP port nobody listens on now (the reader takes no port 0). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
