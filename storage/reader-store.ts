@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  PayloadWriter,
   credentialHasKey,
+  credentialKeys,
   decodeCredential,
   decodeEntity,
   encodeCredential,
@@ -31,6 +31,7 @@ import {
   User,
 } from '../firmware/foundation/model';
 import { FLAG_COMMIT, RecordType } from './record';
+import { StagedDatabase } from './staged-database';
 import { GenerationTables, StoreIndex } from './store-index';
 import {
   ConfigStore,
@@ -457,48 +458,55 @@ class FlashDatabase implements CredentialDatabase {
     return uses;
   }
 
-  replace(content: DatabaseContent, options: PushOptions = {}): number {
-    const { tables, slots } = validateContent(content);
+  replace(content: DatabaseContent | StagedDatabase, options: PushOptions = {}): number {
+    const staged = content instanceof StagedDatabase ? content : StagedDatabase.of(content);
+    const tables = keyTables(staged);
     const ix = this.store.idx;
     const generation = ix.generation + 1;
     const version = ix.version + 1;
-    const writer = new PayloadWriter();
     const store = this.store;
+    const credentials = staged.credentials;
     const pushed = store.transact((txn) => {
       store.appendOnly(
         RecordType.GenerationStart,
-        encodeU32s(generation, content.credentials.length, content.users.length),
+        encodeU32s(generation, credentials.count, staged.users.count),
       );
-      for (const { key, type, idOf, table } of ENTITY_KEYS) {
-        const list = content[key] as never[];
-        for (let i = 0; i < list.length; i++) {
-          const payload = encodeEntity(generation, idOf(list[i]!), list[i], writer);
-          tables[table].fill(slots[key][i]!, store.appendOnly(type, payload), payload.length);
+      for (const { key, type, table } of ENTITY_KEYS) {
+        const { rows, keys } = staged[key];
+        for (let i = 0; i < rows.count; i++) {
+          const payload = rows.get(i);
+          payload.writeUInt32LE(generation, 0);
+          const slot = tableSlot(tables[table], keys.hashes, i);
+          tables[table].fill(slot, store.appendOnly(type, payload), payload.length);
         }
       }
-      const credentials = content.credentials;
-      for (let i = 0; i < credentials.length; i++) {
-        const payload = encodeCredential(generation, credentials[i]!, writer);
-        const address = store.appendOnly(RecordType.Credential, payload);
-        tables.credentialsById.fill(slots.credentialsById[i]!, address, payload.length);
-        tables.credentialsByValue.fill(slots.credentialsByValue[i]!, address, payload.length);
-      }
-      // Use counters of credentials that stay carry over into the new generation.
       const hash = new KeyHash();
-      for (const c of ix.db.uses.size ? credentials : []) {
-        const uses = ix.usesOf(c.id);
+      const carryUses = ix.db.uses.size > 0;
+      for (let i = 0; i < credentials.count; i++) {
+        const payload = credentials.rows.get(i);
+        payload.writeUInt32LE(generation, 0);
+        const address = store.appendOnly(RecordType.Credential, payload);
+        const byId = tableSlot(tables.credentialsById, credentials.byId.hashes, i);
+        tables.credentialsById.fill(byId, address, payload.length);
+        const byValue = tableSlot(tables.credentialsByValue, credentials.byValue.hashes, i);
+        tables.credentialsByValue.fill(byValue, address, payload.length);
+        // Use counters of credentials that stay carry over into the new generation.
+        if (!carryUses) continue;
+        const keys = credentialKeys(payload);
+        const id = payload.toString('utf8', keys.idStart, keys.idEnd);
+        const uses = ix.usesOf(id);
         if (uses === 0) continue;
-        const payload = encodeUses(generation, uses, c.id);
-        const { low, high } = hashString(c.id, NO_PREFIX, hash);
+        const usesPayload = encodeUses(generation, uses, id);
+        const { low, high } = hashString(id, NO_PREFIX, hash);
         tables.uses.set(
           low,
           high,
-          store.appendOnly(RecordType.Uses, payload),
-          payload.length,
+          store.appendOnly(RecordType.Uses, usesPayload),
+          usesPayload.length,
           uses,
         );
       }
-      // The tables built while validating and writing are the new generation's index.
+      // The tables built while writing are the new generation's index.
       ix.stageGeneration(txn, generation, tables);
       const event = options.event && store.appendEvent(txn, options.event(version), false);
       store.commit(txn, RecordType.DatabaseMeta, encodeU32s(generation, version));
@@ -832,6 +840,31 @@ function keySlot<T>(
   const slot = table.find(low, high);
   if (slot < 0) return table.insert(low, high, index + 4);
   return same(list[table.address(slot) - 4]!) ? -1 : slot;
+}
+
+/** Empty key tables sized for a staged push (its keys are unique: staging refused duplicates). */
+function keyTables(staged: StagedDatabase): GenerationTables {
+  const n = staged.credentials.count;
+  return {
+    credentialsById: new KeyTable(n),
+    credentialsByValue: new KeyTable(n),
+    users: new KeyTable(staged.users.count),
+    schedules: new KeyTable(staged.schedules.count),
+    holidays: new KeyTable(staged.holidays.count),
+    accessPoints: new KeyTable(staged.accessPoints.count),
+    uses: new KeyTable(16, true),
+  };
+}
+
+/**
+ * The slot of staged row `row`'s key. Two different keys with the same 64-bit hash share
+ * the slot and the later wins, as replay at mount would have it.
+ */
+function tableSlot(table: KeyTable, hashes: Uint32Array, row: number): number {
+  const low = hashes[row * 2]!;
+  const high = hashes[row * 2 + 1]!;
+  const slot = table.find(low, high);
+  return slot >= 0 ? slot : table.insert(low, high, 0);
 }
 
 function validEvent(event: NewEvent): NewEvent {
