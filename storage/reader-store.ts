@@ -460,6 +460,7 @@ class FlashDatabase implements CredentialDatabase {
 
   replace(content: DatabaseContent | StagedDatabase, options: PushOptions = {}): number {
     const staged = content instanceof StagedDatabase ? content : StagedDatabase.of(content);
+    staged.seal();
     const tables = keyTables(staged);
     const ix = this.store.idx;
     const generation = ix.generation + 1;

@@ -84,6 +84,7 @@ class RowKeys {
 
   /** The earlier row with this key (`same` confirms a hash match), or -1. */
   find(h: KeyHash, same: (row: number) => boolean): number {
+    if (this.slots.length === 0) throw new StoreError('the staged rows are sealed: write them');
     const mask = this.slots.length - 1;
     for (let i = h.low & mask; ; i = (i + 1) & mask) {
       const row = this.slots[i]! - 1;
@@ -114,6 +115,11 @@ class RowKeys {
   private rehash(): void {
     this.slots = new Int32Array(this.slots.length * 2);
     for (let row = 0; row < this.filled; row++) this.place(row);
+  }
+
+  /** Drops the lookup slots (the hashes stay for the key tables): no more finds or adds. */
+  seal(): void {
+    this.slots = new Int32Array(0);
   }
 
   get bytes(): number {
@@ -245,6 +251,16 @@ export class StagedDatabase {
 
   credential(c: Credential): { key: 'id' | 'value'; first: number } | undefined {
     return this.credentials.add(c, this.writer);
+  }
+
+  /**
+   * Frees what only staging needed before the store builds its key tables beside the rows
+   * (~16 MB per million keys); the staged rows can then only be written.
+   */
+  seal(): void {
+    for (const t of [this.users, this.schedules, this.holidays, this.accessPoints]) t.keys.seal();
+    this.credentials.byId.seal();
+    this.credentials.byValue.seal();
   }
 
   /** Bytes held, for the bench and the curious. */
