@@ -480,6 +480,7 @@ class FlashDatabase implements CredentialDatabase {
           const slot = tableSlot(tables[table], keys.hashes, i);
           tables[table].fill(slot, store.appendOnly(type, payload), payload.length);
         }
+        rows.releaseBefore(rows.count);
       }
       const hash = new KeyHash();
       const carryUses = ix.db.uses.size > 0;
@@ -487,6 +488,7 @@ class FlashDatabase implements CredentialDatabase {
         const payload = credentials.rows.get(i);
         payload.writeUInt32LE(generation, 0);
         const address = store.appendOnly(RecordType.Credential, payload);
+        if ((i & 4095) === 0) credentials.rows.releaseBefore(i);
         const byId = tableSlot(tables.credentialsById, credentials.byId.hashes, i);
         tables.credentialsById.fill(byId, address, payload.length);
         const byValue = tableSlot(tables.credentialsByValue, credentials.byValue.hashes, i);

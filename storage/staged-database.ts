@@ -29,6 +29,7 @@ import type {
  */
 
 const CHUNK_BYTES = 1 << 20;
+const RELEASED = Buffer.alloc(0);
 
 /** Row payloads in 1 MiB chunks, each row contiguous. */
 class RowBytes {
@@ -54,6 +55,17 @@ class RowBytes {
     this.at += payload.length;
     this.count++;
   }
+
+  /**
+   * Lets go of the chunks wholly before row `row` (rows already written to flash), so the
+   * write does not hold the whole staged push beside the new key tables.
+   */
+  releaseBefore(row: number): void {
+    const last = row < this.count ? this.where[row * 3]! : this.chunks.length;
+    for (let k = this.released; k < last; k++) this.chunks[k] = RELEASED;
+    this.released = Math.max(this.released, last);
+  }
+  private released = 0;
 
   /** The row's payload, a view into its chunk (written in place with the generation). */
   get(row: number): Buffer {
@@ -243,6 +255,7 @@ export class StagedDatabase {
   readonly credentials = new StagedCredentials();
   private readonly writer = new PayloadWriter();
   private readonly hash = new KeyHash();
+  private written = false;
 
   /** Stages an entity row: -1, or the earlier row with the same id (this one is not staged). */
   entity(table: EntityTable, row: unknown): number {
@@ -258,6 +271,8 @@ export class StagedDatabase {
    * (~16 MB per million keys); the staged rows can then only be written.
    */
   seal(): void {
+    if (this.written) throw new StoreError('a staged push is written once');
+    this.written = true;
     for (const t of [this.users, this.schedules, this.holidays, this.accessPoints]) t.keys.seal();
     this.credentials.byId.seal();
     this.credentials.byValue.seal();
