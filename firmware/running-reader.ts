@@ -1,5 +1,5 @@
 import type { IndicatorEngine } from '../led';
-import { FlashError, StoreError, type ReaderStore } from '../storage';
+import { FlashError, StoreError, type ReaderStore, type StagedDatabase } from '../storage';
 import type { AccessPointCommand, AccessPointController } from './access-point';
 import type { ReaderConfig } from './config';
 import type { DoorController } from './door';
@@ -113,7 +113,7 @@ export class RunningReader {
    * "Update Access Points", full: the database and its `database-updated` event in one
    * transaction (both or neither after a power cut), then the schedule state recomputed.
    */
-  replaceDatabase(content: DatabaseContent): number {
+  replaceDatabase(content: DatabaseContent | StagedDatabase): number {
     const version = this.store.database.replace(content, { event: this.updatedEvent });
     this.accessPoint.refresh();
     return version;

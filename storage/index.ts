@@ -22,3 +22,5 @@ export {
 } from './flash-device';
 export type { PowerCut, TornWriteModel } from './power-cut';
 export { TORN_WRITE_MODELS } from './power-cut';
+export { StagedDatabase } from './staged-database';
+export type { EntityTable } from './staged-database';

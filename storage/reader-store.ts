@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  PayloadWriter,
+  credentialKeys,
   decodeCredential,
   decodeEntity,
   encodeCredential,
@@ -10,12 +10,13 @@ import {
   encodeTombstone,
   encodeU32s,
   encodeUses,
+  entityIdRange,
   kindCode,
 } from './codec';
 import { CorruptImageError, StoreError, StoreFullError, VersionConflictError } from './errors';
 import { DEFAULT_GEOMETRY, FileFlash, FlashDevice, PowerLossError } from './flash-device';
 import { FlashLog, LogRecord, MountReport, WriteClass } from './flash-log';
-import { KeyHash, KeyTable, NO_PREFIX, hashString } from './key-table';
+import { KeyHash, KeyMatch, KeyTable, NO_PREFIX, hashString } from './key-table';
 import {
   AccessPoint,
   CREDENTIAL_KINDS,
@@ -30,6 +31,7 @@ import {
   User,
 } from '../firmware/foundation/model';
 import { FLAG_COMMIT, RecordType } from './record';
+import { StagedDatabase } from './staged-database';
 import { GenerationTables, StoreIndex } from './store-index';
 import {
   ConfigStore,
@@ -459,49 +461,56 @@ class FlashDatabase implements CredentialDatabase {
     return uses;
   }
 
-  replace(content: DatabaseContent, options: PushOptions = {}): number {
+  replace(content: DatabaseContent | StagedDatabase, options: PushOptions = {}): number {
+    const staged = content instanceof StagedDatabase ? content : StagedDatabase.of(content);
+    staged.seal();
     const ix = this.store.idx;
-    const { tables, slots } = validateContent(content, ix.newKeyHash());
+    const { tables, slots } = stagedKeyTables(staged, ix.newKeyHash().mask);
     const generation = ix.generation + 1;
     const version = ix.version + 1;
-    const writer = new PayloadWriter();
     const store = this.store;
+    const credentials = staged.credentials;
     const pushed = store.transact((txn) => {
       store.appendOnly(
         RecordType.GenerationStart,
-        encodeU32s(generation, content.credentials.length, content.users.length),
+        encodeU32s(generation, credentials.count, staged.users.count),
       );
-      for (const { key, type, idOf, table } of ENTITY_KEYS) {
-        const list = content[key] as never[];
-        for (let i = 0; i < list.length; i++) {
-          const payload = encodeEntity(generation, idOf(list[i]!), list[i], writer);
+      for (const { key, type, table } of ENTITY_KEYS) {
+        const { rows } = staged[key];
+        for (let i = 0; i < rows.count; i++) {
+          const payload = rows.get(i);
+          payload.writeUInt32LE(generation, 0);
           tables[table].fill(slots[key][i]!, store.appendOnly(type, payload), payload.length);
         }
+        rows.releaseBefore(rows.count);
       }
-      const credentials = content.credentials;
-      for (let i = 0; i < credentials.length; i++) {
-        const payload = encodeCredential(generation, credentials[i]!, writer);
+      const hash = ix.newKeyHash();
+      const carryUses = ix.db.uses.size > 0;
+      for (let i = 0; i < credentials.count; i++) {
+        const payload = credentials.rows.get(i);
+        payload.writeUInt32LE(generation, 0);
         const address = store.appendOnly(RecordType.Credential, payload);
+        if ((i & 4095) === 0) credentials.rows.releaseBefore(i);
         tables.credentialsById.fill(slots.credentialsById[i]!, address, payload.length);
         tables.credentialsByValue.fill(slots.credentialsByValue[i]!, address, payload.length);
-      }
-      // Use counters of credentials that stay carry over into the new generation.
-      const hash = ix.newKeyHash();
-      for (const c of ix.db.uses.size ? credentials : []) {
-        const uses = ix.usesOf(c.id);
+        // Use counters of credentials that stay carry over into the new generation.
+        if (!carryUses) continue;
+        const keys = credentialKeys(payload);
+        const id = payload.toString('utf8', keys.idStart, keys.idEnd);
+        const uses = ix.usesOf(id);
         if (uses === 0) continue;
-        const payload = encodeUses(generation, uses, c.id);
-        const { low, high } = hashString(c.id, NO_PREFIX, hash);
-        // Ids are unique (validated): no key to compare.
+        const usesPayload = encodeUses(generation, uses, id);
+        const { low, high } = hashString(id, NO_PREFIX, hash);
+        // Ids are unique (staging refused duplicates): no key to compare.
         tables.uses.add(
           low,
           high,
-          store.appendOnly(RecordType.Uses, payload),
-          payload.length,
+          store.appendOnly(RecordType.Uses, usesPayload),
+          usesPayload.length,
           uses,
         );
       }
-      // The tables built while validating and writing are the new generation's index.
+      // The tables built before writing are the new generation's index.
       ix.stageGeneration(txn, generation, tables);
       const event = options.event && store.appendEvent(txn, options.event(version), false);
       store.commit(txn, RecordType.DatabaseMeta, encodeU32s(generation, version));
@@ -833,6 +842,104 @@ function keySlot<T>(
 ): number {
   const earlier = table.find(low, high, { matches: (held) => same(list[held - 4]!) });
   return earlier < 0 ? table.insert(low, high, index + 4) : -1;
+}
+
+/**
+ * The new generation's key tables for a staged push and each row's slot in them (held as
+ * row + 4 until the push writes the record's address), hashed as the index hashes. Staging
+ * hashed every key at full width; the index may narrow its hashes (a test option), and a
+ * narrowed hash is the full one masked, so the staged hashes are masked, not recomputed.
+ * Where hashes match, the staged rows' real keys are compared: different keys get a slot
+ * each, as replay at mount gives them.
+ */
+function stagedKeyTables(staged: StagedDatabase, mask: number): KeyedContent {
+  const n = staged.credentials.count;
+  const tables: GenerationTables = {
+    credentialsById: new KeyTable(n),
+    credentialsByValue: new KeyTable(n),
+    users: new KeyTable(staged.users.count),
+    schedules: new KeyTable(staged.schedules.count),
+    holidays: new KeyTable(staged.holidays.count),
+    accessPoints: new KeyTable(staged.accessPoints.count),
+    uses: new KeyTable(16, true),
+  };
+  const slots = {
+    users: new Int32Array(staged.users.count),
+    schedules: new Int32Array(staged.schedules.count),
+    holidays: new Int32Array(staged.holidays.count),
+    accessPoints: new Int32Array(staged.accessPoints.count),
+    credentialsById: new Int32Array(n),
+    credentialsByValue: new Int32Array(n),
+  };
+  for (const { key, table } of ENTITY_KEYS) {
+    const { rows, keys } = staged[key];
+    const match = new StagedKeyMatch(rows, 'entityId');
+    for (let row = 0; row < rows.count; row++) {
+      slots[key][row] = stagedSlot(tables[table], keys.hashes, row, mask, match);
+    }
+  }
+  const { rows, byId, byValue } = staged.credentials;
+  const sameId = new StagedKeyMatch(rows, 'credentialId');
+  const sameValue = new StagedKeyMatch(rows, 'credentialValue');
+  for (let row = 0; row < n; row++) {
+    slots.credentialsById[row] = stagedSlot(tables.credentialsById, byId.hashes, row, mask, sameId);
+    slots.credentialsByValue[row] = stagedSlot(
+      tables.credentialsByValue,
+      byValue.hashes,
+      row,
+      mask,
+      sameValue,
+    );
+  }
+  return { tables, slots };
+}
+
+/** Claims staged row `row`'s slot; its key is unique (staging refused duplicates). */
+function stagedSlot(
+  table: KeyTable,
+  hashes: Uint32Array,
+  row: number,
+  mask: number,
+  match: StagedKeyMatch,
+): number {
+  const low = (hashes[row * 2]! & mask) >>> 0;
+  const high = (hashes[row * 2 + 1]! & mask) >>> 0;
+  if (table.find(low, high, match.of(row)) >= 0) {
+    // Staging compares real keys, so this is a bug there, never something to write.
+    throw new StoreError(`staged row ${row} repeats the key of an earlier row`);
+  }
+  return table.insert(low, high, row + 4);
+}
+
+/** Whether a staged row's key equals the key of the row an entry holds (as row + 4). */
+class StagedKeyMatch implements KeyMatch {
+  private row = 0;
+
+  constructor(
+    private readonly rows: { get(row: number): Buffer },
+    private readonly place: 'entityId' | 'credentialId' | 'credentialValue',
+  ) {}
+
+  of(row: number): this {
+    this.row = row;
+    return this;
+  }
+
+  matches(held: number): boolean {
+    const [a, aStart, aEnd] = this.keyOf(this.row);
+    const [b, bStart, bEnd] = this.keyOf(held - 4);
+    // A value is a key together with its kind (the credential's byte 4).
+    if (this.place === 'credentialValue' && a[4] !== b[4]) return false;
+    return b.compare(a, aStart, aEnd, bStart, bEnd) === 0;
+  }
+
+  /** The row's payload and its key's byte range. */
+  private keyOf(row: number): [Buffer, number, number] {
+    const p = this.rows.get(row);
+    if (this.place === 'entityId') return [p, ...entityIdRange(p, 4)];
+    const k = credentialKeys(p);
+    return this.place === 'credentialId' ? [p, k.idStart, k.idEnd] : [p, k.valueStart, k.valueEnd];
+  }
 }
 
 function validEvent(event: NewEvent): NewEvent {

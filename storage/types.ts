@@ -13,6 +13,7 @@ import {
 import { Clock } from '../firmware/foundation/clock';
 import { FlashDevice, FlashTiming } from './flash-device';
 import type { MountReport } from './flash-log';
+import type { StagedDatabase } from './staged-database';
 
 export interface OpenStoreOptions {
   /** File-backed image under dir (dir/flash.img), created on first use. */
@@ -112,7 +113,11 @@ export interface CredentialDatabase {
    * version, is appended in the same transaction: the push and its event land together or
    * not at all.
    */
-  replace(content: DatabaseContent, options?: PushOptions): number;
+  /**
+   * Replaces the whole database in one transaction (with the event, if any). Content is
+   * staged first; a push already staged row by row (the host API's) is written as it is.
+   */
+  replace(content: DatabaseContent | StagedDatabase, options?: PushOptions): number;
   /** Atomic; throws VersionConflictError if delta.baseVersion !== version(). */
   patch(delta: DatabaseDelta, options?: PushOptions): number;
   /** Export (for small databases and tests). */

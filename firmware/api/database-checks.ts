@@ -112,7 +112,7 @@ export function withEpochDates(credentials: Credential[], table: string): Creden
 }
 
 /** YYYY-MM-DD that names a real day (the schema's pattern lets 02-31 through). */
-function isCalendarDate(date: string): boolean {
+export function isCalendarDate(date: string): boolean {
   const day = new Date(`${date}T00:00:00Z`);
   return !Number.isNaN(day.getTime()) && day.toISOString().slice(0, 10) === date;
 }

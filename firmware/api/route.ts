@@ -7,6 +7,7 @@ import type { RunningReader } from '../running-reader';
 import type { FleetDirectory } from './fleet';
 import type { HostLink } from './host-link';
 import type { JsonSchema } from './schemas';
+import type { RowSink } from './streaming-body';
 
 /**
  * Who may call a route:
@@ -48,6 +49,11 @@ export interface ApiRoute {
   params?: JsonSchema;
   /** Larger bodies get 413 (default: the server's small-body limit). */
   bodyLimit?: 'database';
+  /**
+   * A streamed body's top-level tables go row by row to this sink instead of into arrays;
+   * the handler's body is what the sink's `end` answers (needs a running reader).
+   */
+  bodyRows?: (reader: RunningReader) => RowSink;
   /** Success status when not 200. */
   status?: number;
   /** Server-sent events: the handler writes to reply.raw itself. */

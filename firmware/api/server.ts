@@ -30,7 +30,7 @@ import { eventRoutes } from './routes/events';
 import { settingsRoutes } from './routes/settings';
 import { simRoutes } from './routes/sim';
 import { statusRoutes } from './routes/status';
-import { DEFAULT_STREAM_LIMITS, StreamingBody } from './streaming-body';
+import { DEFAULT_STREAM_LIMITS, StreamingBody, type RowSink } from './streaming-body';
 import { bearerMatches } from './token';
 import { registerPanel } from '../panel/routes';
 import { registerSitePanel } from '../panel/site-page';
@@ -173,6 +173,8 @@ interface RouteConfig {
   fleetWide?: boolean;
   /** The body schema a streamed body is checked against as it arrives. */
   streamedBody?: JsonSchema;
+  /** Where a streamed body's rows go instead of arrays (route.ts `bodyRows`). */
+  bodyRows?: () => RowSink | undefined;
 }
 
 /**
@@ -234,7 +236,11 @@ function streamBody(
       ),
     );
   }
-  const body = new StreamingBody(schema, { ...DEFAULT_STREAM_LIMITS, maxBytes: limit });
+  const body = new StreamingBody(
+    schema,
+    { ...DEFAULT_STREAM_LIMITS, maxBytes: limit },
+    config.bodyRows?.(),
+  );
   let finished = false;
   const finish = (err: Error | null, value?: unknown) => {
     if (finished) return;
@@ -410,6 +416,14 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       ...(fleetRoutes.includes(route) ? { fleetWide: true } : {}),
       ...(streamed && route.body ? { streamedBody: route.body } : {}),
     };
+    const bodyRows = route.bodyRows;
+    if (streamed && bodyRows) {
+      // Without a running reader the body is parsed whole; the handler answers `booting`.
+      config.bodyRows = () => {
+        const reader = board.reader();
+        return reader ? bodyRows(reader) : undefined;
+      };
+    }
     const bodyOptional = route.body && ((route.body.required ?? []) as string[]).length === 0;
     scope.route({
       method: route.method,

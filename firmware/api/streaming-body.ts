@@ -72,6 +72,10 @@ interface ArrayFrame {
   pointer: string;
   name: string;
   value: unknown[];
+  /** Rows so far (kept in `value`, or handed to the sink). */
+  count: number;
+  /** A table of the body handed to the row sink row by row, not kept. */
+  streamed: boolean;
   state: 'value-or-end' | 'value' | 'comma-or-end';
 }
 
@@ -100,6 +104,16 @@ function syntax(message: string): ApiError {
   return new ApiError('bad_request', `body: ${message}`, '/', { part: 'body' });
 }
 
+/**
+ * Takes the rows of the body's top-level tables as they are read, so a route can keep them
+ * in a compact form of its own instead of as objects. `row` gets each row once it passed its
+ * schema; `end` gets the body (those tables as empty arrays) and answers the route's body.
+ */
+export interface RowSink {
+  row(table: string, index: number, row: unknown): void;
+  end(body: Record<string, unknown>): unknown;
+}
+
 /** Feed it the body's bytes in order, then `end()` for the value, or an ApiError at the first fault. */
 export class StreamingBody {
   private readonly tokenizer = new Tokenizer();
@@ -113,6 +127,7 @@ export class StreamingBody {
   constructor(
     private readonly schema: JsonSchema,
     private readonly limits: StreamLimits,
+    private readonly sink?: RowSink,
   ) {
     this.tokenizer.onToken = ({ token, value, offset }) => this.token(token, value, offset);
     // Errors thrown by our own token handler come back through here: keep them as they are.
@@ -155,6 +170,7 @@ export class StreamingBody {
       if (this.bytes === 0) throw syntax('is empty; send the JSON document');
       if (!this.tokenizer.isEnded) this.tokenizer.end();
       if (!this.result) throw syntax('ends before the JSON document does');
+      if (this.sink) return this.sink.end(this.result.value as Record<string, unknown>);
       return this.result.value;
     } catch (err) {
       throw this.fail(err);
@@ -178,7 +194,7 @@ export class StreamingBody {
   private where(): string {
     const top = this.stack.at(-1);
     if (!top) return '/';
-    if (top.kind === 'array') return `${top.pointer}/${top.value.length}`;
+    if (top.kind === 'array') return `${top.pointer}/${top.count}`;
     if (top.kind === 'object' && top.key !== undefined) return `${top.pointer}/${top.key}`;
     return top.pointer || '/';
   }
@@ -211,7 +227,18 @@ export class StreamingBody {
       return;
     }
     if (token === TokenType.LEFT_BRACKET && isArray(schema) && !whole) {
-      this.stack.push({ kind: 'array', schema, pointer, name, value: [], state: 'value-or-end' });
+      // Only the body's own tables go to the sink: a row is always a whole value.
+      const streamed = this.sink !== undefined && this.stack.length === 1;
+      this.stack.push({
+        kind: 'array',
+        schema,
+        pointer,
+        name,
+        value: [],
+        count: 0,
+        streamed,
+        state: 'value-or-end',
+      });
       return;
     }
     const parser = new TokenParser({ paths: ['$'] });
@@ -318,7 +345,7 @@ export class StreamingBody {
       this.stack.pop();
       return this.close(frame.value);
     }
-    const index = frame.value.length;
+    const index = frame.count;
     const max = this.limits.maxRows(frame.name);
     if (index >= max) throw bad(frame.pointer, `has more than ${max} rows`);
     frame.state = 'comma-or-end';
@@ -334,7 +361,10 @@ export class StreamingBody {
       this.result = { value };
       return;
     }
-    if (parent.kind === 'array') parent.value.push(value);
-    else if (parent.kind === 'object') parent.value[parent.key!] = value;
+    if (parent.kind === 'array') {
+      if (parent.streamed) this.sink!.row(parent.name, parent.count, value);
+      else parent.value.push(value);
+      parent.count++;
+    } else if (parent.kind === 'object') parent.value[parent.key!] = value;
   }
 }

@@ -1,6 +1,7 @@
 import type { Credential, DatabaseContent, DatabaseDelta } from '../../foundation/model';
 import { isPinDigits } from '../../pin';
-import { checkContent, checkDelta, withEpochDates } from '../database-checks';
+import { checkDelta, withEpochDates } from '../database-checks';
+import { FullPushRows, StagedPush } from '../full-push';
 import { ApiError } from '../errors';
 import { VersionConflictError } from '../../../storage/errors';
 import type { RunningReader } from '../../running-reader';
@@ -82,18 +83,14 @@ export const databaseRoutes: ApiRoute[] = [
     bodyLimit: 'database',
     response: DatabaseSummarySchema,
     errors: ['store_full', 'power_lost'],
+    // Rows are checked and staged as they arrive (full-push.ts): bounded by records, not objects.
+    bodyRows: (reader) => new FullPushRows((digits) => reader.pinLookup(digits)),
     handle: ({ reader, body }) => {
-      const pushed = body as DatabaseContent;
-      const content = {
-        ...pushed,
-        credentials: sealPins(
-          withEpochDates(pushed.credentials, 'credentials'),
-          reader,
-          'credentials',
-        ),
-      };
-      checkContent(content);
-      const version = reader.replaceDatabase(content);
+      const push =
+        body instanceof StagedPush
+          ? body
+          : FullPushRows.of(body as DatabaseContent, (digits) => reader.pinLookup(digits));
+      const version = reader.replaceDatabase(push.staged);
       return { version, counts: reader.store.database.counts() };
     },
   },
