@@ -31,7 +31,7 @@ import {
   User,
 } from '../firmware/foundation/model';
 import { FLAG_COMMIT, RecordType } from './record';
-import { StagedDatabase } from './staged-database';
+import { checkCredentialShape, StagedDatabase } from './staged-database';
 import { GenerationTables, StoreIndex } from './store-index';
 import {
   ConfigStore,
@@ -778,27 +778,7 @@ function validateContent(content: DatabaseContent, hash: KeyHash): KeyedContent 
   const list = content.credentials;
   for (let i = 0; i < n; i++) {
     const c = list[i]!;
-    if (!c || typeof c !== 'object') throw new StoreError(`credentials[${i}] is not an object`);
-    if (typeof c.id !== 'string' || c.id === '')
-      throw new StoreError(`credentials[${i}] has no id`);
-    if (typeof c.userId !== 'string') throw new StoreError(`credential '${c.id}' has no userId`);
-    if (typeof c.value !== 'string' || c.value === '')
-      throw new StoreError(`credential '${c.id}' has no value`);
-    if (typeof c.enabled !== 'boolean')
-      throw new StoreError(`credential '${c.id}': enabled must be a boolean`);
-    if (!Array.isArray(c.accessPoints) || !c.accessPoints.every(isString)) {
-      throw new StoreError(`credential '${c.id}': accessPoints must be an array of ids`);
-    }
-    if (
-      c.useLimit !== undefined &&
-      (!Number.isInteger(c.useLimit) || c.useLimit < 0 || c.useLimit > 0xffffffff)
-    ) {
-      throw new StoreError(`credential '${c.id}': useLimit must be a non-negative integer`);
-    }
-    if (c.start !== undefined && !Number.isFinite(c.start))
-      throw new StoreError(`credential '${c.id}': start must be a time`);
-    if (c.end !== undefined && !Number.isFinite(c.end))
-      throw new StoreError(`credential '${c.id}': end must be a time`);
+    checkCredentialShape(c, i);
     const code = kindCode(c.kind);
     const id = c.id;
     const idSlot = keySlot(
@@ -822,10 +802,6 @@ function validateContent(content: DatabaseContent, hash: KeyHash): KeyedContent 
     slots.credentialsByValue[i] = valueSlot;
   }
   return { tables, slots };
-}
-
-function isString(x: unknown): boolean {
-  return typeof x === 'string';
 }
 
 /**

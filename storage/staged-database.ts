@@ -223,7 +223,7 @@ export class StagedCredentials {
 }
 
 /** The shape the store needs (the API's schema says more); same messages as before staging. */
-function checkCredentialShape(c: Credential, i: number): void {
+export function checkCredentialShape(c: Credential, i: number): void {
   if (!c || typeof c !== 'object') throw new StoreError(`credentials[${i}] is not an object`);
   if (typeof c.id !== 'string' || c.id === '') throw new StoreError(`credentials[${i}] has no id`);
   if (typeof c.userId !== 'string') throw new StoreError(`credential '${c.id}' has no userId`);
