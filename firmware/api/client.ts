@@ -1,4 +1,5 @@
 import { rootCertificates } from 'node:tls';
+import { createParser } from 'eventsource-parser';
 import type { DatabaseContent, DatabaseDelta, EventRecord } from '../foundation/model';
 import type { ApiErrorBody } from './errors';
 import type { AccessPointCommand } from '../access-point';
@@ -286,41 +287,22 @@ function fetchTrusting(ca: string | Buffer): typeof fetch {
 /**
  * Reads a server-sent-events body (this API's streams: one JSON `data` line per message)
  * until it ends or `signal` aborts; used by the client and by tests of the panel stream.
+ * The framing (line endings, comments, multi-line data) is eventsource-parser's.
  */
 export async function readEventStream(
   body: ReadableStream<Uint8Array>,
   onMessage: (message: { type: string; data: unknown }) => void,
   signal?: AbortSignal,
 ): Promise<void> {
+  const parser = createParser({
+    onEvent: (e) => onMessage({ type: e.event ?? 'message', data: JSON.parse(e.data) as unknown }),
+  });
   const decoder = new TextDecoder();
-  let buffer = '';
   try {
     for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const message = parseBlock(block);
-        if (message) onMessage(message);
-      }
+      parser.feed(decoder.decode(chunk, { stream: true }));
     }
   } catch (err) {
     if (!(signal?.aborted ?? false)) throw err;
   }
-}
-
-function parseBlock(block: string): { type: string; data: unknown } | undefined {
-  let type = 'message';
-  const data: string[] = [];
-  for (const line of block.split('\n')) {
-    if (line.startsWith(':')) continue;
-    const colon = line.indexOf(':');
-    const field = colon < 0 ? line : line.slice(0, colon);
-    const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-    if (field === 'event') type = value;
-    else if (field === 'data') data.push(value);
-  }
-  if (data.length === 0) return undefined;
-  return { type, data: JSON.parse(data.join('\n')) as unknown };
 }
