@@ -43,8 +43,14 @@ trap finish EXIT
 trap 'exit 130' INT TERM
 
 mosquitto=$(command -v mosquitto || ls /usr/sbin/mosquitto 2>/dev/null || true)
-if [ -z "$mosquitto" ]; then
-  echo "FAIL mosquitto is not installed (apt-get install mosquitto, or scripts/ci-system-deps.sh)"
+if [ -z "$mosquitto" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "installing mosquitto (apt)"
+  apt-get install -y -qq --no-install-recommends mosquitto >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends mosquitto >/dev/null; }
+  mosquitto=/usr/sbin/mosquitto
+fi
+if [ ! -x "${mosquitto:-/nonexistent}" ]; then
+  echo "FAIL mosquitto is not installed (sudo apt-get install mosquitto)"
   exit 1
 fi
 # A pod left by an interrupted run holds the port and the volume: start clean.
