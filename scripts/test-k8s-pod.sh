@@ -8,7 +8,8 @@
 # probes (the manifest's httpGet, run from outside the container), the liveness probe (the
 # manifest's exec, which podman runs as the container's health check), every reader of the
 # pod online (retained) on its status topic, a push over MQTT to each answered, and the
-# pushed database version on the pod's host API. Cleans up the pod, its volume and the
+# pushed database version on the pod's host API, then again after the pod is replaced on its
+# claim (the flash images kept on the volume). Cleans up the pod, its volume and the
 # broker however it ends. Called by scripts/test-docker.sh; needs podman and mosquitto.
 # Usage: scripts/test-k8s-pod.sh IMAGE
 set -euo pipefail
@@ -71,12 +72,12 @@ CONF
 broker_pid=$!
 
 # deploy/k8s/*.yaml -> one Pod (the StatefulSet's template), its claim and the ConfigMap;
-# the probes the script runs itself go to probes.json.
-node - "$tag" "$pod" "$readers" "$prefix" "mqtt://127.0.0.1:$mqtt_port" "$work/probes.json" \
-  >"$work/pod.yaml" <<'JS'
+# the probes the script runs itself go to probes.json; replacement.yaml is the same pod on
+# the claim that exists by then (podman, unlike Kubernetes, refuses a claim made twice).
+node - "$tag" "$pod" "$readers" "$prefix" "mqtt://127.0.0.1:$mqtt_port" "$work" >"$work/pod.yaml" <<'JS'
 const fs = require('node:fs');
 const YAML = require('yaml');
-const [tag, podName, readers, prefix, url, probesFile] = process.argv.slice(2);
+const [tag, podName, readers, prefix, url, work] = process.argv.slice(2);
 const docs = fs.readdirSync('deploy/k8s').filter((f) => f.endsWith('.yaml'))
   .flatMap((f) => YAML.parseAllDocuments(fs.readFileSync(`deploy/k8s/${f}`, 'utf8')).map((d) => d.toJS()));
 const set = docs.find((d) => d.kind === 'StatefulSet');
@@ -121,16 +122,18 @@ const claims = set.spec.volumeClaimTemplates.map((t) => ({
 }));
 const pod = { apiVersion: 'v1', kind: 'Pod',
   metadata: { name: podName, labels: set.spec.template.metadata.labels }, spec };
-fs.writeFileSync(probesFile, JSON.stringify(probes));
+fs.writeFileSync(`${work}/probes.json`, JSON.stringify(probes));
 // JSON documents: YAML to any reader, and no bare `off` for a YAML 1.1 parser to make false.
-process.stdout.write([config, ...claims, pod].map((d) => JSON.stringify(d, null, 2)).join('\n---\n'));
+const yaml = (docs) => docs.map((d) => JSON.stringify(d, null, 2)).join('\n---\n');
+fs.writeFileSync(`${work}/replacement.yaml`, yaml([config, pod]));
+process.stdout.write(yaml([config, ...claims, pod]));
 JS
 probe() { node -e 'const p = require(process.argv[1])[process.argv[2]]; console.log(p[process.argv[3]] ?? "")' \
   "$work/probes.json" "$1" "$2"; }
 
 passed=0 failed=0
 check() { if "${@:2}"; then echo "ok   $1"; passed=$((passed + 1)); else echo "FAIL $1"; failed=$((failed + 1)); fi; }
-play() { podman kube play "$work/pod.yaml" >"$work/play.log" 2>&1 || { cat "$work/play.log"; return 1; }; }
+play() { podman kube play "${1:-$work/pod.yaml}" >"$work/play.log" 2>&1 || { cat "$work/play.log"; return 1; }; }
 check "podman kube play runs the StatefulSet's pod $pod (ConfigMap, claim data-$pod)" play
 [ "$failed" = 0 ] || exit 1
 
@@ -225,5 +228,13 @@ api_shows_push() {
   ' "$work/management.json" "$work/readers.json"
 }
 check "the pod's host API lists exactly those readers at the pushed database version" api_shows_push
+# A StatefulSet's pod that is replaced keeps its claim: the readers' flash images, with the
+# pushed databases, are there when the pod comes back.
+replaced() {
+  podman kube down "$work/pod.yaml" >/dev/null 2>&1
+  podman volume exists "data-$pod" || { echo "     kube down removed the claim's volume"; return 1; }
+  play "$work/replacement.yaml" && startup_passes && api_shows_push
+}
+check "the pod replaced on its claim (kube down, kube play) boots its readers with the pushed databases" replaced
 echo "k8s pod: ${passed} passed, ${failed} failed"
 [ "$failed" = 0 ]
