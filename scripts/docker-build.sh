@@ -7,7 +7,9 @@ arch=${1:-amd64}
 tag=${2:-reader-sim:$arch}
 cd "$(dirname "$0")/.."
 engine=$(command -v podman || command -v docker)
-[ -n "${CONTAINERS_CONF:-}" ] || export CONTAINERS_CONF=/etc/containers/reader-sim.conf
+if [ -z "${CONTAINERS_CONF:-}" ] && [ -f /etc/containers/reader-sim.conf ]; then
+  export CONTAINERS_CONF=/etc/containers/reader-sim.conf
+fi
 args=(build --arch "$arch" -t "$tag")
 # podman writes OCI images by default, which drop HEALTHCHECK; the docker format keeps it.
 [ "$(basename "$engine")" = podman ] && args+=(--format docker)

@@ -6,9 +6,21 @@
 set -euo pipefail
 arch=${1:-amd64}
 cd "$(dirname "$0")/.."
+# podman (with runc) from Debian when missing: only this script needs it, never npm test.
+if ! command -v podman >/dev/null || ! command -v runc >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing podman and runc (apt)"
+    apt-get install -y -qq podman runc >/dev/null 2>&1 ||
+      { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq podman runc >/dev/null; }
+  else
+    echo "podman is missing: sudo apt-get install podman runc" >&2
+    exit 1
+  fi
+fi
 base=../shared/tools/podman-node-base.sh
-export CONTAINERS_CONF=/etc/containers/reader-sim.conf
 [ -f "$base" ] && bash "$base" "$arch"
+# That machine's podman settings (runc, open-file limits), where it wrote them.
+[ -f /etc/containers/reader-sim.conf ] && export CONTAINERS_CONF=/etc/containers/reader-sim.conf
 tag=reader-sim:test-$arch
 name=reader-sim-test-$arch
 api_port=${API_PORT:-18080}

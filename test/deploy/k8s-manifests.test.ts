@@ -1,23 +1,16 @@
 /**
- * deploy/k8s/ against the Kubernetes API schemas, offline (kubernetes-models ships a
- * validator per API type, compiled from the Kubernetes OpenAPI document), and the wiring the
- * schemas cannot see: config keys that exist, names that match, ids from the pod name.
+ * deploy/k8s/ against the Kubernetes API schemas, offline and strict (./k8s-schema.ts:
+ * kubernetes-models' validator per API type, compiled from the Kubernetes OpenAPI document,
+ * and no field the schema does not know), and the wiring the schemas cannot see: config keys
+ * that exist, names that match, ids from the pod name.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
-import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
-import { Service } from 'kubernetes-models/v1/Service';
 import { start } from '../../scripts/commands/start';
+import { unknownFields, validateStrict as validate } from './k8s-schema';
 
 const DIR = path.join(__dirname, '..', '..', 'deploy', 'k8s');
-
-const MODELS: Record<string, new (data: never) => { validate(): void }> = {
-  'apps/v1 StatefulSet': StatefulSet,
-  'v1 ConfigMap': ConfigMap,
-  'v1 Service': Service,
-};
 
 type Manifest = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -31,12 +24,6 @@ function manifests(): Array<{ file: string; doc: Manifest }> {
         return { file, doc: d.toJS() as Manifest };
       }),
     );
-}
-
-function validate(doc: Manifest): void {
-  const Model = MODELS[`${doc.apiVersion} ${doc.kind}`];
-  if (!Model) throw new Error(`no schema here for ${doc.apiVersion} ${doc.kind}`);
-  new Model(doc as never).validate();
 }
 
 const all = manifests();
@@ -64,6 +51,45 @@ describe('deploy/k8s manifests', () => {
     const port = structuredClone(one('Service'));
     port.spec.ports[0].port = 'http';
     expect(() => validate(port)).toThrow(/port/);
+  });
+
+  it('refuses a misspelt or unknown key anywhere in a manifest (strict: unknown fields fail)', () => {
+    const probe = structuredClone(one('StatefulSet'));
+    const container = probe.spec.template.spec.containers[0];
+    container.livenesProbe = container.livenessProbe;
+    delete container.livenessProbe;
+    expect(() => validate(probe)).toThrow(
+      /unknown field \/spec\/template\/spec\/containers\/0\/livenesProbe$/,
+    );
+    const top = structuredClone(one('StatefulSet'));
+    top.spec.replica = 5;
+    expect(() => validate(top)).toThrow(/unknown field \/spec\/replica$/);
+    const claim = structuredClone(one('StatefulSet'));
+    claim.spec.volumeClaimTemplates[0].spec.resources.request = { storage: '1Gi' };
+    expect(() => validate(claim)).toThrow(/volumeClaimTemplates\/0\/spec\/resources\/request$/);
+    const service = structuredClone(one('Service'));
+    service.spec.ports[0].targetport = 'api';
+    expect(() => validate(service)).toThrow(/unknown field \/spec\/ports\/0\/targetport$/);
+    const config = structuredClone(one('ConfigMap'));
+    config.date = { MQTT_URL: 'mqtt://x:1883' };
+    expect(() => validate(config)).toThrow(/unknown field \/date$/);
+    // Each misspelling is named, and only those: the keys around them are the schema's.
+    const both = structuredClone(probe);
+    both.metadata.lables = both.metadata.labels;
+    expect(unknownFields(both)).toEqual([
+      '/metadata/lables',
+      '/spec/template/spec/containers/0/livenesProbe',
+    ]);
+  });
+
+  it('map entries are free-form keys, not fields: a new label or ConfigMap key passes', () => {
+    const set = structuredClone(one('StatefulSet'));
+    set.spec.template.metadata.labels['example.com/tier'] = 'edge';
+    set.spec.template.spec.containers[0].resources.limits['ephemeral-storage'] = '1Gi';
+    expect(() => validate(set)).not.toThrow();
+    const config = structuredClone(one('ConfigMap'));
+    config.data.SOMETHING_NEW = 'x';
+    expect(() => validate(config)).not.toThrow();
   });
 
   it('wires ids, config, volume, probes and service together', () => {
