@@ -762,7 +762,9 @@ export class FlashLog {
   cellsOf(address: number): Buffer {
     const sector = Math.floor(address / this.sectorSize);
     if (!this.checked[sector]) this.checkSectors(sector);
-    return this.readSector(sector);
+    // Resident cells without entering readSector(): its read path's closure makes that call
+    // allocate a context, 40 bytes on every lookup.
+    return this.cells[sector] ?? this.readSector(sector);
   }
 
   /**
