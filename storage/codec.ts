@@ -132,8 +132,9 @@ export function encodeCredential(gen: number, c: Credential, writer?: PayloadWri
 
 /**
  * Decodes the credential whose payload starts at p[start]. Straight-line reads, no reader
- * object: a lookup's cost is mostly the strings it must create. `value`, when the caller
- * already holds it (a lookup by value that matched), is reused instead of decoded again.
+ * object: a lookup's cost is mostly the strings it must create (see storedText). `value`,
+ * when the caller already holds it (a lookup by value that matched), is reused instead of
+ * decoded again.
  */
 export function decodeCredential(p: Buffer, start = 0, value?: string): Credential {
   const kind = CREDENTIAL_KINDS[p[start + 4]!];
@@ -141,55 +142,91 @@ export function decodeCredential(p: Buffer, start = 0, value?: string): Credenti
   const flags = p[start + 5]!;
   let at = start + 6;
   let n = p.readUInt16LE(at);
-  value ??= p.toString('utf8', at + 2, at + 2 + n);
+  value ??= storedText(p, at + 2, at + 2 + n);
   at += 2 + n;
   n = p.readUInt16LE(at);
-  const id = p.toString('utf8', at + 2, at + 2 + n);
+  const id = storedText(p, at + 2, at + 2 + n);
   at += 2 + n;
   n = p.readUInt16LE(at);
-  const userId = p.toString('utf8', at + 2, at + 2 + n);
+  const userId = storedText(p, at + 2, at + 2 + n);
   at += 2 + n;
-  const c: Credential = {
-    id,
-    userId,
-    kind,
-    value,
-    enabled: (flags & ENABLED) !== 0,
-    accessPoints: [],
-  };
+  let startsAt: number | undefined;
+  let endsAt: number | undefined;
+  let useLimit: number | undefined;
   if (flags & START) {
-    c.start = p.readDoubleLE(at);
+    startsAt = p.readDoubleLE(at);
     at += 8;
   }
   if (flags & END) {
-    c.end = p.readDoubleLE(at);
+    endsAt = p.readDoubleLE(at);
     at += 8;
   }
   if (flags & USE_LIMIT) {
-    c.useLimit = p.readUInt32LE(at);
+    useLimit = p.readUInt32LE(at);
     at += 4;
   }
   const count = p.readUInt16LE(at);
   at += 2;
+  // Sized once: an array grown by push() reserves room for 16 more (a lookup's largest object).
+  const accessPoints = new Array<string>(count);
   for (let i = 0; i < count; i++) {
     n = p.readUInt16LE(at);
-    c.accessPoints.push(p.toString('utf8', at + 2, at + 2 + n));
+    accessPoints[i] = storedText(p, at + 2, at + 2 + n);
     at += 2 + n;
   }
-  for (const [flag, key] of OPTIONAL_STRINGS) {
-    if (!(flags & flag)) continue;
+  const c: Credential = { id, userId, kind, value, enabled: (flags & ENABLED) !== 0, accessPoints };
+  if (startsAt !== undefined) c.start = startsAt;
+  if (endsAt !== undefined) c.end = endsAt;
+  if (useLimit !== undefined) c.useLimit = useLimit;
+  if (flags & SCHEDULE) {
     n = p.readUInt16LE(at);
-    c[key] = p.toString('utf8', at + 2, at + 2 + n);
+    c.scheduleId = storedText(p, at + 2, at + 2 + n);
     at += 2 + n;
+  }
+  if (flags & PIN_HASH) {
+    n = p.readUInt16LE(at);
+    c.pinHash = storedText(p, at + 2, at + 2 + n);
+    at += 2 + n;
+  }
+  if (flags & PUBLIC_KEY) {
+    n = p.readUInt16LE(at);
+    c.publicKey = storedText(p, at + 2, at + 2 + n);
   }
   return c;
 }
 
-const OPTIONAL_STRINGS: ReadonlyArray<[number, 'scheduleId' | 'pinHash' | 'publicKey']> = [
-  [SCHEDULE, 'scheduleId'],
-  [PIN_HASH, 'pinHash'],
-  [PUBLIC_KEY, 'publicKey'],
-];
+/** Longest string storedText() builds from char codes; longer ones are decoded natively. */
+const SHORT_TEXT = 24;
+/** One array of char codes per short length, reused: building a string allocates only it. */
+const CHAR_CODES: number[][] = Array.from({ length: SHORT_TEXT + 1 }, (_, n) =>
+  new Array<number>(n).fill(0),
+);
+
+/**
+ * The UTF-8 string at p[start, end), as p.toString('utf8', start, end) returns it. Ids,
+ * badge numbers and keys are ASCII: a short one is built from its char codes (a native
+ * decode costs several times more than the string), a long one decoded as Latin-1 (the
+ * same characters, without UTF-8 validation); anything else goes to the UTF-8 decoder.
+ */
+function storedText(p: Buffer, start: number, end: number): string {
+  const n = end - start;
+  if (end > p.length) return p.toString('utf8', start, end);
+  if (n <= SHORT_TEXT) {
+    const codes = CHAR_CODES[n]!;
+    let high = 0;
+    for (let i = 0; i < n; i++) {
+      const c = p[start + i]!;
+      high |= c;
+      codes[i] = c;
+    }
+    if (high < 0x80) return String.fromCharCode.apply(null, codes);
+    return p.toString('utf8', start, end);
+  }
+  for (let i = start; i < end; i++) {
+    if (p[i]! >= 0x80) return p.toString('utf8', start, end);
+  }
+  return p.toString('latin1', start, end);
+}
 
 /**
  * Whether the credential payload at p[start] holds (kind, value), compared byte by byte

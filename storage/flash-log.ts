@@ -219,6 +219,8 @@ export class FlashLog {
    * sector in use; cellsOf() checks any other before handing out its bytes.
    */
   private readonly checked: Uint8Array;
+  /** What readCold() reads from each page (kept, so the reads are not optimised away). */
+  private pageSum = 0;
   /** Where place() assembles a record before programming it. */
   private readonly scratch: Buffer;
   /** Sectors in use, oldest first. */
@@ -762,7 +764,26 @@ export class FlashLog {
   cellsOf(address: number): Buffer {
     const sector = Math.floor(address / this.sectorSize);
     if (!this.checked[sector]) this.checkSectors(sector);
-    return this.readSector(sector);
+    // Resident cells without entering readSector(): its read path's closure makes that call
+    // allocate a context, 40 bytes on every lookup.
+    return this.cells[sector] ?? this.readCold(sector);
+  }
+
+  /**
+   * Cells a lookup needs that are not in RAM: their run is read, and each page of it read
+   * once here. On a VM the first user-space read of a page the kernel just filled costs
+   * microseconds (p90 of the 100k lookups after a snapshot mount: 6.9 us, 2.3 us with the
+   * pages touched): the cold read pays it once instead of the next lookups in the run.
+   */
+  private readCold(sector: number): Buffer {
+    const cells = this.readSector(sector);
+    const runStart = sector - (sector % READ_RUN);
+    const runEnd = Math.min(runStart + READ_RUN, this.sectorCount);
+    for (let s = runStart; s < runEnd; s++) {
+      const c = this.cells[s];
+      if (c) for (let i = 0; i < c.length; i += 1024) this.pageSum ^= c[i]!;
+    }
+    return cells;
   }
 
   /**

@@ -71,12 +71,6 @@ export function hashBytes(
 
 /** Same hash as hashBytes over the string's UTF-8 bytes, without allocating for ASCII. */
 export function hashString(s: string, prefix: number, out: KeyHash): KeyHash {
-  for (let i = 0; i < s.length; i++) {
-    if (s.charCodeAt(i) >= 0x80) {
-      const bytes = Buffer.from(s, 'utf8');
-      return hashBytes(bytes, 0, bytes.length, prefix, out);
-    }
-  }
   let a = 0x811c9dc5;
   let b = 0x9747b28c;
   if (prefix >= 0) {
@@ -84,8 +78,13 @@ export function hashString(s: string, prefix: number, out: KeyHash): KeyHash {
     b = Math.imul(b ^ prefix, 0x5bd1e995);
     b ^= b >>> 15;
   }
+  // One pass: an ASCII char is its UTF-8 byte; the first other char starts over on bytes.
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
+    if (c >= 0x80) {
+      const bytes = Buffer.from(s, 'utf8');
+      return hashBytes(bytes, 0, bytes.length, prefix, out);
+    }
     a = Math.imul(a ^ c, 0x01000193);
     b = Math.imul(b ^ c, 0x5bd1e995);
     b ^= b >>> 15;
