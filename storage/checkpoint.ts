@@ -14,7 +14,9 @@ import type { GenerationTables } from './store-index';
  * match, so an image moved to a host of the other order falls back to a full replay.
  */
 export const SNAPSHOT_MAGIC = 0x50435352; // 'RSCP'
-const SNAPSHOT_FORMAT = 1;
+const SNAPSHOT_FORMAT = 2;
+/** Format 1 had no sector CRCs; such a snapshot still loads (its sectors are walked). */
+const SNAPSHOT_FORMAT_WITHOUT_SEALS = 1;
 
 /** The tables in the order the body holds them. */
 export const SNAPSHOT_TABLES: ReadonlyArray<keyof GenerationTables> = [
@@ -49,6 +51,11 @@ export interface Snapshot {
   live: Uint32Array;
   /** Sequence number of each sector in use (0: not in use) when the snapshot was taken. */
   seqs: Uint32Array;
+  /**
+   * CRC-32 of each full sector before the snapshot whose records were checked (0: none):
+   * mount checks such a sector by its CRC instead of record by record.
+   */
+  seals: Uint32Array;
   /** (seq, address, length) per retained event. */
   events: Uint32Array;
   tables: GenerationTables;
@@ -59,7 +66,7 @@ export interface Snapshot {
 const FIXED_WORDS = 17;
 
 export function encodeSnapshot(s: Snapshot): Uint32Array {
-  let words = FIXED_WORDS + 2 * s.live.length + 1 + s.events.length;
+  let words = FIXED_WORDS + 3 * s.live.length + 1 + s.events.length;
   for (const name of SNAPSHOT_TABLES) {
     const t = s.tables[name];
     words += 2 + t.size * (t.hasCounters ? 5 : 4);
@@ -88,6 +95,8 @@ export function encodeSnapshot(s: Snapshot): Uint32Array {
   at += s.live.length;
   out.set(s.seqs, at);
   at += s.seqs.length;
+  out.set(s.seals, at);
+  at += s.seals.length;
   out[at++] = s.events.length / 3;
   out.set(s.events, at);
   at += s.events.length;
@@ -100,52 +109,142 @@ export function encodeSnapshot(s: Snapshot): Uint32Array {
   return out;
 }
 
+/**
+ * A snapshot body read in order through a window of words: mount streams it out of its
+ * pieces on flash into the tables, so the body is never assembled in fresh memory (at a
+ * million credentials that copy alone cost 36 MB of page faults).
+ */
+export class WordStream {
+  /** Words of the body not yet consumed. */
+  remaining: number;
+  at = 0;
+  end = 0;
+
+  /**
+   * `fill` writes the next bytes of the body into `into` (a multiple of 4, at most its
+   * length) and returns how many it wrote.
+   */
+  constructor(
+    totalWords: number,
+    readonly words: Uint32Array,
+    private readonly fill: ((into: Uint8Array) => number) | undefined,
+  ) {
+    this.remaining = totalWords;
+    // A body already in memory is its own window.
+    if (!fill) this.end = totalWords;
+  }
+
+  static of(words: Uint32Array): WordStream {
+    return new WordStream(words.length, words, undefined);
+  }
+
+  /** Makes `count` words (at most the window) readable from words[at]; false past the end. */
+  need(count: number): boolean {
+    if (count > this.remaining) return false;
+    if (this.end - this.at >= count) return true;
+    const w = this.words;
+    w.copyWithin(0, this.at, this.end);
+    this.end -= this.at;
+    this.at = 0;
+    const bytes = new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
+    while (this.end < count) {
+      const got = this.fill!(bytes.subarray(this.end * 4));
+      if (got <= 0) return false;
+      this.end += got / 4;
+    }
+    return true;
+  }
+
+  /** Consumes `count` words the caller has read from words[at]. */
+  advance(count: number): void {
+    this.at += count;
+    this.remaining -= count;
+  }
+
+  word(): number {
+    const v = this.words[this.at]!;
+    this.advance(1);
+    return v;
+  }
+
+  /** The next `count` words as an array of their own. */
+  take(count: number): Uint32Array | undefined {
+    if (count > this.remaining) return undefined;
+    const out = new Uint32Array(count);
+    for (let done = 0; done < count;) {
+      const step = Math.min(count - done, this.words.length);
+      if (!this.need(step)) return undefined;
+      out.set(this.words.subarray(this.at, this.at + step), done);
+      this.advance(step);
+      done += step;
+    }
+    return out;
+  }
+}
+
 /** The snapshot in words, or a reason it cannot be one (then mount replays the whole log). */
-export function decodeSnapshot(w: Uint32Array, sectorCount: number): Snapshot | string {
-  if (w.length < FIXED_WORDS + 1 || w[0] !== SNAPSHOT_MAGIC) return 'not a snapshot';
-  if ((w[1]! & 0xffff00ff) !== SNAPSHOT_FORMAT) return `snapshot format ${w[1]} is not supported`;
-  if (w[16] !== sectorCount) return 'snapshot of another geometry';
+export function decodeSnapshot(
+  body: Uint32Array | WordStream,
+  sectorCount: number,
+): Snapshot | string {
+  const w = body instanceof WordStream ? body : WordStream.of(body);
+  if (!w.need(FIXED_WORDS + 1)) return 'not a snapshot';
+  const head = w.take(FIXED_WORDS)!;
+  if (head[0] !== SNAPSHOT_MAGIC) return 'not a snapshot';
+  const format = head[1]! & 0xffff00ff;
+  if (format !== SNAPSHOT_FORMAT && format !== SNAPSHOT_FORMAT_WITHOUT_SEALS) {
+    return `snapshot format ${head[1]} is not supported`;
+  }
+  if (head[16] !== sectorCount) return 'snapshot of another geometry';
   const slot = (at: number): SlotRef | undefined =>
-    w[at] ? { address: w[at]!, length: w[at + 1]! } : undefined;
-  let at = FIXED_WORDS;
-  if (at + 2 * sectorCount > w.length) return 'snapshot ends inside its sector tables';
-  const live = w.slice(at, at + sectorCount);
-  at += sectorCount;
-  const seqs = w.slice(at, at + sectorCount);
-  at += sectorCount;
-  const eventCount = w[at++]!;
-  if (at + eventCount * 3 > w.length) return 'snapshot events run past its end';
-  const events = w.slice(at, at + eventCount * 3);
-  at += eventCount * 3;
+    head[at] ? { address: head[at]!, length: head[at + 1]! } : undefined;
+  const live = w.take(sectorCount);
+  const seqs = live && w.take(sectorCount);
+  const seals =
+    format === SNAPSHOT_FORMAT ? seqs && w.take(sectorCount) : new Uint32Array(sectorCount);
+  if (!seqs || !seals) return 'snapshot ends inside its sector tables';
+  if (!w.need(1)) return 'snapshot events run past its end';
+  const eventCount = w.word();
+  const events = w.take(eventCount * 3);
+  if (!events) return 'snapshot events run past its end';
   const tables = {} as GenerationTables;
   for (const name of SNAPSHOT_TABLES) {
-    if (at + 2 > w.length) return 'snapshot ends inside its tables';
-    const count = w[at]!;
-    const withCounters = w[at + 1] === 1;
-    at += 2;
-    const end = at + count * (withCounters ? 5 : 4);
-    if (end > w.length) return 'snapshot table runs past its end';
-    tables[name] = KeyTable.importEntries(w, at, count, withCounters);
-    at = end;
+    if (!w.need(2)) return 'snapshot ends inside its tables';
+    const count = w.word();
+    const withCounters = w.word() === 1;
+    const step = withCounters ? 5 : 4;
+    if (count * step > w.remaining) return 'snapshot table runs past its end';
+    const table = new KeyTable(count, withCounters);
+    // Whole entries at a time, as many as the window holds.
+    const most = Math.floor(w.words.length / step);
+    for (let left = count; left > 0;) {
+      const k = Math.min(left, most);
+      if (k === 0 || !w.need(k * step)) return 'snapshot table runs past its end';
+      table.importMore(w.words, w.at, k);
+      w.advance(k * step);
+      left -= k;
+    }
+    tables[name] = table;
   }
-  if (at !== w.length) return 'snapshot has bytes past its tables';
+  if (w.remaining !== 0) return 'snapshot has bytes past its tables';
   return {
-    generation: w[2]!,
-    version: w[3]!,
-    firstSeq: w[4]!,
-    lastSeq: w[5]!,
-    dropped: w[6]!,
-    ackedSeq: w[7]!,
+    generation: head[2]!,
+    version: head[3]!,
+    firstSeq: head[4]!,
+    lastSeq: head[5]!,
+    dropped: head[6]!,
+    ackedSeq: head[7]!,
     meta: slot(8),
     ack: slot(10),
     config: slot(12),
-    tailAddress: w[14] === 0xffffffff ? -1 : w[14]!,
-    tailTotal: w[15]!,
+    tailAddress: head[14] === 0xffffffff ? -1 : head[14]!,
+    tailTotal: head[15]!,
     live,
     seqs,
+    seals,
     events,
     tables,
-    keyHashBits: (w[1]! >>> 8) & 0xff || 32,
+    keyHashBits: (head[1]! >>> 8) & 0xff || 32,
   };
 }
 

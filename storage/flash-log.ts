@@ -20,11 +20,13 @@ import { SectorWalk, erasedFrom, walkSector } from './sector-walk';
 import {
   CheckpointEnd,
   Snapshot,
+  SlotRef,
   decodeCheckpointEnd,
   decodeSnapshot,
   encodeCheckpointEnd,
   encodeSnapshot,
   SNAPSHOT_TABLES,
+  WordStream,
   forEachSnapshotRecord,
 } from './checkpoint';
 import { crc32 } from './crc32';
@@ -110,28 +112,76 @@ export interface LogOwner {
 /** Why mount did not trust a snapshot (it then replays the whole log). */
 class SnapshotRejected extends Error {}
 
-/** A snapshot's body as mount collects it, piece by piece, from the sectors it walks. */
+/** Words of the window a snapshot body streams through at mount (a megabyte). */
+const BODY_WINDOW_WORDS = 1 << 18;
+
+/**
+ * Where a snapshot's body lies, piece by piece, as mount meets the pieces in the sectors it
+ * walks (their CRCs checked there); the body is then streamed from flash, never assembled.
+ */
 class SnapshotBody {
-  readonly words: Uint32Array;
-  private readonly into: Buffer;
+  private readonly addresses: number[] = [];
+  private readonly lengths: number[] = [];
   bytes = 0;
   pieces = 0;
 
-  constructor(start: CheckpointEnd, deviceSize: number) {
+  constructor(
+    private readonly start: CheckpointEnd,
+    deviceSize: number,
+  ) {
     if (start.bytes % 4 || start.bytes > deviceSize) {
       throw new SnapshotRejected(`its end says ${start.bytes} B`);
     }
-    this.words = new Uint32Array(start.bytes / 4);
-    this.into = Buffer.from(this.words.buffer);
   }
 
-  add(cells: Buffer, at: number, length: number): void {
-    if (this.bytes + length > this.into.length) {
-      throw new SnapshotRejected(`its pieces hold more than the ${this.into.length} B it says`);
+  /** A piece: its payload's address on flash and length. */
+  add(address: number, length: number): void {
+    if (this.bytes + length > this.start.bytes) {
+      throw new SnapshotRejected(`its pieces hold more than the ${this.start.bytes} B it says`);
     }
-    cells.copy(this.into, this.bytes, at, at + length);
+    this.addresses.push(address);
+    this.lengths.push(length);
     this.bytes += length;
     this.pieces++;
+  }
+
+  /**
+   * The body's words, read from the pieces in order through one reused window. The pieces
+   * nearly fill consecutive sectors, so the part is read a megabyte at a time and their
+   * payloads copied out (one read per piece would cost a system call each).
+   */
+  stream(device: FlashDevice): WordStream {
+    let piece = 0;
+    let offset = 0;
+    const raw = device.readInto ? Buffer.allocUnsafe(SCAN_BYTES) : undefined;
+    let rawStart = 0;
+    let rawEnd = 0;
+    const fill = (into: Uint8Array): number => {
+      let filled = 0;
+      while (piece < this.addresses.length && filled < into.length) {
+        const n = Math.min(this.lengths[piece]! - offset, into.length - filled);
+        const address = this.addresses[piece]! + offset;
+        if (!raw) {
+          into.set(device.read(address, n), filled);
+        } else {
+          if (address < rawStart || address + n > rawEnd) {
+            rawStart = address;
+            rawEnd = Math.min(device.size, address + raw.length);
+            device.readInto!(rawStart, raw.subarray(0, rawEnd - rawStart));
+          }
+          into.set(raw.subarray(address - rawStart, address - rawStart + n), filled);
+        }
+        filled += n;
+        offset += n;
+        if (offset === this.lengths[piece]) {
+          piece++;
+          offset = 0;
+        }
+      }
+      return filled;
+    };
+    const window = new Uint32Array(Math.min(BODY_WINDOW_WORDS, this.bytes / 4));
+    return new WordStream(this.bytes / 4, window, fill);
   }
 }
 
@@ -193,6 +243,8 @@ export interface MountReport {
   sectorsScanned: number;
   /** Mount loaded a snapshot and replayed only the records after it. */
   fromCheckpoint: boolean;
+  /** Sectors before the snapshot checked by the CRC it holds for them, not record by record. */
+  sectorsSealed: number;
 }
 
 /**
@@ -223,6 +275,17 @@ export class FlashLog {
   private pageSum = 0;
   /** Where place() assembles a record before programming it. */
   private readonly scratch: Buffer;
+  /**
+   * CRC-32 of each closed sector in use whose records were checked (0: not known): the
+   * snapshot carries them, so the next mount checks those sectors by one CRC each.
+   */
+  private readonly sealOf: Uint32Array;
+  /** The head sector's cells as programmed (its CRC becomes its seal when it closes). */
+  private readonly headCells: Buffer;
+  /** The sector headCells mirrors (-1: none). */
+  private mirrored = -1;
+  /** Sectors the last mount checked by their seal (MountReport.sectorsSealed). */
+  private sealedAtMount = 0;
   /** Sectors in use, oldest first. */
   private order: number[] = [];
   private erased = 0;
@@ -268,6 +331,8 @@ export class FlashLog {
     this.cells = new Array<Buffer | undefined>(this.sectorCount);
     this.scratch = Buffer.allocUnsafe(this.sectorSize);
     this.checked = new Uint8Array(this.sectorCount);
+    this.sealOf = new Uint32Array(this.sectorCount);
+    this.headCells = Buffer.alloc(this.sectorSize, 0xff);
     if (this.sectorCount <= this.reserve + 1) {
       throw new StoreError(`a store needs more than ${this.reserve + 1} sectors`);
     }
@@ -389,18 +454,24 @@ export class FlashLog {
    * address it holds is a record before its first piece in a sector still in use, and the
    * live bytes it claims are the bytes of those records. Then hands it to the owner.
    */
-  private loadSnapshot(body: SnapshotBody, start: SnapshotStart, owner: LogOwner): void {
+  private loadSnapshot(
+    body: SnapshotBody,
+    start: SnapshotStart,
+    owner: LogOwner,
+    inRange: Array<{ sector: number; seq: number; prevEnd: number }>,
+  ): void {
     if (body.pieces !== start.pieces || body.bytes !== start.bytes || body.bytes % 4) {
       throw new SnapshotRejected(
         `${body.pieces} pieces of ${body.bytes} B, its end says ${start.pieces} of ${start.bytes} B`,
       );
     }
-    const snapshot = decodeSnapshot(body.words, this.sectorCount);
+    const snapshot = decodeSnapshot(body.stream(this.device), this.sectorCount);
     if (typeof snapshot === 'string') throw new SnapshotRejected(snapshot);
     if (snapshot.keyHashBits !== (owner.keyHashBits ?? 32)) {
       throw new SnapshotRejected(`its keys are hashed to ${snapshot.keyHashBits} bits`);
     }
     this.checkSnapshotSectors(snapshot, start);
+    this.checkBeforeSnapshot(snapshot.seals, start.index, inRange);
     // Addresses must lie before the snapshot's first piece in the log as it stood then
     // (sectors collected since are fine: replay meets the copies and moves them).
     let claimed = 0;
@@ -419,16 +490,25 @@ export class FlashLog {
     let live = 0;
     for (let s = 0; s < this.sectorCount; s++) live += snapshot.live[s]!;
     if (wrong) throw new SnapshotRejected(`${wrong} addresses outside the log before it`);
-    this.checkSnapshotRecords(snapshot);
+    // Addresses in sectors collected since: replay meets the copies (README, invariant 12).
+    const gone = new Uint8Array(this.sectorCount);
+    let anyGone = false;
+    for (let s = 0; s < this.sectorCount; s++) {
+      const then = snapshot.seqs[s]!;
+      if (then !== 0 && then !== (this.state[s] === 'used' ? this.seqOf[s] : 0)) {
+        gone[s] = 1;
+        anyGone = true;
+      }
+    }
+    this.checkSnapshotRecords(snapshot, gone);
     if (live !== claimed) {
       throw new SnapshotRejected(`it counts ${live} live bytes, its records make ${claimed}`);
     }
-    // Addresses in sectors collected since: replay meets the copies (README, invariant 12).
-    const collected = (address: number) => {
-      const s = Math.floor(address / this.sectorSize);
-      return snapshot.seqs[s] !== (this.state[s] === 'used' ? this.seqOf[s] : 0);
-    };
-    for (const name of SNAPSHOT_TABLES) snapshot.tables[name].markStale(collected);
+    // Usually no sector went since the snapshot: then no table needs a pass.
+    if (anyGone) {
+      const collected = (address: number) => gone[Math.floor(address / this.sectorSize)] === 1;
+      for (const name of SNAPSHOT_TABLES) snapshot.tables[name].markStale(collected);
+    }
     owner.load(snapshot);
     this.live.set(snapshot.live);
     this.liveTotal = live;
@@ -465,12 +545,18 @@ export class FlashLog {
         const count = Math.min(perRead, this.sectorCount - s);
         this.device.readInto!(s * this.sectorSize, scan.subarray(0, count * this.sectorSize));
       }
-      const header = parseSectorHeader(cells, at);
+      // Erased headers are most of a young part: four word compares, no parse.
+      const blank =
+        cells.readInt32LE(at) === -1 &&
+        cells.readInt32LE(at + 4) === -1 &&
+        cells.readInt32LE(at + 8) === -1 &&
+        cells.readInt32LE(at + 12) === -1;
+      const header = blank ? undefined : parseSectorHeader(cells, at);
       if (header) {
         this.state[s] = 'used';
         this.seqOf[s] = header.seq;
         found.push({ sector: s, seq: header.seq, prevEnd: header.prevEnd });
-      } else if (erasedFrom(cells, at, at + SECTOR_HEADER_BYTES)) {
+      } else if (blank || erasedFrom(cells, at, at + SECTOR_HEADER_BYTES)) {
         this.state[s] = 'erased';
         this.unverified[s] = 1;
         this.erased++;
@@ -538,28 +624,21 @@ export class FlashLog {
     let previousEnd = -1;
     let walk: SectorWalk | undefined;
     this.order = [];
+    this.sealedAtMount = 0;
     const chunks = this.chunkReader(inRange.map((h) => h.sector));
     const first = start ? start.index : 0;
     let loaded = !start;
     const body = start ? new SnapshotBody(start, this.device.size) : undefined;
     const tails: Array<[number, number]> = [];
-    // The sectors before a snapshot are checked (CRCs, torn bytes, where each one's records
-    // end) but not replayed: damage there is refused at mount, as a full replay refuses it,
-    // never found later by a lookup. They are read through a reused buffer (RAM is filled
-    // at first use, by lookups), like the snapshot's own sectors (its body is copied out).
-    for (let i = 0; i < first; i++) {
-      const { sector, prevEnd } = inRange[i]!;
-      if (i > 0 && prevEnd !== previousEnd) throw this.prevEndMismatch(inRange, i, previousEnd);
-      const checked = walkSector(chunks.sector(i, false), () => undefined);
-      if (checked.damage) throw new CorruptImageError(`sector ${sector}: ${checked.damage}`);
-      this.checked[sector] = 1;
-      previousEnd = checked.end;
-      this.order.push(sector);
-    }
+    // The sectors before a snapshot are checked when it is loaded, with the CRCs it holds
+    // (checkBeforeSnapshot), and not replayed.
+    for (let i = 0; i < first; i++) this.order.push(inRange[i]!.sector);
     for (let i = first; i < inRange.length; i++) {
       const { sector, prevEnd } = inRange[i]!;
-      if (i > 0 && prevEnd !== previousEnd) throw this.prevEndMismatch(inRange, i, previousEnd);
-      walk = this.walkRecords(sector, chunks.sector(i, loaded), (record, header) => {
+      // The first snapshot sector's prevEnd is checked with the sectors before it.
+      if (i > first && prevEnd !== previousEnd) throw this.prevEndMismatch(inRange, i, previousEnd);
+      const cells = chunks.sector(i, loaded);
+      walk = this.walkRecords(sector, cells, (record, header) => {
         if (!loaded) {
           // Before the snapshot's end: its pieces, and tails of sectors it opened.
           const before = i === first && record.address % this.sectorSize < start!.offset;
@@ -568,9 +647,9 @@ export class FlashLog {
           else if (header.txn !== start!.txn) {
             throw new SnapshotRejected(`a record of transaction ${header.txn} inside it`);
           } else if (header.type === RecordType.Checkpoint) {
-            body!.add(record.cells, record.at, record.length);
+            body!.add(record.address + RECORD_HEADER_BYTES, record.length);
           } else if (header.type === RecordType.CheckpointEnd) {
-            this.loadSnapshot(body!, start!, owner);
+            this.loadSnapshot(body!, start!, owner, inRange);
             for (const [address, total] of tails) this.adoptTail(address, total);
             loaded = true;
           }
@@ -597,6 +676,8 @@ export class FlashLog {
       });
       if (walk.damage) throw new CorruptImageError(`sector ${sector}: ${walk.damage}`);
       this.checked[sector] = 1;
+      // A closed sector's records are checked: its CRC seals it for the next snapshot.
+      if (i < inRange.length - 1) this.sealOf[sector] = crc32(cells);
       if (walk.garbage.length) {
         notes.push({ sector, message: `torn write at offset ${walk.garbage[0]![0]} (ignored)` });
       }
@@ -629,6 +710,8 @@ export class FlashLog {
     this.nextSeq = inRange.length ? inRange[inRange.length - 1]!.seq + 1 : this.lowSeq;
     if (walk && this.order.length) {
       this.head = this.order[this.order.length - 1]!;
+      this.headCells.set(this.readSector(this.head));
+      this.mirrored = this.head;
       this.headValidEnd = walk.end;
       // Never reuse bytes that are not 0xFF: resume past any torn bytes, on a page boundary.
       const page = this.device.geometry.pageSize;
@@ -643,7 +726,52 @@ export class FlashLog {
       recordsReplayed: records,
       sectorsScanned: inRange.length,
       fromCheckpoint: start !== undefined,
+      sectorsSealed: this.sealedAtMount,
     };
+  }
+
+  /**
+   * Checks the sectors before a snapshot, and where the first one's records end (README,
+   * invariant 13): a sector whose cells have the CRC the snapshot holds for it is as it was
+   * when its records were checked; any other is walked record by record, and damage is a
+   * CorruptImageError exactly where a full replay refuses. Read through a reused buffer:
+   * RAM is filled at first use, by lookups.
+   */
+  private checkBeforeSnapshot(
+    seals: Uint32Array,
+    first: number,
+    inRange: Array<{ sector: number; seq: number; prevEnd: number }>,
+  ): void {
+    const chunks = this.chunkReader(inRange.slice(0, first).map((h) => h.sector));
+    const sealedAt = (i: number, crc: number) => {
+      const seal = seals[inRange[i]!.sector]!;
+      return seal !== 0 && seal === crc;
+    };
+    let previousEnd = -1;
+    let previousSealed = false;
+    this.sealedAtMount = 0;
+    for (let i = 0; i <= first; i++) {
+      const { sector, prevEnd } = inRange[i]!;
+      const crc = i < first ? crc32(chunks.sector(i, false)) : 0;
+      const sealed = i < first && sealedAt(i, crc);
+      // Two sealed neighbours are as their writer left them, prevEnd included; otherwise
+      // the previous sector's records must end where this header says.
+      if (i > 0 && !(previousSealed && sealed)) {
+        if (previousSealed) previousEnd = walkSector(chunks.sector(i - 1, false), () => 0).end;
+        if (prevEnd !== previousEnd) throw this.prevEndMismatch(inRange, i, previousEnd);
+      }
+      if (i === first) return;
+      if (sealed) {
+        this.sealedAtMount++;
+      } else {
+        const checked = walkSector(chunks.sector(i, false), () => undefined);
+        if (checked.damage) throw new CorruptImageError(`sector ${sector}: ${checked.damage}`);
+        previousEnd = checked.end;
+      }
+      previousSealed = sealed;
+      this.checked[sector] = 1;
+      this.sealOf[sector] = crc;
+    }
   }
 
   private prevEndMismatch(
@@ -980,11 +1108,14 @@ export class FlashLog {
     this.device.program(address, bytes);
     const sector = Math.floor(address / this.sectorSize);
     this.cells[sector]?.set(bytes, address - sector * this.sectorSize);
+    if (sector === this.mirrored) this.headCells.set(bytes, address - sector * this.sectorSize);
   }
 
   private erase(sector: number): void {
     this.cells[sector] = undefined;
     this.checked[sector] = 0;
+    this.sealOf[sector] = 0;
+    if (sector === this.mirrored) this.mirrored = -1;
     this.device.erase(sector);
   }
 
@@ -1012,6 +1143,12 @@ export class FlashLog {
         continue;
       }
       this.nextSeq++;
+      // The head closes: its cells never change again until collection erases it.
+      if (this.head >= 0 && this.mirrored === this.head)
+        this.sealOf[this.head] = crc32(this.headCells);
+      this.headCells.fill(0xff);
+      this.headCells.set(encodeSectorHeader({ seq, prevEnd }), 0);
+      this.mirrored = next;
       this.checked[next] = 1;
       this.state[next] = 'used';
       this.seqOf[next] = seq;
@@ -1051,6 +1188,8 @@ export class FlashLog {
     this.state[sector] = 'retired';
     this.unverified[sector] = 0;
     this.cells[sector] = undefined;
+    this.sealOf[sector] = 0;
+    if (sector === this.mirrored) this.mirrored = -1;
     if (!this.retired.includes(sector)) this.retired.push(sector);
     if (this.retired.length > MAX_RETIRED_SECTORS) {
       throw new StoreError(
@@ -1253,7 +1392,7 @@ export class FlashLog {
    * piece, so nothing may move while it is written.
    */
   writeCheckpoint(
-    snapshotOf: () => Omit<Snapshot, 'live' | 'seqs' | 'tailAddress' | 'tailTotal'>,
+    snapshotOf: () => Omit<Snapshot, 'live' | 'seqs' | 'seals' | 'tailAddress' | 'tailTotal'>,
   ): boolean {
     if (this.openTxn || this.head < 0) return false;
     const piece =
@@ -1269,6 +1408,7 @@ export class FlashLog {
         ...snapshotOf(),
         live: this.live,
         seqs: this.sectorSeqs(),
+        seals: this.sealOf,
         tailAddress: this.tailAddress,
         tailTotal: this.tailTotal,
       });
@@ -1327,9 +1467,15 @@ export class FlashLog {
     }
   }
 
-  /** The database meta and ack records the snapshot names must say what it says. */
-  private checkSnapshotRecords(s: Snapshot): void {
+  /**
+   * The database meta and ack records the snapshot names must say what it says. One in a
+   * sector collected since is not there to read: it was live, so collection copied it, and
+   * replay meets that copy (or a newer record) and takes its version from the log.
+   */
+  private checkSnapshotRecords(s: Snapshot, gone: Uint8Array): void {
     const header: RecordHeader = { type: 0, flags: 0, length: 0, txn: 0, payloadCrc: 0 };
+    const here = (slot: SlotRef | undefined): slot is SlotRef =>
+      slot !== undefined && gone[Math.floor(slot.address / this.sectorSize)] !== 1;
     const payloadOf = (slot: { address: number; length: number }, type: number) => {
       const cells = this.cellsOf(slot.address);
       const at = slot.address % this.sectorSize;
@@ -1339,24 +1485,24 @@ export class FlashLog {
       }
       return at + RECORD_HEADER_BYTES;
     };
-    if (s.meta) {
+    if (here(s.meta)) {
       const cells = this.cellsOf(s.meta.address);
       const p = payloadOf(s.meta, RecordType.DatabaseMeta);
       if (cells.readUInt32LE(p) !== s.generation || cells.readUInt32LE(p + 4) !== s.version) {
         throw new SnapshotRejected('its database version is not the one on flash');
       }
-    } else if (s.generation !== 0 || s.version !== 0) {
+    } else if (!s.meta && (s.generation !== 0 || s.version !== 0)) {
       throw new SnapshotRejected('it names a database version but no record of it');
     }
-    if (s.ack) {
+    if (here(s.ack)) {
       const p = payloadOf(s.ack, RecordType.Ack);
       if (this.cellsOf(s.ack.address).readUInt32LE(p) !== s.ackedSeq) {
         throw new SnapshotRejected('its acknowledged sequence is not the one on flash');
       }
-    } else if (s.ackedSeq !== 0) {
+    } else if (!s.ack && s.ackedSeq !== 0) {
       throw new SnapshotRejected('it names an acknowledgement but no record of it');
     }
-    if (s.config) payloadOf(s.config, RecordType.Config);
+    if (here(s.config)) payloadOf(s.config, RecordType.Config);
   }
 
   private sectorSeqs(): Uint32Array {

@@ -115,6 +115,8 @@ export class KeyTable {
   /** A key's home slot is floor(low * scale): the high bits of the hash pick it. */
   private scale: number;
   private filled = 0; // live + deleted slots
+  /** Entries markStale marked (some may have been replaced since): sweepStale's work. */
+  private staleMarked = 0;
   size = 0;
 
   constructor(
@@ -286,10 +288,19 @@ export class KeyTable {
     withCounters: boolean,
   ): KeyTable {
     const table = new KeyTable(count, withCounters);
-    const step = withCounters ? 5 : 4;
-    const slots = table.slots;
-    const capacity = table.cap;
-    const scale = table.scale;
+    table.importMore(words, at, count);
+    return table;
+  }
+
+  /**
+   * Adds `count` exported entries from words[at] to a table sized for all of them (a
+   * snapshot streams its entries in through a window, a chunk at a time).
+   */
+  importMore(words: Uint32Array, at: number, count: number): void {
+    const step = this.withCounters ? 5 : 4;
+    const slots = this.slots;
+    const capacity = this.cap;
+    const scale = this.scale;
     for (let k = 0; k < count; k++, at += step) {
       const low = words[at]!;
       const address = words[at + 2]!;
@@ -301,11 +312,10 @@ export class KeyTable {
       slots[i * 4 + 1] = words[at + 1]!;
       slots[i * 4 + 2] = address;
       slots[i * 4 + 3] = words[at + 3]!;
-      if (table.counters) table.counters[i] = words[at + 4]!;
-      table.filled++;
-      table.size++;
+      if (this.counters) this.counters[i] = words[at + 4]!;
+      this.filled++;
+      this.size++;
     }
-    return table;
   }
 
   /** Marks the entries whose records `collected` says are gone (address | STALE). */
@@ -313,12 +323,18 @@ export class KeyTable {
     const slots = this.slots;
     for (let i = 0; i < this.cap; i++) {
       const a = slots[i * 4 + 2]!;
-      if (a !== EMPTY && a !== DELETED && collected(a)) slots[i * 4 + 2] = (a | STALE) >>> 0;
+      if (a !== EMPTY && a !== DELETED && collected(a)) {
+        slots[i * 4 + 2] = (a | STALE) >>> 0;
+        this.staleMarked++;
+      }
     }
   }
 
   /** Removes the entries still marked STALE, handing each to `gone`. */
   sweepStale(gone: (address: number, length: number) => void): void {
+    // Nothing was marked: no need to visit a million slots.
+    if (this.staleMarked === 0) return;
+    this.staleMarked = 0;
     const slots = this.slots;
     for (let i = 0; i < this.cap; i++) {
       const a = slots[i * 4 + 2]!;

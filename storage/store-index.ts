@@ -407,7 +407,7 @@ export class StoreIndex implements LogOwner {
   // ---- snapshots -----------------------------------------------------------------------
 
   /** The index as a snapshot (the log adds its live bytes and tail). Only between transactions. */
-  snapshot(): Omit<Snapshot, 'live' | 'seqs' | 'tailAddress' | 'tailTotal'> {
+  snapshot(): Omit<Snapshot, 'live' | 'seqs' | 'seals' | 'tailAddress' | 'tailTotal'> {
     const events = new Uint32Array(this.events.size * 3);
     let at = 0;
     for (const [seq, slot] of this.events) {

@@ -193,7 +193,7 @@ describe('power loss at every flash operation', () => {
     process.stdout.write(
       `powerloss: ${cuts + recoveryCuts} cut points (${checkpointCuts} while writing an index snapshot), ` +
         `${TORN_WRITE_MODELS.length} models, ${violations.length} violations; ` +
-        `${checkpointMounts} recoveries mounted from a snapshot\n`,
+        `${checkpointMounts} of ${cuts} recoveries mounted from a snapshot\n`,
     );
   });
 
