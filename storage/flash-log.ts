@@ -1562,6 +1562,11 @@ export class FlashLog {
     };
   }
 
+  /** The sectors retired for good (failed to erase or to take a header), in the order retired. */
+  retiredSectors(): readonly number[] {
+    return [...this.retired];
+  }
+
   /** Bytes a new transaction of `bytes` could get: free space plus what collection reclaims. */
   reclaimable(): number {
     const s = this.stats();

@@ -19,7 +19,8 @@ export interface ImageReport {
     endurance: number;
     histogram: Array<{ from: number; to: number; sectors: number }>;
   };
-  sectors?: { erased: number; used: number; other: number };
+  /** `retired`: the sectors the log no longer uses (worn out), known once the log mounts. */
+  sectors?: { erased: number; used: number; retired: number[]; other: number };
   space?: { liveBytes: number; deadBytes: number; freeBytes: number };
   /** Valid records on flash by type (live or superseded). */
   records?: Record<string, number>;
@@ -68,26 +69,37 @@ export function examineDevice(device: FlashDevice, report: ImageReport): void {
   report.geometry = g;
   report.sizeBytes = device.size;
   report.wear = wearOf(device);
-  let erased = 0;
-  let used = 0;
+  const kind = new Array<'used' | 'erased' | 'other'>(g.sectorCount);
   const records: Record<string, number> = {};
   const ones = Buffer.alloc(g.sectorSize, 0xff);
   for (let s = 0; s < g.sectorCount; s++) {
     const cells = device.read(s * g.sectorSize, g.sectorSize);
     if (parseSectorHeader(cells)) {
-      used++;
+      kind[s] = 'used';
       walkSector(cells, (_offset, header) => {
         const name = RECORD_TYPE_NAMES[header.type] ?? `type-${header.type}`;
         records[name] = (records[name] ?? 0) + 1;
       });
-    } else if (cells.equals(ones)) {
-      erased++;
+    } else {
+      kind[s] = cells.equals(ones) ? 'erased' : 'other';
     }
   }
-  report.sectors = { erased, used, other: g.sectorCount - erased - used };
+  // Until the log says which sectors it retired, each counts by what it holds.
+  const countSectors = (retired: readonly number[]) => {
+    const gone = new Set(retired);
+    const count = (k: string) => kind.filter((v, s) => v === k && !gone.has(s)).length;
+    report.sectors = {
+      erased: count('erased'),
+      used: count('used'),
+      retired: [...retired],
+      other: count('other'),
+    };
+  };
+  countSectors([]);
   report.records = records;
   try {
     const { log, index, report: mount } = mountForInspection(device);
+    countSectors(log.retiredSectors());
     const stats = log.stats();
     report.space = {
       liveBytes: stats.liveBytes,
@@ -140,8 +152,16 @@ export function examineDevice(device: FlashDevice, report: ImageReport): void {
   } catch (err) {
     report.problems.push(message(err));
   }
-  if (report.wear.max >= g.endurance)
-    report.problems.push(`${report.wear.max} erase cycles: sectors are worn out`);
+  // A worn sector the log has retired is handled: it is listed, not a problem.
+  const retired = new Set(report.sectors?.retired);
+  const worn: number[] = [];
+  for (let s = 0; s < g.sectorCount; s++) {
+    if (!retired.has(s) && device.eraseCount(s) >= g.endurance) worn.push(s);
+  }
+  if (worn.length)
+    report.problems.push(
+      `${report.wear.max} erase cycles: ${worn.length} sectors are worn out and not retired`,
+    );
 }
 
 function wearOf(device: FlashDevice): NonNullable<ImageReport['wear']> {
@@ -179,7 +199,11 @@ export function formatReport(r: ImageReport): string {
   }
   if (r.sectors)
     lines.push(
-      `sectors    ${r.sectors.used} in use, ${r.sectors.erased} erased, ${r.sectors.other} other`,
+      `sectors    ${r.sectors.used} in use, ${r.sectors.erased} erased, ` +
+        (r.sectors.retired.length
+          ? `${r.sectors.retired.length} retired (worn out: ${r.sectors.retired.join(', ')}), `
+          : '') +
+        `${r.sectors.other} other`,
     );
   if (r.space) {
     const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;

@@ -1,5 +1,6 @@
 import { MemoryFlash, PowerLossError, TORN_WRITE_MODELS, openStore } from '../../storage';
 import type { ReaderStore } from '../../storage';
+import { examineDevice, formatReport, type ImageReport } from '../../storage/fsck';
 import { content } from './workload';
 
 const GEOMETRY = { sectorSize: 512, sectorCount: 40, pageSize: 256 };
@@ -116,5 +117,28 @@ describe('sector retirement', () => {
       }
     }
     expect(cuts).toBeGreaterThan(50);
+  });
+});
+
+describe('flash inspect and fsck on an image with retired sectors', () => {
+  it('lists the retired sectors apart and counts them as no problem', () => {
+    const device = new MemoryFlash({ geometry: GEOMETRY });
+    const store = openStore({ device, eventCapacity: 30 });
+    store.database.replace(content(20, 'v1'));
+    churn(store, 200);
+    const worn = oldestInUse(device).slice(0, 2);
+    for (const s of worn) device.wearOut(s);
+    churn(store, 600, 200);
+    expect(store.health().retiredSectors).toBe(2);
+
+    const report: ImageReport = { image: 'memory', repairs: [], problems: [] };
+    examineDevice(device, report);
+    expect(report.sectors!.retired.sort((a, b) => a - b)).toEqual([...worn].sort((a, b) => a - b));
+    const { erased, used, other, retired } = report.sectors!;
+    expect(erased + used + other + retired.length).toBe(GEOMETRY.sectorCount);
+    expect(report.problems).toEqual([]);
+    expect(formatReport(report)).toMatch(
+      new RegExp(`2 retired \\(worn out: ${report.sectors!.retired.join(', ')}\\)`),
+    );
   });
 });
