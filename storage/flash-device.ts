@@ -379,7 +379,13 @@ export class MemoryFlash extends NorFlash {
  * per-sector erase counters (u32 LE, padded to 4 KiB), then the data cells.
  */
 export const IMAGE_MAGIC = 'RSIMNOR1';
-const IMAGE_FORMAT = 1;
+/** Format 1: cells stored as they read (a new image is written whole with 0xFF). */
+export const IMAGE_FORMAT_PLAIN = 1;
+/**
+ * Format 2 (new images): each cell stored bit-inverted, so the erased state (0xFF) is a zero
+ * byte on disk and a new image is a sparse file that costs nothing until it is programmed.
+ */
+export const IMAGE_FORMAT_INVERTED = 2;
 const DESCRIPTOR_BYTES = 4096;
 const RUN_BYTES = 1 << 20;
 
@@ -402,9 +408,12 @@ export class FileFlash extends NorFlash {
   private fd: number;
   private readonly counts: Uint32Array;
   private readonly dataOffset: number;
+  /** Holds cells as they read (not as stored): reads overlay it after decoding the disk. */
   private readonly run = Buffer.allocUnsafe(RUN_BYTES);
   private runStart = 0;
   private runLength = 0;
+  /** Whether the file stores each cell bit-inverted (format 2). */
+  private readonly inverted: boolean;
 
   private constructor(
     fd: number,
@@ -412,11 +421,14 @@ export class FileFlash extends NorFlash {
     counts: Uint32Array,
     timing: FlashTiming | undefined,
     private readonly readOnly: boolean,
+    /** IMAGE_FORMAT_PLAIN or IMAGE_FORMAT_INVERTED: how the file stores the cells. */
+    readonly format: number,
   ) {
     super(geometry, timing);
     this.fd = fd;
     this.counts = counts;
     this.dataOffset = DESCRIPTOR_BYTES + countersBytes(geometry.sectorCount);
+    this.inverted = format === IMAGE_FORMAT_INVERTED;
   }
 
   static open(path: string, options: FileFlashOptions = {}): FileFlash {
@@ -428,7 +440,7 @@ export class FileFlash extends NorFlash {
     }
     const fd = fs.openSync(path, options.readOnly ? 'r' : 'r+');
     try {
-      const geometry = readDescriptor(fd, path);
+      const { geometry, format } = readDescriptor(fd, path);
       const counters = countersBytes(geometry.sectorCount);
       const expected = DESCRIPTOR_BYTES + counters + geometry.sectorCount * geometry.sectorSize;
       const actual = fs.fstatSync(fd).size;
@@ -441,7 +453,7 @@ export class FileFlash extends NorFlash {
       fs.readSync(fd, raw, 0, raw.length, DESCRIPTOR_BYTES);
       const counts = new Uint32Array(geometry.sectorCount);
       for (let s = 0; s < counts.length; s++) counts[s] = raw.readUInt32LE(s * 4);
-      return new FileFlash(fd, geometry, counts, options.timing, options.readOnly ?? false);
+      return new FileFlash(fd, geometry, counts, options.timing, options.readOnly ?? false, format);
     } catch (err) {
       fs.closeSync(fd);
       throw err;
@@ -453,7 +465,7 @@ export class FileFlash extends NorFlash {
     const descriptor = Buffer.alloc(DESCRIPTOR_BYTES, 0);
     descriptor.write(IMAGE_MAGIC, 0, 'latin1');
     const fields = [
-      IMAGE_FORMAT,
+      IMAGE_FORMAT_INVERTED,
       geometry.pageSize,
       geometry.sectorSize,
       geometry.sectorCount,
@@ -465,20 +477,10 @@ export class FileFlash extends NorFlash {
     const tmp = `${path}.new`;
     const fd = fs.openSync(tmp, 'w+');
     fs.writeSync(fd, descriptor, 0, descriptor.length, 0);
-    fs.writeSync(
-      fd,
-      Buffer.alloc(countersBytes(geometry.sectorCount), 0),
-      0,
-      undefined,
-      DESCRIPTOR_BYTES,
-    );
-    // Fresh NOR reads as erased: fill the cells with 0xFF a megabyte at a time.
+    // Zero erase counters, and fresh NOR that reads erased: both are zero bytes in format 2,
+    // so the file is extended without writing them (a hole where the filesystem allows).
     const dataOffset = DESCRIPTOR_BYTES + countersBytes(geometry.sectorCount);
-    const total = geometry.sectorCount * geometry.sectorSize;
-    const ones = Buffer.alloc(Math.min(total, 1 << 20), 0xff);
-    for (let done = 0; done < total; done += ones.length) {
-      fs.writeSync(fd, ones, 0, Math.min(ones.length, total - done), dataOffset + done);
-    }
+    fs.ftruncateSync(fd, dataOffset + geometry.sectorCount * geometry.sectorSize);
     fs.fdatasyncSync(fd);
     fs.closeSync(fd);
     fs.renameSync(tmp, path);
@@ -502,6 +504,7 @@ export class FileFlash extends NorFlash {
       if (n === 0) throw new FlashError(`flash image ended at ${address + done}`);
       done += n;
     }
+    if (this.inverted) invertCells(into);
     // Programs not yet written out sit in the run buffer.
     const from = Math.max(address, this.runStart);
     const to = Math.min(address + into.length, this.runStart + this.runLength);
@@ -523,7 +526,8 @@ export class FileFlash extends NorFlash {
     }
     this.flushRun();
     if (bytes.length > RUN_BYTES) {
-      fs.writeSync(this.fd, bytes, 0, bytes.length, this.dataOffset + address);
+      const stored = this.inverted ? invertCells(Buffer.from(bytes)) : bytes;
+      fs.writeSync(this.fd, stored, 0, stored.length, this.dataOffset + address);
       return;
     }
     this.runStart = address;
@@ -554,6 +558,8 @@ export class FileFlash extends NorFlash {
 
   private flushRun(): void {
     if (this.runLength === 0) return;
+    // The run is dropped once written: it is encoded for the disk in place.
+    if (this.inverted) invertCells(this.run.subarray(0, this.runLength));
     fs.writeSync(this.fd, this.run, 0, this.runLength, this.dataOffset + this.runStart);
     this.runLength = 0;
   }
@@ -563,7 +569,20 @@ export class FileFlash extends NorFlash {
   }
 }
 
-function readDescriptor(fd: number, path: string): FlashGeometry {
+/** Flips every bit in place (format 2's cell encoding: its own inverse); returns the buffer. */
+function invertCells<T extends Uint8Array>(cells: T): T {
+  const length = cells.length;
+  let i = 0;
+  if (cells.byteOffset % 4 === 0) {
+    const words = new Int32Array(cells.buffer, cells.byteOffset, length >>> 2);
+    for (let w = 0; w < words.length; w++) words[w] = ~words[w]!;
+    i = words.length * 4;
+  }
+  for (; i < length; i++) cells[i] = ~cells[i]!;
+  return cells;
+}
+
+function readDescriptor(fd: number, path: string): { geometry: FlashGeometry; format: number } {
   const d = Buffer.alloc(64);
   const n = fs.readSync(fd, d, 0, 64, 0);
   if (n < 36 || d.toString('latin1', 0, 8) !== IMAGE_MAGIC) {
@@ -573,9 +592,9 @@ function readDescriptor(fd: number, path: string): FlashGeometry {
     throw new FlashError(`${path}: flash image descriptor is damaged (CRC mismatch)`);
   }
   const format = d.readUInt32LE(8);
-  if (format !== IMAGE_FORMAT) {
+  if (format !== IMAGE_FORMAT_PLAIN && format !== IMAGE_FORMAT_INVERTED) {
     throw new FlashError(
-      `${path}: flash image format ${format} is not supported (want ${IMAGE_FORMAT})`,
+      `${path}: flash image format ${format} is not supported (want ${IMAGE_FORMAT_PLAIN} or ${IMAGE_FORMAT_INVERTED})`,
     );
   }
   const geometry: FlashGeometry = {
@@ -586,5 +605,5 @@ function readDescriptor(fd: number, path: string): FlashGeometry {
     endurance: d.readUInt32LE(28),
   };
   validateGeometry(geometry);
-  return geometry;
+  return { geometry, format };
 }
