@@ -376,7 +376,8 @@ export class MemoryFlash extends NorFlash {
 
 /*
  * File image layout: a 4 KiB descriptor (magic, format, geometry, CRC), then the
- * per-sector erase counters (u32 LE, padded to 4 KiB), then the data cells.
+ * per-sector erase counters (u32 LE, padded to 4 KiB), then the data cells (format 1 as
+ * they read, format 2 bit-inverted).
  */
 export const IMAGE_MAGIC = 'RSIMNOR1';
 /** Format 1: cells stored as they read (a new image is written whole with 0xFF). */
@@ -414,6 +415,9 @@ export class FileFlash extends NorFlash {
   private runLength = 0;
   /** Whether the file stores each cell bit-inverted (format 2). */
   private readonly inverted: boolean;
+  /** sync() only writes to the file while held (holdSyncs); owed: written since the last fdatasync. */
+  private syncsHeld = false;
+  private syncOwed = false;
 
   private constructor(
     fd: number,
@@ -460,31 +464,67 @@ export class FileFlash extends NorFlash {
     }
   }
 
+  /**
+   * Makes a new image at path unless one is there, off the event loop: what open() would
+   * create, so that many images (a fleet's first boot) are made and synced side by side.
+   */
+  static async prepare(
+    path: string,
+    options: { geometry?: Partial<FlashGeometry> } = {},
+  ): Promise<void> {
+    if (fs.existsSync(path)) return;
+    const image = newImage({ ...DEFAULT_GEOMETRY, ...options.geometry });
+    const tmp = `${path}.new`;
+    const file = await fs.promises.open(tmp, 'w+');
+    try {
+      await file.write(image.descriptor, 0, image.descriptor.length, 0);
+      await file.truncate(image.bytes);
+      await file.datasync();
+    } finally {
+      await file.close();
+    }
+    await fs.promises.rename(tmp, path);
+  }
+
   private static create(path: string, geometry: FlashGeometry, timing?: FlashTiming): FileFlash {
-    validateGeometry(geometry);
-    const descriptor = Buffer.alloc(DESCRIPTOR_BYTES, 0);
-    descriptor.write(IMAGE_MAGIC, 0, 'latin1');
-    const fields = [
-      IMAGE_FORMAT_INVERTED,
-      geometry.pageSize,
-      geometry.sectorSize,
-      geometry.sectorCount,
-      geometry.writeAlign,
-      geometry.endurance,
-    ];
-    fields.forEach((v, i) => descriptor.writeUInt32LE(v, 8 + i * 4));
-    descriptor.writeUInt32LE(crc32(descriptor, 0, 32), 32);
+    const image = newImage(geometry);
     const tmp = `${path}.new`;
     const fd = fs.openSync(tmp, 'w+');
-    fs.writeSync(fd, descriptor, 0, descriptor.length, 0);
-    // Zero erase counters, and fresh NOR that reads erased: both are zero bytes in format 2,
-    // so the file is extended without writing them (a hole where the filesystem allows).
-    const dataOffset = DESCRIPTOR_BYTES + countersBytes(geometry.sectorCount);
-    fs.ftruncateSync(fd, dataOffset + geometry.sectorCount * geometry.sectorSize);
+    fs.writeSync(fd, image.descriptor, 0, image.descriptor.length, 0);
+    fs.ftruncateSync(fd, image.bytes);
     fs.fdatasyncSync(fd);
     fs.closeSync(fd);
     fs.renameSync(tmp, path);
     return FileFlash.open(path, { timing });
+  }
+
+  /**
+   * From now on sync() writes everything to the file but leaves the fdatasync to
+   * releaseSyncs(), so that many images (a fleet's boot) are synced side by side. An erase
+   * still syncs first: what garbage collection copied is durable before its source goes.
+   * Only for writes nothing outside can see yet: a store's "durable on return" is suspended.
+   */
+  holdSyncs(): void {
+    if (!this.readOnly) this.syncsHeld = true;
+  }
+
+  /** Ends the hold: resolves once everything written so far is durable (fdatasync). */
+  releaseSyncs(): Promise<void> {
+    if (!this.syncsHeld) return Promise.resolve();
+    this.syncsHeld = false;
+    if (this.fd < 0) return Promise.resolve();
+    // Later syncs are synchronous again: this one need only cover what is written now.
+    this.flushRun();
+    this.syncOwed = false;
+    const fd = this.fd;
+    return new Promise((resolve, reject) =>
+      fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())),
+    );
+  }
+
+  override erase(sector: number): void {
+    if (this.syncOwed) this.syncNow();
+    super.erase(sector);
   }
 
   eraseCount(sector: number): number {
@@ -545,8 +585,18 @@ export class FileFlash extends NorFlash {
 
   sync(): void {
     if (this.readOnly) return;
+    if (this.syncsHeld) {
+      this.flushRun();
+      this.syncOwed = true;
+      return;
+    }
+    this.syncNow();
+  }
+
+  private syncNow(): void {
     this.flushRun();
     fs.fdatasyncSync(this.fd);
+    this.syncOwed = false;
   }
 
   close(): void {
@@ -567,6 +617,30 @@ export class FileFlash extends NorFlash {
   private assertWritable(): void {
     if (this.readOnly) throw new FlashError('flash image is open read-only');
   }
+}
+
+/** A new format 2 image: its descriptor, and its length (the rest reads as zero bytes). */
+function newImage(geometry: FlashGeometry): { descriptor: Buffer; bytes: number } {
+  validateGeometry(geometry);
+  const descriptor = Buffer.alloc(DESCRIPTOR_BYTES, 0);
+  descriptor.write(IMAGE_MAGIC, 0, 'latin1');
+  const fields = [
+    IMAGE_FORMAT_INVERTED,
+    geometry.pageSize,
+    geometry.sectorSize,
+    geometry.sectorCount,
+    geometry.writeAlign,
+    geometry.endurance,
+  ];
+  fields.forEach((v, i) => descriptor.writeUInt32LE(v, 8 + i * 4));
+  descriptor.writeUInt32LE(crc32(descriptor, 0, 32), 32);
+  // Zero erase counters, and fresh NOR that reads erased: both are zero bytes in format 2,
+  // so the file is extended without writing them (a hole where the filesystem allows).
+  const bytes =
+    DESCRIPTOR_BYTES +
+    countersBytes(geometry.sectorCount) +
+    geometry.sectorCount * geometry.sectorSize;
+  return { descriptor, bytes };
 }
 
 /** Flips every bit in place (format 2's cell encoding: its own inverse); returns the buffer. */

@@ -1,4 +1,6 @@
 import * as fs from 'node:fs';
+// The module itself (a namespace import's bindings cannot be spied on).
+import nodeFs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { crc32 } from '../../storage/crc32';
@@ -206,6 +208,38 @@ describe('NOR flash device', () => {
       expect([...raw.subarray(8192 + 4096 + 8, 8192 + 4096 + 12)]).toEqual([0xed, 0xcb, 0, 0xff]);
       expect(raw.subarray(8192 + 2 * 4096, 8192 + 3 * 4096).every((b) => b === 0)).toBe(true);
       expect(raw.readUInt32LE(4096 + 2 * 4)).toBe(1); // erase counters stay plain u32
+    });
+
+    it('holds its fdatasyncs until released, but syncs before an erase and after the release', async () => {
+      const d = FileFlash.open(path.join(dir, 'flash.img'), { geometry });
+      const syncs = jest.spyOn(nodeFs, 'fdatasyncSync');
+      const background = jest.spyOn(nodeFs, 'fdatasync');
+      try {
+        d.holdSyncs();
+        d.program(0, Buffer.from([1, 2, 3, 4]));
+        d.sync();
+        expect(syncs).not.toHaveBeenCalled();
+        // In the file already (not only in the run buffer): the release's one sync covers it.
+        const raw = fs.readFileSync(path.join(dir, 'flash.img')).subarray(8192, 8196);
+        expect([...raw]).toEqual([1, 2, 3, 4].map((b) => ~b & 0xff));
+        // What garbage collection copied is durable before an erase reaches the file.
+        d.erase(5);
+        expect(syncs).toHaveBeenCalledTimes(1);
+        d.program(1024, Buffer.from([5, 6, 7, 8]));
+        d.sync();
+        expect(syncs).toHaveBeenCalledTimes(1);
+        await d.releaseSyncs();
+        expect(background).toHaveBeenCalledTimes(1);
+        d.program(2048, Buffer.from([9, 9, 9, 9]));
+        d.sync();
+        expect(syncs).toHaveBeenCalledTimes(2);
+        await d.releaseSyncs(); // nothing held: no sync
+        expect(background).toHaveBeenCalledTimes(1);
+      } finally {
+        syncs.mockRestore();
+        background.mockRestore();
+        d.close();
+      }
     });
 
     it('opens a format 1 image (cells stored as they read) and keeps writing it as format 1', () => {
