@@ -389,6 +389,8 @@ export const IMAGE_FORMAT_PLAIN = 1;
 export const IMAGE_FORMAT_INVERTED = 2;
 const DESCRIPTOR_BYTES = 4096;
 const RUN_BYTES = 1 << 20;
+/** A run buffer starts this small and doubles up to RUN_BYTES as programs need it. */
+const FIRST_RUN_BYTES = 16 << 10;
 
 function countersBytes(sectorCount: number): number {
   return Math.ceil((sectorCount * 4) / DESCRIPTOR_BYTES) * DESCRIPTOR_BYTES;
@@ -409,8 +411,11 @@ export class FileFlash extends NorFlash {
   private fd: number;
   private readonly counts: Uint32Array;
   private readonly dataOffset: number;
-  /** Holds cells as they read (not as stored): reads overlay it after decoding the disk. */
-  private readonly run = Buffer.allocUnsafe(RUN_BYTES);
+  /**
+   * Holds cells as they read (not as stored): reads overlay it after decoding the disk.
+   * Grown on demand: a fleet's thousand readers mostly write a few small events each.
+   */
+  private run: Buffer = Buffer.alloc(0);
   private runStart = 0;
   private runLength = 0;
   /** Whether the file stores each cell bit-inverted (format 2). */
@@ -560,6 +565,7 @@ export class FileFlash extends NorFlash {
       return;
     }
     if (this.runLength > 0 && address === end && this.runLength + bytes.length <= RUN_BYTES) {
+      this.reserveRun(this.runLength + bytes.length);
       this.run.set(bytes, this.runLength);
       this.runLength += bytes.length;
       return;
@@ -571,6 +577,7 @@ export class FileFlash extends NorFlash {
       return;
     }
     this.runStart = address;
+    this.reserveRun(bytes.length);
     this.run.set(bytes, 0);
     this.runLength = bytes.length;
   }
@@ -604,6 +611,16 @@ export class FileFlash extends NorFlash {
     if (!this.readOnly) this.flushRun();
     fs.closeSync(this.fd);
     this.fd = -1;
+  }
+
+  /** Room for `bytes` (at most RUN_BYTES) in the run buffer, keeping what it holds. */
+  private reserveRun(bytes: number): void {
+    if (bytes <= this.run.length) return;
+    let size = Math.max(FIRST_RUN_BYTES, this.run.length);
+    while (size < bytes) size *= 2;
+    const grown = Buffer.allocUnsafe(Math.min(size, RUN_BYTES));
+    this.run.copy(grown, 0, 0, this.runLength);
+    this.run = grown;
   }
 
   private flushRun(): void {

@@ -210,6 +210,26 @@ describe('NOR flash device', () => {
       expect(raw.readUInt32LE(4096 + 2 * 4)).toBe(1); // erase counters stay plain u32
     });
 
+    it('reads back programs still combined in memory, however long the run grows', () => {
+      const file = path.join(dir, 'flash.img');
+      const big = { ...geometry, sectorSize: 4096, sectorCount: 64 };
+      const d = FileFlash.open(file, { geometry: big });
+      const page = (n: number) => Buffer.alloc(256, (n * 37) & 0xff);
+      // 200 KiB of consecutive pages: one run from 256 B past its first sizes.
+      for (let n = 0; n < 800; n++) {
+        d.program(n * 256, page(n));
+        if (n % 97 === 0)
+          expect(d.read(n * 256 - 256 * (n % 3), 256).equals(page(n - (n % 3)))).toBe(true);
+      }
+      const cells = d.read(0, 800 * 256);
+      for (let n = 0; n < 800; n++)
+        expect(cells.subarray(n * 256, n * 256 + 256).equals(page(n))).toBe(true);
+      d.close();
+      const again = FileFlash.open(file);
+      expect(again.read(0, 800 * 256).equals(cells)).toBe(true);
+      again.close();
+    });
+
     it('holds its fdatasyncs until released, but syncs before an erase and after the release', async () => {
       const d = FileFlash.open(path.join(dir, 'flash.img'), { geometry });
       const syncs = jest.spyOn(nodeFs, 'fdatasyncSync');
