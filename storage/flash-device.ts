@@ -376,12 +376,21 @@ export class MemoryFlash extends NorFlash {
 
 /*
  * File image layout: a 4 KiB descriptor (magic, format, geometry, CRC), then the
- * per-sector erase counters (u32 LE, padded to 4 KiB), then the data cells.
+ * per-sector erase counters (u32 LE, padded to 4 KiB), then the data cells (format 1 as
+ * they read, format 2 bit-inverted).
  */
 export const IMAGE_MAGIC = 'RSIMNOR1';
-const IMAGE_FORMAT = 1;
+/** Format 1: cells stored as they read (a new image is written whole with 0xFF). */
+export const IMAGE_FORMAT_PLAIN = 1;
+/**
+ * Format 2 (new images): each cell stored bit-inverted, so the erased state (0xFF) is a zero
+ * byte on disk and a new image is a sparse file that costs nothing until it is programmed.
+ */
+export const IMAGE_FORMAT_INVERTED = 2;
 const DESCRIPTOR_BYTES = 4096;
 const RUN_BYTES = 1 << 20;
+/** A run buffer starts this small and doubles up to RUN_BYTES as programs need it. */
+const FIRST_RUN_BYTES = 16 << 10;
 
 function countersBytes(sectorCount: number): number {
   return Math.ceil((sectorCount * 4) / DESCRIPTOR_BYTES) * DESCRIPTOR_BYTES;
@@ -402,9 +411,18 @@ export class FileFlash extends NorFlash {
   private fd: number;
   private readonly counts: Uint32Array;
   private readonly dataOffset: number;
-  private readonly run = Buffer.allocUnsafe(RUN_BYTES);
+  /**
+   * Holds cells as they read (not as stored): reads overlay it after decoding the disk.
+   * Grown on demand: a fleet's thousand readers mostly write a few small events each.
+   */
+  private run: Buffer = Buffer.alloc(0);
   private runStart = 0;
   private runLength = 0;
+  /** Whether the file stores each cell bit-inverted (format 2). */
+  private readonly inverted: boolean;
+  /** sync() only writes to the file while held (holdSyncs); owed: written since the last fdatasync. */
+  private syncsHeld = false;
+  private syncOwed = false;
 
   private constructor(
     fd: number,
@@ -412,11 +430,14 @@ export class FileFlash extends NorFlash {
     counts: Uint32Array,
     timing: FlashTiming | undefined,
     private readonly readOnly: boolean,
+    /** IMAGE_FORMAT_PLAIN or IMAGE_FORMAT_INVERTED: how the file stores the cells. */
+    readonly format: number,
   ) {
     super(geometry, timing);
     this.fd = fd;
     this.counts = counts;
     this.dataOffset = DESCRIPTOR_BYTES + countersBytes(geometry.sectorCount);
+    this.inverted = format === IMAGE_FORMAT_INVERTED;
   }
 
   static open(path: string, options: FileFlashOptions = {}): FileFlash {
@@ -428,7 +449,7 @@ export class FileFlash extends NorFlash {
     }
     const fd = fs.openSync(path, options.readOnly ? 'r' : 'r+');
     try {
-      const geometry = readDescriptor(fd, path);
+      const { geometry, format } = readDescriptor(fd, path);
       const counters = countersBytes(geometry.sectorCount);
       const expected = DESCRIPTOR_BYTES + counters + geometry.sectorCount * geometry.sectorSize;
       const actual = fs.fstatSync(fd).size;
@@ -441,48 +462,74 @@ export class FileFlash extends NorFlash {
       fs.readSync(fd, raw, 0, raw.length, DESCRIPTOR_BYTES);
       const counts = new Uint32Array(geometry.sectorCount);
       for (let s = 0; s < counts.length; s++) counts[s] = raw.readUInt32LE(s * 4);
-      return new FileFlash(fd, geometry, counts, options.timing, options.readOnly ?? false);
+      return new FileFlash(fd, geometry, counts, options.timing, options.readOnly ?? false, format);
     } catch (err) {
       fs.closeSync(fd);
       throw err;
     }
   }
 
+  /**
+   * Makes a new image at path unless one is there, off the event loop: what open() would
+   * create, so that many images (a fleet's first boot) are made and synced side by side.
+   */
+  static async prepare(
+    path: string,
+    options: { geometry?: Partial<FlashGeometry> } = {},
+  ): Promise<void> {
+    if (fs.existsSync(path)) return;
+    const image = newImage({ ...DEFAULT_GEOMETRY, ...options.geometry });
+    const tmp = `${path}.new`;
+    const file = await fs.promises.open(tmp, 'w+');
+    try {
+      await file.write(image.descriptor, 0, image.descriptor.length, 0);
+      await file.truncate(image.bytes);
+      await file.datasync();
+    } finally {
+      await file.close();
+    }
+    await fs.promises.rename(tmp, path);
+  }
+
   private static create(path: string, geometry: FlashGeometry, timing?: FlashTiming): FileFlash {
-    validateGeometry(geometry);
-    const descriptor = Buffer.alloc(DESCRIPTOR_BYTES, 0);
-    descriptor.write(IMAGE_MAGIC, 0, 'latin1');
-    const fields = [
-      IMAGE_FORMAT,
-      geometry.pageSize,
-      geometry.sectorSize,
-      geometry.sectorCount,
-      geometry.writeAlign,
-      geometry.endurance,
-    ];
-    fields.forEach((v, i) => descriptor.writeUInt32LE(v, 8 + i * 4));
-    descriptor.writeUInt32LE(crc32(descriptor, 0, 32), 32);
+    const image = newImage(geometry);
     const tmp = `${path}.new`;
     const fd = fs.openSync(tmp, 'w+');
-    fs.writeSync(fd, descriptor, 0, descriptor.length, 0);
-    fs.writeSync(
-      fd,
-      Buffer.alloc(countersBytes(geometry.sectorCount), 0),
-      0,
-      undefined,
-      DESCRIPTOR_BYTES,
-    );
-    // Fresh NOR reads as erased: fill the cells with 0xFF a megabyte at a time.
-    const dataOffset = DESCRIPTOR_BYTES + countersBytes(geometry.sectorCount);
-    const total = geometry.sectorCount * geometry.sectorSize;
-    const ones = Buffer.alloc(Math.min(total, 1 << 20), 0xff);
-    for (let done = 0; done < total; done += ones.length) {
-      fs.writeSync(fd, ones, 0, Math.min(ones.length, total - done), dataOffset + done);
-    }
+    fs.writeSync(fd, image.descriptor, 0, image.descriptor.length, 0);
+    fs.ftruncateSync(fd, image.bytes);
     fs.fdatasyncSync(fd);
     fs.closeSync(fd);
     fs.renameSync(tmp, path);
     return FileFlash.open(path, { timing });
+  }
+
+  /**
+   * From now on sync() writes everything to the file but leaves the fdatasync to
+   * releaseSyncs(), so that many images (a fleet's boot) are synced side by side. An erase
+   * still syncs first: what garbage collection copied is durable before its source goes.
+   * Only for writes nothing outside can see yet: a store's "durable on return" is suspended.
+   */
+  holdSyncs(): void {
+    if (!this.readOnly) this.syncsHeld = true;
+  }
+
+  /** Ends the hold: resolves once everything written so far is durable (fdatasync). */
+  releaseSyncs(): Promise<void> {
+    if (!this.syncsHeld) return Promise.resolve();
+    this.syncsHeld = false;
+    if (this.fd < 0) return Promise.resolve();
+    // Later syncs are synchronous again: this one need only cover what is written now.
+    this.flushRun();
+    this.syncOwed = false;
+    const fd = this.fd;
+    return new Promise((resolve, reject) =>
+      fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())),
+    );
+  }
+
+  override erase(sector: number): void {
+    if (this.syncOwed) this.syncNow();
+    super.erase(sector);
   }
 
   eraseCount(sector: number): number {
@@ -502,6 +549,7 @@ export class FileFlash extends NorFlash {
       if (n === 0) throw new FlashError(`flash image ended at ${address + done}`);
       done += n;
     }
+    if (this.inverted) invertCells(into);
     // Programs not yet written out sit in the run buffer.
     const from = Math.max(address, this.runStart);
     const to = Math.min(address + into.length, this.runStart + this.runLength);
@@ -517,16 +565,19 @@ export class FileFlash extends NorFlash {
       return;
     }
     if (this.runLength > 0 && address === end && this.runLength + bytes.length <= RUN_BYTES) {
+      this.reserveRun(this.runLength + bytes.length);
       this.run.set(bytes, this.runLength);
       this.runLength += bytes.length;
       return;
     }
     this.flushRun();
     if (bytes.length > RUN_BYTES) {
-      fs.writeSync(this.fd, bytes, 0, bytes.length, this.dataOffset + address);
+      const stored = this.inverted ? invertCells(Buffer.from(bytes)) : bytes;
+      fs.writeSync(this.fd, stored, 0, stored.length, this.dataOffset + address);
       return;
     }
     this.runStart = address;
+    this.reserveRun(bytes.length);
     this.run.set(bytes, 0);
     this.runLength = bytes.length;
   }
@@ -541,8 +592,18 @@ export class FileFlash extends NorFlash {
 
   sync(): void {
     if (this.readOnly) return;
+    if (this.syncsHeld) {
+      this.flushRun();
+      this.syncOwed = true;
+      return;
+    }
+    this.syncNow();
+  }
+
+  private syncNow(): void {
     this.flushRun();
     fs.fdatasyncSync(this.fd);
+    this.syncOwed = false;
   }
 
   close(): void {
@@ -552,8 +613,20 @@ export class FileFlash extends NorFlash {
     this.fd = -1;
   }
 
+  /** Room for `bytes` (at most RUN_BYTES) in the run buffer, keeping what it holds. */
+  private reserveRun(bytes: number): void {
+    if (bytes <= this.run.length) return;
+    let size = Math.max(FIRST_RUN_BYTES, this.run.length);
+    while (size < bytes) size *= 2;
+    const grown = Buffer.allocUnsafe(Math.min(size, RUN_BYTES));
+    this.run.copy(grown, 0, 0, this.runLength);
+    this.run = grown;
+  }
+
   private flushRun(): void {
     if (this.runLength === 0) return;
+    // The run is dropped once written: it is encoded for the disk in place.
+    if (this.inverted) invertCells(this.run.subarray(0, this.runLength));
     fs.writeSync(this.fd, this.run, 0, this.runLength, this.dataOffset + this.runStart);
     this.runLength = 0;
   }
@@ -563,7 +636,44 @@ export class FileFlash extends NorFlash {
   }
 }
 
-function readDescriptor(fd: number, path: string): FlashGeometry {
+/** A new format 2 image: its descriptor, and its length (the rest reads as zero bytes). */
+function newImage(geometry: FlashGeometry): { descriptor: Buffer; bytes: number } {
+  validateGeometry(geometry);
+  const descriptor = Buffer.alloc(DESCRIPTOR_BYTES, 0);
+  descriptor.write(IMAGE_MAGIC, 0, 'latin1');
+  const fields = [
+    IMAGE_FORMAT_INVERTED,
+    geometry.pageSize,
+    geometry.sectorSize,
+    geometry.sectorCount,
+    geometry.writeAlign,
+    geometry.endurance,
+  ];
+  fields.forEach((v, i) => descriptor.writeUInt32LE(v, 8 + i * 4));
+  descriptor.writeUInt32LE(crc32(descriptor, 0, 32), 32);
+  // Zero erase counters, and fresh NOR that reads erased: both are zero bytes in format 2,
+  // so the file is extended without writing them (a hole where the filesystem allows).
+  const bytes =
+    DESCRIPTOR_BYTES +
+    countersBytes(geometry.sectorCount) +
+    geometry.sectorCount * geometry.sectorSize;
+  return { descriptor, bytes };
+}
+
+/** Flips every bit in place (format 2's cell encoding: its own inverse); returns the buffer. */
+function invertCells<T extends Uint8Array>(cells: T): T {
+  const length = cells.length;
+  let i = 0;
+  if (cells.byteOffset % 4 === 0) {
+    const words = new Int32Array(cells.buffer, cells.byteOffset, length >>> 2);
+    for (let w = 0; w < words.length; w++) words[w] = ~words[w]!;
+    i = words.length * 4;
+  }
+  for (; i < length; i++) cells[i] = ~cells[i]!;
+  return cells;
+}
+
+function readDescriptor(fd: number, path: string): { geometry: FlashGeometry; format: number } {
   const d = Buffer.alloc(64);
   const n = fs.readSync(fd, d, 0, 64, 0);
   if (n < 36 || d.toString('latin1', 0, 8) !== IMAGE_MAGIC) {
@@ -573,9 +683,9 @@ function readDescriptor(fd: number, path: string): FlashGeometry {
     throw new FlashError(`${path}: flash image descriptor is damaged (CRC mismatch)`);
   }
   const format = d.readUInt32LE(8);
-  if (format !== IMAGE_FORMAT) {
+  if (format !== IMAGE_FORMAT_PLAIN && format !== IMAGE_FORMAT_INVERTED) {
     throw new FlashError(
-      `${path}: flash image format ${format} is not supported (want ${IMAGE_FORMAT})`,
+      `${path}: flash image format ${format} is not supported (want ${IMAGE_FORMAT_PLAIN} or ${IMAGE_FORMAT_INVERTED})`,
     );
   }
   const geometry: FlashGeometry = {
@@ -586,5 +696,5 @@ function readDescriptor(fd: number, path: string): FlashGeometry {
     endurance: d.readUInt32LE(28),
   };
   validateGeometry(geometry);
-  return geometry;
+  return { geometry, format };
 }

@@ -11,6 +11,8 @@ import { walkSector } from './sector-walk';
 export interface ImageReport {
   image: string;
   geometry?: FlashGeometry;
+  /** The file's cell encoding (FileFlash.format): 1 as they read, 2 bit-inverted. */
+  format?: number;
   sizeBytes?: number;
   wear?: {
     min: number;
@@ -56,6 +58,7 @@ export function examineImage(dataDir: string): ImageReport {
     report.problems.push(message(err));
     return report;
   }
+  report.format = device.format;
   try {
     examineDevice(device, report);
   } finally {
@@ -196,6 +199,11 @@ export function formatReport(r: ImageReport): string {
       `geometry   ${g.sectorCount} sectors x ${g.sectorSize} B (${(r.sizeBytes! / 1048576).toFixed(1)} MiB), page ${g.pageSize} B, ` +
         `align ${g.writeAlign} B, endurance ${g.endurance}`,
     );
+  }
+  if (r.format !== undefined) {
+    const cells =
+      r.format === 2 ? 'cells stored inverted, sparse until written' : 'cells stored as read';
+    lines.push(`format     ${r.format} (${cells})`);
   }
   if (r.sectors)
     lines.push(

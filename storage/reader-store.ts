@@ -63,10 +63,15 @@ export function openStore(options: OpenStoreOptions): ReaderStore {
     fs.mkdirSync(options.dir, { recursive: true });
     const bytes = options.imageBytes ?? DEFAULT_IMAGE_BYTES;
     const sectorCount = Math.floor(bytes / DEFAULT_GEOMETRY.sectorSize);
-    device = FileFlash.open(path.join(options.dir, IMAGE_FILE), {
+    const file = FileFlash.open(path.join(options.dir, IMAGE_FILE), {
       geometry: { sectorCount },
       ...(options.flashTiming ? { timing: options.flashTiming } : {}),
     });
+    if (options.holdSyncs) {
+      file.holdSyncs();
+      options.holdSyncs(() => file.releaseSyncs());
+    }
+    device = file;
     owned = true;
   }
   const checkpointBytes = options.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES;

@@ -33,6 +33,12 @@ export interface OpenStoreOptions {
   /** Size of a new file-backed image in bytes (default DEFAULT_IMAGE_BYTES). */
   imageBytes?: number;
   /**
+   * File-backed image only: holds its fdatasyncs from mount on (FileFlash.holdSyncs), and
+   * hands over `release`, which makes every write so far durable off the event loop and
+   * ends the hold. A fleet boots many readers so; none may be seen before its release.
+   */
+  holdSyncs?: (release: () => Promise<void>) => void;
+  /**
    * Log bytes appended after which the next write also writes an index snapshot, so mount
    * replays at most about this much (default DEFAULT_CHECKPOINT_BYTES; Infinity: never).
    */

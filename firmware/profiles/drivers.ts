@@ -15,6 +15,11 @@ export interface ReaderDrivers extends BootOptions {
 export interface BoardHooks {
   /** Awaited before every boot after the first (a test holds the board in 'booting'). */
   beforeReboot?: () => Promise<void>;
+  /**
+   * Awaited after every boot, before onBoot: the reader is neither running nor seen until it
+   * resolves (a fleet makes the boot's writes durable here). A rejection fails the boot.
+   */
+  settle?: (reader: RunningReader) => Promise<void>;
   /** After every boot, beside the drivers' own wiring; what it returns undoes it at power-off. */
   onBoot?: (reader: RunningReader, board: Board) => (() => void) | void;
   onBootError?: (error: unknown) => void;
@@ -29,7 +34,15 @@ export function powerOnBoard(drivers: ReaderDrivers, hooks: BoardHooks = {}): Pr
     boot: async () => {
       if (booted) await hooks.beforeReboot?.();
       booted = true;
-      return boot({ ...bootOptions, store });
+      const reader = boot({ ...bootOptions, store });
+      if (!hooks.settle) return reader;
+      try {
+        await hooks.settle(reader);
+      } catch (err) {
+        await reader.shutdown().catch(() => undefined);
+        throw err;
+      }
+      return reader;
     },
     onBoot: (reader, board) => {
       const undo = [wire?.(reader), hooks.onBoot?.(reader, board)];

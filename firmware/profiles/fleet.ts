@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { AirAccess } from '../../ble/controller';
 import { startReaderRadio, type ReaderRadio } from '../../ble/reader-radio';
-import { MemoryFlash } from '../../storage';
+import { DEFAULT_GEOMETRY, FileFlash, MemoryFlash } from '../../storage';
 import { IMAGE_FILE } from '../../storage/reader-store';
 import type { Board } from '../board';
 import type { FleetDirectory, FleetMember } from '../api/fleet';
@@ -39,6 +39,13 @@ export const SITE_IMAGE_BYTES = 4 * 1024 * 1024;
 
 /** A site reader's in-memory flash part (benches, tests): 256 KiB, nothing on disk. */
 const MEMORY_SECTORS = 64;
+
+/**
+ * Readers booting at once: while one mounts on the event loop, the others' images are made
+ * and their boot writes synced on libuv's threads (one fdatasync after another would be
+ * most of a thousand readers' boot).
+ */
+const BOOTS_IN_FLIGHT = 16;
 
 export interface FleetOptions {
   site: Site;
@@ -121,9 +128,12 @@ export async function serveFleet(options: FleetOptions): Promise<ServedFleet> {
     fs.mkdirSync(readersDir, { recursive: true, mode: 0o700 });
     // Every reader's bleno and clock listens on process-wide emitters: a site has many.
     raiseListenerLimit(process, options.site.readers.length);
-    for (const [index, spec] of options.site.readers.entries()) {
-      members.push(await powerOnMember(options, spec, index, readersDir, log));
-    }
+    const booted = await inFlight(options.site.readers, BOOTS_IN_FLIGHT, (spec, index) =>
+      powerOnMember(options, spec, index, readersDir, log),
+    );
+    // Site order, whatever order they booted in; those that booted are released on a failure.
+    members.push(...booted.done.filter((m): m is SiteMember => m !== undefined));
+    if (booted.failure) throw booted.failure.error;
     const byId = new Map(members.map((m) => [m.id, m]));
     const directory: FleetDirectory = { members: () => members, member: (id) => byId.get(id) };
     const first = members[0]!;
@@ -188,11 +198,20 @@ async function powerOnMember(
     options.flash === 'memory'
       ? new MemoryFlash({ geometry: { sectorCount: MEMORY_SECTORS } })
       : undefined;
+  const imageBytes = options.imageBytes ?? SITE_IMAGE_BYTES;
+  if (!memory) {
+    await FileFlash.prepare(path.join(dir, IMAGE_FILE), {
+      geometry: { sectorCount: Math.floor(imageBytes / DEFAULT_GEOMETRY.sectorSize) },
+    });
+  }
+  // Each boot's writes (mount repair, config, the boot event, the site's seed) are made
+  // durable by one fdatasync off the event loop before the reader is seen (settle below).
+  let releaseSyncs: (() => Promise<void>) | undefined;
   const drivers: ReaderDrivers = {
     clock,
     store: memory
       ? { device: memory }
-      : { dir, imageBytes: options.imageBytes ?? SITE_IMAGE_BYTES },
+      : { dir, imageBytes, holdSyncs: (release) => (releaseSyncs = release) },
     // The LED is read back from the firmware (status, watchOutputs): no console per reader.
     indicatorDrivers: [],
     relay: options.relayFor?.(spec, log) ?? {
@@ -222,8 +241,13 @@ async function powerOnMember(
   };
   try {
     member.board = await powerOnBoard(drivers, {
-      onBoot: (reader, board) => {
+      settle: async (reader) => {
         setUpReader(reader, spec, log);
+        const release = releaseSyncs;
+        releaseSyncs = undefined;
+        await release?.();
+      },
+      onBoot: (reader, board) => {
         radio?.gatt.attach(reader);
         const undo = options.onBoot?.(member, reader, board);
         return () => {
@@ -245,6 +269,32 @@ async function powerOnMember(
   }
   if (!memory) tightenImage(dir);
   return member;
+}
+
+/**
+ * Runs `work` on every item with at most `limit` running at once; results in item order. On
+ * a failure no new item starts, those running finish (their results kept, to be undone).
+ */
+async function inFlight<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<R>,
+): Promise<{ done: Array<R | undefined>; failure?: { error: unknown } }> {
+  const done: Array<R | undefined> = new Array(items.length);
+  let failure: { error: unknown } | undefined;
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length && !failure) {
+      const index = next++;
+      try {
+        done[index] = await work(items[index]!, index);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return failure ? { done, failure } : { done };
 }
 
 /** The site file is the reader's installation sheet: its access point, and its seed database. */

@@ -61,6 +61,7 @@ describe('reader-sim flash fsck|inspect', () => {
   it('inspect reports geometry, wear histogram, space, records and database of a good image (exit 0)', () => {
     const { status, out } = runs.inspect!;
     expect(out).toMatch(/geometry\s+64 sectors x 4096 B/);
+    expect(out).toMatch(/format\s+2 \(cells stored inverted/);
     expect(status).toBe(0);
     expect(out).toMatch(/wear\s+erase counts min 0/);
     expect(out).toMatch(/\| #+ 64/);
