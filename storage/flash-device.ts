@@ -66,6 +66,11 @@ export interface FlashDevice {
   read(address: number, length: number): Buffer;
   /** Reads into a caller's buffer (mount scans the part through one reused buffer). */
   readInto?(address: number, into: Uint8Array): void;
+  /**
+   * The first `headBytes` of each of `count` sectors from `first`, packed into `into`: mount's
+   * header scan, which needs 16 bytes of every sector and nothing else.
+   */
+  readSectorHeads?(first: number, count: number, headBytes: number, into: Uint8Array): void;
   /** new = old & data; page-bounded, aligned, never 0 -> 1. */
   program(address: number, data: Uint8Array): void;
   /** Sets the whole sector to 0xFF and counts the cycle. */
@@ -176,6 +181,23 @@ abstract class NorFlash implements FlashDevice {
       );
     }
     this.readCells(address, into);
+  }
+
+  readSectorHeads(first: number, count: number, headBytes: number, into: Uint8Array): void {
+    this.checkPowered();
+    const { sectorSize, sectorCount } = this.geometry;
+    if (first < 0 || first + count > sectorCount || headBytes > sectorSize) {
+      throw new FlashError(`sector heads ${first}..${first + count - 1} are outside the part`);
+    }
+    this.readHeadCells(first, count, headBytes, into);
+  }
+
+  /** A read per head; a medium where whole runs of sectors read cheaper does better. */
+  protected readHeadCells(first: number, count: number, headBytes: number, into: Uint8Array) {
+    const { sectorSize } = this.geometry;
+    for (let i = 0; i < count; i++) {
+      this.readCells((first + i) * sectorSize, into.subarray(i * headBytes, (i + 1) * headBytes));
+    }
   }
 
   program(address: number, data: Uint8Array): void {
@@ -391,6 +413,9 @@ const DESCRIPTOR_BYTES = 4096;
 const RUN_BYTES = 1 << 20;
 /** A run buffer starts this small and doubles up to RUN_BYTES as programs need it. */
 const FIRST_RUN_BYTES = 16 << 10;
+/** Bytes a header scan reads at a time, through one buffer that every image shares. */
+const HEAD_SCAN_BYTES = 1 << 20;
+let headScan: Buffer | undefined;
 
 function countersBytes(sectorCount: number): number {
   return Math.ceil((sectorCount * 4) / DESCRIPTOR_BYTES) * DESCRIPTOR_BYTES;
@@ -555,6 +580,54 @@ export class FileFlash extends NorFlash {
     const to = Math.min(address + into.length, this.runStart + this.runLength);
     if (to > from)
       into.set(this.run.subarray(from - this.runStart, to - this.runStart), from - address);
+  }
+
+  /**
+   * A megabyte of the file per read, as stored; only the heads are copied out and decoded
+   * (decoding the whole part cost mount ~0.4 ms per MiB at format 2).
+   */
+  protected override readHeadCells(
+    first: number,
+    count: number,
+    headBytes: number,
+    into: Uint8Array,
+  ): void {
+    const { sectorSize } = this.geometry;
+    if (sectorSize > HEAD_SCAN_BYTES) {
+      super.readHeadCells(first, count, headBytes, into);
+      return;
+    }
+    const perRead = HEAD_SCAN_BYTES / sectorSize;
+    headScan ??= Buffer.allocUnsafe(HEAD_SCAN_BYTES);
+    const scan = headScan;
+    for (let done = 0; done < count; done += perRead) {
+      const n = Math.min(perRead, count - done);
+      const bytes = n * sectorSize;
+      const start = (first + done) * sectorSize;
+      for (let got = 0; got < bytes;) {
+        const r = fs.readSync(this.fd, scan, got, bytes - got, this.dataOffset + start + got);
+        if (r === 0) throw new FlashError(`flash image ended at ${start + got}`);
+        got += r;
+      }
+      for (let i = 0; i < n; i++) {
+        scan.copy(into, (done + i) * headBytes, i * sectorSize, i * sectorSize + headBytes);
+      }
+    }
+    const packed = into.subarray(0, count * headBytes);
+    if (this.inverted) invertCells(packed);
+    // Programs not yet written out sit in the run buffer, decoded.
+    if (this.runLength === 0) return;
+    for (let i = 0; i < count; i++) {
+      const head = (first + i) * sectorSize;
+      const from = Math.max(head, this.runStart);
+      const to = Math.min(head + headBytes, this.runStart + this.runLength);
+      if (to > from) {
+        packed.set(
+          this.run.subarray(from - this.runStart, to - this.runStart),
+          i * headBytes + from - head,
+        );
+      }
+    }
   }
 
   protected writeCells(address: number, bytes: Uint8Array): void {

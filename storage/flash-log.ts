@@ -228,8 +228,10 @@ const NO_HEADER = Buffer.alloc(0);
 const SNAPSHOT_SPACING = 4;
 /** Sectors in use read together when a lookup needs one that is not in RAM. */
 const READ_RUN = 64;
-/** Bytes mount reads at a time where it only scans (sector headers, sectors it checks). */
+/** Bytes mount reads at a time where it only scans (sectors it checks, snapshot pieces). */
 const SCAN_BYTES = 1 << 20;
+/** Sector headers a mount asks the device for at a time. */
+const HEADS_PER_SCAN = 4096;
 
 /** A problem mount found and repaired (or, for fsck, would repair). */
 export interface MountNote {
@@ -526,25 +528,22 @@ export class FlashLog {
   ): Array<{ sector: number; seq: number; prevEnd: number }> {
     const found: Array<{ sector: number; seq: number; prevEnd: number }> = [];
     this.erased = 0;
-    // A megabyte of sectors per read through one buffer: a file image answers that faster
-    // than one small read per sector header (a system call each).
-    const perRead = this.device.readInto
-      ? Math.max(1, Math.floor(SCAN_BYTES / this.sectorSize))
-      : 1;
-    const scan = Buffer.allocUnsafe(Math.min(perRead, this.sectorCount) * this.sectorSize);
+    // The heads of many sectors per call, packed: a file image reads the part a megabyte at
+    // a time and decodes only the heads (one small read per header costs a system call each).
+    const perRead = this.device.readSectorHeads ? HEADS_PER_SCAN : 1;
+    const cells = Buffer.allocUnsafe(Math.min(perRead, this.sectorCount) * SECTOR_HEADER_BYTES);
     let scanned = 0;
-    let cells: Buffer = scan;
     for (let s = 0; s < this.sectorCount; s++) {
-      let at = (s - scanned) * this.sectorSize;
-      if (perRead === 1) {
-        cells = this.device.read(s * this.sectorSize, SECTOR_HEADER_BYTES);
-        at = 0;
-      } else if (s === scanned + perRead || s === 0) {
+      if (s % perRead === 0) {
         scanned = s;
-        at = 0;
         const count = Math.min(perRead, this.sectorCount - s);
-        this.device.readInto!(s * this.sectorSize, scan.subarray(0, count * this.sectorSize));
+        if (this.device.readSectorHeads) {
+          this.device.readSectorHeads(s, count, SECTOR_HEADER_BYTES, cells);
+        } else {
+          cells.set(this.device.read(s * this.sectorSize, SECTOR_HEADER_BYTES));
+        }
       }
+      const at = (s - scanned) * SECTOR_HEADER_BYTES;
       // Erased headers are most of a young part: four word compares, no parse.
       const blank =
         cells.readInt32LE(at) === -1 &&

@@ -283,6 +283,52 @@ describe('NOR flash device', () => {
       expect(raw.readUInt32LE(4096 + 4)).toBe(4);
     });
 
+    it.each([
+      ['format 1', IMAGE_FORMAT_PLAIN],
+      ['format 2', IMAGE_FORMAT_INVERTED],
+    ])(
+      'reads sector heads as plain reads do on a %s image, programs not yet written included',
+      (_n, format) => {
+        // More than a megabyte of sectors: the heads span two of the file's scan reads.
+        const g = { ...geometry, sectorCount: 1100 };
+        const file = path.join(dir, 'flash.img');
+        if (format === IMAGE_FORMAT_PLAIN) {
+          writeFormat1Image(file, g, Buffer.alloc(g.sectorSize * g.sectorCount, 0xff), []);
+        }
+        const d = FileFlash.open(file, { geometry: g });
+        expect(d.format).toBe(format);
+        const memory = new MemoryFlash({ geometry: g });
+        let seed = 11;
+        for (let s = 3; s < g.sectorCount; s += 1 + (s % 7)) {
+          seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+          const data = Buffer.alloc(16);
+          data.writeUInt32LE(seed, 0);
+          data.writeUInt32LE(~seed >>> 0, 8);
+          for (const device of [d, memory]) device.program(s * g.sectorSize + (s % 2) * 4, data);
+          if (s % 5 === 0) d.sync();
+        }
+        const heads = (device: FlashDevice, first: number, count: number) => {
+          const packed = Buffer.alloc(count * 16);
+          device.readSectorHeads!(first, count, 16, packed);
+          return packed;
+        };
+        const plain = (device: FlashDevice, first: number, count: number) =>
+          Buffer.concat(
+            Array.from({ length: count }, (_, i) => device.read((first + i) * g.sectorSize, 16)),
+          );
+        for (const [first, count] of [
+          [0, g.sectorCount],
+          [1000, 100],
+          [1023, 2],
+        ] as const) {
+          expect(heads(d, first, count).equals(plain(memory, first, count))).toBe(true);
+          expect(heads(memory, first, count).equals(plain(memory, first, count))).toBe(true);
+        }
+        expect(() => heads(d, 1099, 2)).toThrow(FlashError);
+        d.close();
+      },
+    );
+
     it('refuses an image format it does not know, naming the ones it does', () => {
       const file = path.join(dir, 'flash.img');
       writeFormat1Image(file, geometry, Buffer.alloc(8 * 1024, 0xff), [], 3);
