@@ -144,11 +144,11 @@ describe('deploy/k8s manifests', () => {
     ]);
     expect(fs.existsSync(path.join(__dirname, '..', '..', 'bin', 'healthcheck.js'))).toBe(true);
 
-    // The startup probe waits as long as the README's sizing table budgets a first boot of
+    // The startup probe waits as long as the README's sizing table budgets a boot of
     // the readers per pod the ConfigMap asks for.
     const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
     const perPod = readme.match(/^\| readers per pod \| ([0-9,]+) \|/m);
-    const budget = readme.match(/^\| startup probe budget \| ([0-9]+) min first boot/m);
+    const budget = readme.match(/^\| startup probe budget \| ([0-9]+) min \|/m);
     expect(Number(config.data.READERS_PER_POD)).toBe(Number(perPod![1]!.replace(/,/g, '')));
     const startup = container.startupProbe;
     expect(startup.periodSeconds * startup.failureThreshold).toBe(Number(budget![1]) * 60);
