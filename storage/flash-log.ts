@@ -228,6 +228,8 @@ const NO_HEADER = Buffer.alloc(0);
 const SNAPSHOT_SPACING = 4;
 /** Sectors in use read together when a lookup needs one that is not in RAM. */
 const READ_RUN = 64;
+/** Sectors per buffer of resident cells: the cold read's run, so one read fills one buffer. */
+const CELL_RUN = READ_RUN;
 /** Bytes mount reads at a time where it only scans (sectors it checks, snapshot pieces). */
 const SCAN_BYTES = 1 << 20;
 /** Sector headers a mount asks the device for at a time. */
@@ -266,8 +268,16 @@ export class FlashLog {
   /**
    * The cells of sectors read so far, kept in step with every program and erase: a lookup
    * reads its record from RAM instead of a pread (a few microseconds each on a file image).
+   * They sit in one buffer per run of CELL_RUN sectors, a record at its offset in the run:
+   * at 1M a lookup's loads stay within a few hundred buffers, not one object per sector.
    */
-  private readonly cells: Array<Buffer | undefined>;
+  private readonly runs: Array<Buffer | undefined>;
+  /** Bytes a run's buffer covers (the last run may be shorter). */
+  private readonly runBytes: number;
+  /** Sectors whose cells are in their run's buffer (read since their last erase). */
+  private readonly resident: Uint8Array;
+  /** Resident sectors per run: a run's buffer is dropped with its last one. */
+  private readonly residentInRun: Uint32Array;
   /**
    * Sectors whose records were checked (walked at mount or written here). Mount checks every
    * sector in use; cellsOf() checks any other before handing out its bytes.
@@ -330,7 +340,10 @@ export class FlashLog {
     this.state = new Array<SectorState>(this.sectorCount).fill('erased');
     this.seqOf = new Float64Array(this.sectorCount);
     this.unverified = new Uint8Array(this.sectorCount);
-    this.cells = new Array<Buffer | undefined>(this.sectorCount);
+    this.runBytes = CELL_RUN * this.sectorSize;
+    this.runs = new Array<Buffer | undefined>(Math.ceil(this.sectorCount / CELL_RUN));
+    this.resident = new Uint8Array(this.sectorCount);
+    this.residentInRun = new Uint32Array(this.runs.length);
     this.scratch = Buffer.allocUnsafe(this.sectorSize);
     this.checked = new Uint8Array(this.sectorCount);
     this.sealOf = new Uint32Array(this.sectorCount);
@@ -887,13 +900,17 @@ export class FlashLog {
     return this.cellsOf(address).subarray(at, at + length);
   }
 
-  /** The cells of the sector holding the record at address (lookups read them in place). */
+  /**
+   * The cells of the run of sectors holding the record at address, the record at
+   * payloadOffset(address) in them (lookups read them in place).
+   */
   cellsOf(address: number): Buffer {
     const sector = Math.floor(address / this.sectorSize);
     if (!this.checked[sector]) this.checkSectors(sector);
     // Resident cells without entering readSector(): its read path's closure makes that call
     // allocate a context, 40 bytes on every lookup.
-    return this.cells[sector] ?? this.readCold(sector);
+    if (!this.resident[sector]) this.readCold(sector);
+    return this.runs[Math.floor(sector / CELL_RUN)]!;
   }
 
   /**
@@ -902,15 +919,16 @@ export class FlashLog {
    * microseconds (p90 of the 100k lookups after a snapshot mount: 6.9 us, 2.3 us with the
    * pages touched): the cold read pays it once instead of the next lookups in the run.
    */
-  private readCold(sector: number): Buffer {
-    const cells = this.readSector(sector);
+  private readCold(sector: number): void {
+    this.readSector(sector);
     const runStart = sector - (sector % READ_RUN);
     const runEnd = Math.min(runStart + READ_RUN, this.sectorCount);
+    const cells = this.runs[Math.floor(sector / CELL_RUN)]!;
     for (let s = runStart; s < runEnd; s++) {
-      const c = this.cells[s];
-      if (c) for (let i = 0; i < c.length; i += 1024) this.pageSum ^= c[i]!;
+      if (!this.resident[s]) continue;
+      const at = (s % CELL_RUN) * this.sectorSize;
+      for (let i = at; i < at + this.sectorSize; i += 1024) this.pageSum ^= cells[i]!;
     }
-    return cells;
   }
 
   /**
@@ -942,7 +960,7 @@ export class FlashLog {
 
   /** Where the payload of the record at address starts within cellsOf(address). */
   payloadOffset(address: number): number {
-    return (address % this.sectorSize) + RECORD_HEADER_BYTES;
+    return (address % this.runBytes) + RECORD_HEADER_BYTES;
   }
 
   private requireTxn(): number {
@@ -1106,12 +1124,13 @@ export class FlashLog {
   private program(address: number, bytes: Uint8Array): void {
     this.device.program(address, bytes);
     const sector = Math.floor(address / this.sectorSize);
-    this.cells[sector]?.set(bytes, address - sector * this.sectorSize);
+    if (this.resident[sector])
+      this.runs[Math.floor(sector / CELL_RUN)]!.set(bytes, address % this.runBytes);
     if (sector === this.mirrored) this.headCells.set(bytes, address - sector * this.sectorSize);
   }
 
   private erase(sector: number): void {
-    this.cells[sector] = undefined;
+    this.evict(sector);
     this.checked[sector] = 0;
     this.sealOf[sector] = 0;
     if (sector === this.mirrored) this.mirrored = -1;
@@ -1186,7 +1205,7 @@ export class FlashLog {
     if (this.state[sector] === 'erased') this.erased--;
     this.state[sector] = 'retired';
     this.unverified[sector] = 0;
-    this.cells[sector] = undefined;
+    this.evict(sector);
     this.sealOf[sector] = 0;
     if (sector === this.mirrored) this.mirrored = -1;
     if (!this.retired.includes(sector)) this.retired.push(sector);
@@ -1326,8 +1345,7 @@ export class FlashLog {
     return {
       /** The sector's cells; kept in RAM (keep) or in a buffer the next read reuses. */
       sector: (index: number, keep: boolean) => {
-        const cached = this.cells[sectors[index]!];
-        if (cached) return cached;
+        if (this.resident[sectors[index]!]) return this.sectorCells(sectors[index]!);
         if (first < 0 || index < first || index >= first + count || (keep && !kept)) {
           first = index;
           count = 1;
@@ -1335,39 +1353,75 @@ export class FlashLog {
           const address = sectors[index]! * this.sectorSize;
           kept = keep || !this.device.readInto;
           if (kept) {
-            cells = this.device.read(address, count * this.sectorSize);
+            // Straight into the runs' buffers: these sectors are resident from now on.
+            this.readResident(sectors[index]!, sectors[index]! + count);
           } else {
             scan ??= Buffer.allocUnsafe(most * this.sectorSize);
             cells = scan.subarray(0, count * this.sectorSize);
             this.device.readInto!(address, cells);
           }
         }
+        if (kept) return this.sectorCells(sectors[index]!);
         const at = (index - first) * this.sectorSize;
-        const sectorCells = cells.subarray(at, at + this.sectorSize);
-        if (kept) this.cells[sectors[index]!] = sectorCells;
-        return sectorCells;
+        return cells.subarray(at, at + this.sectorSize);
       },
     };
   }
 
   private readSector(sector: number): Buffer {
-    const cached = this.cells[sector];
-    if (cached) return cached;
+    if (this.resident[sector]) return this.sectorCells(sector);
     // Sectors in use are read a run at a time, the runs aligned: after a mount from a
     // snapshot, random lookups fill RAM in a few hundred reads instead of one per sector.
     const runStart = sector - (sector % READ_RUN);
     const runEnd = Math.min(runStart + READ_RUN, this.sectorCount);
-    const wanted = (s: number) => this.state[s] === 'used' && !this.cells[s];
+    const wanted = (s: number) => this.state[s] === 'used' && !this.resident[s];
     let from = sector;
     let to = sector + 1;
     while (from > runStart && wanted(from - 1)) from--;
     while (to < runEnd && wanted(to)) to++;
-    const run = this.device.read(from * this.sectorSize, (to - from) * this.sectorSize);
-    for (let s = from; s < to; s++) {
-      const at = (s - from) * this.sectorSize;
-      this.cells[s] = run.subarray(at, at + this.sectorSize);
+    this.readResident(from, to);
+    return this.sectorCells(sector);
+  }
+
+  /** A resident sector's cells: a view of its run's buffer. */
+  private sectorCells(sector: number): Buffer {
+    const at = (sector % CELL_RUN) * this.sectorSize;
+    return this.runs[Math.floor(sector / CELL_RUN)]!.subarray(at, at + this.sectorSize);
+  }
+
+  /**
+   * Reads sectors [from, to) from the device into their runs' buffers; they are resident
+   * from now on. A run's buffer is allocated uninitialised: only resident sectors are read
+   * from it, and the pages of sectors never read are never touched (nor counted in RSS).
+   */
+  private readResident(from: number, to: number): void {
+    for (let s = from; s < to;) {
+      const run = Math.floor(s / CELL_RUN);
+      const runStart = run * CELL_RUN;
+      const end = Math.min(to, runStart + CELL_RUN);
+      const cells = (this.runs[run] ??= Buffer.allocUnsafeSlow(
+        (Math.min(runStart + CELL_RUN, this.sectorCount) - runStart) * this.sectorSize,
+      ));
+      const into = cells.subarray(
+        (s - runStart) * this.sectorSize,
+        (end - runStart) * this.sectorSize,
+      );
+      if (this.device.readInto) this.device.readInto(s * this.sectorSize, into);
+      else into.set(this.device.read(s * this.sectorSize, into.length));
+      for (; s < end; s++) {
+        if (this.resident[s]) continue;
+        this.resident[s] = 1;
+        this.residentInRun[run]++;
+      }
     }
-    return this.cells[sector]!;
+  }
+
+  /** A sector's cells leave RAM (it is erased or retired); its run's with its last one. */
+  private evict(sector: number): void {
+    if (!this.resident[sector]) return;
+    this.resident[sector] = 0;
+    const run = Math.floor(sector / CELL_RUN);
+    if (--this.residentInRun[run]! === 0) this.runs[run] = undefined;
   }
 
   // ---- checkpoints ---------------------------------------------------------------------
@@ -1477,7 +1531,7 @@ export class FlashLog {
       slot !== undefined && gone[Math.floor(slot.address / this.sectorSize)] !== 1;
     const payloadOf = (slot: { address: number; length: number }, type: number) => {
       const cells = this.cellsOf(slot.address);
-      const at = slot.address % this.sectorSize;
+      const at = slot.address % this.runBytes;
       const h = parseRecordHeader(cells, at, header);
       if (!h || h.type !== type || h.length !== slot.length) {
         throw new SnapshotRejected(`no ${RECORD_TYPE_NAMES[type]} record at ${slot.address}`);

@@ -15,7 +15,7 @@ import {
   kindCode,
 } from '../../storage/codec';
 import { VirtualClock } from '../../firmware/foundation/clock';
-import { content, credential, mount, observe, smallDevice } from './workload';
+import { content, credential, mount, observe, SMALL_GEOMETRY, smallDevice } from './workload';
 
 describe('reader store', () => {
   it('starts empty at version 0', () => {
@@ -302,5 +302,31 @@ describe('reader store', () => {
         eventCapacity: 0,
       }),
     ).toThrow(/eventCapacity/);
+  });
+
+  it('lookups read the cells kept in RAM a run of sectors at a time, in step with every program and erase', () => {
+    // More sectors than three runs (the last one short), wrapped by the collector many times.
+    const device = new MemoryFlash({ geometry: { ...SMALL_GEOMETRY, sectorCount: 200 } });
+    const s = mount(device);
+    s.database.replace(content(40, 'v1'));
+    const expected = Array.from({ length: 41 }, (_, i) => credential(i));
+    for (let round = 0; round < 30; round++) {
+      // Every credential looked up (the sectors in use, the head too, are in RAM now), then
+      // one changed and grants written: new records land in resident cells, old sectors go.
+      for (let i = 1; i <= 40; i++) {
+        expect(s.database.findCredential(expected[i]!.kind, `v${i}`)).toEqual(expected[i]);
+      }
+      const n = (round % 40) + 1;
+      expected[n] = credential(n, { useLimit: 1000 + round });
+      s.database.patch({ baseVersion: round + 1, upsert: { credentials: [expected[n]!] } });
+      expect(s.database.findCredential(expected[n]!.kind, `v${n}`)).toEqual(expected[n]);
+      for (let i = 0; i < 100; i++) s.recordGrant({ ts: i, type: 'access' }, `c${(i % 40) + 1}`);
+    }
+    expect(s.health().minEraseCount).toBeGreaterThanOrEqual(2);
+    for (let i = 1; i <= 40; i++) {
+      expect(s.database.findCredential(expected[i]!.kind, `v${i}`)).toEqual(expected[i]);
+    }
+    // A mount reads the same from flash, with no cells in RAM yet.
+    expect(observe(mount(device))).toBe(observe(s));
   });
 });
