@@ -407,7 +407,10 @@ export class Reader extends EventEmitter {
       },
       'presentation',
     );
-    this.emit('decision', { presentation: redact(raw), result });
+    // The redacted copy is made for listeners only: most readers of a fleet have none.
+    if (this.listenerCount('decision') > 0) {
+      this.emit('decision', { presentation: redact(raw), result });
+    }
     return result;
   }
 

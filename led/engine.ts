@@ -8,7 +8,7 @@ import {
   type LedPattern,
   type Situation,
 } from './model';
-import { layerOutput, nextLayerChange, type Layer } from './pattern';
+import { earlier, layerOutput, nextLayerChange, type Layer } from './pattern';
 
 export interface IndicatorOutput {
   color: LedColor;
@@ -54,6 +54,11 @@ export class IndicatorEngine extends EventEmitter {
   private panelBuzzer: Layer | undefined;
   private output: IndicatorOutput = { color: 'off', buzzer: false };
   private timer: Timer | undefined;
+  /** The one timer's callback, made once: a grant re-arms it twice. */
+  private readonly onDue = () => {
+    this.timer = undefined;
+    this.update();
+  };
   /** Layers are timed in wall-clock ms: a clock set (host time sync) moves them along. */
   private readonly onClockChange = ({ from, to }: ClockChange) => {
     for (const shown of [this.permanent, this.temporary, this.alarm]) {
@@ -197,30 +202,25 @@ export class IndicatorEngine extends EventEmitter {
       this.output = next;
       this.publish(now);
     }
+    const due = earlier(
+      shown && nextLayerChange(shown, now),
+      this.panelBuzzer && nextLayerChange(this.panelBuzzer, now),
+    );
     this.clock.clearTimeout(this.timer);
-    this.timer = undefined;
-    const dues = [shown, this.panelBuzzer]
-      .map((l) => (l ? nextLayerChange(l, now) : undefined))
-      .filter((t): t is number => t !== undefined);
-    const due = dues.length ? Math.min(...dues) : undefined;
-    if (due !== undefined) {
-      this.timer = this.clock.setTimeout(() => {
-        this.timer = undefined;
-        this.update();
-      }, due - now);
-    }
+    this.timer = due === undefined ? undefined : this.clock.setTimeout(this.onDue, due - now);
   }
 
   private publish(at: number): void {
-    const output = this.current();
+    const { color, buzzer } = this.output;
+    // Each driver and listener gets its own copy: none can change what the engine shows.
     for (const driver of this.drivers) {
       try {
-        driver.show({ ...output }, at);
+        driver.show({ color, buzzer }, at);
       } catch (error) {
         this.emit('driver-error', error);
       }
     }
-    this.emit('change', { ...output, at } satisfies IndicatorChange);
+    this.emit('change', { color, buzzer, at } satisfies IndicatorChange);
   }
 }
 
