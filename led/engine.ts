@@ -41,7 +41,8 @@ export interface IndicatorStatus {
  *   3. permanent  - idle, unlocked, lockdown, enroll, ...
  * A hidden temporary keeps running on its own timer, so it reappears only if it has time
  * left when the alarm clears. Each layer's pattern is timed from the moment it was set.
- * All timing is on the injected Clock; one timer is pending at most.
+ * All timing is on the injected Clock; one timer is pending at most, never later than the
+ * next change (it may wake earlier, then it only re-arms).
  *
  * Events: 'change' (IndicatorChange) on every change of colour or buzzer;
  *         'driver-error' (error) when a driver throws (the engine keeps running).
@@ -54,13 +55,16 @@ export class IndicatorEngine extends EventEmitter {
   private panelBuzzer: Layer | undefined;
   private output: IndicatorOutput = { color: 'off', buzzer: false };
   private timer: Timer | undefined;
-  /** The one timer's callback, made once: a grant re-arms it twice. */
+  /** When the pending timer fires, on the wall clock (moved along with a clock set). */
+  private timerDue = 0;
   private readonly onDue = () => {
     this.timer = undefined;
     this.update();
   };
   /** Layers are timed in wall-clock ms: a clock set (host time sync) moves them along. */
   private readonly onClockChange = ({ from, to }: ClockChange) => {
+    // Timers keep their delays across a clock set: the pending one now fires at a new time.
+    this.timerDue += to - from;
     for (const shown of [this.permanent, this.temporary, this.alarm]) {
       if (!shown) continue;
       shown.startedAt += to - from;
@@ -206,8 +210,15 @@ export class IndicatorEngine extends EventEmitter {
       shown && nextLayerChange(shown, now),
       this.panelBuzzer && nextLayerChange(this.panelBuzzer, now),
     );
+    // A pending timer due no later stays: waking early only re-evaluates (nothing shows a
+    // change before `due`) and re-arms. A busy reader then re-arms every few seconds, not
+    // twice per presentation (processing, then granted).
+    if (due !== undefined && this.timer !== undefined && this.timerDue <= due) return;
     this.clock.clearTimeout(this.timer);
-    this.timer = due === undefined ? undefined : this.clock.setTimeout(this.onDue, due - now);
+    this.timer = undefined;
+    if (due === undefined) return;
+    this.timerDue = due;
+    this.timer = this.clock.setTimeout(this.onDue, due - now);
   }
 
   private publish(at: number): void {
