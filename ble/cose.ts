@@ -90,8 +90,11 @@ export function parseSign1(bytes: Buffer): Sign1 | undefined {
   const [protectedBytes, unprotected, payload, signature] = value as unknown[];
   if (!isBytes(protectedBytes) || !(unprotected instanceof Map)) return undefined;
   if (!isBytes(payload) || !isBytes(signature) || signature.length !== 64) return undefined;
-  const header = decodeCbor(protectedBytes)?.value;
-  if (!(header instanceof Map) || header.get(HEADER_ALG) !== COSE_ALG_ES256) return undefined;
+  // Phones send exactly {1: -7}: those bytes need no decoding (any other encoding is decoded).
+  if (!protectedBytes.equals(PROTECTED_ES256)) {
+    const header = decodeCbor(protectedBytes)?.value;
+    if (!(header instanceof Map) || header.get(HEADER_ALG) !== COSE_ALG_ES256) return undefined;
+  }
   return { protectedBytes, payload, signature };
 }
 
