@@ -14,9 +14,52 @@ const COSE_SIGN1_TAG = 18;
 /** The protected header we send: {1: -7}, as its encoded bstr. */
 export const PROTECTED_ES256 = encodeCbor(new Map([[HEADER_ALG, COSE_ALG_ES256]]));
 
-function sigStructure(protectedBytes: Buffer, payload: Buffer): Buffer {
-  // ["Signature1", protected, external_aad (empty), payload]
-  return encodeCbor(['Signature1', protectedBytes, Buffer.alloc(0), payload]);
+/** A 4-item array and the text "Signature1": how every Sig_structure of a COSE_Sign1 starts. */
+const SIG_STRUCTURE_HEAD = Buffer.from([0x84, 0x6a, ...Buffer.from('Signature1', 'ascii')]);
+/** An empty byte string: the external_aad we never use. */
+const EMPTY_BSTR = 0x40;
+
+/**
+ * ["Signature1", protected, external_aad (empty), payload], the bytes the signature covers,
+ * written directly (every presentation verifies one): the same bytes a CBOR encoder writes,
+ * lengths in their shortest form (RFC 8949 section 4.2.1).
+ */
+export function sigStructure(protectedBytes: Uint8Array, payload: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(
+    SIG_STRUCTURE_HEAD.length +
+      bstrHeadBytes(protectedBytes.length) +
+      protectedBytes.length +
+      1 +
+      bstrHeadBytes(payload.length) +
+      payload.length,
+  );
+  let at = SIG_STRUCTURE_HEAD.copy(out, 0);
+  at = writeBstr(out, at, protectedBytes);
+  out[at++] = EMPTY_BSTR;
+  writeBstr(out, at, payload);
+  return out;
+}
+
+function bstrHeadBytes(length: number): number {
+  return length < 24 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : 5;
+}
+
+/** A CBOR byte string (major type 2) at `at`; returns the offset after it. */
+function writeBstr(out: Buffer, at: number, bytes: Uint8Array): number {
+  const n = bytes.length;
+  if (n < 24) out[at++] = 0x40 | n;
+  else if (n < 0x100) {
+    out[at++] = 0x58;
+    out[at++] = n;
+  } else if (n < 0x10000) {
+    out[at++] = 0x59;
+    at = out.writeUInt16BE(n, at);
+  } else {
+    out[at++] = 0x5a;
+    at = out.writeUInt32BE(n, at);
+  }
+  out.set(bytes, at);
+  return at + n;
 }
 
 /** Signs `payload` (already CBOR) into an untagged COSE_Sign1 array. */
@@ -47,8 +90,11 @@ export function parseSign1(bytes: Buffer): Sign1 | undefined {
   const [protectedBytes, unprotected, payload, signature] = value as unknown[];
   if (!isBytes(protectedBytes) || !(unprotected instanceof Map)) return undefined;
   if (!isBytes(payload) || !isBytes(signature) || signature.length !== 64) return undefined;
-  const header = decodeCbor(protectedBytes)?.value;
-  if (!(header instanceof Map) || header.get(HEADER_ALG) !== COSE_ALG_ES256) return undefined;
+  // Phones send exactly {1: -7}: those bytes need no decoding (any other encoding is decoded).
+  if (!protectedBytes.equals(PROTECTED_ES256)) {
+    const header = decodeCbor(protectedBytes)?.value;
+    if (!(header instanceof Map) || header.get(HEADER_ALG) !== COSE_ALG_ES256) return undefined;
+  }
   return { protectedBytes, payload, signature };
 }
 

@@ -83,6 +83,8 @@ interface MomentaryUnlock {
   /** A panel's own unlock time (osdp_OUT), instead of the configured one. */
   durationMs?: number;
   timer: Timer;
+  /** When the timer fires (wall clock): no later than the unlock ends, maybe earlier. */
+  timerDue: number;
 }
 
 /**
@@ -123,7 +125,10 @@ export class DoorController extends EventEmitter {
    * relative delays and need nothing.
    */
   private readonly onClockChange = ({ from, to }: ClockChange) => {
-    if (this.momentary) this.momentary.startedAt += to - from;
+    if (this.momentary) {
+      this.momentary.startedAt += to - from;
+      this.momentary.timerDue += to - from;
+    }
     if (this.heldFrom !== undefined) this.heldFrom += to - from;
   };
 
@@ -292,14 +297,21 @@ export class DoorController extends EventEmitter {
 
   private startMomentary(extended: boolean, durationMs?: number): void {
     const now = this.clock.now();
-    this.endMomentary();
-    this.momentary = this.scheduleMomentary(
-      now,
-      extended,
-      this.position !== 'closed',
-      durationMs ?? this.unlockTime(extended),
-    );
-    if (durationMs !== undefined) this.momentary.durationMs = durationMs;
+    const opened = this.position !== 'closed';
+    const length = durationMs ?? this.unlockTime(extended);
+    const running = this.momentary;
+    if (running && running.timerDue <= now + length) {
+      // The running unlock's timer fires before this one ends and re-arms then: a door
+      // granted again and again re-arms every unlock time, not at every grant.
+      running.startedAt = now;
+      running.extended = extended;
+      running.opened = opened;
+      running.durationMs = durationMs;
+    } else {
+      this.endMomentary();
+      this.momentary = this.scheduleMomentary(now, extended, opened, length);
+      if (durationMs !== undefined) this.momentary.durationMs = durationMs;
+    }
     this.settle();
   }
 
@@ -309,12 +321,24 @@ export class DoorController extends EventEmitter {
     opened: boolean,
     delayMs: number,
   ): MomentaryUnlock {
-    const timer = this.clock.setTimeout(() => {
-      this.momentary = undefined;
-      this.settle();
-    }, delayMs);
-    return { startedAt, extended, opened, timer };
+    const timer = this.clock.setTimeout(this.onMomentaryTimer, delayMs);
+    return { startedAt, extended, opened, timer, timerDue: this.clock.now() + delayMs };
   }
+
+  /** The unlock ends at its time; a timer that fired before that (see startMomentary) re-arms. */
+  private readonly onMomentaryTimer = (): void => {
+    const running = this.momentary;
+    if (!running) return;
+    const now = this.clock.now();
+    const end = running.startedAt + (running.durationMs ?? this.unlockTime(running.extended));
+    if (end > now) {
+      running.timer = this.clock.setTimeout(this.onMomentaryTimer, end - now);
+      running.timerDue = end;
+      return;
+    }
+    this.momentary = undefined;
+    this.settle();
+  };
 
   private endMomentary(): void {
     if (!this.momentary) return;

@@ -104,7 +104,9 @@ export class Reader extends EventEmitter {
       ? presentation
       : parsePresentation(presentation);
     const run = this.tail.then(() => this.process(checked));
-    this.tail = run.catch(() => undefined);
+    // The tail holds no result: a fleet reader idle between presentations would keep the
+    // last one's event alive (and past the young generation) until the next.
+    this.tail = run.then(settled, settled);
     return run;
   }
 
@@ -407,7 +409,10 @@ export class Reader extends EventEmitter {
       },
       'presentation',
     );
-    this.emit('decision', { presentation: redact(raw), result });
+    // The redacted copy is made for listeners only: most readers of a fleet have none.
+    if (this.listenerCount('decision') > 0) {
+      this.emit('decision', { presentation: redact(raw), result });
+    }
     return result;
   }
 
@@ -419,6 +424,8 @@ export class Reader extends EventEmitter {
     }
   }
 }
+
+function settled(): void {}
 
 /** The store's StoreFullError, by its code (the reader knows the store by its view only). */
 function isStoreFull(err: unknown): boolean {

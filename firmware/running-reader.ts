@@ -226,6 +226,11 @@ class AppendFeed {
     if (this.stopped) return;
     const { events } = this.store;
     try {
+      if (this.listeners.size === 0) {
+        // Nobody to tell: nothing to read back (most readers of a fleet have no watcher).
+        this.seen = events.stats().lastSeq;
+        return;
+      }
       for (
         let page = events.list(this.seen, 1000);
         page.length;

@@ -8,7 +8,7 @@ import {
   type LedPattern,
   type Situation,
 } from './model';
-import { layerOutput, nextLayerChange, type Layer } from './pattern';
+import { earlier, layerOutput, nextLayerChange, type Layer } from './pattern';
 
 export interface IndicatorOutput {
   color: LedColor;
@@ -41,7 +41,8 @@ export interface IndicatorStatus {
  *   3. permanent  - idle, unlocked, lockdown, enroll, ...
  * A hidden temporary keeps running on its own timer, so it reappears only if it has time
  * left when the alarm clears. Each layer's pattern is timed from the moment it was set.
- * All timing is on the injected Clock; one timer is pending at most.
+ * All timing is on the injected Clock; one timer is pending at most, never later than the
+ * next change (it may wake earlier, then it only re-arms).
  *
  * Events: 'change' (IndicatorChange) on every change of colour or buzzer;
  *         'driver-error' (error) when a driver throws (the engine keeps running).
@@ -54,8 +55,16 @@ export class IndicatorEngine extends EventEmitter {
   private panelBuzzer: Layer | undefined;
   private output: IndicatorOutput = { color: 'off', buzzer: false };
   private timer: Timer | undefined;
+  /** When the pending timer fires, on the wall clock (moved along with a clock set). */
+  private timerDue = 0;
+  private readonly onDue = () => {
+    this.timer = undefined;
+    this.update();
+  };
   /** Layers are timed in wall-clock ms: a clock set (host time sync) moves them along. */
   private readonly onClockChange = ({ from, to }: ClockChange) => {
+    // Timers keep their delays across a clock set: the pending one now fires at a new time.
+    this.timerDue += to - from;
     for (const shown of [this.permanent, this.temporary, this.alarm]) {
       if (!shown) continue;
       shown.startedAt += to - from;
@@ -197,30 +206,32 @@ export class IndicatorEngine extends EventEmitter {
       this.output = next;
       this.publish(now);
     }
+    const due = earlier(
+      shown && nextLayerChange(shown, now),
+      this.panelBuzzer && nextLayerChange(this.panelBuzzer, now),
+    );
+    // A pending timer due no later stays: waking early only re-evaluates (nothing shows a
+    // change before `due`) and re-arms. A busy reader then re-arms every few seconds, not
+    // twice per presentation (processing, then granted).
+    if (due !== undefined && this.timer !== undefined && this.timerDue <= due) return;
     this.clock.clearTimeout(this.timer);
     this.timer = undefined;
-    const dues = [shown, this.panelBuzzer]
-      .map((l) => (l ? nextLayerChange(l, now) : undefined))
-      .filter((t): t is number => t !== undefined);
-    const due = dues.length ? Math.min(...dues) : undefined;
-    if (due !== undefined) {
-      this.timer = this.clock.setTimeout(() => {
-        this.timer = undefined;
-        this.update();
-      }, due - now);
-    }
+    if (due === undefined) return;
+    this.timerDue = due;
+    this.timer = this.clock.setTimeout(this.onDue, due - now);
   }
 
   private publish(at: number): void {
-    const output = this.current();
+    const { color, buzzer } = this.output;
+    // Each driver and listener gets its own copy: none can change what the engine shows.
     for (const driver of this.drivers) {
       try {
-        driver.show({ ...output }, at);
+        driver.show({ color, buzzer }, at);
       } catch (error) {
         this.emit('driver-error', error);
       }
     }
-    this.emit('change', { ...output, at } satisfies IndicatorChange);
+    this.emit('change', { color, buzzer, at } satisfies IndicatorChange);
   }
 }
 

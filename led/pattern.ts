@@ -19,12 +19,20 @@ export function layerOutput(layer: Layer, t: number): { color: LedColor; buzzer:
 
 /** The next time after t at which the layer's output may change (or it ends); undefined = never. */
 export function nextLayerChange(layer: Layer, t: number): number | undefined {
+  // Runs at every LED change of every reader: no intermediate arrays.
   const elapsed = t - layer.startedAt;
-  const candidates = [ledEdge(layer.led, elapsed), buzzerEdge(layer.buzzer, elapsed)]
-    .filter((edge): edge is number => edge !== undefined)
-    .map((edge) => layer.startedAt + edge);
-  if (layer.endsAt !== undefined && layer.endsAt > t) candidates.push(layer.endsAt);
-  return candidates.length > 0 ? Math.min(...candidates) : undefined;
+  const led = ledEdge(layer.led, elapsed);
+  const buzzer = buzzerEdge(layer.buzzer, elapsed);
+  let next = led === undefined ? undefined : layer.startedAt + led;
+  if (buzzer !== undefined) next = earlier(next, layer.startedAt + buzzer);
+  if (layer.endsAt !== undefined && layer.endsAt > t) next = earlier(next, layer.endsAt);
+  return next;
+}
+
+/** The earlier of two times, undefined standing for never. */
+export function earlier(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  return b === undefined || a <= b ? a : b;
 }
 
 function ledAt(pattern: LedPattern, elapsed: number): LedColor {

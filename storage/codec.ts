@@ -311,6 +311,24 @@ export function encodeU32s(...values: number[]): Buffer {
   return b;
 }
 
+/** An event record's payload: seq, firstSeq, dropped (u32 LE each), then the event as JSON. */
+export function encodeEventPayload(
+  seq: number,
+  firstSeq: number,
+  dropped: number,
+  json: string,
+): Buffer {
+  // One buffer, written in place: every presentation of every reader comes through here.
+  const b = Buffer.allocUnsafe(EVENT_HEAD_BYTES + Buffer.byteLength(json, 'utf8'));
+  b.writeUInt32LE(seq >>> 0, 0);
+  b.writeUInt32LE(firstSeq >>> 0, 4);
+  b.writeUInt32LE(dropped >>> 0, 8);
+  b.write(json, EVENT_HEAD_BYTES, 'utf8');
+  return b;
+}
+
+const EVENT_HEAD_BYTES = 12;
+
 export function encodeJson(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value), 'utf8');
 }

@@ -6,7 +6,7 @@ import {
   decodeEntity,
   encodeCredential,
   encodeEntity,
-  encodeJson,
+  encodeEventPayload,
   encodeTombstone,
   encodeU32s,
   encodeUses,
@@ -296,13 +296,13 @@ class FlashStore implements ReaderStore {
   }
 
   appendEvent(txn: number, event: NewEvent, commit: boolean): EventRecord {
-    const json = encodeJson(validEvent(event));
+    const json = JSON.stringify(validEvent(event));
     const ix = this.index;
     let lastSeq = ix.lastSeq;
     let firstSeq = ix.firstSeq;
     let dropped = ix.dropped;
     // Retention: the oldest go first; acknowledged ones are the oldest, unacknowledged ones count as dropped.
-    const place = (seq: number): Buffer => {
+    const place = (seq: number): void => {
       const count = lastSeq >= firstSeq ? lastSeq - firstSeq + 1 : 0;
       if (count === 0) firstSeq = seq;
       while (seq - firstSeq + 1 > this.eventCapacity) {
@@ -310,22 +310,22 @@ class FlashStore implements ReaderStore {
         firstSeq++;
       }
       lastSeq = seq;
-      return encodeU32s(seq, firstSeq, dropped);
     };
     if (this.overflowDue(event.type)) {
       // Written first, so the event that loses others (or the first one logged after
       // refusals) follows the notice of it; both commit together.
-      const head = place(lastSeq + 1);
+      place(lastSeq + 1);
       const notice: NewEvent = {
         ts: event.ts,
         type: 'overflow',
         detail: { dropped, refused: this.refused - this.refusedReported },
       };
-      const payload = Buffer.concat([head, encodeJson(notice)]);
+      const payload = encodeEventPayload(lastSeq, firstSeq, dropped, JSON.stringify(notice));
       this.append(txn, RecordType.Event, payload);
       this.overflowInTxn = { record: { ...notice, seq: lastSeq }, refused: this.refused };
     }
-    const payload = Buffer.concat([place(lastSeq + 1), json]);
+    place(lastSeq + 1);
+    const payload = encodeEventPayload(lastSeq, firstSeq, dropped, json);
     if (commit) this.commit(txn, RecordType.Event, payload);
     else this.append(txn, RecordType.Event, payload);
     return { ...event, seq: lastSeq };

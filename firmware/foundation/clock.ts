@@ -37,6 +37,10 @@ export interface Timer {
   readonly id: number;
 }
 
+interface SystemTimer extends Timer {
+  readonly handle: NodeJS.Timeout;
+}
+
 /** Real time, with an offset that a host time sync can adjust. */
 export class SystemClock extends EventEmitter implements Clock {
   /** `offsetMs`: how far this clock runs from the host's (a battery-backed RTC restores it). */
@@ -48,7 +52,6 @@ export class SystemClock extends EventEmitter implements Clock {
   offset(): number {
     return this.offsetMs;
   }
-  private readonly handles = new Map<number, NodeJS.Timeout>();
   private nextId = 1;
 
   now(): number {
@@ -60,23 +63,15 @@ export class SystemClock extends EventEmitter implements Clock {
   }
 
   setTimeout(fn: () => void, ms: number): Timer {
-    const id = this.nextId++;
-    const handle = setTimeout(
-      () => {
-        this.handles.delete(id);
-        fn();
-      },
-      Math.max(0, ms),
-    );
-    this.handles.set(id, handle);
-    return { id };
+    // The handle rides in the timer itself: a fleet arms thousands a second, no table to keep.
+    const timer: SystemTimer = { id: this.nextId++, handle: setTimeout(fn, Math.max(0, ms)) };
+    return timer;
   }
 
   clearTimeout(timer: Timer | undefined): void {
-    if (!timer) return;
-    const handle = this.handles.get(timer.id);
-    if (handle) clearTimeout(handle);
-    this.handles.delete(timer.id);
+    const handle = (timer as SystemTimer | undefined)?.handle;
+    // Only this kind of clock's timers carry a Node handle; anything else is not ours to clear.
+    if (handle !== undefined) clearTimeout(handle);
   }
 
   sleep(ms: number): Promise<void> {

@@ -138,6 +138,41 @@ describe('DoorController: momentary unlock (grant)', () => {
     ]);
   });
 
+  test('grants in a row keep one timer, and the door relocks exactly one unlock time after the last', () => {
+    const { clock, door, relayTimes } = rig();
+    for (let i = 0; i < 10; i++) {
+      door.momentaryUnlock();
+      expect(clock.pendingCount).toBe(1);
+      clock.advance(700);
+    }
+    // The last grant came at 6300 ms; a clock set in between moves nothing.
+    clock.set(clock.now() + 3_600_000);
+    clock.advance(4299);
+    expect(door.status().relay).toBe('unlocked');
+    clock.advance(1);
+    expect(relayTimes().map(([, , state]) => state)).toEqual(['unlocked', 'locked']);
+    expect(door.status().momentaryUntil).toBeUndefined();
+    expect(clock.pendingCount).toBe(0);
+  });
+
+  test("a panel's shorter unlock during a grant ends at its own time, a longer one at its own", () => {
+    const { clock, door } = rig();
+    door.momentaryUnlock(); // 5 s
+    clock.advance(1000);
+    door.unlockFor(500);
+    clock.advance(499);
+    expect(door.status().relay).toBe('unlocked');
+    clock.advance(1);
+    expect(door.status().relay).toBe('locked');
+    door.unlockFor(1000);
+    clock.advance(100);
+    door.momentaryUnlock({ extended: true }); // 15 s from here
+    clock.advance(14_999);
+    expect(door.status().relay).toBe('unlocked');
+    clock.advance(1);
+    expect(door.status().relay).toBe('locked');
+  });
+
   test('a grant while the door is already open relocks when it closes', () => {
     const { clock, door, relayTimes } = rig();
     door.doorContact(true); // forced

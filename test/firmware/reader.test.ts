@@ -372,6 +372,25 @@ describe('reader: presentations through the real inputs, store, door and LED', (
     await rig.running.shutdown();
   });
 
+  test('an event watcher gets what was appended after it subscribed, each once, in order', async () => {
+    const rig = bootRig();
+    // Nobody watches these: the feed reads nothing back, but must not hand them out later.
+    await sim(rig, { value: '1001' });
+    await sim(rig, { value: '4242' });
+    await drain(rig);
+    const from = rig.running.store.events.stats().lastSeq;
+    const seen: number[] = [];
+    const stop = rig.running.watchEvents((e) => seen.push(e.seq));
+    await sim(rig, { value: '1002' });
+    await sim(rig, { value: '4243' });
+    await drain(rig);
+    const to = rig.running.store.events.stats().lastSeq;
+    expect(to - from).toBeGreaterThanOrEqual(2);
+    expect(seen).toEqual(Array.from({ length: to - from }, (_, i) => from + 1 + i));
+    stop();
+    await rig.running.shutdown();
+  });
+
   test('shutdown during a PIN wait logs pin_required, relocks and closes the flash', async () => {
     const rig = bootRig();
     const seen = decisions(rig);

@@ -344,6 +344,27 @@ describe('IndicatorEngine: wall-clock changes (host time sync)', () => {
     ]);
   });
 
+  test('after a clock set forward, a sooner change still gets its own timer', () => {
+    const { clock, engine, recording } = rig();
+    engine.setPermanent('idle');
+    engine.showTemporary('granted', 5000); // its timer: 5000 ms of delay from here
+    clock.advance(1000);
+    clock.set(clock.now() + 3_600_000);
+    const origin = clock.now();
+    const before = recording.timeline().length;
+    engine.showTemporary('denied'); // first edge after 100 ms: sooner than the grant's end
+    clock.advance(150);
+    expect(
+      recording
+        .relativeTimeline(origin)
+        .slice(before)
+        .map((step) => [step.at, step.color, step.buzzer]),
+    ).toEqual([
+      [0, 'red', true],
+      [100, 'red', false],
+    ]);
+  });
+
   test('stop() also detaches from clock changes', () => {
     const { clock, engine, recording } = rig();
     engine.setPermanent('lockdown');

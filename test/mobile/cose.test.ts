@@ -9,6 +9,7 @@ import {
   coseKeyOf,
   parseSign1,
   publicKeyFromWire,
+  sigStructure,
   signSign1,
   spkiBase64,
   verifySign1,
@@ -71,6 +72,20 @@ describe('COSE_Sign1 / ES256', () => {
     expect(
       verify('sha256', toBeSigned, { key: key.publicKey, dsaEncoding: 'ieee-p1363' }, signature),
     ).toBe(true);
+  });
+
+  it('writes the Sig_structure as a CBOR encoder does, at every byte-string length form', () => {
+    // 0-23 in the initial byte, then 1, 2 and 4 length bytes (RFC 8949 shortest form).
+    for (const n of [0, 1, 23, 24, 255, 256, 65_535, 65_536]) {
+      const payload = Buffer.alloc(n, n & 0xff);
+      for (const protectedBytes of [hex('a10126'), Buffer.alloc(30, 1), Buffer.alloc(300, 2)]) {
+        expect(
+          sigStructure(protectedBytes, payload).equals(
+            encodeCbor(['Signature1', protectedBytes, Buffer.alloc(0), payload]),
+          ),
+        ).toBe(true);
+      }
+    }
   });
 
   it('refuses other algorithms, DER signatures and other shapes', () => {
