@@ -121,7 +121,10 @@ if [ "$(cat "$UDEV_RULE" 2>/dev/null)" != "$rule" ]; then
     echo "+ write $UDEV_RULE: $rule"
   else
     echo "$rule" >"$UDEV_RULE"
-    udevadm control --reload-rules && udevadm trigger --subsystem-match=gpio || true
+    # Best effort: without udev running (a chroot, a container) the rule applies at next boot.
+    if udevadm control --reload-rules; then
+      udevadm trigger --subsystem-match=gpio || true
+    fi
   fi
 else
   say "ok: $UDEV_RULE"
