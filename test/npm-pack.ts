@@ -27,6 +27,8 @@ const INPUT_FILES = [
   'README.md',
   'LICENSE',
   '.npmignore',
+  // npm's file list reads the ignore files too.
+  '.gitignore',
 ];
 /** Older tarballs kept beside the newest (another worktree's branch, a revert). */
 const KEEP = 3;
