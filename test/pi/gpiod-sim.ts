@@ -33,7 +33,7 @@ export class SimulatedGpiodTools {
     }
     for (const [tool, body] of Object.entries(TOOLS)) {
       const file = path.join(this.toolsDir, tool);
-      fs.writeFileSync(file, `#!/usr/bin/env bash\nSTATE='${this.state}'\n${COMMON}\n${body}\n`);
+      fs.writeFileSync(file, `#!${BASH}\nSTATE='${this.state}'\n${COMMON}\n${body}\n`);
       fs.chmodSync(file, 0o755);
     }
   }
@@ -107,33 +107,47 @@ export class SimulatedGpiodTools {
   }
 }
 
+/**
+ * bash itself, found once: a `#!/usr/bin/env bash` line costs every tool run one more exec.
+ * The scripts below fork as little as they can for the same reason (builtins, `read` instead
+ * of `cat`, no command substitution): on a loaded 2-core machine each fork is tens of
+ * milliseconds, and one HIL scenario runs a hundred or so tools.
+ */
+const BASH =
+  (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .map((dir) => path.join(dir, 'bash'))
+    .find((file) => fs.existsSync(file)) ?? '/bin/bash';
+
 const COMMON = String.raw`
-tool=$(basename "$0")
+tool=${'${0##*/}'}
 echo "$tool $*" >> "$STATE/calls"
 echo $$ >> "$STATE/pids"
 fail() { echo "$tool: $*" >&2; exit 1; }
 put() { echo "$2" > "$1.tmp.$$" && mv "$1.tmp.$$" "$1"; }
 # A level change: the line's file, then the chip's change log that gpiomon follows.
 drive() { put "$1/$2" "$3"; echo "$2 $3" >> "$1/events"; }
+# Sets dir to the chip's state folder (no subshell: fail ends the tool itself).
 chip_dir() {
   [ -d "$STATE/$1" ] || fail "unable to open chip '$1': No such file or directory"
-  echo "$STATE/$1"
+  dir="$STATE/$1"
 }
 check_offset() {
   [[ "$2" =~ ^[0-9]+$ ]] || fail "invalid GPIO offset: $2"
-  [ "$2" -lt "$(cat "$1/.lines")" ] || fail "offset $2 out of range"
+  local lines; read -r lines < "$1/.lines"
+  [ "$2" -lt "$lines" ] || fail "offset $2 out of range"
 }
 `;
 
 const TOOLS: Record<string, string> = {
   gpiodetect: String.raw`
 [ $# -eq 0 ] || fail "unrecognized argument $1"
-cat "$STATE/chips"`,
+while IFS= read -r chip; do echo "$chip"; done < "$STATE/chips"`,
 
   gpioinfo: String.raw`
 [ $# -eq 1 ] || fail "this simulation lists one chip at a time"
-dir=$(chip_dir "$1") || exit 1
-n=$(cat "$dir/.lines")
+chip_dir "$1"
+read -r n < "$dir/.lines"
 echo "$1 - $n lines:"
 for ((i = 0; i < n; i++)); do
   if [ -e "$dir/$i.held" ]; then
@@ -159,7 +173,7 @@ for a in "$@"; do
   esac
 done
 [ ${'${#rest[@]}'} -ge 2 ] || fail "at least one GPIO line offset to value mapping must be specified"
-dir=$(chip_dir "${'${rest[0]}'}") || exit 1
+chip_dir "${'${rest[0]}'}"
 held=()
 for kv in "${'${rest[@]:1}'}"; do
   [[ "$kv" =~ ^([0-9]+)=([01])$ ]] || fail "invalid offset<->value mapping: $kv"
@@ -169,7 +183,7 @@ for kv in "${'${rest[@]:1}'}"; do
   phys=$(( val ^ al ))
   drive "$dir" "$off" "$phys"
   if [ -f "$dir/wire.$off" ]; then
-    for to in $(cat "$dir/wire.$off"); do drive "$dir" "$to" "$phys"; done
+    while read -r to; do drive "$dir" "$to" "$phys"; done < "$dir/wire.$off"
   fi
   echo $$ > "$dir/$off.held"; held+=("$dir/$off.held")
 done
@@ -193,12 +207,13 @@ for a in "$@"; do
   esac
 done
 [ ${'${#rest[@]}'} -ge 2 ] || fail "at least one GPIO line offset must be specified"
-dir=$(chip_dir "${'${rest[0]}'}") || exit 1
+chip_dir "${'${rest[0]}'}"
 out=()
 for off in "${'${rest[@]:1}'}"; do
   check_offset "$dir" "$off"
   [ -e "$dir/$off.held" ] && fail "error reading GPIO values: Device or resource busy"
-  out+=("$(cat "$dir/$off" 2>/dev/null || echo 0)")
+  level=0; { read -r level < "$dir/$off"; } 2>/dev/null || level=0
+  out+=("$level")
 done
 echo "${'${out[*]}'}"`,
 
@@ -214,7 +229,7 @@ for a in "$@"; do
   esac
 done
 [ ${'${#rest[@]}'} -ge 2 ] || fail "at least one GPIO line offset must be specified"
-dir=$(chip_dir "${'${rest[0]}'}") || exit 1
+chip_dir "${'${rest[0]}'}"
 offs=("${'${rest[@]:1}'}")
 declare -A last
 touch "$dir/events"

@@ -4,7 +4,8 @@
  * ts-jest as devDependencies; it cannot see the checkout's node_modules) runs `npm install`.
  * There, every shipped command runs from the installed package's compiled JavaScript, and
  * the project's own HIL suite (test/fixtures/consumer, written only against the public API,
- * type-checked by ts-jest against the shipped .d.ts) passes. One pack, one install per run.
+ * type-checked by ts-jest against the shipped .d.ts) passes. One install per run; the pack is
+ * the tarball of this very tree (test/npm-pack.ts: packed again whenever an input changed).
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../free-port';
+import { packedTarball } from '../npm-pack';
 import { runReaderSim, type ReaderProcess } from '../security/start-process';
 
 // npm install fetches (or builds) the native modules: a few minutes on a loaded machine.
@@ -47,14 +49,10 @@ let tarball: string;
 
 beforeAll(async () => {
   scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'reader-consumer-'));
-  const packed = await exec('npm', ['pack', '--json', '--pack-destination', scratch], {
-    cwd: ROOT,
-    timeout: 5 * 60_000,
-  });
-  const [{ filename }] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as {
-    filename: string;
-  }[];
-  tarball = path.join(scratch, filename);
+  // A copy: the consumer's install reads it from its own folder, as a team's would.
+  const packed = await packedTarball();
+  tarball = path.join(scratch, 'reader-sim.tgz');
+  fs.copyFileSync(packed.file, tarball);
   project = path.join(scratch, 'project');
   fs.cpSync(FIXTURE, project, { recursive: true });
   const checkout = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
@@ -79,7 +77,9 @@ beforeAll(async () => {
       2,
     ),
   );
-  await exec('npm', ['install', '--no-fund', '--no-audit'], {
+  // --prefer-offline: registry metadata already in npm's cache is used without asking the
+  // registry again (half the install's time here); what is missing is still fetched.
+  await exec('npm', ['install', '--prefer-offline', '--no-fund', '--no-audit'], {
     cwd: project,
     timeout: 8 * 60_000,
   });
