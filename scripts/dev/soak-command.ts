@@ -23,6 +23,7 @@ const USAGE = [
   '  --site-users N  users without a credential here in every full push (default 300)',
   '  --boot-kills F  share of kills during the boot instead of under load (default 0.1)',
   '  --min-decisions N  no kill under load before N access decisions in the window',
+  '  --min-pushes N     no kill under load before N acknowledged pushes in the window',
   '                  (waits on them, up to 60 s; default 0)',
   '  --ts-node       run the reader through bin/reader-sim.js (ts-node) instead of transpiled',
   '  --json          print the whole report as JSON',
@@ -42,6 +43,7 @@ export const soak: Command = {
     const siteUsers = int(values['site-users']!, '--site-users', 0, 100_000);
     const bootKills = number(values['boot-kills']!, '--boot-kills', 0, 1);
     const minDecisions = int(values['min-decisions']!, '--min-decisions', 0, 1_000_000);
+    const minPushes = int(values['min-pushes']!, '--min-pushes', 0, 1_000_000);
     const durationSeconds =
       values.duration === undefined ? undefined : number(values.duration, '--duration', 1, 604_800);
     const json = values.json!;
@@ -59,6 +61,7 @@ export const soak: Command = {
       siteUsers,
       bootKills,
       minDecisions,
+      minPushes,
       dataDir: values.data,
       keep: values.data !== undefined,
       tsNode: values['ts-node'],
@@ -86,6 +89,7 @@ function parseSoakArgs(argv: string[]) {
         'site-users': { type: 'string', default: '300' },
         'boot-kills': { type: 'string', default: '0.1' },
         'min-decisions': { type: 'string', default: '0' },
+        'min-pushes': { type: 'string', default: '0' },
         'ts-node': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
       },

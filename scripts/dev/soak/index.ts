@@ -40,10 +40,12 @@ export interface SoakOptions {
   bootKills?: number;
   /**
    * No kill under load before this many access decisions were reported in the window
-   * (default 0): the kill waits for them on the reports, up to DECISIONS_DEADLINE_MS, so a
+   * (default 0): the kill waits for them on the reports, up to LOAD_DEADLINE_MS, so a
    * slow machine stretches the window instead of killing a reader that has decided nothing.
    */
   minDecisions?: number;
+  /** Likewise: no kill under load before this many pushes were acknowledged in the window. */
+  minPushes?: number;
   /** Run the reader through bin/reader-sim.js (ts-node) instead of the transpiled cache. */
   tsNode?: boolean;
   /** Progress lines. */
@@ -100,6 +102,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
   const imageMiB = options.imageMiB ?? 4;
   const bootKills = options.bootKills ?? 0.1;
   const minDecisions = options.minDecisions ?? 0;
+  const minPushes = options.minPushes ?? 0;
   const log = options.log ?? (() => undefined);
   const random = seededRandom(seed);
   const started = Date.now();
@@ -155,6 +158,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     for (let cycle = 1; cycle <= kills || Date.now() < until; cycle++) {
       let bootMs = 0;
       const decisionsBefore = ledger.decisions;
+      const pushesBefore = ledger.pushesAcked;
       const grantsBefore = ledger.grants.size;
       const counters = newCounters();
       let phase: CycleFigures['phase'] = 'load';
@@ -197,7 +201,11 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
         const t0 = Date.now();
         await load.start();
         const killAt = seconds * 1000 * (0.25 + 0.75 * random());
-        const decided = decisionsOrDeadline(ledger, decisionsBefore + minDecisions);
+        const decided = loadOrDeadline(
+          ledger,
+          decisionsBefore + minDecisions,
+          pushesBefore + minPushes,
+        );
         const crashed = await Promise.race([
           Promise.all([delay(Math.max(0, killAt - (Date.now() - t0))), decided.reached]).then(
             () => false,
@@ -372,20 +380,22 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 }
 
-/** How long a window waits for its `minDecisions` before the kill goes ahead without them. */
-const DECISIONS_DEADLINE_MS = 60_000;
+/** How long a window waits for its `minDecisions` and `minPushes` before the kill goes ahead. */
+const LOAD_DEADLINE_MS = 60_000;
 
-/** The ledger's decision count reaching `count`, or the deadline; cancel() drops the timer. */
-function decisionsOrDeadline(
+/** The ledger's decision and push counts reaching theirs, or the deadline; cancel() drops the timer. */
+function loadOrDeadline(
   ledger: Ledger,
-  count: number,
+  decisions: number,
+  pushes: number,
 ): { reached: Promise<void>; cancel(): void } {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, DECISIONS_DEADLINE_MS);
+    timer = setTimeout(resolve, LOAD_DEADLINE_MS);
   });
+  const both = Promise.all([ledger.decisionsReached(decisions), ledger.pushesReached(pushes)]);
   return {
-    reached: Promise.race([ledger.decisionsReached(count), deadline]),
+    reached: Promise.race([both.then(() => undefined), deadline]),
     cancel: () => clearTimeout(timer),
   };
 }

@@ -59,13 +59,40 @@ export class Ledger {
   /** Grant events already matched to an observed relay unlock. */
   readonly matchedGrants = new Set<number>();
   readonly violations: Violation[] = [];
-  /** Waiters for a decision count (`decisionsReached`), woken as reports come in. */
-  private readonly decisionWaiters = new Set<{ count: number; resolve: () => void }>();
+  /** Waiters for a decision or acknowledged-push count, woken as they come in. */
+  private readonly waiters = new Set<{
+    what: 'decisions' | 'pushesAcked';
+    count: number;
+    resolve: () => void;
+  }>();
 
   /** Resolves once `count` decisions are in the history (at once if they already are). */
   decisionsReached(count: number): Promise<void> {
-    if (this.decisions >= count) return Promise.resolve();
-    return new Promise((resolve) => this.decisionWaiters.add({ count, resolve }));
+    return this.reached('decisions', count);
+  }
+
+  /** Resolves once the host has had `count` pushes acknowledged in all. */
+  pushesReached(count: number): Promise<void> {
+    return this.reached('pushesAcked', count);
+  }
+
+  /** A push the reader acknowledged. */
+  pushAcked(): void {
+    this.pushesAcked++;
+    this.wake();
+  }
+
+  private reached(what: 'decisions' | 'pushesAcked', count: number): Promise<void> {
+    if (this[what] >= count) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.add({ what, count, resolve }));
+  }
+
+  private wake(): void {
+    for (const waiter of this.waiters) {
+      if (this[waiter.what] < waiter.count) continue;
+      this.waiters.delete(waiter);
+      waiter.resolve();
+    }
   }
 
   /** Records an event the reader reported; a seq that comes back different is a violation. */
@@ -81,11 +108,7 @@ export class Ledger {
         this.decisions++;
         const reason = event.reason ?? event.decision ?? '?';
         this.reasons.set(reason, (this.reasons.get(reason) ?? 0) + 1);
-        for (const waiter of this.decisionWaiters) {
-          if (this.decisions < waiter.count) continue;
-          this.decisionWaiters.delete(waiter);
-          waiter.resolve();
-        }
+        this.wake();
       }
     } else if (before !== text) {
       this.violations.push({

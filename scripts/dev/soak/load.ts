@@ -294,8 +294,8 @@ export class Load {
         }
         ledger.lastPush = pending;
         ledger.pushInFlight = undefined;
-        ledger.pushesAcked++;
         counters.pushesAcked++;
+        ledger.pushAcked();
         if (full) counters.fullPushes++;
       } catch (err) {
         // In flight at the kill: old or new, the remount check decides (and adopts it).
