@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { IndicatorDriver, IndicatorEngine } from '../led';
-import { openStore, OpenStoreOptions } from '../storage';
+import { openStore, OpenStoreOptions, StoreError, type ReaderStore } from '../storage';
 import { AccessPointController } from './access-point';
 import { Clock, SystemClock } from './foundation/clock';
 import { ConfigChange, doorConfigOf, ReaderConfig } from './config';
@@ -158,7 +158,11 @@ export function boot(options: BootOptions): RunningReader {
     'reader booted',
   );
 
+  // 7. The index a snapshot mount left on flash comes into RAM while the reader is idle.
+  const warming = warmIndex(store);
+
   const stop = async () => {
+    clearImmediate(warming.next);
     for (const input of options.badgeInputs ?? []) input.off('badge', onBadge);
     keypad.off('entry', onEntry);
     keypad.stop();
@@ -190,4 +194,26 @@ export function boot(options: BootOptions): RunningReader {
     badge: onBadge,
     stop,
   });
+}
+
+/** Index pages read per turn of the event loop while warming (a few hundred microseconds). */
+const WARM_PAGES_PER_TURN = 64;
+
+/**
+ * Reads the index pages a mount from a snapshot left on flash, a slice per turn of the event
+ * loop, until all are in RAM: the first lookups after a boot read the pages they probe, and
+ * every later one reads none. Stops quietly if the store goes away meanwhile.
+ */
+function warmIndex(store: ReaderStore): { next: NodeJS.Immediate | undefined } {
+  const warming: { next: NodeJS.Immediate | undefined } = { next: undefined };
+  const turn = () => {
+    warming.next = undefined;
+    try {
+      if (store.pageIn(WARM_PAGES_PER_TURN) > 0) warming.next = setImmediate(turn).unref();
+    } catch (err) {
+      if (!(err instanceof StoreError)) throw err;
+    }
+  };
+  if (store.pageIn(0) > 0) warming.next = setImmediate(turn).unref();
+  return warming;
 }

@@ -1,4 +1,4 @@
-import { KeyTable } from './key-table';
+import { KeyTable, PAGE_BITMAP_WORDS, PAGE_SLOTS, StaleEntries } from './key-table';
 import { paddedLength } from './record';
 import type { GenerationTables } from './store-index';
 
@@ -14,8 +14,11 @@ import type { GenerationTables } from './store-index';
  * match, so an image moved to a host of the other order falls back to a full replay.
  */
 export const SNAPSHOT_MAGIC = 0x50435352; // 'RSCP'
-const SNAPSHOT_FORMAT = 2;
-/** Format 1 had no sector CRCs; such a snapshot still loads (its sectors are walked). */
+/** Tables as their slot pages (a bitmap and the occupied slots each): mount pages them in. */
+export const SNAPSHOT_FORMAT_PAGED = 3;
+/** Tables as lists of entries: mount builds them whole. Still loads; written for tests only. */
+export const SNAPSHOT_FORMAT_ENTRIES = 2;
+/** Format 1 had no sector CRCs either; such a snapshot still loads (its sectors are walked). */
 const SNAPSHOT_FORMAT_WITHOUT_SEALS = 1;
 
 /** The tables in the order the body holds them. */
@@ -65,18 +68,19 @@ export interface Snapshot {
 
 const FIXED_WORDS = 17;
 
-export function encodeSnapshot(s: Snapshot): Uint32Array {
+export function encodeSnapshot(s: Snapshot, format = SNAPSHOT_FORMAT_PAGED): Uint32Array {
+  const paged = format === SNAPSHOT_FORMAT_PAGED;
   let words = FIXED_WORDS + 3 * s.live.length + 1 + s.events.length;
   for (const name of SNAPSHOT_TABLES) {
     const t = s.tables[name];
-    words += 2 + t.size * (t.hasCounters ? 5 : 4);
+    words += paged ? t.pagedWords() : 2 + t.size * (t.hasCounters ? 5 : 4);
   }
   const out = new Uint32Array(words);
   const slot = (r: SlotRef | undefined): [number, number] => (r ? [r.address, r.length] : [0, 0]);
   out.set([
     SNAPSHOT_MAGIC,
     // Narrowed hashes (tests only) ride in the format word's second byte: 0 is 32 bits.
-    SNAPSHOT_FORMAT | (s.keyHashBits >= 32 ? 0 : s.keyHashBits << 8),
+    format | (s.keyHashBits >= 32 ? 0 : s.keyHashBits << 8),
     s.generation,
     s.version,
     s.firstSeq,
@@ -102,10 +106,15 @@ export function encodeSnapshot(s: Snapshot): Uint32Array {
   at += s.events.length;
   for (const name of SNAPSHOT_TABLES) {
     const t = s.tables[name];
-    out[at++] = t.size;
-    out[at++] = t.hasCounters ? 1 : 0;
-    at = t.exportEntries(out, at);
+    if (paged) {
+      at = t.exportPages(out, at);
+    } else {
+      out[at++] = t.size;
+      out[at++] = t.hasCounters ? 1 : 0;
+      at = t.exportEntries(out, at);
+    }
   }
+  if (at !== words) throw new Error(`snapshot of ${at} words, ${words} expected`);
   return out;
 }
 
@@ -125,7 +134,7 @@ export class WordStream {
    * length) and returns how many it wrote.
    */
   constructor(
-    totalWords: number,
+    readonly totalWords: number,
     readonly words: Uint32Array,
     private readonly fill: ((into: Uint8Array) => number) | undefined,
   ) {
@@ -155,6 +164,11 @@ export class WordStream {
     return true;
   }
 
+  /** Words of the body consumed so far: where the next word lies in the body. */
+  get position(): number {
+    return this.totalWords - this.remaining;
+  }
+
   /** Consumes `count` words the caller has read from words[at]. */
   advance(count: number): void {
     this.at += count;
@@ -182,17 +196,47 @@ export class WordStream {
   }
 }
 
+/** Reads words of a snapshot's body again, from `at` (in words): pages of its tables. */
+export interface BodyWords {
+  read(at: number, count: number, into: Uint32Array): void;
+}
+
+/** The checks mount runs on every entry of a snapshot's tables as its body streams past. */
+export interface SnapshotCheck {
+  /**
+   * The entries of the table SNAPSHOT_TABLES[table] in words[from..end), `step` words each
+   * (address at +2, length at +3); deleted slots (address 1) are skipped. Counts the
+   * addresses that cannot be the snapshot's records; returns how many lie in sectors
+   * collected since.
+   */
+  entries(table: number, words: Uint32Array, from: number, end: number, step: number): number;
+  /** The same collected test, for the entries of pages read later. */
+  collected(address: number): boolean;
+}
+
+export interface DecodeOptions {
+  /** The body on flash, for the pages of paged tables (default: the words decoded). */
+  source?: BodyWords;
+  /** Given the snapshot but its tables: the checks for their entries (it may throw). */
+  check?(head: Snapshot): SnapshotCheck;
+}
+
 /** The snapshot in words, or a reason it cannot be one (then mount replays the whole log). */
 export function decodeSnapshot(
   body: Uint32Array | WordStream,
   sectorCount: number,
+  options: DecodeOptions = {},
 ): Snapshot | string {
   const w = body instanceof WordStream ? body : WordStream.of(body);
   if (!w.need(FIXED_WORDS + 1)) return 'not a snapshot';
   const head = w.take(FIXED_WORDS)!;
   if (head[0] !== SNAPSHOT_MAGIC) return 'not a snapshot';
   const format = head[1]! & 0xffff00ff;
-  if (format !== SNAPSHOT_FORMAT && format !== SNAPSHOT_FORMAT_WITHOUT_SEALS) {
+  if (
+    format !== SNAPSHOT_FORMAT_PAGED &&
+    format !== SNAPSHOT_FORMAT_ENTRIES &&
+    format !== SNAPSHOT_FORMAT_WITHOUT_SEALS
+  ) {
     return `snapshot format ${head[1]} is not supported`;
   }
   if (head[16] !== sectorCount) return 'snapshot of another geometry';
@@ -201,33 +245,15 @@ export function decodeSnapshot(
   const live = w.take(sectorCount);
   const seqs = live && w.take(sectorCount);
   const seals =
-    format === SNAPSHOT_FORMAT ? seqs && w.take(sectorCount) : new Uint32Array(sectorCount);
+    format !== SNAPSHOT_FORMAT_WITHOUT_SEALS
+      ? seqs && w.take(sectorCount)
+      : new Uint32Array(sectorCount);
   if (!seqs || !seals) return 'snapshot ends inside its sector tables';
   if (!w.need(1)) return 'snapshot events run past its end';
   const eventCount = w.word();
   const events = w.take(eventCount * 3);
   if (!events) return 'snapshot events run past its end';
-  const tables = {} as GenerationTables;
-  for (const name of SNAPSHOT_TABLES) {
-    if (!w.need(2)) return 'snapshot ends inside its tables';
-    const count = w.word();
-    const withCounters = w.word() === 1;
-    const step = withCounters ? 5 : 4;
-    if (count * step > w.remaining) return 'snapshot table runs past its end';
-    const table = new KeyTable(count, withCounters);
-    // Whole entries at a time, as many as the window holds.
-    const most = Math.floor(w.words.length / step);
-    for (let left = count; left > 0;) {
-      const k = Math.min(left, most);
-      if (k === 0 || !w.need(k * step)) return 'snapshot table runs past its end';
-      table.importMore(w.words, w.at, k);
-      w.advance(k * step);
-      left -= k;
-    }
-    tables[name] = table;
-  }
-  if (w.remaining !== 0) return 'snapshot has bytes past its tables';
-  return {
+  const snapshot: Snapshot = {
     generation: head[2]!,
     version: head[3]!,
     firstSeq: head[4]!,
@@ -243,9 +269,190 @@ export function decodeSnapshot(
     seqs,
     seals,
     events,
-    tables,
+    tables: {} as GenerationTables,
     keyHashBits: (head[1]! >>> 8) & 0xff || 32,
   };
+  const check = options.check?.(snapshot);
+  for (let t = 0; t < SNAPSHOT_TABLES.length; t++) {
+    const table =
+      format === SNAPSHOT_FORMAT_PAGED
+        ? decodePagedTable(w, t, check, options.source ?? wordsOf(body))
+        : decodeEntryTable(w, t, check);
+    if (typeof table === 'string') return table;
+    snapshot.tables[SNAPSHOT_TABLES[t]!] = table;
+  }
+  if (w.remaining !== 0) return 'snapshot has bytes past its tables';
+  return snapshot;
+}
+
+function wordsOf(body: Uint32Array | WordStream): BodyWords {
+  const words = body instanceof WordStream ? body.words : body;
+  if (body instanceof WordStream && body.totalWords > words.length) {
+    throw new Error('a streamed snapshot body needs a source for its pages');
+  }
+  return { read: (at, count, into) => into.set(words.subarray(at, at + count)) };
+}
+
+/** Format 1 and 2 tables: entries in slot order, inserted into a table built whole. */
+function decodeEntryTable(
+  w: WordStream,
+  t: number,
+  check: SnapshotCheck | undefined,
+): KeyTable | string {
+  if (!w.need(2)) return 'snapshot ends inside its tables';
+  const count = w.word();
+  const withCounters = w.word() === 1;
+  const step = withCounters ? 5 : 4;
+  if (count * step > w.remaining) return 'snapshot table runs past its end';
+  const table = new KeyTable(count, withCounters);
+  let stale = 0;
+  // Whole entries at a time, as many as the window holds.
+  const most = Math.floor(w.words.length / step);
+  for (let left = count; left > 0;) {
+    const k = Math.min(left, most);
+    if (k === 0 || !w.need(k * step)) return 'snapshot table runs past its end';
+    if (check) stale += check.entries(t, w.words, w.at, w.at + k * step, step);
+    table.importMore(w.words, w.at, k);
+    w.advance(k * step);
+    left -= k;
+  }
+  if (stale) table.markStale((address) => check!.collected(address));
+  return table;
+}
+
+/**
+ * A format 3 table: capacity, live slots, occupied slots (live and deleted), a counters
+ * flag, then per page of PAGE_SLOTS slots a bitmap of the occupied ones and their slots
+ * (low, high, address, length[, counter]). Every entry is checked as it streams past;
+ * the table keeps only where each page starts, and reads a page at its first probe.
+ */
+function decodePagedTable(
+  w: WordStream,
+  t: number,
+  check: SnapshotCheck | undefined,
+  source: BodyWords,
+): KeyTable | string {
+  if (!w.need(4)) return 'snapshot ends inside its tables';
+  const capacity = w.word();
+  const size = w.word();
+  const filled = w.word();
+  const flags = w.word();
+  if (flags > 1) return 'snapshot table has unknown flags';
+  const withCounters = flags === 1;
+  const step = withCounters ? 5 : 4;
+  const pages = Math.ceil(capacity / PAGE_SLOTS);
+  // A table grows to about three slots a key at most (it never shrinks, and deleted slots
+  // count as filled): anything far larger is not a table this store wrote.
+  if (
+    size > filled ||
+    filled >= capacity ||
+    capacity > 4 * filled + 64 ||
+    pages * PAGE_BITMAP_WORDS > w.remaining
+  ) {
+    return 'snapshot table is not a table';
+  }
+  const starts = new Uint32Array(pages + 1);
+  let perPage: Uint32Array | undefined;
+  let stale = 0;
+  let live = 0;
+  let occupied = 0;
+  const bitmap = new Uint32Array(PAGE_BITMAP_WORDS);
+  for (let p = 0; p < pages; p++) {
+    if (!w.need(PAGE_BITMAP_WORDS)) return 'snapshot table runs past its end';
+    starts[p] = w.position;
+    let n = 0;
+    for (let b = 0; b < PAGE_BITMAP_WORDS; b++) {
+      const bits = (bitmap[b] = w.words[w.at + b]!);
+      n += popcount(bits);
+    }
+    // Bits past the last slot would place entries outside the table.
+    const beyond = (p + 1) * PAGE_SLOTS - capacity;
+    if (beyond > 0 && highBitsSet(bitmap, PAGE_SLOTS - beyond)) {
+      return 'snapshot table has slots past its capacity';
+    }
+    w.advance(PAGE_BITMAP_WORDS);
+    if (!w.need(n * step)) return 'snapshot table runs past its end';
+    const words = w.words;
+    const end = w.at + n * step;
+    for (let e = w.at + 2; e < end; e += step) {
+      const address = words[e]!;
+      if (address === EMPTY_SLOT) return 'snapshot table has an empty slot marked occupied';
+      if (address !== DELETED_SLOT) live++;
+    }
+    const collected = check ? check.entries(t, words, w.at, end, step) : 0;
+    if (collected) {
+      perPage ??= new Uint32Array(pages);
+      perPage[p] = collected;
+      stale += collected;
+    }
+    w.advance(n * step);
+    occupied += n;
+  }
+  starts[pages] = w.position;
+  if (live !== size || occupied !== filled) {
+    return `snapshot table counts ${size} live and ${filled} occupied slots, holds ${live} and ${occupied}`;
+  }
+  const scratch = new Uint32Array(PAGE_BITMAP_WORDS + PAGE_SLOTS * step);
+  const pagesFrom = {
+    read(page: number, slots: Uint32Array, counters: Uint32Array | undefined): void {
+      const from = starts[page]!;
+      const count = starts[page + 1]! - from;
+      source.read(from, count, scratch.subarray(0, count));
+      scatterPage(scratch, page, slots, counters);
+    },
+  };
+  const staleEntries: StaleEntries | undefined = perPage && {
+    collected: (address) => check!.collected(address),
+    perPage,
+    total: stale,
+  };
+  return KeyTable.paged(capacity, size, filled, withCounters, pagesFrom, staleEntries);
+}
+
+/** Slot addresses that mean "no record" (key-table.ts EMPTY and DELETED). */
+const EMPTY_SLOT = 0;
+const DELETED_SLOT = 1;
+
+/** Writes a page as a snapshot holds it (bitmap, then occupied slots) into the table's arrays. */
+function scatterPage(
+  words: Uint32Array,
+  page: number,
+  slots: Uint32Array,
+  counters: Uint32Array | undefined,
+): void {
+  let e = PAGE_BITMAP_WORDS;
+  const first = page * PAGE_SLOTS;
+  for (let b = 0; b < PAGE_BITMAP_WORDS; b++) {
+    let bits = words[b]! | 0;
+    while (bits !== 0) {
+      const low = bits & -bits;
+      bits ^= low;
+      const i = (first + b * 32 + 31 - Math.clz32(low)) * 4;
+      slots[i] = words[e]!;
+      slots[i + 1] = words[e + 1]!;
+      slots[i + 2] = words[e + 2]!;
+      slots[i + 3] = words[e + 3]!;
+      e += 4;
+      if (counters) counters[i / 4] = words[e++]!;
+    }
+  }
+}
+
+function popcount(v: number): number {
+  v -= (v >>> 1) & 0x55555555;
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) & 0xff;
+}
+
+/** Whether any bit at index `from` (0..PAGE_SLOTS) or above is set. */
+function highBitsSet(bitmap: Uint32Array, from: number): boolean {
+  for (let b = 0; b < PAGE_BITMAP_WORDS; b++) {
+    const lo = b * 32;
+    if (from >= lo + 32) continue;
+    const mask = from <= lo ? 0xffffffff : ~((1 << (from - lo)) - 1);
+    if ((bitmap[b]! & mask) !== 0) return true;
+  }
+  return false;
 }
 
 /** Commit record of a snapshot: where its first piece lies (and that sector's seq), pieces, bytes. */
@@ -279,15 +486,14 @@ export function decodeCheckpointEnd(
   };
 }
 
-/** Every record a snapshot holds (the by-value table mirrors the by-id one), with its total size. */
+/**
+ * The records a snapshot names outside its tables (events and the meta, ack and config
+ * records), with their total sizes: the tables' entries are checked as they stream in.
+ */
 export function forEachSnapshotRecord(
   s: Snapshot,
   visit: (address: number, total: number) => void,
 ): void {
-  for (const name of SNAPSHOT_TABLES) {
-    if (name === 'credentialsByValue') continue;
-    s.tables[name].forEach((address, length) => visit(address, paddedLength(length)));
-  }
   for (let at = 0; at < s.events.length; at += 3)
     visit(s.events[at + 1]!, paddedLength(s.events[at + 2]!));
   for (const slot of [s.meta, s.ack, s.config]) {

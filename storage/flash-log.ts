@@ -18,8 +18,11 @@ import {
 } from './record';
 import { SectorWalk, erasedFrom, walkSector } from './sector-walk';
 import {
+  BodyWords,
   CheckpointEnd,
+  SNAPSHOT_FORMAT_PAGED,
   Snapshot,
+  SnapshotCheck,
   SlotRef,
   decodeCheckpointEnd,
   decodeSnapshot,
@@ -107,6 +110,8 @@ export interface LogOwner {
   readonly keyHashBits?: number;
   /** The replay after a loaded snapshot is over. */
   settle?(): void;
+  /** Reads every table page the loaded snapshot has not given yet (its pieces are going). */
+  pageIn?(): void;
 }
 
 /** Why mount did not trust a snapshot (it then replays the whole log). */
@@ -119,11 +124,14 @@ const BODY_WINDOW_WORDS = 1 << 18;
  * Where a snapshot's body lies, piece by piece, as mount meets the pieces in the sectors it
  * walks (their CRCs checked there); the body is then streamed from flash, never assembled.
  */
-class SnapshotBody {
+class SnapshotBody implements BodyWords {
   private readonly addresses: number[] = [];
   private readonly lengths: number[] = [];
+  /** Offset in the body of each piece's first byte. */
+  private readonly offsets: number[] = [];
   bytes = 0;
   pieces = 0;
+  private device: FlashDevice | undefined;
 
   constructor(
     private readonly start: CheckpointEnd,
@@ -141,6 +149,7 @@ class SnapshotBody {
     }
     this.addresses.push(address);
     this.lengths.push(length);
+    this.offsets.push(this.bytes);
     this.bytes += length;
     this.pieces++;
   }
@@ -151,6 +160,7 @@ class SnapshotBody {
    * payloads copied out (one read per piece would cost a system call each).
    */
   stream(device: FlashDevice): WordStream {
+    this.device = device;
     let piece = 0;
     let offset = 0;
     const raw = device.readInto ? Buffer.allocUnsafe(SCAN_BYTES) : undefined;
@@ -182,6 +192,37 @@ class SnapshotBody {
     };
     const window = new Uint32Array(Math.min(BODY_WINDOW_WORDS, this.bytes / 4));
     return new WordStream(this.bytes / 4, window, fill);
+  }
+
+  /**
+   * Words of the body again, straight from its pieces on flash (a page of a paged table:
+   * a read or two). Valid while the pieces' sectors are not collected (FlashLog.collectOldest
+   * pages every table in before that).
+   */
+  read(at: number, count: number, into: Uint32Array): void {
+    const device = this.device!;
+    const bytes = new Uint8Array(into.buffer, into.byteOffset, count * 4);
+    let from = at * 4;
+    let done = 0;
+    // The piece holding the first byte: the last whose offset is not past it.
+    let lo = 0;
+    let hi = this.offsets.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.offsets[mid]! <= from) lo = mid;
+      else hi = mid - 1;
+    }
+    for (let piece = lo; done < bytes.length; piece++) {
+      if (piece >= this.pieces) throw new StoreError(`snapshot body read past its end (${from})`);
+      const within = from - this.offsets[piece]!;
+      const n = Math.min(this.lengths[piece]! - within, bytes.length - done);
+      const address = this.addresses[piece]! + within;
+      const part = bytes.subarray(done, done + n);
+      if (device.readInto) device.readInto(address, part);
+      else part.set(device.read(address, n));
+      done += n;
+      from += n;
+    }
   }
 }
 
@@ -330,6 +371,12 @@ export class FlashLog {
   private lastCheckpointBytes = 0;
   /** Sequence number of the sector holding the last snapshot's first piece (0: none). */
   private lastCheckpointSeq = 0;
+  /**
+   * Sequence number of the first sector of the snapshot mount loaded while the owner's
+   * tables may still read pages from it (0: none): collection pages them all in before it
+   * takes that sector.
+   */
+  private pagedFromSeq = 0;
 
   constructor(readonly device: FlashDevice) {
     this.sectorSize = device.geometry.sectorSize;
@@ -423,6 +470,7 @@ export class FlashLog {
         });
         this.live.fill(0);
         this.liveTotal = 0;
+        this.pagedFromSeq = 0;
         this.tailAddress = -1;
         this.tailTotal = 0;
       }
@@ -480,50 +528,88 @@ export class FlashLog {
         `${body.pieces} pieces of ${body.bytes} B, its end says ${start.pieces} of ${start.bytes} B`,
       );
     }
-    const snapshot = decodeSnapshot(body.stream(this.device), this.sectorCount);
-    if (typeof snapshot === 'string') throw new SnapshotRejected(snapshot);
-    if (snapshot.keyHashBits !== (owner.keyHashBits ?? 32)) {
-      throw new SnapshotRejected(`its keys are hashed to ${snapshot.keyHashBits} bits`);
-    }
-    this.checkSnapshotSectors(snapshot, start);
-    this.checkBeforeSnapshot(snapshot.seals, start.index, inRange);
     // Addresses must lie before the snapshot's first piece in the log as it stood then
-    // (sectors collected since are fine: replay meets the copies and moves them).
+    // (sectors collected since are fine: replay meets the copies and moves them). Per
+    // sector, where a record the snapshot names may end: the sector's end for one before the
+    // first piece, the first piece for its own sector, nowhere for any other.
+    const size = this.sectorSize;
+    const limit = new Uint32Array(this.sectorCount);
+    // Sectors collected since the snapshot: replay meets the copies (README, invariant 12).
+    const gone = new Uint8Array(this.sectorCount);
     let claimed = 0;
     let wrong = 0;
-    const check = (address: number, total: number) => {
-      const sector = Math.floor(address / this.sectorSize);
-      const seq = snapshot.seqs[sector] ?? 0;
-      const offset = address % this.sectorSize;
-      const before =
-        seq !== 0 && (seq < start.firstSeq || (seq === start.firstSeq && offset < start.offset));
-      if (!before || offset < SECTOR_HEADER_BYTES || offset + total > this.sectorSize) wrong++;
+    const record = (address: number, total: number): number => {
+      const sector = Math.floor(address / size);
+      const offset = address - sector * size;
+      if (
+        sector >= this.sectorCount ||
+        address % 4 !== 0 ||
+        offset < SECTOR_HEADER_BYTES ||
+        offset + total > limit[sector]!
+      ) {
+        wrong++;
+      }
       claimed += total;
+      return sector;
     };
-    forEachSnapshotRecord(snapshot, check);
-    if (snapshot.tailAddress >= 0) check(snapshot.tailAddress, snapshot.tailTotal);
+    const byValue = SNAPSHOT_TABLES.indexOf('credentialsByValue');
+    const check = (head: Snapshot): SnapshotCheck => {
+      if (head.keyHashBits !== (owner.keyHashBits ?? 32)) {
+        throw new SnapshotRejected(`its keys are hashed to ${head.keyHashBits} bits`);
+      }
+      this.checkSnapshotSectors(head, start);
+      for (let s = 0; s < this.sectorCount; s++) {
+        const then = head.seqs[s]!;
+        if (then !== 0 && then < start.firstSeq) limit[s] = size;
+        else if (then !== 0 && then === start.firstSeq) limit[s] = start.offset;
+        if (then !== 0 && then !== (this.state[s] === 'used' ? this.seqOf[s] : 0)) gone[s] = 1;
+      }
+      return {
+        entries: (table, words, from, end, step) => {
+          let collected = 0;
+          let bytes = 0;
+          for (let e = from; e < end; e += step) {
+            const address = words[e + 2]!;
+            if (address === 1) continue; // a deleted slot
+            const total = paddedLength(words[e + 3]!);
+            const sector = Math.floor(address / size);
+            const offset = address - sector * size;
+            if (
+              sector >= this.sectorCount ||
+              address % 4 !== 0 ||
+              offset < SECTOR_HEADER_BYTES ||
+              offset + total > limit[sector]!
+            ) {
+              wrong++;
+            } else {
+              collected += gone[sector]!;
+            }
+            bytes += total;
+          }
+          // The by-value table mirrors the by-id one: its records are counted once.
+          if (table !== byValue) claimed += bytes;
+          return collected;
+        },
+        collected: (address) => gone[Math.floor(address / size)] === 1,
+      };
+    };
+    const snapshot = decodeSnapshot(body.stream(this.device), this.sectorCount, {
+      source: body,
+      check,
+    });
+    if (typeof snapshot === 'string') throw new SnapshotRejected(snapshot);
+    this.checkBeforeSnapshot(snapshot.seals, start.index, inRange);
+    forEachSnapshotRecord(snapshot, record);
+    if (snapshot.tailAddress >= 0) record(snapshot.tailAddress, snapshot.tailTotal);
     let live = 0;
     for (let s = 0; s < this.sectorCount; s++) live += snapshot.live[s]!;
     if (wrong) throw new SnapshotRejected(`${wrong} addresses outside the log before it`);
-    // Addresses in sectors collected since: replay meets the copies (README, invariant 12).
-    const gone = new Uint8Array(this.sectorCount);
-    let anyGone = false;
-    for (let s = 0; s < this.sectorCount; s++) {
-      const then = snapshot.seqs[s]!;
-      if (then !== 0 && then !== (this.state[s] === 'used' ? this.seqOf[s] : 0)) {
-        gone[s] = 1;
-        anyGone = true;
-      }
-    }
     this.checkSnapshotRecords(snapshot, gone);
     if (live !== claimed) {
       throw new SnapshotRejected(`it counts ${live} live bytes, its records make ${claimed}`);
     }
-    // Usually no sector went since the snapshot: then no table needs a pass.
-    if (anyGone) {
-      const collected = (address: number) => gone[Math.floor(address / this.sectorSize)] === 1;
-      for (const name of SNAPSHOT_TABLES) snapshot.tables[name].markStale(collected);
-    }
+    // Pages of its tables are read from its pieces until the tables are all in.
+    this.pagedFromSeq = start.firstSeq;
     owner.load(snapshot);
     this.live.set(snapshot.live);
     this.liveTotal = live;
@@ -1262,6 +1348,11 @@ export class FlashLog {
       throw new StoreFullError('flash is full: the transaction does not fit beside the live data');
     }
     const owner = this.owner!;
+    if (this.pagedFromSeq !== 0 && seq >= this.pagedFromSeq) {
+      // The snapshot's pieces are about to go: its tables' pages come in now.
+      owner.pageIn?.();
+      this.pagedFromSeq = 0;
+    }
     this.collecting = true;
     try {
       if (!this.checked[victim]) this.checkSectors(victim);
@@ -1446,6 +1537,8 @@ export class FlashLog {
    */
   writeCheckpoint(
     snapshotOf: () => Omit<Snapshot, 'live' | 'seqs' | 'seals' | 'tailAddress' | 'tailTotal'>,
+    /** The body's format: the current one but in tests of images older code wrote. */
+    format = SNAPSHOT_FORMAT_PAGED,
   ): boolean {
     if (this.openTxn || this.head < 0) return false;
     const piece =
@@ -1457,14 +1550,17 @@ export class FlashLog {
       ~3;
     let body: Buffer;
     for (let attempts = 0; ; attempts++) {
-      const words = encodeSnapshot({
-        ...snapshotOf(),
-        live: this.live,
-        seqs: this.sectorSeqs(),
-        seals: this.sealOf,
-        tailAddress: this.tailAddress,
-        tailTotal: this.tailTotal,
-      });
+      const words = encodeSnapshot(
+        {
+          ...snapshotOf(),
+          live: this.live,
+          seqs: this.sectorSeqs(),
+          seals: this.sealOf,
+          tailAddress: this.tailAddress,
+          tailTotal: this.tailTotal,
+        },
+        format,
+      );
       body = Buffer.from(words.buffer, words.byteOffset, words.byteLength);
       if (this.erased - this.sectorsToOpen(body.length, piece) >= this.reserve) break;
       // Collect first, outside the snapshot's transaction, while dead bytes pay for it.

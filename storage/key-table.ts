@@ -103,9 +103,39 @@ function finish(h: number): number {
   return h >>> 0;
 }
 
+/** Slots per page of a table paged in from a snapshot: 4 KiB of slots, one OS page. */
+export const PAGE_SLOTS = 256;
+const PAGE_SHIFT = 8;
+/** Words of a page's occupancy bitmap in a snapshot (a bit per slot). */
+export const PAGE_BITMAP_WORDS = PAGE_SLOTS / 32;
+
+/**
+ * Where the slots of a table loaded from a snapshot come from: the snapshot on flash,
+ * a page at a time, when a probe first reaches the page (checkpoint.ts, format 3).
+ */
+export interface TablePages {
+  /** Writes the page's occupied slots (and counters) into the arrays, zeros elsewhere. */
+  read(page: number, slots: Uint32Array, counters: Uint32Array | undefined): void;
+}
+
+/**
+ * The entries of a paged table whose records were in sectors collected since its snapshot
+ * (invariant 12): `collected` tells them by address, `perPage` counts them per page.
+ */
+export interface StaleEntries {
+  collected(address: number): boolean;
+  perPage: Uint32Array;
+  total: number;
+}
+
 /**
  * Slots are interleaved (low, high, address, length) in one Uint32Array so a probe touches
  * one cache line: a million random inserts at mount are memory-bound.
+ *
+ * A table loaded from a snapshot is paged: its arrays are allocated (untouched memory costs
+ * nothing) and each page of 256 slots is read from flash when a probe first reaches it, so
+ * mount does not pay for a million slots it may never need. Whole-table operations
+ * (export, forEach, growth) page everything in first.
  */
 export class KeyTable {
   private slots: Uint32Array;
@@ -117,6 +147,15 @@ export class KeyTable {
   private filled = 0; // live + deleted slots
   /** Entries markStale marked (some may have been replaced since): sweepStale's work. */
   private staleMarked = 0;
+  /** Paged tables: 1 for each page not read yet (undefined once all are in). */
+  private pending: Uint8Array | undefined;
+  private pagesLeft = 0;
+  /** pageInSome() has read (or skipped) every page before this one. */
+  private cursor = 0;
+  private source: TablePages | undefined;
+  private stale: StaleEntries | undefined;
+  /** sweepStale ran: a stale entry paged in later is dropped as it comes (size counts it gone). */
+  private staleSwept = false;
   size = 0;
 
   constructor(
@@ -130,10 +169,100 @@ export class KeyTable {
     this.scale = capacity / 4294967296;
   }
 
+  /**
+   * A table as a snapshot holds it (its capacity, live and filled slot counts), whose pages
+   * come from `source` at first use. `stale`: entries in sectors collected since.
+   */
+  static paged(
+    capacity: number,
+    size: number,
+    filled: number,
+    withCounters: boolean,
+    source: TablePages,
+    stale?: StaleEntries,
+  ): KeyTable {
+    const table = new KeyTable(0, withCounters);
+    table.slots = new Uint32Array(capacity * 4);
+    table.counters = withCounters ? new Uint32Array(capacity) : undefined;
+    table.cap = capacity;
+    table.scale = capacity / 4294967296;
+    table.size = size;
+    table.filled = filled;
+    table.pagesLeft = Math.ceil(capacity / PAGE_SLOTS);
+    table.pending = new Uint8Array(table.pagesLeft).fill(1);
+    table.source = source;
+    if (stale && stale.total > 0) {
+      table.stale = stale;
+      table.staleMarked = stale.total;
+    }
+    if (table.pagesLeft === 0) table.pending = undefined;
+    return table;
+  }
+
+  /** Pages not read from the snapshot yet (0 for a table built in RAM). */
+  get pagesPending(): number {
+    return this.pending ? this.pagesLeft : 0;
+  }
+
+  /** Reads every page not read yet: the table no longer needs its snapshot. */
+  pageInAll(): void {
+    const pending = this.pending;
+    if (!pending) return;
+    for (let p = 0; p < pending.length; p++) if (pending[p]) this.pageIn(p);
+  }
+
+  /** The slot after i in probe order, its page read if need be. */
+  private next(i: number): number {
+    const n = i + 1 === this.cap ? 0 : i + 1;
+    if (this.pending && (n & (PAGE_SLOTS - 1)) === 0) this.ensure(n);
+    return n;
+  }
+
+  /** Reads up to `max` pages not read yet, in order; returns how many it read. */
+  pageInSome(max: number): number {
+    let read = 0;
+    for (let p = this.cursor; this.pending && p < this.pending.length && read < max; p++) {
+      if (this.pending[p]) {
+        this.pageIn(p);
+        read++;
+      }
+      this.cursor = p + 1;
+    }
+    return read;
+  }
+
+  /** Reads the page holding slot i if it was not read yet. */
+  private ensure(i: number): void {
+    const page = i >>> PAGE_SHIFT;
+    if (this.pending![page]) this.pageIn(page);
+  }
+
+  private pageIn(page: number): void {
+    this.source!.read(page, this.slots, this.counters);
+    this.pending![page] = 0;
+    const stale = this.stale;
+    if (stale && stale.perPage[page]! > 0) {
+      const slots = this.slots;
+      const end = Math.min(this.cap, (page + 1) * PAGE_SLOTS);
+      for (let i = page * PAGE_SLOTS; i < end; i++) {
+        const a = slots[i * 4 + 2]!;
+        if (a === EMPTY || a === DELETED || !stale.collected(a)) continue;
+        // Before the sweep: marked, for the replay to match by hashes; after: already gone.
+        slots[i * 4 + 2] = this.staleSwept ? DELETED : (a | STALE) >>> 0;
+      }
+    }
+    if (--this.pagesLeft === 0) {
+      this.pending = undefined;
+      this.source = undefined;
+      this.stale = undefined;
+    }
+  }
+
   /** Slot of the key, or -1 (with `match`, only a slot whose record holds the key). */
   find(low: number, high: number, match?: KeyMatch): number {
     const slots = this.slots;
     let i = Math.floor(low * this.scale);
+    if (this.pending) this.ensure(i);
     for (;;) {
       const a = slots[i * 4 + 2]!;
       if (a === EMPTY) return -1;
@@ -145,7 +274,7 @@ export class KeyTable {
       ) {
         return i;
       }
-      i = i + 1 === this.cap ? 0 : i + 1;
+      i = this.next(i);
     }
   }
 
@@ -177,6 +306,7 @@ export class KeyTable {
   ): Previous | undefined {
     const slots = this.slots;
     let i = Math.floor(low * this.scale);
+    if (this.pending) this.ensure(i);
     let free = -1;
     for (;;) {
       const a = slots[i * 4 + 2]!;
@@ -194,7 +324,7 @@ export class KeyTable {
         if (this.counters) this.counters[i] = counter;
         return previous;
       }
-      i = i + 1 === this.cap ? 0 : i + 1;
+      i = this.next(i);
     }
     if (free < 0) {
       if ((this.filled + 1) * 10 > this.cap * 7) {
@@ -217,7 +347,8 @@ export class KeyTable {
     if ((this.filled + 1) * 10 > this.cap * 7) throw new Error('key table sized too small');
     const slots = this.slots;
     let i = Math.floor(low * this.scale);
-    while (slots[i * 4 + 2] !== EMPTY) i = i + 1 === this.cap ? 0 : i + 1;
+    if (this.pending) this.ensure(i);
+    while (slots[i * 4 + 2] !== EMPTY) i = this.next(i);
     this.filled++;
     this.size++;
     this.place(i, low, high, address, length, 0);
@@ -249,8 +380,9 @@ export class KeyTable {
     if ((this.filled + 1) * 10 > this.cap * 7) this.grow();
     const slots = this.slots;
     let i = Math.floor(low * this.scale);
+    if (this.pending) this.ensure(i);
     while (slots[i * 4 + 2] !== EMPTY && slots[i * 4 + 2] !== DELETED) {
-      i = i + 1 === this.cap ? 0 : i + 1;
+      i = this.next(i);
     }
     if (slots[i * 4 + 2] === EMPTY) this.filled++;
     this.place(i, low, high, address, length, counter);
@@ -263,6 +395,7 @@ export class KeyTable {
 
   /** Writes the live entries in slot order, (low, high, address, length[, counter]) each. */
   exportEntries(out: Uint32Array, at: number): number {
+    this.pageInAll();
     const slots = this.slots;
     for (let i = 0; i < this.cap; i++) {
       const a = slots[i * 4 + 2]!;
@@ -274,6 +407,53 @@ export class KeyTable {
       at += 4;
       if (this.counters) out[at++] = this.counters[i]!;
     }
+    return at;
+  }
+
+  /** Words exportPages writes (every page read in first). */
+  pagedWords(): number {
+    this.pageInAll();
+    let occupied = 0;
+    for (let i = 0; i < this.cap; i++) if (this.slots[i * 4 + 2] !== EMPTY) occupied++;
+    const pages = Math.ceil(this.cap / PAGE_SLOTS);
+    return 4 + pages * PAGE_BITMAP_WORDS + occupied * (this.withCounters ? 5 : 4);
+  }
+
+  /**
+   * Writes the table as a snapshot's format 3 holds it: capacity, live slots, occupied
+   * slots, a counters flag, then per page a bitmap of its occupied slots (deleted ones
+   * too: they keep probes going) and those slots, so a page loads without the others.
+   */
+  exportPages(out: Uint32Array, at: number): number {
+    this.pageInAll();
+    const slots = this.slots;
+    const counters = this.counters;
+    const head = at;
+    out[at++] = this.cap;
+    out[at++] = this.size;
+    out[at++] = 0; // occupied slots, counted below
+    out[at++] = counters ? 1 : 0;
+    let occupied = 0;
+    for (let first = 0; first < this.cap; first += PAGE_SLOTS) {
+      const bitmap = at;
+      at += PAGE_BITMAP_WORDS;
+      out.fill(0, bitmap, at);
+      const end = Math.min(this.cap, first + PAGE_SLOTS);
+      for (let i = first; i < end; i++) {
+        const a = slots[i * 4 + 2]!;
+        if (a === EMPTY) continue;
+        const bit = i - first;
+        out[bitmap + (bit >>> 5)] |= 1 << (bit & 31);
+        out[at] = slots[i * 4]!;
+        out[at + 1] = slots[i * 4 + 1]!;
+        out[at + 2] = a;
+        out[at + 3] = slots[i * 4 + 3]!;
+        at += 4;
+        if (counters) out[at++] = counters[i]!;
+        occupied++;
+      }
+    }
+    out[head + 2] = occupied;
     return at;
   }
 
@@ -320,6 +500,7 @@ export class KeyTable {
 
   /** Marks the entries whose records `collected` says are gone (address | STALE). */
   markStale(collected: (address: number) => boolean): void {
+    this.pageInAll();
     const slots = this.slots;
     for (let i = 0; i < this.cap; i++) {
       const a = slots[i * 4 + 2]!;
@@ -336,15 +517,26 @@ export class KeyTable {
     if (this.staleMarked === 0) return;
     this.staleMarked = 0;
     const slots = this.slots;
+    const pending = this.pending;
     for (let i = 0; i < this.cap; i++) {
+      // A page not read yet: the replay never reached it, so its stale entries are all
+      // still there; they leave the count now and the page as it comes in. Their sectors
+      // are gone, so there are no live bytes of theirs to retire.
+      if (pending && pending[i >>> PAGE_SHIFT] && (i & (PAGE_SLOTS - 1)) === 0) {
+        this.size -= this.stale?.perPage[i >>> PAGE_SHIFT] ?? 0;
+        i += PAGE_SLOTS - 1;
+        continue;
+      }
       const a = slots[i * 4 + 2]!;
       if (a === EMPTY || a === DELETED || !(a & STALE)) continue;
       gone(a, slots[i * 4 + 3]!);
       this.remove(i);
     }
+    this.staleSwept = true;
   }
 
   forEach(visit: (address: number, length: number, counter: number) => void): void {
+    this.pageInAll();
     const slots = this.slots;
     for (let i = 0; i < this.cap; i++) {
       const a = slots[i * 4 + 2]!;
@@ -369,6 +561,7 @@ export class KeyTable {
   }
 
   private grow(): void {
+    this.pageInAll();
     const old = this.slots;
     const oldCounters = this.counters;
     const capacity = capacityFor(Math.max(this.size * 2, 16));

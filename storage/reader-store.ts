@@ -171,6 +171,11 @@ class FlashStore implements ReaderStore {
     return this.index;
   }
 
+  pageIn(maxPages = Infinity): number {
+    this.usable();
+    return this.index.pageInSome(maxPages);
+  }
+
   recordGrant(event: NewEvent, credentialId: string): EventRecord {
     if (!this.index.hasId('credentialsById', credentialId)) {
       throw new StoreError(`grant for unknown credential '${credentialId}'`);

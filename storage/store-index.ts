@@ -461,6 +461,23 @@ export class StoreIndex implements LogOwner {
     this.db.credentialsByValue.sweepStale(() => undefined);
   }
 
+  /** Table pages the loaded snapshot has not given yet (0 once all are in RAM). */
+  pagesPending(): number {
+    return Object.values(this.db).reduce((sum, table) => sum + table.pagesPending, 0);
+  }
+
+  /** Reads every page the loaded snapshot's tables have not read yet. */
+  pageIn(): void {
+    for (const table of Object.values(this.db)) table.pageInAll();
+  }
+
+  /** Reads up to `max` such pages; returns the pages still not read. */
+  pageInSome(max: number): number {
+    let left = max;
+    for (const table of Object.values(this.db)) left -= table.pageInSome(left);
+    return this.pagesPending();
+  }
+
   /** A canonical description of the state (fsck compares a checkpoint mount with a full replay). */
   describe(): string {
     const entries = (table: KeyTable) => {

@@ -84,6 +84,12 @@ export interface ReaderStore {
   health(): StoreHealth;
   /** What mount did: records replayed, whether from a checkpoint, repairs made. */
   readonly mountReport: MountReport;
+  /**
+   * A mount from a snapshot leaves the index's pages on flash, and a lookup reads the few
+   * it probes. This reads up to `maxPages` more (default: all) and returns how many are
+   * still on flash: a reader warms its index while idle so later lookups read none.
+   */
+  pageIn(maxPages?: number): number;
   close(): void;
 }
 

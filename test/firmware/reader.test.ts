@@ -6,7 +6,15 @@ import {
 } from '../../firmware/foundation/presentation';
 import { REASON_CODES } from '../../firmware/foundation/reasons';
 import { openStore } from '../../storage';
-import { BADGE_PIN, bootRig, drain, MONDAY_0800, Rig } from './reader-rig';
+import {
+  BADGE_PIN,
+  bootRig,
+  drain,
+  MONDAY_0800,
+  Rig,
+  siteDatabase,
+  smallFlash,
+} from './reader-rig';
 
 function decisions(rig: Rig): PresentationResult[] {
   const out: PresentationResult[] = [];
@@ -291,6 +299,39 @@ describe('reader: presentations through the real inputs, store, door and LED', (
     await drain(second);
     expect(seen2.map(reasonOf)).toEqual(['granted', 'use_limit_reached']);
     await second.running.shutdown();
+  });
+
+  test('a reader booted from an index snapshot decides at once and reads the rest of the index while idle', async () => {
+    const device = smallFlash();
+    const site = siteDatabase();
+    const filler = Array.from({ length: 3000 }, (_, i) => ({
+      id: `filler-${i}`,
+      userId: 'ada',
+      kind: 'badge' as const,
+      value: `${900000 + i}`,
+      enabled: true,
+      accessPoints: ['*'],
+    }));
+    // A push big enough for a snapshot: the next mount loads it and leaves its pages on flash.
+    const pushed = openStore({ device, checkpointBytes: 16384 });
+    pushed.database.replace({ ...site, credentials: [...site.credentials, ...filler] });
+    pushed.close();
+    const rig = bootRig({ device });
+    const store = rig.running.store;
+    expect(store.mountReport.fromCheckpoint).toBe(true);
+    const onFlash = store.pageIn(0);
+    expect(onFlash).toBeGreaterThan(30);
+    const seen = decisions(rig);
+    rig.swipe('1009');
+    await drain(rig);
+    expect(seen.map(reasonOf)).toEqual(['granted']);
+    // Idle turns of the event loop read the rest, a slice at a time.
+    for (let turn = 0; turn < 1000 && store.pageIn(0) > 0; turn++) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(store.pageIn(0)).toBe(0);
+    expect(store.database.findCredential('badge', '902999')?.id).toBe('filler-2999');
+    await rig.running.shutdown();
   });
 
   test('enroll mode captures a phone as raw data and times out on its own', async () => {

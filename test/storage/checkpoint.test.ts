@@ -3,6 +3,12 @@ import { examineDevice, ImageReport } from '../../storage/fsck';
 import { mountForInspection } from '../../storage/reader-store';
 import { CorruptImageError } from '../../storage/errors';
 import {
+  SNAPSHOT_FORMAT_ENTRIES,
+  SNAPSHOT_TABLES,
+  decodeSnapshot,
+  encodeSnapshot,
+} from '../../storage/checkpoint';
+import {
   SMALL_GEOMETRY,
   content,
   credential,
@@ -233,6 +239,171 @@ describe('checkpoints on damaged images (found by test/fuzz/flash-image.test.ts)
     const before = Buffer.from(image.image);
     expect(() => mount(image)).toThrow(CorruptImageError);
     expect(image.image.equals(before)).toBe(true);
+  });
+});
+
+/** The index behind a store (what the tests look at: pages read, page-ins). */
+function indexOf(store: ReaderStore): ReaderStoreIndex {
+  return (store as unknown as { idx: ReaderStoreIndex }).idx;
+}
+
+/** 3,000 credentials pushed, a snapshot written after them (no grants, nothing replayed). */
+function pushedStore(d: MemoryFlash): ReaderStore {
+  const s = open(d);
+  s.database.replace({
+    ...content(0, 'v1'),
+    credentials: Array.from({ length: 3000 }, (_, i) => credential(i + 1)),
+  });
+  s.config.set({ unlockMs: 4000 });
+  return s;
+}
+
+describe('paged tables (format 3 snapshots)', () => {
+  it('mount reads no page of the tables; a lookup reads the pages it probes, and answers as a full replay does', () => {
+    const d = device();
+    const state = observe(pushedStore(d));
+    const again = open(d);
+    expect(again.mountReport.fromCheckpoint).toBe(true);
+    const pending = indexOf(again).pagesPending();
+    // 3,000 keys at a load of 0.7 are ~17 pages a table, by id and by value.
+    expect(pending).toBeGreaterThan(30);
+    const wanted = credential(1234);
+    const found = again.database.findCredential(wanted.kind, wanted.value);
+    expect(found).toMatchObject({ id: wanted.id, kind: wanted.kind, value: wanted.value });
+    const after = indexOf(again).pagesPending();
+    expect(after).toBeLessThan(pending);
+    expect(after).toBeGreaterThan(pending - 4);
+    expect(again.database.findCredential('badge', 'no such value')).toBeUndefined();
+    expect(again.database.counts().credentials).toBe(3000);
+    // Writes go through paged tables too: a debit finds its slot on a page of its own.
+    again.database.debit('c8');
+    expect(again.database.usesOf('c8')).toBe(1);
+    const full = mountForInspection(d, { checkpoint: false });
+    expect(mountForInspection(d).index.describe()).toBe(full.index.describe());
+    expect(observe(open(d))).toBe(observe(again));
+    expect(state).not.toBe(observe(again)); // the debit
+  });
+
+  it('collection reaching the snapshot pages its tables in first, then takes its sectors', () => {
+    const d = device();
+    pushedStore(d);
+    // No new snapshot from here on: collection must reach the loaded one's pieces.
+    const again = openStore({ device: d, checkpointBytes: Infinity, eventCapacity: 100 });
+    expect(again.mountReport.fromCheckpoint).toBe(true);
+    expect(indexOf(again).pagesPending()).toBeGreaterThan(30);
+    const pageIn = jest.spyOn(indexOf(again), 'pageIn');
+    const lowSeq = () => mountForInspection(d.snapshot()).log.stats().lowSeq;
+    const before = lowSeq();
+    for (let i = 0; i < 40000 && pageIn.mock.calls.length === 0; i++) {
+      again.recordGrant(
+        { ts: i, type: 'access', credentialId: `c${(i % 50) + 1}` },
+        `c${(i % 50) + 1}`,
+      );
+      if (i % 100 === 99) again.events.ack(again.events.stats().lastSeq);
+    }
+    expect(pageIn).toHaveBeenCalledTimes(1);
+    expect(indexOf(again).pagesPending()).toBe(0);
+    expect(lowSeq()).toBeGreaterThan(before);
+    // Grants go on past the snapshot's sectors; the state stays the log's.
+    for (let i = 0; i < 300; i++) {
+      again.recordGrant({ ts: i, type: 'access', credentialId: 'c9' }, 'c9');
+    }
+    const copy = d.snapshot();
+    expect(mountForInspection(copy).report.fromCheckpoint).toBe(false);
+    const replayed = openStore({ device: copy, checkpointBytes: Infinity, eventCapacity: 100 });
+    expect(observe(replayed) === observe(again)).toBe(true);
+  });
+
+  it('counts are right before any page is read when sectors were collected since the snapshot', () => {
+    const d = device();
+    const s = openStore({ device: d, checkpointBytes: 16384, eventCapacity: 200 });
+    s.database.replace({
+      ...content(0, 'v1'),
+      credentials: Array.from({ length: 500 }, (_, i) => credential(i + 1)),
+    });
+    let checked = 0;
+    for (let round = 0; round < 60; round++) {
+      for (let i = 0; i < 150; i++) {
+        s.recordGrant(
+          { ts: i, type: 'access', credentialId: `c${(i % 40) + 1}` },
+          `c${(i % 40) + 1}`,
+        );
+      }
+      s.events.ack(s.events.stats().lastSeq - 100);
+      const copy = d.snapshot();
+      const paged = mountForInspection(copy);
+      if (!paged.report.fromCheckpoint || paged.index.pagesPending() === 0) continue;
+      // counts() reads no page: the sizes the snapshot and the replay after it left.
+      const store = open(copy.snapshot());
+      expect(indexOf(store).pagesPending()).toBeGreaterThan(0);
+      expect(store.database.counts()).toEqual({
+        users: 3,
+        credentials: 500,
+        schedules: 1,
+        holidays: 1,
+        accessPoints: 2,
+      });
+      expect(paged.index.describe()).toBe(
+        mountForInspection(copy, { checkpoint: false }).index.describe(),
+      );
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(20);
+  });
+
+  it('a format 2 snapshot (tables as entry lists, older images) still loads, whole', () => {
+    const d = device();
+    const state = observe(busyStore(d));
+    const { log, index } = mountForInspection(d);
+    expect(log.writeCheckpoint(() => index.snapshot(), SNAPSHOT_FORMAT_ENTRIES)).toBe(true);
+    const again = open(d);
+    expect(again.mountReport.fromCheckpoint).toBe(true);
+    expect(again.mountReport.recordsReplayed).toBe(0);
+    expect(indexOf(again).pagesPending()).toBe(0);
+    expect(observe(again)).toBe(state);
+    // Its next snapshot is format 3 again.
+    const next = mountForInspection(d);
+    expect(next.log.writeCheckpoint(() => next.index.snapshot())).toBe(true);
+    expect(indexOf(open(d)).pagesPending()).toBeGreaterThan(0);
+  });
+
+  it('a page layout that does not add up is refused (the snapshot is not a table)', () => {
+    const d = device();
+    pushedStore(d);
+    const { index } = mountForInspection(d);
+    const sectors = d.geometry.sectorCount;
+    const snapshot = {
+      ...index.snapshot(),
+      live: new Uint32Array(sectors),
+      seqs: new Uint32Array(sectors),
+      seals: new Uint32Array(sectors),
+      tailAddress: -1,
+      tailTotal: 0,
+    };
+    const words = encodeSnapshot(snapshot);
+    expect(typeof decodeSnapshot(words, sectors)).toBe('object');
+    // Where the first table (credentials by id) starts: after the fixed words, the sector
+    // tables and the events.
+    const table = 17 + 3 * sectors + 1 + snapshot.events.length;
+    expect(words[table]).toBe(snapshot.tables[SNAPSHOT_TABLES[0]!].capacity);
+    const forged: Array<[string, (w: Uint32Array) => void]> = [
+      ['a bit set in a bitmap', (w) => (w[table + 4] = w[table + 4]! ^ 0x10)],
+      ['a bit cleared in a bitmap', (w) => (w[table + 5] = w[table + 5]! & (w[table + 5]! - 1))],
+      ['a live count too high', (w) => (w[table + 1] = w[table + 1]! + 1)],
+      ['an occupied count too low', (w) => (w[table + 2] = w[table + 2]! - 1)],
+      ['a capacity a page shorter', (w) => (w[table] = w[table]! - 256)],
+      // Would allocate gigabytes of slots before anything else fails: refused outright.
+      ['a capacity of 2^30 slots', (w) => (w[table] = 2 ** 30)],
+      ['unknown flags', (w) => (w[table + 3] = 2)],
+    ];
+    for (const [what, forge] of forged) {
+      const copy = Uint32Array.from(words);
+      forge(copy);
+      expect({ what, decoded: typeof decodeSnapshot(copy, sectors) }).toEqual({
+        what,
+        decoded: 'string',
+      });
+    }
   });
 });
 
