@@ -122,7 +122,7 @@ const BODY_WINDOW_WORDS = 1 << 18;
 
 /**
  * Where a snapshot's body lies, piece by piece, as mount meets the pieces in the sectors it
- * walks (their CRCs checked there); the body is then streamed from flash, never assembled.
+ * walks (their CRCs checked there): the pages of its tables are read from there later.
  */
 class SnapshotBody implements BodyWords {
   private readonly addresses: number[] = [];
@@ -131,13 +131,12 @@ class SnapshotBody implements BodyWords {
   private readonly offsets: number[] = [];
   bytes = 0;
   pieces = 0;
-  private device: FlashDevice | undefined;
 
   constructor(
     private readonly start: CheckpointEnd,
-    deviceSize: number,
+    private readonly device: FlashDevice,
   ) {
-    if (start.bytes % 4 || start.bytes > deviceSize) {
+    if (start.bytes % 4 || start.bytes > device.size) {
       throw new SnapshotRejected(`its end says ${start.bytes} B`);
     }
   }
@@ -155,52 +154,12 @@ class SnapshotBody implements BodyWords {
   }
 
   /**
-   * The body's words, read from the pieces in order through one reused window. The pieces
-   * nearly fill consecutive sectors, so the part is read a megabyte at a time and their
-   * payloads copied out (one read per piece would cost a system call each).
-   */
-  stream(device: FlashDevice): WordStream {
-    this.device = device;
-    let piece = 0;
-    let offset = 0;
-    const raw = device.readInto ? Buffer.allocUnsafe(SCAN_BYTES) : undefined;
-    let rawStart = 0;
-    let rawEnd = 0;
-    const fill = (into: Uint8Array): number => {
-      let filled = 0;
-      while (piece < this.addresses.length && filled < into.length) {
-        const n = Math.min(this.lengths[piece]! - offset, into.length - filled);
-        const address = this.addresses[piece]! + offset;
-        if (!raw) {
-          into.set(device.read(address, n), filled);
-        } else {
-          if (address < rawStart || address + n > rawEnd) {
-            rawStart = address;
-            rawEnd = Math.min(device.size, address + raw.length);
-            device.readInto!(rawStart, raw.subarray(0, rawEnd - rawStart));
-          }
-          into.set(raw.subarray(address - rawStart, address - rawStart + n), filled);
-        }
-        filled += n;
-        offset += n;
-        if (offset === this.lengths[piece]) {
-          piece++;
-          offset = 0;
-        }
-      }
-      return filled;
-    };
-    const window = new Uint32Array(Math.min(BODY_WINDOW_WORDS, this.bytes / 4));
-    return new WordStream(this.bytes / 4, window, fill);
-  }
-
-  /**
    * Words of the body again, straight from its pieces on flash (a page of a paged table:
    * a read or two). Valid while the pieces' sectors are not collected (FlashLog.collectOldest
    * pages every table in before that).
    */
   read(at: number, count: number, into: Uint32Array): void {
-    const device = this.device!;
+    const device = this.device;
     const bytes = new Uint8Array(into.buffer, into.byteOffset, count * 4);
     let from = at * 4;
     let done = 0;
@@ -224,6 +183,13 @@ class SnapshotBody implements BodyWords {
       from += n;
     }
   }
+}
+
+/** The walk of a snapshot's sectors that feeds its decoder (FlashLog.snapshotWalk). */
+interface SnapshotWalk {
+  stream: WordStream;
+  /** Walks on to the end record; where it lies, and where the records before its sector end. */
+  end(): { endIndex: number; endOffset: number; previousEnd: number };
 }
 
 /** Where the newest committed snapshot starts, from its checkpoint-end record. */
@@ -513,6 +479,98 @@ export class FlashLog {
   }
 
   /**
+   * Walks the snapshot's sectors as its body is decoded, each sector read and walked once
+   * (CRCs, prevEnd, torn bytes) with the pieces' payloads copied from its cells straight
+   * into the decoder's window: the body is read from flash once, never assembled. The
+   * sectors wholly inside the snapshot are done here; the one holding its end record is
+   * the replay's from there on (end() says where the snapshot's records stop in it).
+   */
+  private snapshotWalk(
+    start: SnapshotStart,
+    inRange: Array<{ sector: number; seq: number; prevEnd: number }>,
+    chunks: { sector(index: number, keep: boolean): Buffer },
+    notes: MountNote[],
+    body: SnapshotBody,
+    tails: Array<[number, number]>,
+  ): SnapshotWalk {
+    const first = start.index;
+    let j = first - 1;
+    let previousEnd = -1;
+    let cells: Buffer = Buffer.alloc(0);
+    // The current sector's pieces (offset in its cells, length), and how far they were copied.
+    const pieces: number[] = [];
+    let next = 0;
+    let within = 0;
+    let endOffset = -1;
+    const walkNext = () => {
+      if (++j >= inRange.length) throw new SnapshotRejected('its end record was not reached');
+      const { sector, prevEnd } = inRange[j]!;
+      if (j > first && prevEnd !== previousEnd) throw this.prevEndMismatch(inRange, j, previousEnd);
+      cells = chunks.sector(j, false);
+      pieces.length = 0;
+      next = 0;
+      within = 0;
+      const base = sector * this.sectorSize;
+      const walk = this.walkRecords(sector, cells, (record, header) => {
+        // Past the end record: the replay's records.
+        if (endOffset >= 0) return;
+        const offset = record.address - base;
+        if (header.type === RecordType.Tail) tails.push([record.address, record.total]);
+        // Before the first piece: records the snapshot describes.
+        else if (j === first && offset < start.offset) return;
+        else if (header.txn !== start.txn) {
+          throw new SnapshotRejected(`a record of transaction ${header.txn} inside it`);
+        } else if (header.type === RecordType.Checkpoint) {
+          body.add(record.address + RECORD_HEADER_BYTES, record.length);
+          pieces.push(offset + RECORD_HEADER_BYTES, record.length);
+        } else if (header.type === RecordType.CheckpointEnd) {
+          endOffset = offset;
+        }
+      });
+      if (endOffset >= 0) return;
+      // A sector wholly inside the snapshot: the replay will not see it again.
+      if (walk.damage) throw new CorruptImageError(`sector ${sector}: ${walk.damage}`);
+      this.checked[sector] = 1;
+      if (j < inRange.length - 1) this.sealOf[sector] = crc32(cells);
+      if (walk.garbage.length) {
+        notes.push({ sector, message: `torn write at offset ${walk.garbage[0]![0]} (ignored)` });
+      }
+      previousEnd = walk.end;
+      this.order.push(sector);
+    };
+    const fill = (into: Uint8Array): number => {
+      let filled = 0;
+      while (filled < into.length) {
+        if (next >= pieces.length) {
+          if (endOffset >= 0) break;
+          walkNext();
+          continue;
+        }
+        const at = pieces[next]!;
+        const length = pieces[next + 1]!;
+        const n = Math.min(length - within, into.length - filled);
+        cells.copy(into, filled, at + within, at + within + n);
+        filled += n;
+        within += n;
+        if (within === length) {
+          next += 2;
+          within = 0;
+        }
+      }
+      return filled;
+    };
+    const window = new Uint32Array(Math.min(BODY_WINDOW_WORDS, start.bytes / 4));
+    return {
+      stream: new WordStream(start.bytes / 4, window, fill),
+      end: () => {
+        // Pieces the decoder did not ask for, up to the end record: counted, not read.
+        while (endOffset < 0) walkNext();
+        return { endIndex: j, endOffset, previousEnd };
+      },
+    };
+  }
+
+  /**
    * Checks a snapshot against the log before anything trusts it: the pieces add up, every
    * address it holds is a record before its first piece in a sector still in use, and the
    * live bytes it claims are the bytes of those records. Then hands it to the owner.
@@ -522,12 +580,8 @@ export class FlashLog {
     start: SnapshotStart,
     owner: LogOwner,
     inRange: Array<{ sector: number; seq: number; prevEnd: number }>,
+    walk: SnapshotWalk,
   ): void {
-    if (body.pieces !== start.pieces || body.bytes !== start.bytes || body.bytes % 4) {
-      throw new SnapshotRejected(
-        `${body.pieces} pieces of ${body.bytes} B, its end says ${start.pieces} of ${start.bytes} B`,
-      );
-    }
     // Addresses must lie before the snapshot's first piece in the log as it stood then
     // (sectors collected since are fine: replay meets the copies and moves them). Per
     // sector, where a record the snapshot names may end: the sector's end for one before the
@@ -593,11 +647,14 @@ export class FlashLog {
         collected: (address) => gone[Math.floor(address / size)] === 1,
       };
     };
-    const snapshot = decodeSnapshot(body.stream(this.device), this.sectorCount, {
-      source: body,
-      check,
-    });
+    const snapshot = decodeSnapshot(walk.stream, this.sectorCount, { source: body, check });
     if (typeof snapshot === 'string') throw new SnapshotRejected(snapshot);
+    walk.end();
+    if (body.pieces !== start.pieces || body.bytes !== start.bytes) {
+      throw new SnapshotRejected(
+        `${body.pieces} pieces of ${body.bytes} B, its end says ${start.pieces} of ${start.bytes} B`,
+      );
+    }
     this.checkBeforeSnapshot(snapshot.seals, start.index, inRange);
     forEachSnapshotRecord(snapshot, record);
     if (snapshot.tailAddress >= 0) record(snapshot.tailAddress, snapshot.tailTotal);
@@ -725,34 +782,31 @@ export class FlashLog {
     this.sealedAtMount = 0;
     const chunks = this.chunkReader(inRange.map((h) => h.sector));
     const first = start ? start.index : 0;
-    let loaded = !start;
-    const body = start ? new SnapshotBody(start, this.device.size) : undefined;
-    const tails: Array<[number, number]> = [];
     // The sectors before a snapshot are checked when it is loaded, with the CRCs it holds
     // (checkBeforeSnapshot), and not replayed.
     for (let i = 0; i < first; i++) this.order.push(inRange[i]!.sector);
-    for (let i = first; i < inRange.length; i++) {
+    let i = first;
+    /** In the sector of the snapshot's end record: the offsets the snapshot took (up to it). */
+    let endIndex = -1;
+    let endOffset = -1;
+    if (start) {
+      const body = new SnapshotBody(start, this.device);
+      const tails: Array<[number, number]> = [];
+      const snapshot = this.snapshotWalk(start, inRange, chunks, notes, body, tails);
+      this.loadSnapshot(body, start, owner, inRange, snapshot);
+      for (const [address, total] of tails) this.adoptTail(address, total);
+      ({ endIndex, endOffset, previousEnd } = snapshot.end());
+      i = endIndex;
+    }
+    for (; i < inRange.length; i++) {
       const { sector, prevEnd } = inRange[i]!;
       // The first snapshot sector's prevEnd is checked with the sectors before it.
       if (i > first && prevEnd !== previousEnd) throw this.prevEndMismatch(inRange, i, previousEnd);
-      const cells = chunks.sector(i, loaded);
+      const cells = chunks.sector(i, true);
+      const skip = i === endIndex ? sector * this.sectorSize + endOffset : -1;
       walk = this.walkRecords(sector, cells, (record, header) => {
-        if (!loaded) {
-          // Before the snapshot's end: its pieces, and tails of sectors it opened.
-          const before = i === first && record.address % this.sectorSize < start!.offset;
-          if (header.type === RecordType.Tail) tails.push([record.address, record.total]);
-          else if (before) return;
-          else if (header.txn !== start!.txn) {
-            throw new SnapshotRejected(`a record of transaction ${header.txn} inside it`);
-          } else if (header.type === RecordType.Checkpoint) {
-            body!.add(record.address + RECORD_HEADER_BYTES, record.length);
-          } else if (header.type === RecordType.CheckpointEnd) {
-            this.loadSnapshot(body!, start!, owner, inRange);
-            for (const [address, total] of tails) this.adoptTail(address, total);
-            loaded = true;
-          }
-          return;
-        }
+        // The snapshot's records, and what it opened its sectors with: taken already.
+        if (record.address <= skip) return;
         records++;
         replayedBytes += record.total;
         if (header.type === RecordType.Tail) {
@@ -782,7 +836,6 @@ export class FlashLog {
       previousEnd = walk.end;
       this.order.push(sector);
     }
-    if (!loaded) throw new SnapshotRejected('its end record was not reached');
     if (start) {
       owner.settle?.();
       // Sectors collected after the snapshot hold nothing live any more.
@@ -1604,11 +1657,13 @@ export class FlashLog {
    * addresses pointing at other records.
    */
   private checkSnapshotSectors(snapshot: Snapshot, start: SnapshotStart): void {
+    const low = this.lowSeq;
+    const first = start.firstSeq;
     for (let s = 0; s < this.sectorCount; s++) {
       const then = snapshot.seqs[s]!;
       const now = this.state[s] === 'used' ? this.seqOf[s]! : 0;
-      const before = (seq: number) => seq >= this.lowSeq && seq < start.firstSeq;
-      if (then > start.firstSeq || ((before(then) || before(now)) && then !== now)) {
+      const before = (then >= low && then < first) || (now >= low && now < first);
+      if (then > first || (before && then !== now)) {
         throw new SnapshotRejected(
           `sector ${s} holds sequence ${now || 'none'}, the snapshot saw ${then || 'none'}`,
         );
