@@ -1,6 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { transpiledModule } from '../cli-command';
+import { cliCommand, transpiledModule } from '../cli-command';
+import { freePort, runReaderSim } from '../security/start-process';
 
 /**
  * `reader-sim start` holds V8's young generation at its starting size (issue 18: ~14 MB of
@@ -40,5 +43,36 @@ describe('reader process memory settings', () => {
     const { before, after } = run('hold');
     expect(before).toBeGreaterThan(0);
     expect(after).toBeLessThanOrEqual(2 * MiB);
+  });
+
+  it('`reader-sim start` holds it from before its modules load, until it exits', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'start-memory-'));
+    // Loaded ahead of the CLI: reports the young generation's size as the process exits.
+    const preload = path.join(dir, 'report-young.js');
+    fs.writeFileSync(
+      preload,
+      `process.on('exit', () => {
+        const s = require('v8').getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');
+        require('fs').writeSync(2, 'young-generation ' + s.space_size + '\\n');
+      });\n`,
+    );
+    const cli = cliCommand();
+    const port = await freePort();
+    const reader = runReaderSim(
+      ['start', '--data', path.join(dir, 'data'), '--api-port', String(port), '--ble', 'off'],
+      {},
+      { command: cli.command, args: ['-r', preload, ...cli.args] },
+    );
+    try {
+      await reader.waitFor((l) => typeof l.msg === 'string' && l.msg.startsWith('ready:'));
+      reader.child.kill('SIGTERM');
+      expect(await reader.exited).toBe(0);
+      const bytes = Number(/young-generation (\d+)/.exec(reader.stderr())?.[1]);
+      // Loading the reader's modules alone grows an unheld one to 16 MiB.
+      expect(bytes).toBeGreaterThan(0);
+      expect(bytes).toBeLessThanOrEqual(2 * MiB);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
