@@ -16,7 +16,10 @@ import v8 from 'node:v8';
  *
  * `--max-semi-space-size` says the same but counts only when node starts (a flag on every
  * launcher: Docker, systemd, npm's bin link, the soak); the growth factor is read at each
- * growth, so the process sets it for itself, before its modules load.
+ * growth, so the process sets it for itself, before its modules load. Under ts-node (a
+ * checkout's bin/reader-sim.js) the compiler has grown it by then, and holding it from the
+ * process's first line there costs more than it saves (a reader just booted: 178 -> 195 MB,
+ * the compiler's garbage promoted instead of dying young), so a checkout is left as it is.
  */
 export function holdYoungGeneration(): void {
   v8.setFlagsFromString('--semi-space-growth-factor=1');
