@@ -8,7 +8,12 @@ export const commands: CommandEntry[] = [
   {
     name: 'start',
     summary: 'run the reader (sim profile: console LED, flash image under the data dir)',
-    load: async () => (await import('./start')).start,
+    // A reader process from here on: its young generation is held before the reader's
+    // modules load, which alone would grow it to 16 MiB (start-memory.ts).
+    load: async () => {
+      (await import('./start-memory')).holdYoungGeneration();
+      return (await import('./start')).start;
+    },
   },
   {
     name: 'host',

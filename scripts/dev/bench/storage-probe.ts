@@ -5,6 +5,7 @@
  */
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { openStore } from '../../../storage';
+import { holdYoungGeneration } from '../../commands/start-memory';
 import { credentialValue } from './storage-data';
 
 /** Lookups before the measured ones, on other keys: the measured run sees optimised code. */
@@ -18,6 +19,8 @@ async function main(): Promise<void> {
   const [dir, nText, lookupsText] = process.argv.slice(2);
   const n = Number(nText);
   const lookups = Number(lookupsText ?? 100000);
+  // The reader's own process settings (reader-sim start), so RSS is the reader's.
+  holdYoungGeneration();
   const t0 = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
   const store = openStore({ dir: dir! });
