@@ -555,8 +555,11 @@ export class FlashLog {
   private readSectorHeaders(
     notes: MountNote[],
   ): Array<{ sector: number; seq: number; prevEnd: number }> {
-    const found: Array<{ sector: number; seq: number; prevEnd: number }> = [];
-    this.erased = 0;
+    // The headers found, in sector order; objects only at the end, in sequence order.
+    const foundSector = new Int32Array(this.sectorCount);
+    const foundSeq = new Uint32Array(this.sectorCount);
+    const foundPrevEnd = new Uint32Array(this.sectorCount);
+    let found = 0;
     // The heads of many sectors per call, packed: a file image reads the part a megabyte at
     // a time and decodes only the heads (one small read per header costs a system call each).
     const perRead = this.device.readSectorHeads ? HEADS_PER_SCAN : 1;
@@ -566,62 +569,87 @@ export class FlashLog {
     // The device takes each in-use sector's CRC as it scans (checkBeforeSnapshot's seals).
     const crcs = this.device.readSectorHeads ? new Uint32Array(this.sectorCount) : undefined;
     let withCrcs = crcs !== undefined;
-    let scanned = 0;
-    for (let s = 0; s < this.sectorCount; s++) {
-      if (s % perRead === 0) {
-        scanned = s;
-        const count = Math.min(perRead, this.sectorCount - s);
-        if (this.device.readSectorHeads) {
-          const into = crcs!.subarray(s, s + count);
-          const got = this.device.readSectorHeads(s, count, SECTOR_HEADER_BYTES, cells, into);
-          if (got !== true) withCrcs = false;
-        } else {
-          cells.set(this.device.read(s * this.sectorSize, SECTOR_HEADER_BYTES));
-        }
-      }
-      const w = (s - scanned) * (SECTOR_HEADER_BYTES >>> 2);
-      const at = w * 4;
-      // Erased headers are most of a young part: four word compares, no parse.
-      const blank =
-        words[w] === -1 && words[w + 1] === -1 && words[w + 2] === -1 && words[w + 3] === -1;
-      // A valid header is parsed from the words where they are the format's (little-endian)
-      // order: no object per header (a million credentials fill ~33,000 sectors).
-      let valid = false;
-      if (!blank && words[w] === SECTOR_MAGIC_WORD) {
-        if (!HOST_LITTLE_ENDIAN) {
-          const header = parseSectorHeader(cells, at);
-          if (header) found.push({ sector: s, seq: header.seq, prevEnd: header.prevEnd });
-          valid = header !== undefined;
-        } else if (words[w + 3] === (crc32(cells, at, at + 12) | 0)) {
-          found.push({ sector: s, seq: words[w + 1]! >>> 0, prevEnd: words[w + 2]! >>> 0 });
-          valid = true;
-        }
-      }
-      if (valid) {
-        this.state[s] = 'used';
-        this.seqOf[s] = found[found.length - 1]!.seq;
-      } else if (blank || erasedFrom(cells, at, at + SECTOR_HEADER_BYTES)) {
-        this.state[s] = 'erased';
-        this.unverified[s] = 1;
-        this.erased++;
+    // Mount runs once: this loop runs 65,536 times at 256 MiB mostly before it is optimised,
+    // so it does little per sector (locals, four word loads, no object but per header found).
+    const { state, seqOf, unverified, sectorCount } = this;
+    let erased = 0;
+    for (let scanned = 0; scanned < sectorCount; scanned += perRead) {
+      const count = Math.min(perRead, sectorCount - scanned);
+      if (this.device.readSectorHeads) {
+        const into = crcs!.subarray(scanned, scanned + count);
+        const got = this.device.readSectorHeads(scanned, count, SECTOR_HEADER_BYTES, cells, into);
+        if (got !== true) withCrcs = false;
       } else {
-        this.state[s] = 'dirty';
-        notes.push({
-          sector: s,
-          message: 'no valid sector header and not erased (torn erase or open)',
-        });
+        cells.set(this.device.read(scanned * this.sectorSize, SECTOR_HEADER_BYTES));
+      }
+      for (let i = 0; i < count; i++) {
+        const s = scanned + i;
+        const w = i << 2;
+        const w0 = words[w]!;
+        // Erased headers are most of a young part: four word loads, no parse.
+        if ((w0 & words[w + 1]! & words[w + 2]! & words[w + 3]!) === -1) {
+          state[s] = 'erased';
+          unverified[s] = 1;
+          erased++;
+          continue;
+        }
+        // A valid header is parsed from the words where they are the format's (little-endian)
+        // order: no object per header (a million credentials fill ~33,000 sectors).
+        let valid = false;
+        if (w0 === SECTOR_MAGIC_WORD) {
+          const at = w << 2;
+          if (!HOST_LITTLE_ENDIAN) {
+            const header = parseSectorHeader(cells, at);
+            if (header) {
+              foundSeq[found] = header.seq;
+              foundPrevEnd[found] = header.prevEnd;
+              valid = true;
+            }
+          } else if (words[w + 3] === (crc32(cells, at, at + 12) | 0)) {
+            foundSeq[found] = words[w + 1]!;
+            foundPrevEnd[found] = words[w + 2]!;
+            valid = true;
+          }
+        }
+        if (valid) {
+          state[s] = 'used';
+          seqOf[s] = foundSeq[found]!;
+          foundSector[found++] = s;
+        } else {
+          state[s] = 'dirty';
+          notes.push({
+            sector: s,
+            message: 'no valid sector header and not erased (torn erase or open)',
+          });
+        }
       }
     }
+    this.erased = erased;
     this.scanCrcs = withCrcs ? crcs : undefined;
-    found.sort((a, b) => a.seq - b.seq);
-    for (let i = 1; i < found.length; i++) {
-      if (found[i]!.seq === found[i - 1]!.seq) {
+    // Sectors are opened round robin, so in sector order the sequence numbers usually rise
+    // but for one wrap: then the order is a rotation, and strictly rising means no duplicates.
+    let wrap = 0;
+    while (wrap + 1 < found && foundSeq[wrap + 1]! > foundSeq[wrap]!) wrap++;
+    wrap = found ? (wrap + 1) % found : 0;
+    let rotation = true;
+    for (let i = 1; i < found && rotation; i++) {
+      rotation = foundSeq[(wrap + i) % found]! > foundSeq[(wrap + i - 1) % found]!;
+    }
+    const headers = new Array<{ sector: number; seq: number; prevEnd: number }>(found);
+    for (let i = 0; i < found; i++) {
+      const j = rotation ? (wrap + i) % found : i;
+      headers[i] = { sector: foundSector[j]!, seq: foundSeq[j]!, prevEnd: foundPrevEnd[j]! };
+    }
+    if (rotation) return headers;
+    headers.sort((a, b) => a.seq - b.seq);
+    for (let i = 1; i < headers.length; i++) {
+      if (headers[i]!.seq === headers[i - 1]!.seq) {
         throw new CorruptImageError(
-          `sectors ${found[i - 1]!.sector} and ${found[i]!.sector} both claim sequence ${found[i]!.seq}`,
+          `sectors ${headers[i - 1]!.sector} and ${headers[i]!.sector} both claim sequence ${headers[i]!.seq}`,
         );
       }
     }
-    return found;
+    return headers;
   }
 
   /** The newest log-tail record: every sector starts with one, so this looks at one or two sectors. */
