@@ -393,9 +393,11 @@ export class FlashLog {
     const erasing = tail?.erasing ?? -1;
 
     // Sectors below the tail's lowSeq were collected; at most the one being erased may remain.
-    const inRange = headers.filter((h) => h.seq >= this.lowSeq);
-    for (const h of headers) {
-      if (h.seq >= this.lowSeq) continue;
+    // The headers are in sequence order, so those are a prefix (usually empty: no copy).
+    let below = 0;
+    while (below < headers.length && headers[below]!.seq < this.lowSeq) below++;
+    const inRange = below ? headers.slice(below) : headers;
+    for (const h of headers.slice(0, below)) {
       if (h.sector !== erasing) {
         throw new CorruptImageError(
           `sector ${h.sector} holds sequence ${h.seq}, older than the log tail (${this.lowSeq}) ` +
@@ -408,21 +410,23 @@ export class FlashLog {
         message: 'collected sector not yet erased (erase finished now)',
       });
     }
-    for (let s = 0; s < this.sectorCount; s++) {
-      if (this.state[s] === 'dirty' && s !== erasing && this.dirtyHasData(s)) {
+    const { state, sectorCount } = this;
+    for (let s = 0; s < sectorCount; s++) {
+      if (state[s] === 'dirty' && s !== erasing && this.dirtyHasData(s)) {
         throw new CorruptImageError(
           `sector ${s} has no valid header but holds data: sector header damaged, records would be lost`,
         );
       }
     }
-    inRange.forEach((h, i) => {
+    for (let i = 0; i < inRange.length; i++) {
+      const h = inRange[i]!;
       if (h.seq !== this.lowSeq + i) {
         throw new CorruptImageError(
           `sector sequence ${this.lowSeq + i} is missing (next found: ${h.seq} in sector ${h.sector}): ` +
             'a sector header is damaged',
         );
       }
-    });
+    }
 
     let report: MountReport | undefined;
     const start = options.checkpoint === false ? undefined : this.findSnapshot(inRange);
