@@ -688,10 +688,11 @@ export class FileFlash extends NorFlash {
 
   /**
    * A megabyte of the file per read, as stored. The heads (16 bytes, mount's; other sizes go
-   * the plain way) are copied out four words at a time and decoded as they are copied (decoding the whole part cost mount ~0.4 ms per MiB at format
-   * 2); a sector's CRC is taken on its stored bytes, and at format 2 corrected for the
-   * inversion (CRC-32 is affine: crc(~x) = crc(x) ^ crc(0xFF..) ^ crc(0x00..), see
-   * invertedCrcDelta). Sectors that programs not yet written out touch are read the plain way.
+   * the plain way) are copied out four words at a time and decoded as they are copied
+   * (decoding the whole part cost mount ~0.4 ms per MiB at format 2). A sector's CRC is
+   * taken on its stored bytes and, at format 2, corrected for the inversion (CRC-32 is
+   * affine, see invertedCrcDelta). Sectors that programs not yet written out touch are
+   * read the plain way.
    */
   protected override readHeadCells(
     first: number,
@@ -873,8 +874,17 @@ function invertCells<T extends Uint8Array>(cells: T): T {
   let i = 0;
   if (cells.byteOffset % 4 === 0) {
     const words = new Int32Array(cells.buffer, cells.byteOffset, length >>> 2);
-    for (let w = 0; w < words.length; w++) words[w] = ~words[w]!;
-    i = words.length * 4;
+    const n = words.length;
+    let w = 0;
+    // Four words a step: mount inverts ~80 MB at 1M, much of it before this is optimised.
+    for (; w + 4 <= n; w += 4) {
+      words[w] = ~words[w]!;
+      words[w + 1] = ~words[w + 1]!;
+      words[w + 2] = ~words[w + 2]!;
+      words[w + 3] = ~words[w + 3]!;
+    }
+    for (; w < n; w++) words[w] = ~words[w]!;
+    i = n * 4;
   }
   for (; i < length; i++) cells[i] = ~cells[i]!;
   return cells;

@@ -233,6 +233,8 @@ const READ_RUN = 64;
 const CELL_RUN = READ_RUN;
 /** Bytes mount reads at a time where it only scans (sectors it checks, snapshot pieces). */
 const SCAN_BYTES = 1 << 20;
+/** What a record points at before its first reset (mount walks ~33,000 sectors at 1M). */
+const NO_CELLS = Buffer.alloc(0);
 /** Sector headers a mount asks the device for at a time. */
 const HEADS_PER_SCAN = 4096;
 const HOST_LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
@@ -1397,7 +1399,7 @@ export class FlashLog {
     visit: (record: LogRecord, header: RecordHeader) => void,
   ): SectorWalk {
     const base = sector * this.sectorSize;
-    const record = LogRecord.of(0, 0, 0, 0, Buffer.alloc(0));
+    const record = LogRecord.of(0, 0, 0, 0, NO_CELLS);
     return walkSector(cells, (offset, header) =>
       visit(
         record.reset(
