@@ -576,7 +576,7 @@ export class FlashLog {
     const crcs = this.device.readSectorHeads ? new Uint32Array(this.sectorCount) : undefined;
     let withCrcs = crcs !== undefined;
     // Mount runs once: this loop runs 65,536 times at 256 MiB mostly before it is optimised,
-    // so it does little per sector (locals, four word loads, no object but per header found).
+    // so it does little per sector (locals, four word loads, typed arrays, no objects).
     const { state, seqOf, unverified, sectorCount } = this;
     let erased = 0;
     for (let scanned = 0; scanned < sectorCount; scanned += perRead) {
