@@ -23,7 +23,11 @@ function buildTable(): Int32Array {
 }
 
 export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  if (nativeCrc32 && end - start > 512) return nativeCrc32(bytes.subarray(start, end)) >>> 0;
+  if (nativeCrc32 && end - start > 512) {
+    // A whole buffer goes as it is: a subarray per call shows at a mount's 65,536 sectors.
+    const whole = start === 0 && end === bytes.length;
+    return nativeCrc32(whole ? bytes : bytes.subarray(start, end)) >>> 0;
+  }
   let c = -1;
   let i = start;
   for (; i + 4 <= end; i += 4) {

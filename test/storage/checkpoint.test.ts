@@ -41,6 +41,17 @@ function busyStore(d: MemoryFlash): ReaderStore {
   return s;
 }
 
+/** A part whose header scan gives no CRCs: mount reads every sector before a snapshot. */
+class NoScanCrcs extends MemoryFlash {
+  constructor(like: MemoryFlash) {
+    super({ geometry: like.geometry });
+  }
+  override readSectorHeads(first: number, count: number, headBytes: number, into: Uint8Array) {
+    super.readSectorHeads(first, count, headBytes, into);
+    return false;
+  }
+}
+
 function fsck(d: MemoryFlash): ImageReport {
   const report: ImageReport = { image: 'memory', repairs: [], problems: [] };
   examineDevice(d, report);
@@ -112,6 +123,74 @@ describe('checkpoints (index snapshots)', () => {
     }
     expect(message).toMatch(/sector \d+: /);
     expect(() => open(d)).toThrow(message);
+  });
+
+  it("mount reports and refuses the same whether the device gives the header scan's CRCs or not, and reads less with them", () => {
+    // Big enough that the sectors before the snapshot lie outside the runs of 64 sectors
+    // that mount reads into RAM around the head (there they are not read again either way).
+    const d = new MemoryFlash({ geometry: { sectorCount: 1024 } });
+    const s = open(d);
+    s.database.replace({
+      ...content(0, 'v1'),
+      credentials: Array.from({ length: 8000 }, (_, i) => credential(i + 1)),
+    });
+    for (let i = 0; i < 150; i++) {
+      s.recordGrant(
+        { ts: i, type: 'access', credentialId: `c${(i % 40) + 1}` },
+        `c${(i % 40) + 1}`,
+      );
+    }
+    const size = d.geometry.sectorSize;
+    const lowSeq = mountForInspection(d).log.stats().lowSeq;
+    const bySeq = (seq: number) =>
+      Array.from({ length: d.geometry.sectorCount }, (_, s) => s).find(
+        (s) => d.image.readUInt32LE(s * size + 4) === seq,
+      )!;
+    const sealed = open(d.snapshot()).mountReport.sectorsSealed;
+    expect(sealed).toBeGreaterThan(64);
+    // Sectors in the middle of the sealed run (their neighbours sealed) and the oldest.
+    const middle = bySeq(lowSeq + 5);
+    const oldest = bySeq(lowSeq);
+    const tornAt = [oldest, middle].map((s) => (s + 1) * size - 1);
+    for (const at of tornAt) expect(d.image[at]).toBe(0xff);
+    const damage: Array<[string, (image: Buffer) => void]> = [
+      ['intact', () => {}],
+      ['torn bytes at the end of a sector in the middle', (image) => (image[tornAt[1]!] = 0x7f)],
+      ['torn bytes at the end of the oldest sector', (image) => (image[tornAt[0]!] = 0x7f)],
+      ['a damaged record in the middle', (image) => (image[middle * size + size / 2] ^= 0x10)],
+      ['a damaged record in the oldest sector', (image) => (image[oldest * size + size / 2] ^= 4)],
+    ];
+    for (const [what, hurt] of damage) {
+      const outcome = (withCrcs: boolean) => {
+        const copy = withCrcs ? new MemoryFlash({ geometry: d.geometry }) : new NoScanCrcs(d);
+        d.image.copy(copy.image);
+        hurt(copy.image);
+        let read = 0;
+        const readInto = copy.readInto.bind(copy);
+        copy.readInto = (address, into) => {
+          read += into.length;
+          readInto(address, into);
+        };
+        try {
+          const store = open(copy);
+          const { notes, sectorsSealed, recordsReplayed, fromCheckpoint } = store.mountReport;
+          const report = { notes, sectorsSealed, recordsReplayed, fromCheckpoint };
+          return { what, read, report, state: observe(store) };
+        } catch (err) {
+          return { what, read, error: `${(err as Error).name}: ${(err as Error).message}` };
+        }
+      };
+      const scanned = outcome(true);
+      const plain = outcome(false);
+      expect({ ...scanned, read: 0 }).toEqual({ ...plain, read: 0 });
+      if (what.startsWith('a damaged')) expect(scanned.error).toMatch(/CorruptImageError: sector/);
+      else expect(scanned.report?.fromCheckpoint).toBe(true);
+      // With them, the sealed sectors are not read (but the last, for where its records end).
+      if (what === 'intact') {
+        expect(plain.read - scanned.read).toBeGreaterThanOrEqual((sealed - 2) * size);
+      }
+      if (what.startsWith('torn')) expect(scanned.report?.sectorsSealed).toBe(sealed - 1);
+    }
   });
 
   it('a snapshot stays trusted when collection takes the sectors of its meta and ack records', () => {

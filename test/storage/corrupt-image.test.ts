@@ -52,6 +52,26 @@ describe('corrupt images', () => {
     expect(() => mount(device)).toThrow(StoreError);
   });
 
+  it('two sectors claiming one sequence number are refused, naming both, wherever they lie', () => {
+    const { device } = usedImage();
+    const image = device.image;
+    const used = [...Array(16).keys()].filter((s) => image.readUInt32LE(s * SECTOR) === 0x474c5352);
+    expect(used.length).toBeGreaterThan(4);
+    // A valid header (its CRC covers only itself) copied over another sector's, one pair
+    // each way round: the copy before or after the original in the part.
+    for (const [from, to] of [
+      [used[1]!, used[3]!],
+      [used[3]!, used[1]!],
+    ]) {
+      const copy = device.snapshot();
+      copy.image.copy(copy.image, to * SECTOR, from * SECTOR, from * SECTOR + 16);
+      const seq = image.readUInt32LE(from * SECTOR + 4);
+      const [a, b] = [from, to].sort((x, y) => x - y);
+      expect(() => mount(copy)).toThrow(CorruptImageError);
+      expect(() => mount(copy)).toThrow(`sectors ${a} and ${b} both claim sequence ${seq}`);
+    }
+  });
+
   it('random bit flips anywhere: a clear StoreError or an intact state, never a crash or a silent loss', () => {
     const { device, state, previous } = usedImage();
     const seed = fuzzSeed(2026);
