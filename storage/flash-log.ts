@@ -553,7 +553,7 @@ export class FlashLog {
       // A sector wholly inside the snapshot: the replay will not see it again.
       if (walk.damage) throw new CorruptImageError(`sector ${sector}: ${walk.damage}`);
       this.checked[sector] = 1;
-      if (j < inRange.length - 1) this.sealOf[sector] = crc32(cells);
+      if (j < inRange.length - 1) this.sealOf[sector] = this.scanCrcs?.[sector] ?? crc32(cells);
       if (walk.garbage.length) {
         notes.push({ sector, message: `torn write at offset ${walk.garbage[0]![0]} (ignored)` });
       }
