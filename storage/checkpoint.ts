@@ -1,4 +1,5 @@
 import { KeyTable, PAGE_BITMAP_WORDS, PAGE_SLOTS, StaleEntries } from './key-table';
+import { CorruptImageError } from './errors';
 import { paddedLength } from './record';
 import type { GenerationTables } from './store-index';
 
@@ -64,16 +65,27 @@ export interface Snapshot {
   tables: GenerationTables;
   /** Width of the key hashes in the tables: 32 but in tests that force collisions. */
   keyHashBits: number;
+  /** Decoded from a format 3 body (tables paged in later; set by decodeSnapshot only). */
+  paged?: boolean;
 }
 
 const FIXED_WORDS = 17;
 
 export function encodeSnapshot(s: Snapshot, format = SNAPSHOT_FORMAT_PAGED): Uint32Array {
   const paged = format === SNAPSHOT_FORMAT_PAGED;
-  let words = FIXED_WORDS + 3 * s.live.length + 1 + s.events.length;
-  for (const name of SNAPSHOT_TABLES) {
-    const t = s.tables[name];
-    words += paged ? t.pagedWords() : 2 + t.size * (t.hasCounters ? 5 : 4);
+  const headWords = FIXED_WORDS + 3 * s.live.length + 1 + s.events.length;
+  let words = headWords;
+  const layouts = SNAPSHOT_TABLES.map((name) => (paged ? s.tables[name].pageLayout() : undefined));
+  for (let t = 0; t < SNAPSHOT_TABLES.length; t++) {
+    const table = s.tables[SNAPSHOT_TABLES[t]!];
+    const layout = layouts[t];
+    if (layout) {
+      const pages = layout.pageWords.length;
+      words += TABLE_HEAD_WORDS + 2 * pages + 1;
+      for (let p = 0; p < pages; p++) words += layout.pageWords[p]!;
+    } else {
+      words += 2 + table.size * (table.hasCounters ? 5 : 4);
+    }
   }
   const out = new Uint32Array(words);
   const slot = (r: SlotRef | undefined): [number, number] => (r ? [r.address, r.length] : [0, 0]);
@@ -104,19 +116,40 @@ export function encodeSnapshot(s: Snapshot, format = SNAPSHOT_FORMAT_PAGED): Uin
   out[at++] = s.events.length / 3;
   out.set(s.events, at);
   at += s.events.length;
-  for (const name of SNAPSHOT_TABLES) {
-    const t = s.tables[name];
-    if (paged) {
-      at = t.exportPages(out, at);
-    } else {
+  if (!paged) {
+    for (const name of SNAPSHOT_TABLES) {
+      const t = s.tables[name];
       out[at++] = t.size;
       out[at++] = t.hasCounters ? 1 : 0;
       at = t.exportEntries(out, at);
     }
+  } else {
+    // Every table's directory first (mount reads only these), then every table's pages.
+    let page = at;
+    for (const layout of layouts) page += TABLE_HEAD_WORDS + 2 * layout!.pageWords.length + 1;
+    for (let t = 0; t < SNAPSHOT_TABLES.length; t++) {
+      const table = s.tables[SNAPSHOT_TABLES[t]!];
+      const { pageWords, pageLive, occupied } = layouts[t]!;
+      out[at++] = table.capacity;
+      out[at++] = table.size;
+      out[at++] = occupied;
+      out[at++] = table.hasCounters ? 1 : 0;
+      for (let p = 0; p < pageWords.length; p++) {
+        out[at++] = page;
+        page += pageWords[p]!;
+      }
+      out[at++] = page;
+      out.set(pageLive, at);
+      at += pageLive.length;
+    }
+    for (const name of SNAPSHOT_TABLES) at = s.tables[name].exportPages(out, at);
   }
   if (at !== words) throw new Error(`snapshot of ${at} words, ${words} expected`);
   return out;
 }
+
+/** Words before a format 3 table's page starts: capacity, size, occupied, flags. */
+const TABLE_HEAD_WORDS = 4;
 
 /**
  * A snapshot body read in order through a window of words: mount streams it out of its
@@ -201,8 +234,13 @@ export interface BodyWords {
   read(at: number, count: number, into: Uint32Array): void;
 }
 
-/** The checks mount runs on every entry of a snapshot's tables as its body streams past. */
+/** The checks mount runs on the entries of a snapshot's tables. */
 export interface SnapshotCheck {
+  /**
+   * Whether mount reads every page of paged tables now (it must count the entries in
+   * sectors collected since); otherwise each page is checked when it is read.
+   */
+  readonly streamTables: boolean;
   /**
    * The entries of the table SNAPSHOT_TABLES[table] in words[from..end), `step` words each
    * (address at +2, length at +3); deleted slots (address 1) are skipped. Counts the
@@ -210,7 +248,9 @@ export interface SnapshotCheck {
    * collected since.
    */
   entries(table: number, words: Uint32Array, from: number, end: number, step: number): number;
-  /** The same collected test, for the entries of pages read later. */
+  /** Whether an entry's record may be one of the snapshot's (a page read after mount). */
+  recordAt(address: number, length: number): boolean;
+  /** Whether an entry's record lies in a sector collected since the snapshot. */
   collected(address: number): boolean;
 }
 
@@ -273,11 +313,14 @@ export function decodeSnapshot(
     keyHashBits: (head[1]! >>> 8) & 0xff || 32,
   };
   const check = options.check?.(snapshot);
+  if (format === SNAPSHOT_FORMAT_PAGED) {
+    snapshot.paged = true;
+    const problem = decodePagedTables(w, snapshot, check, options.source ?? wordsOf(body));
+    if (problem) return problem;
+    return snapshot;
+  }
   for (let t = 0; t < SNAPSHOT_TABLES.length; t++) {
-    const table =
-      format === SNAPSHOT_FORMAT_PAGED
-        ? decodePagedTable(w, t, check, options.source ?? wordsOf(body))
-        : decodeEntryTable(w, t, check);
+    const table = decodeEntryTable(w, t, check);
     if (typeof table === 'string') return table;
     snapshot.tables[SNAPSHOT_TABLES[t]!] = table;
   }
@@ -320,93 +363,174 @@ function decodeEntryTable(
   return table;
 }
 
+/** A format 3 table's directory: where its pages lie in the body and what they hold. */
+interface PagedTable {
+  capacity: number;
+  size: number;
+  occupied: number;
+  withCounters: boolean;
+  /** Word offset of each page in the body, and where the last one ends. */
+  starts: Uint32Array;
+  /** Live (not deleted) slots of each page. */
+  live: Uint32Array;
+}
+
 /**
- * A format 3 table: capacity, live slots, occupied slots (live and deleted), a counters
- * flag, then per page of PAGE_SLOTS slots a bitmap of the occupied ones and their slots
- * (low, high, address, length[, counter]). Every entry is checked as it streams past;
- * the table keeps only where each page starts, and reads a page at its first probe.
+ * Format 3 tables: every table's directory (capacity, live slots, occupied slots, a
+ * counters flag, where each page starts and its live slots), then every table's pages (a
+ * bitmap of the page's occupied slots, then those slots: low, high, address, length[,
+ * counter]). Mount reads the directories and checks that they add up; a page is read and
+ * checked when a probe first reaches it. With `check.streamTables` every page is streamed
+ * and checked now instead (its entries in sectors collected since are counted per page).
  */
-function decodePagedTable(
+function decodePagedTables(
   w: WordStream,
-  t: number,
+  snapshot: Snapshot,
   check: SnapshotCheck | undefined,
   source: BodyWords,
-): KeyTable | string {
-  if (!w.need(4)) return 'snapshot ends inside its tables';
+): string | undefined {
+  const dirs: PagedTable[] = [];
+  for (let t = 0; t < SNAPSHOT_TABLES.length; t++) {
+    const dir = readDirectory(w);
+    if (typeof dir === 'string') return dir;
+    dirs.push(dir);
+  }
+  // The pages follow the directories, table after table, to the end of the body.
+  let next = w.position;
+  for (const dir of dirs) {
+    if (dir.starts[0] !== next) return 'snapshot table pages are not where its directory says';
+    next = dir.starts[dir.starts.length - 1]!;
+  }
+  if (next !== w.totalWords) return 'snapshot table pages do not end with its body';
+  const stream = check?.streamTables ?? !check;
+  for (let t = 0; t < dirs.length; t++) {
+    const dir = dirs[t]!;
+    const name = SNAPSHOT_TABLES[t]!;
+    const pages = dir.live.length;
+    const step = dir.withCounters ? 5 : 4;
+    let perPage: Uint32Array | undefined;
+    let stale = 0;
+    if (stream) {
+      for (let p = 0; p < pages; p++) {
+        const count = dir.starts[p + 1]! - dir.starts[p]!;
+        if (!w.need(count)) return 'snapshot table runs past its end';
+        const problem = pageProblem(w.words, w.at, count, p, dir, undefined);
+        if (problem) return `snapshot table ${name}, page ${p}: ${problem}`;
+        const collected = check
+          ? check.entries(t, w.words, w.at + PAGE_BITMAP_WORDS, w.at + count, step)
+          : 0;
+        if (collected) {
+          perPage ??= new Uint32Array(pages);
+          perPage[p] = collected;
+          stale += collected;
+        }
+        w.advance(count);
+      }
+    }
+    const scratch = new Uint32Array(PAGE_BITMAP_WORDS + PAGE_SLOTS * step);
+    const pagesFrom = {
+      read(page: number, slots: Uint32Array, counters: Uint32Array | undefined): void {
+        const from = dir.starts[page]!;
+        const count = dir.starts[page + 1]! - from;
+        source.read(from, count, scratch.subarray(0, count));
+        const problem = pageProblem(scratch, 0, count, page, dir, check);
+        if (problem) {
+          throw new CorruptImageError(`snapshot table ${name}, page ${page}: ${problem}`);
+        }
+        scatterPage(scratch, page, slots, counters);
+      },
+    };
+    const staleEntries: StaleEntries | undefined = perPage && {
+      collected: (address) => check!.collected(address),
+      perPage,
+      total: stale,
+    };
+    snapshot.tables[name] = KeyTable.paged(
+      dir.capacity,
+      dir.size,
+      dir.occupied,
+      dir.withCounters,
+      pagesFrom,
+      staleEntries,
+    );
+  }
+  return undefined;
+}
+
+/** A table's directory, checked against itself (its pages are checked as they are read). */
+function readDirectory(w: WordStream): PagedTable | string {
+  if (!w.need(TABLE_HEAD_WORDS)) return 'snapshot ends inside its tables';
   const capacity = w.word();
   const size = w.word();
-  const filled = w.word();
+  const occupied = w.word();
   const flags = w.word();
   if (flags > 1) return 'snapshot table has unknown flags';
   const withCounters = flags === 1;
   const step = withCounters ? 5 : 4;
   const pages = Math.ceil(capacity / PAGE_SLOTS);
   // A table grows to about three slots a key at most (it never shrinks, and deleted slots
-  // count as filled): anything far larger is not a table this store wrote.
+  // count as occupied): anything far larger is not a table this store wrote.
   if (
-    size > filled ||
-    filled >= capacity ||
-    capacity > 4 * filled + 64 ||
-    pages * PAGE_BITMAP_WORDS > w.remaining
+    size > occupied ||
+    occupied >= capacity ||
+    capacity > 4 * occupied + 64 ||
+    2 * pages + 1 > w.remaining
   ) {
     return 'snapshot table is not a table';
   }
-  const starts = new Uint32Array(pages + 1);
-  let perPage: Uint32Array | undefined;
-  let stale = 0;
-  let live = 0;
-  let occupied = 0;
-  const bitmap = new Uint32Array(PAGE_BITMAP_WORDS);
+  const starts = w.take(pages + 1);
+  const live = starts && w.take(pages);
+  if (!starts || !live) return 'snapshot ends inside its tables';
+  let slots = 0;
+  let alive = 0;
   for (let p = 0; p < pages; p++) {
-    if (!w.need(PAGE_BITMAP_WORDS)) return 'snapshot table runs past its end';
-    starts[p] = w.position;
-    let n = 0;
-    for (let b = 0; b < PAGE_BITMAP_WORDS; b++) {
-      const bits = (bitmap[b] = w.words[w.at + b]!);
-      n += popcount(bits);
+    const words = starts[p + 1]! - starts[p]!;
+    const n = (words - PAGE_BITMAP_WORDS) / step;
+    // starts[] is unsigned: a page that ends before it starts is a huge one here.
+    if (!Number.isInteger(n) || n < 0 || n > PAGE_SLOTS || live[p]! > n) {
+      return 'snapshot table directory does not add up';
     }
-    // Bits past the last slot would place entries outside the table.
-    const beyond = (p + 1) * PAGE_SLOTS - capacity;
-    if (beyond > 0 && highBitsSet(bitmap, PAGE_SLOTS - beyond)) {
-      return 'snapshot table has slots past its capacity';
-    }
-    w.advance(PAGE_BITMAP_WORDS);
-    if (!w.need(n * step)) return 'snapshot table runs past its end';
-    const words = w.words;
-    const end = w.at + n * step;
-    for (let e = w.at + 2; e < end; e += step) {
-      const address = words[e]!;
-      if (address === EMPTY_SLOT) return 'snapshot table has an empty slot marked occupied';
-      if (address !== DELETED_SLOT) live++;
-    }
-    const collected = check ? check.entries(t, words, w.at, end, step) : 0;
-    if (collected) {
-      perPage ??= new Uint32Array(pages);
-      perPage[p] = collected;
-      stale += collected;
-    }
-    w.advance(n * step);
-    occupied += n;
+    slots += n;
+    alive += live[p]!;
   }
-  starts[pages] = w.position;
-  if (live !== size || occupied !== filled) {
-    return `snapshot table counts ${size} live and ${filled} occupied slots, holds ${live} and ${occupied}`;
+  if (slots !== occupied || alive !== size) return 'snapshot table directory does not add up';
+  return { capacity, size, occupied, withCounters, starts, live };
+}
+
+/**
+ * What is wrong with a page of a paged table (words[at..at+count)), or undefined: its
+ * bitmap and slots must be what its directory says, and with `check` every live entry's
+ * record must be one the snapshot can name.
+ */
+function pageProblem(
+  words: Uint32Array,
+  at: number,
+  count: number,
+  page: number,
+  dir: PagedTable,
+  check: SnapshotCheck | undefined,
+): string | undefined {
+  const step = dir.withCounters ? 5 : 4;
+  let n = 0;
+  for (let b = 0; b < PAGE_BITMAP_WORDS; b++) n += popcount(words[at + b]!);
+  if (PAGE_BITMAP_WORDS + n * step !== count) return 'its bitmap and its slots disagree';
+  // Bits past the last slot would place entries outside the table.
+  const beyond = (page + 1) * PAGE_SLOTS - dir.capacity;
+  if (beyond > 0 && highBitsSet(words, at, PAGE_SLOTS - beyond)) {
+    return 'it has slots past the capacity';
   }
-  const scratch = new Uint32Array(PAGE_BITMAP_WORDS + PAGE_SLOTS * step);
-  const pagesFrom = {
-    read(page: number, slots: Uint32Array, counters: Uint32Array | undefined): void {
-      const from = starts[page]!;
-      const count = starts[page + 1]! - from;
-      source.read(from, count, scratch.subarray(0, count));
-      scatterPage(scratch, page, slots, counters);
-    },
-  };
-  const staleEntries: StaleEntries | undefined = perPage && {
-    collected: (address) => check!.collected(address),
-    perPage,
-    total: stale,
-  };
-  return KeyTable.paged(capacity, size, filled, withCounters, pagesFrom, staleEntries);
+  let live = 0;
+  for (let e = at + PAGE_BITMAP_WORDS; e < at + count; e += step) {
+    const address = words[e + 2]!;
+    if (address === EMPTY_SLOT) return 'an empty slot is marked occupied';
+    if (address === DELETED_SLOT) continue;
+    live++;
+    if (check && !check.recordAt(address, words[e + 3]!)) {
+      return `an entry names ${address}, not a record the snapshot can hold`;
+    }
+  }
+  if (live !== dir.live[page]) return `${live} live slots, its directory says ${dir.live[page]}`;
+  return undefined;
 }
 
 /** Slot addresses that mean "no record" (key-table.ts EMPTY and DELETED). */
@@ -444,13 +568,13 @@ function popcount(v: number): number {
   return (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) & 0xff;
 }
 
-/** Whether any bit at index `from` (0..PAGE_SLOTS) or above is set. */
-function highBitsSet(bitmap: Uint32Array, from: number): boolean {
+/** Whether any bit at index `from` (0..PAGE_SLOTS) or above is set in the bitmap at words[at]. */
+function highBitsSet(words: Uint32Array, at: number, from: number): boolean {
   for (let b = 0; b < PAGE_BITMAP_WORDS; b++) {
     const lo = b * 32;
     if (from >= lo + 32) continue;
     const mask = from <= lo ? 0xffffffff : ~((1 << (from - lo)) - 1);
-    if ((bitmap[b]! & mask) !== 0) return true;
+    if ((words[at + b]! & mask) !== 0) return true;
   }
   return false;
 }

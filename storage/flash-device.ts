@@ -68,20 +68,9 @@ export interface FlashDevice {
   readInto?(address: number, into: Uint8Array): void;
   /**
    * The first `headBytes` of each of `count` sectors from `first`, packed into `into`: mount's
-   * header scan, which needs 16 bytes of every sector and nothing else. With `crcs`, also the
-   * CRC-32 of the whole cells of each sector whose head does not read erased, in
-   * `crcs[i]` for sector `first + i` (the others are left as they were), and true back: a
-   * file image reads every byte of the part for the heads anyway, so a sector's CRC costs
-   * no second read (mount checks the sectors before a snapshot by them). A device that
-   * leaves `crcs` alone returns false or nothing.
+   * header scan, which needs 16 bytes of every sector and nothing else.
    */
-  readSectorHeads?(
-    first: number,
-    count: number,
-    headBytes: number,
-    into: Uint8Array,
-    crcs?: Uint32Array,
-  ): boolean | void;
+  readSectorHeads?(first: number, count: number, headBytes: number, into: Uint8Array): void;
   /** new = old & data; page-bounded, aligned, never 0 -> 1. */
   program(address: number, data: Uint8Array): void;
   /** Sets the whole sector to 0xFF and counts the cycle. */
@@ -195,13 +184,7 @@ abstract class NorFlash implements FlashDevice {
     this.readCells(address, into);
   }
 
-  readSectorHeads(
-    first: number,
-    count: number,
-    headBytes: number,
-    into: Uint8Array,
-    crcs?: Uint32Array,
-  ): boolean {
+  readSectorHeads(first: number, count: number, headBytes: number, into: Uint8Array): void {
     this.checkPowered();
     const { sectorSize, sectorCount } = this.geometry;
     if (
@@ -216,35 +199,17 @@ abstract class NorFlash implements FlashDevice {
     ) {
       throw new FlashError(`sector heads ${first}..${first + count - 1} are outside the part`);
     }
-    if (into.length < count * headBytes || (crcs && crcs.length < count)) {
+    if (into.length < count * headBytes) {
       throw new FlashError(`sector heads ${first}..${first + count - 1}: output too small`);
     }
-    this.readHeadCells(first, count, headBytes, into, crcs);
-    return crcs !== undefined;
+    this.readHeadCells(first, count, headBytes, into);
   }
 
-  /**
-   * A read per head, or per sector when its CRC is wanted; a medium where whole runs of
-   * sectors read cheaper does better.
-   */
-  protected readHeadCells(
-    first: number,
-    count: number,
-    headBytes: number,
-    into: Uint8Array,
-    crcs: Uint32Array | undefined,
-  ): void {
+  /** A read per head; a medium where whole runs of sectors read cheaper does better. */
+  protected readHeadCells(first: number, count: number, headBytes: number, into: Uint8Array) {
     const { sectorSize } = this.geometry;
-    const cells = crcs ? Buffer.allocUnsafe(sectorSize) : undefined;
     for (let i = 0; i < count; i++) {
-      const head = into.subarray(i * headBytes, (i + 1) * headBytes);
-      if (!cells) {
-        this.readCells((first + i) * sectorSize, head);
-        continue;
-      }
-      this.readCells((first + i) * sectorSize, cells);
-      head.set(cells.subarray(0, headBytes));
-      if (!readsErased(head)) crcs![i] = crc32(cells);
+      this.readCells((first + i) * sectorSize, into.subarray(i * headBytes, (i + 1) * headBytes));
     }
   }
 
@@ -434,20 +399,17 @@ export class MemoryFlash extends NorFlash {
   protected readCells(address: number, into: Uint8Array): void {
     this.cells.copy(into, 0, address, address + into.length);
   }
-  /** The cells are at hand: heads copied, CRCs taken in place. */
+  /** The cells are at hand: heads copied in place. */
   protected override readHeadCells(
     first: number,
     count: number,
     headBytes: number,
     into: Uint8Array,
-    crcs: Uint32Array | undefined,
   ): void {
     const { sectorSize } = this.geometry;
     for (let i = 0; i < count; i++) {
       const at = (first + i) * sectorSize;
-      const head = into.subarray(i * headBytes, (i + 1) * headBytes);
-      head.set(this.cells.subarray(at, at + headBytes));
-      if (crcs && !readsErased(head)) crcs[i] = crc32(this.cells, at, at + sectorSize);
+      into.set(this.cells.subarray(at, at + headBytes), i * headBytes);
     }
   }
   protected writeCells(address: number, bytes: Uint8Array): void {
@@ -479,43 +441,15 @@ const RUN_BYTES = 1 << 20;
 const FIRST_RUN_BYTES = 16 << 10;
 /** Bytes a header scan reads at a time, through one buffer that every image shares. */
 const HEAD_SCAN_BYTES = 1 << 20;
-/** The shared scan buffer, as bytes, as words and as one view per sector (for the CRCs). */
-let headScan: { bytes: Buffer; words: Int32Array; sectors: Buffer[] } | undefined;
+/** The shared scan buffer, as bytes and as words. */
+let headScan: { bytes: Buffer; words: Int32Array } | undefined;
 
-function headScanFor(sectorSize: number): { bytes: Buffer; words: Int32Array; sectors: Buffer[] } {
+function headScanBuffer(): { bytes: Buffer; words: Int32Array } {
   if (!headScan) {
     const bytes = Buffer.from(new ArrayBuffer(HEAD_SCAN_BYTES));
-    headScan = { bytes, words: new Int32Array(bytes.buffer), sectors: [] };
+    headScan = { bytes, words: new Int32Array(bytes.buffer) };
   }
-  const scan = headScan;
-  if (scan.sectors.length !== HEAD_SCAN_BYTES / sectorSize) {
-    scan.sectors = Array.from({ length: HEAD_SCAN_BYTES / sectorSize }, (_, i) =>
-      scan.bytes.subarray(i * sectorSize, (i + 1) * sectorSize),
-    );
-  }
-  return scan;
-}
-
-const crcDeltas = new Map<number, number>();
-/**
- * What turns the CRC-32 of n stored bytes of a format 2 image into the CRC-32 of the cells
- * they hold (their inverse). CRC-32 is affine over XOR for inputs of one length n:
- * crc(a ^ b) = crc(a) ^ crc(b) ^ crc(0x00 * n). With b = 0xFF * n, a ^ b = ~a, so
- * crc(~a) = crc(a) ^ crc(0xFF * n) ^ crc(0x00 * n), whatever a holds.
- */
-export function invertedCrcDelta(n: number): number {
-  let delta = crcDeltas.get(n);
-  if (delta === undefined) {
-    delta = (crc32(Buffer.alloc(n, 0xff)) ^ crc32(Buffer.alloc(n, 0))) >>> 0;
-    crcDeltas.set(n, delta);
-  }
-  return delta;
-}
-
-/** Whether every byte reads 0xFF. */
-function readsErased(cells: Uint8Array): boolean {
-  for (let i = 0; i < cells.length; i++) if (cells[i] !== 0xff) return false;
-  return true;
+  return headScan;
 }
 
 function countersBytes(sectorCount: number): number {
@@ -689,36 +623,26 @@ export class FileFlash extends NorFlash {
   /**
    * A megabyte of the file per read, as stored. The heads (16 bytes, mount's; other sizes go
    * the plain way) are copied out four words at a time and decoded as they are copied
-   * (decoding the whole part cost mount ~0.4 ms per MiB at format 2). A sector's CRC is
-   * taken on its stored bytes and, at format 2, corrected for the inversion (CRC-32 is
-   * affine, see invertedCrcDelta). Sectors that programs not yet written out touch are
-   * read the plain way.
+   * (decoding the whole part cost mount ~0.4 ms per MiB at format 2). Sectors that programs
+   * not yet written out touch are read the plain way.
    */
   protected override readHeadCells(
     first: number,
     count: number,
     headBytes: number,
     into: Uint8Array,
-    crcs: Uint32Array | undefined,
   ): void {
     const { sectorSize } = this.geometry;
     if (sectorSize > HEAD_SCAN_BYTES || headBytes !== 16 || into.byteOffset % 4 !== 0) {
-      super.readHeadCells(first, count, headBytes, into, crcs);
+      super.readHeadCells(first, count, headBytes, into);
       return;
     }
-    const scan = headScanFor(sectorSize);
-    const perRead = scan.sectors.length;
+    const scan = headScanBuffer();
+    const perRead = HEAD_SCAN_BYTES / sectorSize;
     const stored = scan.words;
     const heads = new Int32Array(into.buffer, into.byteOffset, count * 4);
     const sectorWords = sectorSize >>> 2;
-    // An erased head is zero words on disk at format 2, all ones at format 1.
-    const erasedWord = this.inverted ? 0 : -1;
     const flip = this.inverted ? -1 : 0;
-    const delta = this.inverted ? invertedCrcDelta(sectorSize) : 0;
-    // Sectors the run buffer (programs not yet written out) touches, if any.
-    const pendingFrom = this.runLength > 0 ? Math.floor(this.runStart / sectorSize) : 1;
-    const pendingTo =
-      this.runLength > 0 ? Math.floor((this.runStart + this.runLength - 1) / sectorSize) : 0;
     for (let done = 0; done < count; done += perRead) {
       const n = Math.min(perRead, count - done);
       const bytes = n * sectorSize;
@@ -729,39 +653,24 @@ export class FileFlash extends NorFlash {
         got += r;
       }
       // Mount's one pass over 65,536 sectors runs mostly before it is optimised: four word
-      // loads and stores per sector, and a CRC for those in use.
+      // loads and stores per sector.
       for (let i = 0; i < n; i++) {
-        const sector = first + done + i;
-        if (sector >= pendingFrom && sector <= pendingTo) continue;
         const from = i * sectorWords;
         const to = (done + i) << 2;
-        const w0 = stored[from]!;
-        const w1 = stored[from + 1]!;
-        const w2 = stored[from + 2]!;
-        const w3 = stored[from + 3]!;
-        heads[to] = w0 ^ flip;
-        heads[to + 1] = w1 ^ flip;
-        heads[to + 2] = w2 ^ flip;
-        heads[to + 3] = w3 ^ flip;
-        if (
-          !crcs ||
-          (w0 === erasedWord && w1 === erasedWord && w2 === erasedWord && w3 === erasedWord)
-        ) {
-          continue;
-        }
-        crcs[done + i] = crc32(scan.sectors[i]!) ^ delta;
+        heads[to] = stored[from]! ^ flip;
+        heads[to + 1] = stored[from + 1]! ^ flip;
+        heads[to + 2] = stored[from + 2]! ^ flip;
+        heads[to + 3] = stored[from + 3]! ^ flip;
       }
     }
     if (this.runLength === 0) return;
     // Programs not yet written out sit in the run buffer, decoded: readCells overlays them.
-    const cells = Buffer.allocUnsafe(sectorSize);
+    const pendingFrom = Math.floor(this.runStart / sectorSize);
+    const pendingTo = Math.floor((this.runStart + this.runLength - 1) / sectorSize);
     const last = Math.min(pendingTo, first + count - 1);
     for (let sector = Math.max(pendingFrom, first); sector <= last; sector++) {
       const i = sector - first;
-      this.readCells(sector * sectorSize, cells);
-      const head = into.subarray(i * headBytes, (i + 1) * headBytes);
-      head.set(cells.subarray(0, headBytes));
-      if (crcs && !readsErased(head)) crcs[i] = crc32(cells);
+      this.readCells(sector * sectorSize, into.subarray(i * headBytes, (i + 1) * headBytes));
     }
   }
 

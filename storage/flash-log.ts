@@ -122,69 +122,190 @@ class SnapshotRejected extends Error {}
 const BODY_WINDOW_WORDS = 1 << 18;
 
 /**
- * Where a snapshot's body lies, piece by piece, as mount meets the pieces in the sectors it
- * walks (their CRCs checked there): the pages of its tables are read from there later.
+ * A snapshot's body on flash, piece by piece. Its pieces are one a sector, in the sectors
+ * that follow its first piece's (each is all of a sector's room but the last), so piece k
+ * of P bytes holds the body's bytes from k * P. Mount walks only the sectors of the body's
+ * head (its sector tables and the tables' directories); a page of a table read later finds
+ * its piece's sector and walks it then (CRCs, its records, where they end), once per
+ * sector read, never trusting a piece it has not checked.
  */
 class SnapshotBody implements BodyWords {
-  private readonly addresses: number[] = [];
-  private readonly lengths: number[] = [];
-  /** Offset in the body of each piece's first byte. */
-  private readonly offsets: number[] = [];
+  /** Bytes of every piece but the last (0 until the first piece is met). */
+  pieceBytes = 0;
+  /** Pieces and bytes mount met walking the body's head. */
   bytes = 0;
   pieces = 0;
+  /** The sector of each piece, and the prevEnd its next sector's header records (-1: none). */
+  private sectors = new Int32Array(0);
+  private nextPrevEnd = new Int32Array(0);
+  /** The piece last read: its sector's cells, where its payload starts in them. */
+  private cached = -1;
+  private payload = 0;
+  private readonly cells: Buffer;
 
   constructor(
-    private readonly start: CheckpointEnd,
+    private readonly start: SnapshotStart,
     private readonly device: FlashDevice,
+    private readonly sectorSize: number,
+    /** Told of a sector whose records a page read has checked. */
+    private readonly onChecked: (sector: number, cells: Buffer) => void,
   ) {
-    if (start.bytes % 4 || start.bytes > device.size) {
-      throw new SnapshotRejected(`its end says ${start.bytes} B`);
+    if (start.bytes % 4 || start.bytes > device.size || start.pieces < 1) {
+      throw new SnapshotRejected(`its end says ${start.pieces} pieces of ${start.bytes} B`);
     }
+    this.cells = Buffer.allocUnsafe(sectorSize);
   }
 
-  /** A piece: its payload's address on flash and length. */
-  add(address: number, length: number): void {
-    if (this.bytes + length > this.start.bytes) {
-      throw new SnapshotRejected(`its pieces hold more than the ${this.start.bytes} B it says`);
+  /** A piece mount met walking the body's head, in order. */
+  add(length: number): void {
+    const last = this.pieces === this.start.pieces - 1;
+    if (this.pieces === 0) this.pieceBytes = length;
+    if (
+      this.pieces >= this.start.pieces ||
+      (last ? length : length - this.pieceBytes) !== (last ? this.lastBytes() : 0) ||
+      length % 4 !== 0
+    ) {
+      throw new SnapshotRejected(
+        `piece ${this.pieces} of ${length} B does not fit ${this.start.pieces} pieces of ${this.start.bytes} B`,
+      );
     }
-    this.addresses.push(address);
-    this.lengths.push(length);
-    this.offsets.push(this.bytes);
     this.bytes += length;
     this.pieces++;
   }
 
+  private lastBytes(): number {
+    return this.start.bytes - (this.start.pieces - 1) * this.pieceBytes;
+  }
+
   /**
-   * Words of the body again, straight from its pieces on flash (a page of a paged table:
-   * a read or two). Valid while the pieces' sectors are not collected (FlashLog.collectOldest
-   * pages every table in before that).
+   * Where the pieces lie: a piece a sector from the first piece's on (the in-range sectors
+   * from `first`), the end record in the last piece's sector or the next. Checked against
+   * the end record's counts; each piece itself is checked when it is read.
    */
+  locate(inRange: SectorHeaders): void {
+    const { index, endIndex, pieces } = this.start;
+    const lastBytes = this.lastBytes();
+    if (
+      this.pieceBytes === 0 ||
+      lastBytes <= 0 ||
+      lastBytes > this.pieceBytes ||
+      (endIndex !== index + pieces - 1 && endIndex !== index + pieces)
+    ) {
+      throw new SnapshotRejected(
+        `${pieces} pieces of ${this.start.bytes} B do not fit its sectors ${index}..${endIndex}`,
+      );
+    }
+    this.sectors = new Int32Array(pieces);
+    this.nextPrevEnd = new Int32Array(pieces);
+    for (let k = 0; k < pieces; k++) {
+      this.sectors[k] = inRange.sector[index + k]!;
+      const next = index + k + 1;
+      this.nextPrevEnd[k] = next < inRange.length ? inRange.prevEnd[next]! : -1;
+    }
+  }
+
+  /** Words of the body from `at`: a read of each piece's sector the words lie in. */
   read(at: number, count: number, into: Uint32Array): void {
-    const device = this.device;
     const bytes = new Uint8Array(into.buffer, into.byteOffset, count * 4);
     let from = at * 4;
-    let done = 0;
-    // The piece holding the first byte: the last whose offset is not past it.
-    let lo = 0;
-    let hi = this.offsets.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (this.offsets[mid]! <= from) lo = mid;
-      else hi = mid - 1;
-    }
-    for (let piece = lo; done < bytes.length; piece++) {
-      if (piece >= this.pieces) throw new StoreError(`snapshot body read past its end (${from})`);
-      const within = from - this.offsets[piece]!;
-      const n = Math.min(this.lengths[piece]! - within, bytes.length - done);
-      const address = this.addresses[piece]! + within;
-      const part = bytes.subarray(done, done + n);
-      if (device.readInto) device.readInto(address, part);
-      else part.set(device.read(address, n));
+    for (let done = 0; done < bytes.length;) {
+      const k = Math.min(Math.floor(from / this.pieceBytes), this.start.pieces - 1);
+      const within = from - k * this.pieceBytes;
+      const length = k === this.start.pieces - 1 ? this.lastBytes() : this.pieceBytes;
+      if (within >= length) throw new StoreError(`snapshot body read past its end (${from})`);
+      this.readPiece(k);
+      const n = Math.min(length - within, bytes.length - done);
+      this.cells.copy(bytes, done, this.payload + within, this.payload + within + n);
       done += n;
       from += n;
     }
   }
+
+  /** Reads piece k's sector and checks it: damage there is a CorruptImageError. */
+  private readPiece(k: number): void {
+    if (this.cached === k) return;
+    this.cached = -1;
+    const sector = this.sectors[k]!;
+    const cells = this.cells;
+    if (this.device.readInto) this.device.readInto(sector * this.sectorSize, cells);
+    else cells.set(this.device.read(sector * this.sectorSize, this.sectorSize));
+    const { txn, offset, pieces } = this.start;
+    const length = k === pieces - 1 ? this.lastBytes() : this.pieceBytes;
+    let payload = -1;
+    let problem: string | undefined;
+    const walk = walkSector(cells, (at, header) => {
+      if (problem || (k === 0 && at < offset)) return;
+      if (header.type === RecordType.Tail && payload < 0) return;
+      if (
+        payload < 0 &&
+        header.type === RecordType.Checkpoint &&
+        header.txn === txn &&
+        header.length === length &&
+        (k > 0 || at === offset)
+      ) {
+        payload = at + RECORD_HEADER_BYTES;
+      } else if (payload >= 0 && k === pieces - 1) {
+        return; // the end record, and what was written after it
+      } else {
+        problem = `a record of type ${header.type}, transaction ${header.txn}, ${header.length} B at ${at}`;
+      }
+    });
+    const where = `sector ${sector} (snapshot piece ${k})`;
+    if (walk.damage) throw new CorruptImageError(`${where}: ${walk.damage}`);
+    if (problem || payload < 0) {
+      throw new CorruptImageError(`${where}: ${problem ?? 'its piece is missing'}`);
+    }
+    const next = this.nextPrevEnd[k]!;
+    if (next >= 0 && next !== NO_PREVIOUS && next !== walk.end) {
+      throw new CorruptImageError(
+        `${where}: valid records end at ${walk.end}, but the next sector recorded ${next}: records were damaged`,
+      );
+    }
+    this.onChecked(sector, cells);
+    this.cached = k;
+    this.payload = payload;
+  }
 }
+
+/**
+ * The sectors in use as mount's header scan found them, in sequence order: three typed
+ * arrays rather than an object per sector (33,000 of them at a million credentials, all
+ * surviving the young generation's collections during mount).
+ */
+class SectorHeaders {
+  constructor(
+    readonly sector: Int32Array,
+    readonly seq: Uint32Array,
+    readonly prevEnd: Uint32Array,
+  ) {}
+
+  get length(): number {
+    return this.sector.length;
+  }
+
+  /** The headers from index `from` on (views, no copy). */
+  from(first: number): SectorHeaders {
+    return new SectorHeaders(
+      this.sector.subarray(first),
+      this.seq.subarray(first),
+      this.prevEnd.subarray(first),
+    );
+  }
+
+  /** The headers whose sector `keep` accepts. */
+  filter(keep: (sector: number) => boolean): SectorHeaders {
+    const at: number[] = [];
+    for (let i = 0; i < this.length; i++) if (keep(this.sector[i]!)) at.push(i);
+    return new SectorHeaders(
+      Int32Array.from(at, (i) => this.sector[i]!),
+      Uint32Array.from(at, (i) => this.seq[i]!),
+      Uint32Array.from(at, (i) => this.prevEnd[i]!),
+    );
+  }
+}
+
+/** Where the records of a sector end when mount did not walk it (a snapshot piece's sector). */
+const UNKNOWN_END = -2;
 
 /** The walk of a snapshot's sectors that feeds its decoder (FlashLog.snapshotWalk). */
 interface SnapshotWalk {
@@ -199,6 +320,9 @@ interface SnapshotStart extends CheckpointEnd {
   /** Index in the in-range sectors of the sector holding the first piece. */
   index: number;
   offset: number;
+  /** Index in the in-range sectors of the sector holding the end record, and its offset there. */
+  endIndex: number;
+  endAt: number;
 }
 
 /**
@@ -315,12 +439,6 @@ export class FlashLog {
   private mirrored = -1;
   /** Sectors the last mount checked by their seal (MountReport.sectorsSealed). */
   private sealedAtMount = 0;
-  /**
-   * During mount: the CRC-32 of every sector whose header is not erased, as the header scan
-   * found it (the device takes it from the bytes it reads for the heads anyway); undefined
-   * when the device does not offer it, and after mount.
-   */
-  private scanCrcs: Uint32Array | undefined;
   /** Sectors in use, oldest first. */
   private order: number[] = [];
   private erased = 0;
@@ -402,28 +520,26 @@ export class FlashLog {
     }
     if (this.retired.length) {
       const gone = new Set(this.retired);
-      headers = headers.filter((h) => !gone.has(h.sector));
+      headers = headers.filter((sector) => !gone.has(sector));
     }
-    this.lowSeq = tail?.lowSeq ?? (headers.length ? headers[0]!.seq : 1);
+    this.lowSeq = tail?.lowSeq ?? (headers.length ? headers.seq[0]! : 1);
     const erasing = tail?.erasing ?? -1;
 
     // Sectors below the tail's lowSeq were collected; at most the one being erased may remain.
     // The headers are in sequence order, so those are a prefix (usually empty: no copy).
     let below = 0;
-    while (below < headers.length && headers[below]!.seq < this.lowSeq) below++;
-    const inRange = below ? headers.slice(below) : headers;
-    for (const h of headers.slice(0, below)) {
-      if (h.sector !== erasing) {
+    while (below < headers.length && headers.seq[below]! < this.lowSeq) below++;
+    const inRange = below ? headers.from(below) : headers;
+    for (let i = 0; i < below; i++) {
+      const sector = headers.sector[i]!;
+      if (sector !== erasing) {
         throw new CorruptImageError(
-          `sector ${h.sector} holds sequence ${h.seq}, older than the log tail (${this.lowSeq}) ` +
+          `sector ${sector} holds sequence ${headers.seq[i]}, older than the log tail (${this.lowSeq}) ` +
             'and not the sector being collected: the image was altered',
         );
       }
-      this.state[h.sector] = 'dirty';
-      notes.push({
-        sector: h.sector,
-        message: 'collected sector not yet erased (erase finished now)',
-      });
+      this.state[sector] = 'dirty';
+      notes.push({ sector, message: 'collected sector not yet erased (erase finished now)' });
     }
     const { state, sectorCount } = this;
     for (let s = 0; s < sectorCount; s++) {
@@ -434,10 +550,9 @@ export class FlashLog {
       }
     }
     for (let i = 0; i < inRange.length; i++) {
-      const h = inRange[i]!;
-      if (h.seq !== this.lowSeq + i) {
+      if (inRange.seq[i] !== this.lowSeq + i) {
         throw new CorruptImageError(
-          `sector sequence ${this.lowSeq + i} is missing (next found: ${h.seq} in sector ${h.sector}): ` +
+          `sector sequence ${this.lowSeq + i} is missing (next found: ${inRange.seq[i]} in sector ${inRange.sector[i]}): ` +
             'a sector header is damaged',
         );
       }
@@ -451,7 +566,7 @@ export class FlashLog {
       } catch (err) {
         if (!(err instanceof SnapshotRejected)) throw err;
         notes.push({
-          sector: inRange[start.index]!.sector,
+          sector: inRange.sector[start.index]!,
           message: `checkpoint not trusted (${err.message}): replayed the whole log`,
         });
         this.live.fill(0);
@@ -462,8 +577,6 @@ export class FlashLog {
       }
     }
     report ??= this.replayAll(inRange, owner, notes);
-    // The scan's CRCs describe the part as mount found it: repair and writes change it.
-    this.scanCrcs = undefined;
     if (options.repair) this.repair(notes);
     return report;
   }
@@ -472,10 +585,10 @@ export class FlashLog {
    * The newest committed snapshot, found from the head backwards by record headers alone
    * (the walk from its first piece checks every record after it).
    */
-  private findSnapshot(inRange: Array<{ sector: number; seq: number }>): SnapshotStart | undefined {
+  private findSnapshot(inRange: SectorHeaders): SnapshotStart | undefined {
     const header: RecordHeader = { type: 0, flags: 0, length: 0, txn: 0, payloadCrc: 0 };
     for (let i = inRange.length - 1; i >= 0; i--) {
-      const cells = this.readSector(inRange[i]!.sector);
+      const cells = this.readSector(inRange.sector[i]!);
       let found: { at: number; txn: number; length: number; crc: number } | undefined;
       for (let at = SECTOR_HEADER_BYTES; at + RECORD_HEADER_BYTES <= this.sectorSize;) {
         if (!parseRecordHeader(cells, at, header)) break;
@@ -491,11 +604,18 @@ export class FlashLog {
       if (crc32(cells, p, p + found.length) !== found.crc) return undefined;
       const end = decodeCheckpointEnd(cells, p, found.length);
       if (!end) return undefined;
-      const index = end.firstSeq - inRange[0]!.seq;
+      const index = end.firstSeq - inRange.seq[0]!;
       const sector = Math.floor(end.firstAddress / this.sectorSize);
       // Its first piece's sector was collected (or reused): a full replay it is.
-      if (index < 0 || index > i || inRange[index]!.sector !== sector) return undefined;
-      return { ...end, txn: found.txn, index, offset: end.firstAddress % this.sectorSize };
+      if (index < 0 || index > i || inRange.sector[index]! !== sector) return undefined;
+      return {
+        ...end,
+        txn: found.txn,
+        index,
+        offset: end.firstAddress % this.sectorSize,
+        endIndex: i,
+        endAt: found.at,
+      };
     }
     return undefined;
   }
@@ -509,7 +629,7 @@ export class FlashLog {
    */
   private snapshotWalk(
     start: SnapshotStart,
-    inRange: Array<{ sector: number; seq: number; prevEnd: number }>,
+    inRange: SectorHeaders,
     chunks: { sector(index: number, keep: boolean): Buffer },
     notes: MountNote[],
     body: SnapshotBody,
@@ -526,7 +646,8 @@ export class FlashLog {
     let endOffset = -1;
     const walkNext = () => {
       if (++j >= inRange.length) throw new SnapshotRejected('its end record was not reached');
-      const { sector, prevEnd } = inRange[j]!;
+      const sector = inRange.sector[j]!;
+      const prevEnd = inRange.prevEnd[j]!;
       if (j > first && prevEnd !== previousEnd) throw this.prevEndMismatch(inRange, j, previousEnd);
       cells = chunks.sector(j, false);
       pieces.length = 0;
@@ -543,7 +664,7 @@ export class FlashLog {
         else if (header.txn !== start.txn) {
           throw new SnapshotRejected(`a record of transaction ${header.txn} inside it`);
         } else if (header.type === RecordType.Checkpoint) {
-          body.add(record.address + RECORD_HEADER_BYTES, record.length);
+          body.add(record.length);
           pieces.push(offset + RECORD_HEADER_BYTES, record.length);
         } else if (header.type === RecordType.CheckpointEnd) {
           endOffset = offset;
@@ -553,7 +674,7 @@ export class FlashLog {
       // A sector wholly inside the snapshot: the replay will not see it again.
       if (walk.damage) throw new CorruptImageError(`sector ${sector}: ${walk.damage}`);
       this.checked[sector] = 1;
-      if (j < inRange.length - 1) this.sealOf[sector] = this.scanCrcs?.[sector] ?? crc32(cells);
+      if (j < inRange.length - 1) this.sealOf[sector] = crc32(cells);
       if (walk.garbage.length) {
         notes.push({ sector, message: `torn write at offset ${walk.garbage[0]![0]} (ignored)` });
       }
@@ -585,8 +706,14 @@ export class FlashLog {
     return {
       stream: new WordStream(start.bytes / 4, window, fill),
       end: () => {
-        // Pieces the decoder did not ask for, up to the end record: counted, not read.
-        while (endOffset < 0) walkNext();
+        if (endOffset >= 0) return { endIndex: j, endOffset, previousEnd };
+        // The sectors of pieces the decoder did not ask for (the tables' pages): read and
+        // checked when a page needs them. Where their records end is not known yet: the
+        // end sector's prevEnd is checked when the piece before it is read.
+        for (let k = j + 1; k < start.endIndex; k++) this.order.push(inRange.sector[k]!);
+        j = start.endIndex;
+        endOffset = start.endAt;
+        previousEnd = UNKNOWN_END;
         return { endIndex: j, endOffset, previousEnd };
       },
     };
@@ -601,7 +728,7 @@ export class FlashLog {
     body: SnapshotBody,
     start: SnapshotStart,
     owner: LogOwner,
-    inRange: Array<{ sector: number; seq: number; prevEnd: number }>,
+    inRange: SectorHeaders,
     walk: SnapshotWalk,
   ): void {
     // Addresses must lie before the snapshot's first piece in the log as it stood then
@@ -629,6 +756,18 @@ export class FlashLog {
       return sector;
     };
     const byValue = SNAPSHOT_TABLES.indexOf('credentialsByValue');
+    /** Where an entry's record may lie: the test `record` makes, for one entry read later. */
+    const recordAt = (address: number, length: number): boolean => {
+      const sector = Math.floor(address / size);
+      const offset = address - sector * size;
+      return (
+        sector < this.sectorCount &&
+        address % 4 === 0 &&
+        offset >= SECTOR_HEADER_BYTES &&
+        offset + paddedLength(length) <= limit[sector]!
+      );
+    };
+    let anyGone = false;
     const check = (head: Snapshot): SnapshotCheck => {
       if (head.keyHashBits !== (owner.keyHashBits ?? 32)) {
         throw new SnapshotRejected(`its keys are hashed to ${head.keyHashBits} bits`);
@@ -638,9 +777,16 @@ export class FlashLog {
         const then = head.seqs[s]!;
         if (then !== 0 && then < start.firstSeq) limit[s] = size;
         else if (then !== 0 && then === start.firstSeq) limit[s] = start.offset;
-        if (then !== 0 && then !== (this.state[s] === 'used' ? this.seqOf[s] : 0)) gone[s] = 1;
+        if (then !== 0 && then !== (this.state[s] === 'used' ? this.seqOf[s] : 0)) {
+          gone[s] = 1;
+          anyGone = true;
+        }
       }
       return {
+        // Entries in sectors collected since are counted per page now (counts() is right at
+        // once); otherwise each page is checked as it is read.
+        streamTables: anyGone,
+        recordAt,
         entries: (table, words, from, end, step) => {
           let collected = 0;
           let bytes = 0;
@@ -672,19 +818,17 @@ export class FlashLog {
     const snapshot = decodeSnapshot(walk.stream, this.sectorCount, { source: body, check });
     if (typeof snapshot === 'string') throw new SnapshotRejected(snapshot);
     walk.end();
-    if (body.pieces !== start.pieces || body.bytes !== start.bytes) {
-      throw new SnapshotRejected(
-        `${body.pieces} pieces of ${body.bytes} B, its end says ${start.pieces} of ${start.bytes} B`,
-      );
-    }
-    this.checkBeforeSnapshot(snapshot.seals, start.index, inRange);
+    body.locate(inRange);
+    this.claimSeals(snapshot.seals, start.index, inRange);
     forEachSnapshotRecord(snapshot, record);
     if (snapshot.tailAddress >= 0) record(snapshot.tailAddress, snapshot.tailTotal);
     let live = 0;
     for (let s = 0; s < this.sectorCount; s++) live += snapshot.live[s]!;
     if (wrong) throw new SnapshotRejected(`${wrong} addresses outside the log before it`);
     this.checkSnapshotRecords(snapshot, gone);
-    if (live !== claimed) {
+    // Paged tables not streamed at mount: their records are counted by fsck, not here.
+    const counted = !snapshot.paged || anyGone;
+    if (counted && live !== claimed) {
       throw new SnapshotRejected(`it counts ${live} live bytes, its records make ${claimed}`);
     }
     // Pages of its tables are read from its pieces until the tables are all in.
@@ -701,9 +845,7 @@ export class FlashLog {
    * as erased and verified (erased again if need be) only when it is opened: reading the
    * whole part at every mount would cost more than the rest of mount.
    */
-  private readSectorHeaders(
-    notes: MountNote[],
-  ): Array<{ sector: number; seq: number; prevEnd: number }> {
+  private readSectorHeaders(notes: MountNote[]): SectorHeaders {
     // The headers found, in sector order; objects only at the end, in sequence order.
     const foundSector = new Int32Array(this.sectorCount);
     const foundSeq = new Uint32Array(this.sectorCount);
@@ -715,9 +857,6 @@ export class FlashLog {
     // Word views of the packed heads: the compares below are plain array loads.
     const words = new Int32Array((Math.min(perRead, this.sectorCount) * SECTOR_HEADER_BYTES) >>> 2);
     const cells = Buffer.from(words.buffer);
-    // The device takes each in-use sector's CRC as it scans (checkBeforeSnapshot's seals).
-    const crcs = this.device.readSectorHeads ? new Uint32Array(this.sectorCount) : undefined;
-    let withCrcs = crcs !== undefined;
     // Mount runs once: this loop runs 65,536 times at 256 MiB mostly before it is optimised,
     // so it does little per sector (locals, four word loads, typed arrays, no objects).
     const { state, seqOf, unverified, sectorCount } = this;
@@ -725,9 +864,7 @@ export class FlashLog {
     for (let scanned = 0; scanned < sectorCount; scanned += perRead) {
       const count = Math.min(perRead, sectorCount - scanned);
       if (this.device.readSectorHeads) {
-        const into = crcs!.subarray(scanned, scanned + count);
-        const got = this.device.readSectorHeads(scanned, count, SECTOR_HEADER_BYTES, cells, into);
-        if (got !== true) withCrcs = false;
+        this.device.readSectorHeads(scanned, count, SECTOR_HEADER_BYTES, cells);
       } else {
         cells.set(this.device.read(scanned * this.sectorSize, SECTOR_HEADER_BYTES));
       }
@@ -774,7 +911,6 @@ export class FlashLog {
       }
     }
     this.erased = erased;
-    this.scanCrcs = withCrcs ? crcs : undefined;
     // Sectors are opened round robin, so in sector order the sequence numbers usually rise
     // but for one wrap: then the order is a rotation, and strictly rising means no duplicates.
     let wrap = 0;
@@ -784,17 +920,23 @@ export class FlashLog {
     for (let i = 1; i < found && rotation; i++) {
       rotation = foundSeq[(wrap + i) % found]! > foundSeq[(wrap + i - 1) % found]!;
     }
-    const headers = new Array<{ sector: number; seq: number; prevEnd: number }>(found);
+    // In sequence order: the rotation's, or sorted (then duplicates are a damaged image).
+    const order = new Uint32Array(found);
+    for (let i = 0; i < found; i++) order[i] = rotation ? (wrap + i) % found : i;
+    if (!rotation) order.sort((a, b) => foundSeq[a]! - foundSeq[b]!);
+    const headers = new SectorHeaders(
+      new Int32Array(found),
+      new Uint32Array(found),
+      new Uint32Array(found),
+    );
     for (let i = 0; i < found; i++) {
-      const j = rotation ? (wrap + i) % found : i;
-      headers[i] = { sector: foundSector[j]!, seq: foundSeq[j]!, prevEnd: foundPrevEnd[j]! };
-    }
-    if (rotation) return headers;
-    headers.sort((a, b) => a.seq - b.seq);
-    for (let i = 1; i < headers.length; i++) {
-      if (headers[i]!.seq === headers[i - 1]!.seq) {
+      const j = order[i]!;
+      headers.sector[i] = foundSector[j]!;
+      headers.seq[i] = foundSeq[j]!;
+      headers.prevEnd[i] = foundPrevEnd[j]!;
+      if (i > 0 && headers.seq[i] === headers.seq[i - 1]) {
         throw new CorruptImageError(
-          `sectors ${headers[i - 1]!.sector} and ${headers[i]!.sector} both claim sequence ${headers[i]!.seq}`,
+          `sectors ${headers.sector[i - 1]} and ${headers.sector[i]} both claim sequence ${headers.seq[i]}`,
         );
       }
     }
@@ -803,10 +945,10 @@ export class FlashLog {
 
   /** The newest log-tail record: every sector starts with one, so this looks at one or two sectors. */
   private findTail(
-    headers: Array<{ sector: number; seq: number }>,
+    headers: SectorHeaders,
   ): { lowSeq: number; erasing: number; retired: number[] } | undefined {
     for (let i = headers.length - 1; i >= 0; i--) {
-      const cells = this.readSector(headers[i]!.sector);
+      const cells = this.readSector(headers.sector[i]!);
       let tail: { lowSeq: number; erasing: number; retired: number[] } | undefined;
       walkSector(cells, (offset, header) => {
         if (header.type !== RecordType.Tail) return;
@@ -834,7 +976,7 @@ export class FlashLog {
    * loaded at its end, and the records after it replay as usual.
    */
   private replayAll(
-    inRange: Array<{ sector: number; seq: number; prevEnd: number }>,
+    inRange: SectorHeaders,
     owner: LogOwner,
     notes: MountNote[],
     start?: SnapshotStart,
@@ -847,17 +989,20 @@ export class FlashLog {
     let walk: SectorWalk | undefined;
     this.order = [];
     this.sealedAtMount = 0;
-    const chunks = this.chunkReader(inRange.map((h) => h.sector));
+    const chunks = this.chunkReader(inRange.sector);
     const first = start ? start.index : 0;
     // The sectors before a snapshot are checked when it is loaded, with the CRCs it holds
     // (checkBeforeSnapshot), and not replayed.
-    for (let i = 0; i < first; i++) this.order.push(inRange[i]!.sector);
+    for (let i = 0; i < first; i++) this.order.push(inRange.sector[i]!);
     let i = first;
     /** In the sector of the snapshot's end record: the offsets the snapshot took (up to it). */
     let endIndex = -1;
     let endOffset = -1;
     if (start) {
-      const body = new SnapshotBody(start, this.device);
+      const body = new SnapshotBody(start, this.device, this.sectorSize, (sector, cells) => {
+        this.checked[sector] = 1;
+        if (sector !== this.head && this.sealOf[sector] === 0) this.sealOf[sector] = crc32(cells);
+      });
       const tails: Array<[number, number]> = [];
       const snapshot = this.snapshotWalk(start, inRange, chunks, notes, body, tails);
       this.loadSnapshot(body, start, owner, inRange, snapshot);
@@ -866,14 +1011,20 @@ export class FlashLog {
       i = endIndex;
     }
     for (; i < inRange.length; i++) {
-      const { sector, prevEnd } = inRange[i]!;
+      const sector = inRange.sector[i]!;
+      const prevEnd = inRange.prevEnd[i]!;
       // The first snapshot sector's prevEnd is checked with the sectors before it.
-      if (i > first && prevEnd !== previousEnd) throw this.prevEndMismatch(inRange, i, previousEnd);
+      if (i > first && previousEnd !== UNKNOWN_END && prevEnd !== previousEnd) {
+        throw this.prevEndMismatch(inRange, i, previousEnd);
+      }
       const cells = chunks.sector(i, true);
       const skip = i === endIndex ? sector * this.sectorSize + endOffset : -1;
       walk = this.walkRecords(sector, cells, (record, header) => {
-        // The snapshot's records, and what it opened its sectors with: taken already.
-        if (record.address <= skip) return;
+        // The snapshot's records: taken already. Its sectors' tails: the newest is live.
+        if (record.address <= skip) {
+          if (header.type === RecordType.Tail) this.adoptTail(record.address, record.total);
+          return;
+        }
         records++;
         replayedBytes += record.total;
         if (header.type === RecordType.Tail) {
@@ -896,7 +1047,7 @@ export class FlashLog {
       if (walk.damage) throw new CorruptImageError(`sector ${sector}: ${walk.damage}`);
       this.checked[sector] = 1;
       // A closed sector's records are checked: its CRC seals it for the next snapshot.
-      if (i < inRange.length - 1) this.sealOf[sector] = this.scanCrcs?.[sector] ?? crc32(cells);
+      if (i < inRange.length - 1) this.sealOf[sector] = crc32(cells);
       if (walk.garbage.length) {
         notes.push({ sector, message: `torn write at offset ${walk.garbage[0]![0]} (ignored)` });
       }
@@ -925,7 +1076,7 @@ export class FlashLog {
     this.appendedSinceCheckpoint = replayedBytes;
     this.lastCheckpointBytes = start ? start.bytes : 0;
     this.lastCheckpointSeq = start ? start.firstSeq : 0;
-    this.nextSeq = inRange.length ? inRange[inRange.length - 1]!.seq + 1 : this.lowSeq;
+    this.nextSeq = inRange.length ? inRange.seq[inRange.length - 1]! + 1 : this.lowSeq;
     if (walk && this.order.length) {
       this.head = this.order[this.order.length - 1]!;
       this.headCells.set(this.readSector(this.head));
@@ -949,81 +1100,31 @@ export class FlashLog {
   }
 
   /**
-   * Checks the sectors before a snapshot, and where the first one's records end (README,
-   * invariant 13): a sector whose cells have the CRC the snapshot holds for it is as it was
-   * when its records were checked; any other is walked record by record, and damage is a
-   * CorruptImageError exactly where a full replay refuses. The CRCs are the header scan's
-   * (scanCrcs), so only the sectors walked are read: those without a matching seal, and a
-   * sealed one just before such a sector or the snapshot (where its records end, for the
-   * prevEnd check). Read through a reused buffer: RAM is filled at first use, by lookups.
+   * The sectors before a snapshot are not read at mount (README, invariant 13): each takes
+   * the seal the snapshot holds for it as a claim, checked when the sector is first read
+   * (checkSectors): cells with that CRC are as their writer left them; any other sector is
+   * walked record by record then, and damage is a CorruptImageError with the message a
+   * full replay gives.
    */
-  private checkBeforeSnapshot(
-    seals: Uint32Array,
-    first: number,
-    inRange: Array<{ sector: number; seq: number; prevEnd: number }>,
-  ): void {
-    const scanned = this.scanCrcs;
-    // One pass over the headers for the sectors and which of them the scan's CRCs seal (at
-    // a million credentials this runs over ~24,000 sectors: plain loops, typed arrays).
-    const sectors = new Int32Array(first);
-    const sealedByScan = new Uint8Array(first + 1);
+  private claimSeals(seals: Uint32Array, first: number, inRange: SectorHeaders): void {
+    let claimed = 0;
     for (let i = 0; i < first; i++) {
-      const sector = inRange[i]!.sector;
-      sectors[i] = sector;
+      const sector = inRange.sector[i]!;
       const seal = seals[sector]!;
-      if (scanned && seal !== 0 && seal === scanned[sector]) sealedByScan[i] = 1;
+      this.sealOf[sector] = seal;
+      if (seal !== 0) claimed++;
     }
-    // With the scan's CRCs a sealed sector is read only when the one after it is not sealed
-    // (where its records end); without them every sector is read for its CRC.
-    const chunks = this.chunkReader(
-      sectors,
-      scanned ? (i) => !sealedByScan[i] || !sealedByScan[i + 1] : undefined,
-    );
-    const { checked, sealOf } = this;
-    let previousEnd = -1;
-    let previousSealed = false;
-    let sealedCount = 0;
-    for (let i = 0; i <= first; i++) {
-      const sector = i < first ? sectors[i]! : inRange[i]!.sector;
-      let crc = 0;
-      let sealed = false;
-      if (i < first && scanned) {
-        crc = scanned[sector]!;
-        sealed = sealedByScan[i] === 1;
-      } else if (i < first) {
-        crc = crc32(chunks.sector(i, false));
-        sealed = seals[sector] !== 0 && seals[sector] === crc;
-      }
-      // Two sealed neighbours are as their writer left them, prevEnd included; otherwise
-      // the previous sector's records must end where this header says.
-      if (i > 0 && !(previousSealed && sealed)) {
-        if (previousSealed) previousEnd = walkSector(chunks.sector(i - 1, false), () => 0).end;
-        if (inRange[i]!.prevEnd !== previousEnd)
-          throw this.prevEndMismatch(inRange, i, previousEnd);
-      }
-      if (i === first) break;
-      if (sealed) {
-        sealedCount++;
-      } else {
-        const walked = walkSector(chunks.sector(i, false), () => undefined);
-        if (walked.damage) throw new CorruptImageError(`sector ${sector}: ${walked.damage}`);
-        previousEnd = walked.end;
-      }
-      previousSealed = sealed;
-      checked[sector] = 1;
-      sealOf[sector] = crc;
-    }
-    this.sealedAtMount = sealedCount;
+    this.sealedAtMount = claimed;
   }
 
   private prevEndMismatch(
-    inRange: Array<{ sector: number; prevEnd: number }>,
+    inRange: SectorHeaders,
     i: number,
     previousEnd: number,
   ): CorruptImageError {
-    const { prevEnd } = inRange[i]!;
+    const prevEnd = inRange.prevEnd[i]!;
     return new CorruptImageError(
-      `sector ${inRange[i - 1]!.sector}: valid records end at ${previousEnd}, but the next sector ` +
+      `sector ${inRange.sector[i - 1]!}: valid records end at ${previousEnd}, but the next sector ` +
         `recorded ${prevEnd === NO_PREVIOUS ? 'no predecessor' : prevEnd}: records were damaged`,
     );
   }
@@ -1172,19 +1273,29 @@ export class FlashLog {
         if (s === first) this.checked[s] = 1;
         continue;
       }
-      const walk = walkSector(this.readSector(s), () => undefined);
+      const cells = this.readSector(s);
+      const crc = crc32(cells);
+      // Its cells as they were when their records were checked (the seal a snapshot holds).
+      if (this.sealOf[s] !== 0 && this.sealOf[s] === crc) {
+        this.checked[s] = 1;
+        continue;
+      }
+      const walk = walkSector(cells, () => undefined);
       if (walk.damage) throw new CorruptImageError(`sector ${s}: ${walk.damage}`);
       // Valid records must end where the next sector says they did.
       const next = this.order[this.seqOf[s]! - this.seqOf[this.order[0]!]! + 1];
       if (next !== undefined) {
-        const header = parseSectorHeader(this.readSector(next), 0);
-        if (!header || header.prevEnd !== walk.end) {
+        const prevEnd = parseSectorHeader(this.readSector(next), 0)?.prevEnd;
+        if (prevEnd !== walk.end) {
           throw new CorruptImageError(
-            `sector ${s}: valid records end at ${walk.end}, the next sector recorded ${header?.prevEnd}: records were damaged`,
+            `sector ${s}: valid records end at ${walk.end}, but the next sector recorded ` +
+              `${prevEnd === NO_PREVIOUS ? 'no predecessor' : (prevEnd ?? 'nothing')}: records were damaged`,
           );
         }
       }
       this.checked[s] = 1;
+      // Known good now: its CRC seals it for the next snapshot (the head is never sealed).
+      if (s !== this.head) this.sealOf[s] = crc;
     }
   }
 

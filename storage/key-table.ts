@@ -410,30 +410,40 @@ export class KeyTable {
     return at;
   }
 
-  /** Words exportPages writes (every page read in first). */
-  pagedWords(): number {
+  /**
+   * The table's pages as a snapshot's format 3 holds them: per page its words (an 8-word
+   * bitmap of its occupied slots, deleted ones too since they keep probes going, then those
+   * slots) and its live slots. Every page is read in first.
+   */
+  pageLayout(): { pageWords: Uint32Array; pageLive: Uint32Array; occupied: number } {
     this.pageInAll();
-    let occupied = 0;
-    for (let i = 0; i < this.cap; i++) if (this.slots[i * 4 + 2] !== EMPTY) occupied++;
     const pages = Math.ceil(this.cap / PAGE_SLOTS);
-    return 4 + pages * PAGE_BITMAP_WORDS + occupied * (this.withCounters ? 5 : 4);
+    const pageWords = new Uint32Array(pages);
+    const pageLive = new Uint32Array(pages);
+    const step = this.withCounters ? 5 : 4;
+    let occupied = 0;
+    for (let page = 0; page < pages; page++) {
+      const end = Math.min(this.cap, (page + 1) * PAGE_SLOTS);
+      let n = 0;
+      let live = 0;
+      for (let i = page * PAGE_SLOTS; i < end; i++) {
+        const a = this.slots[i * 4 + 2]!;
+        if (a === EMPTY) continue;
+        n++;
+        if (a !== DELETED) live++;
+      }
+      pageWords[page] = PAGE_BITMAP_WORDS + n * step;
+      pageLive[page] = live;
+      occupied += n;
+    }
+    return { pageWords, pageLive, occupied };
   }
 
-  /**
-   * Writes the table as a snapshot's format 3 holds it: capacity, live slots, occupied
-   * slots, a counters flag, then per page a bitmap of its occupied slots (deleted ones
-   * too: they keep probes going) and those slots, so a page loads without the others.
-   */
+  /** Writes the pages pageLayout() describes, in order, from out[at]; returns the end. */
   exportPages(out: Uint32Array, at: number): number {
     this.pageInAll();
     const slots = this.slots;
     const counters = this.counters;
-    const head = at;
-    out[at++] = this.cap;
-    out[at++] = this.size;
-    out[at++] = 0; // occupied slots, counted below
-    out[at++] = counters ? 1 : 0;
-    let occupied = 0;
     for (let first = 0; first < this.cap; first += PAGE_SLOTS) {
       const bitmap = at;
       at += PAGE_BITMAP_WORDS;
@@ -450,10 +460,8 @@ export class KeyTable {
         out[at + 3] = slots[i * 4 + 3]!;
         at += 4;
         if (counters) out[at++] = counters[i]!;
-        occupied++;
       }
     }
-    out[head + 2] = occupied;
     return at;
   }
 
