@@ -1,5 +1,5 @@
 import { KeyTable, PAGE_BITMAP_WORDS, PAGE_SLOTS, StaleEntries } from './key-table';
-import { CorruptImageError } from './errors';
+import { SnapshotPageError } from './errors';
 import { paddedLength } from './record';
 import type { GenerationTables } from './store-index';
 
@@ -435,7 +435,7 @@ function decodePagedTables(
         source.read(from, count, scratch.subarray(0, count));
         const problem = pageProblem(scratch, 0, count, page, dir, check);
         if (problem) {
-          throw new CorruptImageError(`snapshot table ${name}, page ${page}: ${problem}`);
+          throw new SnapshotPageError(`snapshot table ${name}, page ${page}: ${problem}`);
         }
         scatterPage(scratch, page, slots, counters);
       },

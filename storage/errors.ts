@@ -26,6 +26,14 @@ export class StoreFullError extends StoreError {
 
 /** The image cannot be trusted (damaged headers, lost records, foreign file). */
 export class CorruptImageError extends StoreError {
-  override readonly name = 'CorruptImageError';
+  override readonly name: string = 'CorruptImageError';
   override readonly code = 'corrupt_image';
+}
+
+/**
+ * A page of an index snapshot, read after mount, failed its checks: the snapshot is not
+ * to be trusted, and the store rebuilds its index by a full replay of the log.
+ */
+export class SnapshotPageError extends CorruptImageError {
+  override readonly name = 'SnapshotPageError';
 }

@@ -1,4 +1,4 @@
-import { CorruptImageError, StoreError, StoreFullError } from './errors';
+import { CorruptImageError, SnapshotPageError, StoreError, StoreFullError } from './errors';
 import { FlashDevice, WornSectorError } from './flash-device';
 import {
   FLAG_COMMIT,
@@ -221,7 +221,7 @@ class SnapshotBody implements BodyWords {
     }
   }
 
-  /** Reads piece k's sector and checks it: damage there is a CorruptImageError. */
+  /** Reads piece k's sector and checks it: damage there is a SnapshotPageError. */
   private readPiece(k: number): void {
     if (this.cached === k) return;
     this.cached = -1;
@@ -251,13 +251,13 @@ class SnapshotBody implements BodyWords {
       }
     });
     const where = `sector ${sector} (snapshot piece ${k})`;
-    if (walk.damage) throw new CorruptImageError(`${where}: ${walk.damage}`);
+    if (walk.damage) throw new SnapshotPageError(`${where}: ${walk.damage}`);
     if (problem || payload < 0) {
-      throw new CorruptImageError(`${where}: ${problem ?? 'its piece is missing'}`);
+      throw new SnapshotPageError(`${where}: ${problem ?? 'its piece is missing'}`);
     }
     const next = this.nextPrevEnd[k]!;
     if (next >= 0 && next !== NO_PREVIOUS && next !== walk.end) {
-      throw new CorruptImageError(
+      throw new SnapshotPageError(
         `${where}: valid records end at ${walk.end}, but the next sector recorded ${next}: records were damaged`,
       );
     }

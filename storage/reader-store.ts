@@ -13,7 +13,13 @@ import {
   entityIdRange,
   kindCode,
 } from './codec';
-import { CorruptImageError, StoreError, StoreFullError, VersionConflictError } from './errors';
+import {
+  CorruptImageError,
+  SnapshotPageError,
+  StoreError,
+  StoreFullError,
+  VersionConflictError,
+} from './errors';
 import { DEFAULT_GEOMETRY, FileFlash, FlashDevice, PowerLossError } from './flash-device';
 import { FlashLog, LogRecord, MountReport, WriteClass } from './flash-log';
 import { KeyHash, KeyMatch, KeyTable, NO_PREFIX, hashString } from './key-table';
@@ -132,8 +138,10 @@ class FlashStore implements ReaderStore {
   readonly events: EventLog;
   readonly config: ConfigStore;
   readonly mountReport: MountReport;
-  private readonly log: FlashLog;
-  private readonly index: StoreIndex;
+  private log: FlashLog;
+  private index: StoreIndex;
+  /** The index was rebuilt by a full replay after a snapshot page failed (once at most). */
+  private rebuilt = false;
   private failure: Error | undefined;
   private closed = false;
   private readonly appendListeners = new Set<(record: EventRecord) => void>();
@@ -153,7 +161,7 @@ class FlashStore implements ReaderStore {
     private readonly ownsDevice: boolean,
     private readonly checkpointBytes: number,
     private readonly overflowEvents: boolean,
-    keyHashBits: number,
+    private readonly keyHashBits: number,
   ) {
     if (!Number.isInteger(eventCapacity) || eventCapacity < 1) {
       throw new StoreError(`eventCapacity must be a positive integer (got ${eventCapacity})`);
@@ -172,11 +180,63 @@ class FlashStore implements ReaderStore {
   }
 
   pageIn(maxPages = Infinity): number {
+    return this.guarded(() => {
+      this.usable();
+      return this.index.pageInSome(maxPages);
+    });
+  }
+
+  /**
+   * Runs a store operation; if a page of the snapshot mount loaded fails its checks on the
+   * way (invariant 13), the snapshot is no longer trusted: the index is rebuilt by a full
+   * replay of the log, as a mount that refused it would have, and the operation runs again.
+   * It cannot have written anything: a write reads every page before its transaction begins.
+   */
+  guarded<T>(op: () => T): T {
+    try {
+      return op();
+    } catch (err) {
+      this.recover(err);
+      return op();
+    }
+  }
+
+  /**
+   * Reads every page a snapshot mount left on flash: a push or a patch does before it
+   * writes, as its commit changes tables throughout (a page failing after the commit could
+   * not be retried). Other writes read the pages their commit changes before they begin
+   * (a grant reads its credential's use counter); collection inside a write reads pages
+   * before anything commits.
+   */
+  readAllPages(): void {
+    this.index.pageIn();
+  }
+
+  /** guarded() for a caller that retries itself: rethrows anything a rebuild cannot mend. */
+  recover(err: unknown): void {
+    if (!(err instanceof SnapshotPageError) || this.rebuilt) throw err;
+    this.rebuild(err);
+  }
+
+  private rebuild(cause: SnapshotPageError): void {
     this.usable();
-    return this.index.pageInSome(maxPages);
+    const log = new FlashLog(this.device);
+    const index = new StoreIndex(log, this.keyHashBits);
+    const report = guardMount(() => log.mount(index, { repair: false, checkpoint: false }));
+    this.log = log;
+    this.index = index;
+    this.rebuilt = true;
+    this.mountReport.notes.push(...report.notes, {
+      sector: -1,
+      message: `checkpoint not trusted after mount (${cause.message}): replayed the whole log`,
+    });
   }
 
   recordGrant(event: NewEvent, credentialId: string): EventRecord {
+    return this.guarded(() => this.grant(event, credentialId));
+  }
+
+  private grant(event: NewEvent, credentialId: string): EventRecord {
     if (!this.index.hasId('credentialsById', credentialId)) {
       throw new StoreError(`grant for unknown credential '${credentialId}'`);
     }
@@ -278,6 +338,12 @@ class FlashStore implements ReaderStore {
       this.log.writeCheckpoint(() => this.index.snapshot());
     } catch (err) {
       if (err instanceof PowerLossError) this.failure = err;
+      // A page of the loaded snapshot failed as the new one read it: the write before is
+      // durable, so only the index is rebuilt; the next write past the budget tries again.
+      if (err instanceof SnapshotPageError && !this.rebuilt) {
+        this.rebuild(err);
+        return;
+      }
       // The write before it is durable; a snapshot that does not fit waits for the next one.
       if (!(err instanceof StoreFullError)) throw err;
     }
@@ -404,6 +470,16 @@ class FlashDatabase implements CredentialDatabase {
   }
 
   findCredential(kind: CredentialKind, value: string): Credential | undefined {
+    // No closure on the hot path: the retry is spelled out.
+    try {
+      return this.lookup(kind, value);
+    } catch (err) {
+      this.store.recover(err);
+      return this.lookup(kind, value);
+    }
+  }
+
+  private lookup(kind: CredentialKind, value: string): Credential | undefined {
     if (typeof value !== 'string') return undefined;
     const code = CREDENTIAL_KINDS.indexOf(kind);
     if (code < 0) return undefined;
@@ -415,27 +491,31 @@ class FlashDatabase implements CredentialDatabase {
 
   credential(id: string): Credential | undefined {
     if (typeof id !== 'string') return undefined;
-    const ix = this.store.idx;
-    const slot = ix.slotById('credentialsById', id);
-    if (slot < 0) return undefined;
-    const c = decodeCredential(ix.payloadAt('credentialsById', slot));
-    return c.id === id ? c : undefined;
+    return this.store.guarded(() => {
+      const ix = this.store.idx;
+      const slot = ix.slotById('credentialsById', id);
+      if (slot < 0) return undefined;
+      const c = decodeCredential(ix.payloadAt('credentialsById', slot));
+      return c.id === id ? c : undefined;
+    });
   }
 
   user(id: string): User | undefined {
-    return this.entity<User>('users', id, (u) => u.id);
+    return this.store.guarded(() => this.entity<User>('users', id, (u) => u.id));
   }
   schedule(id: string): Schedule | undefined {
-    return this.entity<Schedule>('schedules', id, (s) => s.id);
+    return this.store.guarded(() => this.entity<Schedule>('schedules', id, (s) => s.id));
   }
   accessPoint(id: string): AccessPoint | undefined {
-    return this.entity<AccessPoint>('accessPoints', id, (a) => a.id);
+    return this.store.guarded(() => this.entity<AccessPoint>('accessPoints', id, (a) => a.id));
   }
   accessPoints(): AccessPoint[] {
-    return this.all<AccessPoint>('accessPoints');
+    return this.store.guarded(() => this.all<AccessPoint>('accessPoints'));
   }
   holidays(): Holiday[] {
-    return this.all<Holiday>('holidays').sort((a, b) => a.date.localeCompare(b.date));
+    return this.store
+      .guarded(() => this.all<Holiday>('holidays'))
+      .sort((a, b) => a.date.localeCompare(b.date));
   }
 
   counts(): {
@@ -456,10 +536,14 @@ class FlashDatabase implements CredentialDatabase {
   }
 
   usesOf(credentialId: string): number {
-    return this.store.idx.usesOf(credentialId);
+    return this.store.guarded(() => this.store.idx.usesOf(credentialId));
   }
 
   debit(credentialId: string): number {
+    return this.store.guarded(() => this.debitNow(credentialId));
+  }
+
+  private debitNow(credentialId: string): number {
     const ix = this.store.idx;
     if (!ix.hasId('credentialsById', credentialId)) {
       throw new StoreError(`debit for unknown credential '${credentialId}'`);
@@ -474,6 +558,11 @@ class FlashDatabase implements CredentialDatabase {
   replace(content: DatabaseContent | StagedDatabase, options: PushOptions = {}): number {
     const staged = content instanceof StagedDatabase ? content : StagedDatabase.of(content);
     staged.seal();
+    return this.store.guarded(() => this.replaceNow(staged, options));
+  }
+
+  private replaceNow(staged: StagedDatabase, options: PushOptions): number {
+    this.store.readAllPages();
     const ix = this.store.idx;
     const { tables, slots } = stagedKeyTables(staged, ix.newKeyHash().mask);
     const generation = ix.generation + 1;
@@ -531,6 +620,11 @@ class FlashDatabase implements CredentialDatabase {
   }
 
   patch(delta: DatabaseDelta, options: PushOptions = {}): number {
+    return this.store.guarded(() => this.patchNow(delta, options));
+  }
+
+  private patchNow(delta: DatabaseDelta, options: PushOptions): number {
+    this.store.readAllPages();
     const ix = this.store.idx;
     if (!delta || typeof delta !== 'object') throw new StoreError('delta must be an object');
     if (delta.baseVersion !== ix.version)
@@ -575,6 +669,10 @@ class FlashDatabase implements CredentialDatabase {
   }
 
   content(): DatabaseContent {
+    return this.store.guarded(() => this.contentNow());
+  }
+
+  private contentNow(): DatabaseContent {
     const out: DatabaseContent = {
       users: this.all<User>('users'),
       credentials: [],
@@ -638,7 +736,9 @@ class FlashEventLog implements EventLog {
   constructor(private readonly store: FlashStore) {}
 
   append(event: NewEvent): EventRecord {
-    const record = this.store.transact((txn) => this.store.appendEvent(txn, event, true), 'device');
+    const record = this.store.guarded(() =>
+      this.store.transact((txn) => this.store.appendEvent(txn, event, true), 'device'),
+    );
     this.store.notifyAppend(record);
     return record;
   }
@@ -674,7 +774,9 @@ class FlashEventLog implements EventLog {
       throw new StoreError(`ack of ${upToSeq} is beyond the last event (${ix.lastSeq})`);
     }
     if (upToSeq <= ix.ackedSeq) return;
-    this.store.transact((txn) => this.store.commit(txn, RecordType.Ack, encodeU32s(upToSeq)));
+    this.store.guarded(() =>
+      this.store.transact((txn) => this.store.commit(txn, RecordType.Ack, encodeU32s(upToSeq))),
+    );
   }
 
   stats(): EventLogStats {
@@ -713,8 +815,10 @@ class FlashConfig implements ConfigStore {
     } catch (err) {
       throw new StoreError(`config is not JSON-serialisable: ${(err as Error).message}`);
     }
-    this.store.transact((txn) =>
-      this.store.commit(txn, RecordType.Config, Buffer.from(json, 'utf8')),
+    this.store.guarded(() =>
+      this.store.transact((txn) =>
+        this.store.commit(txn, RecordType.Config, Buffer.from(json, 'utf8')),
+      ),
     );
   }
 }
