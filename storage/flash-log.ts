@@ -118,8 +118,11 @@ export interface LogOwner {
 /** Why mount did not trust a snapshot (it then replays the whole log). */
 class SnapshotRejected extends Error {}
 
-/** Words of the window a snapshot body streams through at mount (a megabyte). */
-const BODY_WINDOW_WORDS = 1 << 18;
+/**
+ * Words of the window a snapshot body streams through at mount (64 KiB: a page of a paged
+ * table is at most 1,288 words, and a fresh megabyte costs ~3 ms of page faults on the VM).
+ */
+const BODY_WINDOW_WORDS = 1 << 14;
 
 /**
  * A snapshot's body on flash, piece by piece. Its pieces are one a sector, in the sectors
