@@ -391,7 +391,10 @@ export interface MountReport {
   sectorsScanned: number;
   /** Mount loaded a snapshot and replayed only the records after it. */
   fromCheckpoint: boolean;
-  /** Sectors before the snapshot checked by the CRC it holds for them, not record by record. */
+  /**
+   * Sectors before the snapshot that carry a seal in it: each is checked by that CRC at its
+   * first read instead of record by record (invariant 13).
+   */
   sectorsSealed: number;
 }
 
@@ -440,7 +443,7 @@ export class FlashLog {
   private readonly headCells: Buffer;
   /** The sector headCells mirrors (-1: none). */
   private mirrored = -1;
-  /** Sectors the last mount checked by their seal (MountReport.sectorsSealed). */
+  /** Sectors before the last mount's snapshot carrying a seal (MountReport.sectorsSealed). */
   private sealedAtMount = 0;
   /** Sectors in use, oldest first. */
   private order: number[] = [];
