@@ -399,19 +399,6 @@ export class MemoryFlash extends NorFlash {
   protected readCells(address: number, into: Uint8Array): void {
     this.cells.copy(into, 0, address, address + into.length);
   }
-  /** The cells are at hand: heads copied in place. */
-  protected override readHeadCells(
-    first: number,
-    count: number,
-    headBytes: number,
-    into: Uint8Array,
-  ): void {
-    const { sectorSize } = this.geometry;
-    for (let i = 0; i < count; i++) {
-      const at = (first + i) * sectorSize;
-      into.set(this.cells.subarray(at, at + headBytes), i * headBytes);
-    }
-  }
   protected writeCells(address: number, bytes: Uint8Array): void {
     this.cells.set(bytes, address);
   }

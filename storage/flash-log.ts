@@ -747,32 +747,22 @@ export class FlashLog {
     const gone = new Uint8Array(this.sectorCount);
     let claimed = 0;
     let wrong = 0;
-    const record = (address: number, total: number): number => {
+    /** The sector of a record of `total` bytes the snapshot may name at address, or -1. */
+    const fits = (address: number, total: number): number => {
       const sector = Math.floor(address / size);
       const offset = address - sector * size;
-      if (
-        sector >= this.sectorCount ||
-        address % 4 !== 0 ||
-        offset < SECTOR_HEADER_BYTES ||
-        offset + total > limit[sector]!
-      ) {
-        wrong++;
-      }
-      claimed += total;
-      return sector;
-    };
-    const byValue = SNAPSHOT_TABLES.indexOf('credentialsByValue');
-    /** Where an entry's record may lie: the test `record` makes, for one entry read later. */
-    const recordAt = (address: number, length: number): boolean => {
-      const sector = Math.floor(address / size);
-      const offset = address - sector * size;
-      return (
-        sector < this.sectorCount &&
+      return sector < this.sectorCount &&
         address % 4 === 0 &&
         offset >= SECTOR_HEADER_BYTES &&
-        offset + paddedLength(length) <= limit[sector]!
-      );
+        offset + total <= limit[sector]!
+        ? sector
+        : -1;
     };
+    const record = (address: number, total: number): void => {
+      if (fits(address, total) < 0) wrong++;
+      claimed += total;
+    };
+    const byValue = SNAPSHOT_TABLES.indexOf('credentialsByValue');
     let anyGone = false;
     const check = (head: Snapshot): SnapshotCheck => {
       if (head.keyHashBits !== (owner.keyHashBits ?? 32)) {
@@ -792,7 +782,7 @@ export class FlashLog {
         // Entries in sectors collected since are counted per page now (counts() is right at
         // once); otherwise each page is checked as it is read.
         streamTables: anyGone,
-        recordAt,
+        recordAt: (address, length) => fits(address, paddedLength(length)) >= 0,
         entries: (table, words, from, end, step) => {
           let collected = 0;
           let bytes = 0;
@@ -800,18 +790,9 @@ export class FlashLog {
             const address = words[e + 2]!;
             if (address === 1) continue; // a deleted slot
             const total = paddedLength(words[e + 3]!);
-            const sector = Math.floor(address / size);
-            const offset = address - sector * size;
-            if (
-              sector >= this.sectorCount ||
-              address % 4 !== 0 ||
-              offset < SECTOR_HEADER_BYTES ||
-              offset + total > limit[sector]!
-            ) {
-              wrong++;
-            } else {
-              collected += gone[sector]!;
-            }
+            const sector = fits(address, total);
+            if (sector < 0) wrong++;
+            else collected += gone[sector]!;
             bytes += total;
           }
           // The by-value table mirrors the by-id one: its records are counted once.
