@@ -1118,6 +1118,13 @@ export class FlashLog {
 
   /** Finishes what a power cut interrupted: erases collected or torn sectors, restores the reserve. */
   private repair(notes: MountNote[]): void {
+    // Repairs write: every sector in use is checked first, so a damaged image is refused
+    // before anything changes (a mount with nothing to repair reads them at first use).
+    let dirty = 0;
+    for (let s = 0; s < this.sectorCount; s++) if (this.state[s] === 'dirty') dirty++;
+    if (dirty > 0 || this.erased < this.reserve) {
+      for (const sector of this.order) if (!this.checked[sector]) this.checkSectors(sector);
+    }
     for (let s = 0; s < this.sectorCount; s++) {
       if (this.state[s] !== 'dirty') continue;
       this.unverified[s] = 0;
@@ -1384,6 +1391,7 @@ export class FlashLog {
     for (let round = 0; round <= MAX_RETIRED_SECTORS; round++) {
       const victims = this.victimsFor(keep - this.erased);
       if (victims < 0) refuse('collection cannot free a sector');
+      this.readyToCollect(victims);
       const retired = this.retired.length;
       for (let i = 0; i < victims && this.erased < keep; i++) this.collectOldest();
       if (this.erased >= keep) {
@@ -1393,6 +1401,23 @@ export class FlashLog {
       if (this.retired.length === retired) break;
     }
     refuse('collection freed less than planned');
+  }
+
+  /**
+   * Before the oldest `victims` sectors are collected: each is checked (invariant 13: a
+   * sector mount did not read is checked at its first read) and the tables' pages are in
+   * if a snapshot's sectors are among them, so damage found there refuses the collection
+   * before it has moved anything.
+   */
+  private readyToCollect(victims: number): void {
+    for (let i = 0; i < victims && i < this.order.length; i++) {
+      const victim = this.order[i]!;
+      if (this.pagedFromSeq !== 0 && this.seqOf[victim]! >= this.pagedFromSeq) {
+        this.owner!.pageIn?.();
+        this.pagedFromSeq = 0;
+      }
+      if (!this.checked[victim]) this.checkSectors(victim);
+    }
   }
 
   /** A collection that failed faced the same dead bytes and limits: it would fail again. */

@@ -168,7 +168,20 @@ class FlashStore implements ReaderStore {
     }
     this.log = new FlashLog(device);
     this.index = new StoreIndex(this.log, keyHashBits);
-    this.mountReport = guardMount(() => this.log.mount(this.index));
+    this.mountReport = guardMount(() => {
+      try {
+        return this.log.mount(this.index);
+      } catch (err) {
+        // Repair met a snapshot page that fails its checks: mount again without the snapshot.
+        if (!(err instanceof SnapshotPageError)) throw err;
+        this.log = new FlashLog(device);
+        this.index = new StoreIndex(this.log, keyHashBits);
+        this.rebuilt = true;
+        const report = this.log.mount(this.index, { repair: true, checkpoint: false });
+        report.notes.push({ sector: -1, message: `checkpoint not trusted (${err.message})` });
+        return report;
+      }
+    });
     this.database = new FlashDatabase(this);
     this.events = new FlashEventLog(this);
     this.config = new FlashConfig(this);
