@@ -135,8 +135,7 @@ const BODY_WINDOW_WORDS = 1 << 14;
 class SnapshotBody implements BodyWords {
   /** Bytes of every piece but the last (0 until the first piece is met). */
   pieceBytes = 0;
-  /** Pieces and bytes mount met walking the body's head. */
-  bytes = 0;
+  /** Pieces mount met walking the body's head. */
   pieces = 0;
   /** The sector of each piece, and the prevEnd its next sector's header records (-1: none). */
   private sectors = new Int32Array(0);
@@ -172,7 +171,6 @@ class SnapshotBody implements BodyWords {
         `piece ${this.pieces} of ${length} B does not fit ${this.start.pieces} pieces of ${this.start.bytes} B`,
       );
     }
-    this.bytes += length;
     this.pieces++;
   }
 
@@ -1691,13 +1689,11 @@ export class FlashLog {
 
   /**
    * Reads sectors in log order, a megabyte at a time where they are physically consecutive
-   * (they mostly are: sectors are opened round robin); with `wanted`, a run also stops
-   * before a sector the caller will not ask for.
+   * (they mostly are: sectors are opened round robin).
    */
-  private chunkReader(
-    sectors: ArrayLike<number>,
-    wanted?: (index: number) => boolean,
-  ): { sector(index: number, keep: boolean): Buffer } {
+  private chunkReader(sectors: ArrayLike<number>): {
+    sector(index: number, keep: boolean): Buffer;
+  } {
     const most = Math.max(1, Math.floor(SCAN_BYTES / this.sectorSize));
     let first = -1;
     let count = 0;
@@ -1711,14 +1707,7 @@ export class FlashLog {
         if (first < 0 || index < first || index >= first + count || (keep && !kept)) {
           first = index;
           count = 1;
-          // A run of adjacent sectors, those the caller will want (all unless it says).
-          while (
-            count < most &&
-            sectors[index + count] === sectors[index]! + count &&
-            (!wanted || wanted(index + count))
-          ) {
-            count++;
-          }
+          while (count < most && sectors[index + count] === sectors[index]! + count) count++;
           const address = sectors[index]! * this.sectorSize;
           kept = keep || !this.device.readInto;
           if (kept) {

@@ -466,21 +466,6 @@ export class KeyTable {
   }
 
   /**
-   * A table from exported entries. They come in slot order, so each insert probes from its
-   * home to about where it was: the walk through memory is sequential.
-   */
-  static importEntries(
-    words: Uint32Array,
-    at: number,
-    count: number,
-    withCounters: boolean,
-  ): KeyTable {
-    const table = new KeyTable(count, withCounters);
-    table.importMore(words, at, count);
-    return table;
-  }
-
-  /**
    * Adds `count` exported entries from words[at] to a table sized for all of them (a
    * snapshot streams its entries in through a window, a chunk at a time).
    */
